@@ -64,6 +64,23 @@ void collect_dots(const DotMap<K, S>& s, CausalContext* out) {
     collect_dots(v, out);
 }
 
+// --- visiting the dots a store holds ---------------------------------------------------------
+template <class F>
+void visit_dots(const DotSet& s, F&& f) {
+  for (const Dot& d : s.dots)
+    f(d);
+}
+template <class V, class F>
+void visit_dots(const DotFun<V>& s, F&& f) {
+  for (const auto& [d, v] : s.entries)
+    f(d);
+}
+template <class K, class S, class F>
+void visit_dots(const DotMap<K, S>& s, F&& f) {
+  for (const auto& [k, v] : s.entries)
+    visit_dots(v, f);
+}
+
 // --- join -------------------------------------------------------------------------------------
 // join_store(a, ca, b, cb): a := a ⊔ b, given a's context `ca` and b's context `cb` (both before
 // the join). The caller joins the contexts afterwards.

@@ -2,20 +2,21 @@
 // CausalCounter or another OrMap) sharing the map's one causal context. Updating a key runs a
 // mutator of the nested value and returns a map delta holding just that key's delta. Removing a
 // key resets its nested value: the dots observed are superseded, while an update concurrent with
-// the removal survives (so a concurrently added item is not lost).
+// the removal survives (so a concurrently added item is not lost). Joining a small delta touches
+// only the keys it can affect (see IndexedDotMap).
 #pragma once
 
 #include <optional>
 #include <utility>
 #include <vector>
 
-#include "crdt/causal.h"
+#include "crdt/indexed_dot_map.h"
 
 namespace worldline::crdt {
 
 template <class K, class V>
-class OrMap : public Causal<DotMap<K, typename V::Store>> {
-  using Base = Causal<DotMap<K, typename V::Store>>;
+class OrMap : public IndexedDotMap<K, typename V::Store> {
+  using Base = IndexedDotMap<K, typename V::Store>;
   using NestedStore = typename V::Store;
 
  public:
@@ -27,10 +28,12 @@ class OrMap : public Causal<DotMap<K, typename V::Store>> {
   OrMap update(const K& key, Mutator&& mutate) {
     auto it = this->store_.entries.find(key);
     NestedStore current = it == this->store_.entries.end() ? NestedStore{} : std::move(it->second);
+    this->index_remove(current);
     V nested(std::move(current), std::move(this->ctx_));
     V nested_delta = mutate(nested);
     this->ctx_ = nested.take_context();
     NestedStore updated = nested.take_store();
+    this->index_add(key, updated);
     if (is_bottom(updated)) {
       if (it != this->store_.entries.end()) this->store_.entries.erase(it);
     } else if (it != this->store_.entries.end()) {
@@ -51,6 +54,7 @@ class OrMap : public Causal<DotMap<K, typename V::Store>> {
     auto it = this->store_.entries.find(key);
     if (it == this->store_.entries.end()) return delta;
     collect_dots(it->second, &delta.ctx_);
+    this->index_remove(it->second);
     this->store_.entries.erase(it);
     return delta;
   }
@@ -70,7 +74,7 @@ class OrMap : public Causal<DotMap<K, typename V::Store>> {
     return V(it->second, this->ctx_);
   }
 
-  void join(const OrMap& other) { this->join_parts(other); }
+  void join(const OrMap& other) { this->join_indexed(other); }
   friend OrMap join(OrMap a, const OrMap& b) {
     a.join(b);
     return a;

@@ -78,6 +78,24 @@ TEST(Codec, GarbageIsRefused) {
   expect_error(decode<AwOrSet<std::int64_t>>(""), ErrorCode::kDecode, "causal crdt: empty input");
 }
 
+TEST(Codec, TrailingBytesAreRefused) {
+  GCounter g;
+  g.increment(1, 1);
+  // Two bytes of packed encoding: one more all-zero word after the message.
+  expect_error(decode<GCounter>(encode(g) + std::string(2, '\0')), ErrorCode::kDecode,
+               "gcounter: trailing bytes after the message");
+}
+
+TEST(Codec, OversizedClaimsAreRefused) {
+  // Each 0x00 tag with count 0xff claims 256 zero words: 2 bytes per 2 KiB, far past the limit.
+  std::string bomb;
+  for (int i = 0; i < 40000; ++i)
+    bomb += std::string("\0\xff", 2);
+  auto r = decode<GCounter>(bomb);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "gcounter: message of 10240000 words exceeds the limit of 8388608");
+}
+
 TEST(Codec, EmptyStatesRoundTrip) {
   EXPECT_EQ(decode<GCounter>(encode(GCounter{})).value(), GCounter{});
   EXPECT_EQ(decode<Inventory>(encode(Inventory{})).value(), Inventory{});

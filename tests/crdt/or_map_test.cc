@@ -1,6 +1,7 @@
 #include "crdt/or_map.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include "crdt/aw_or_set.h"
 #include "crdt/causal_counter.h"
@@ -80,6 +81,40 @@ TEST(CausalCounter, EachReplicaKeepsOneEntry) {
   EXPECT_EQ(c.value(), 13);
   EXPECT_EQ(c.store().entries.size(), 2u);
   EXPECT_EQ(c.to_string(), "CausalCounter{13} {(1:2)=3,(2:1)=10} {vv:[1:2,2:1] cloud:[]}");
+}
+
+// The indexed small-delta join touches only affected keys; it must equal the general join.
+RC_GTEST_PROP(OrMapProps, SmallDeltaJoinEqualsGeneralJoin, ()) {
+  OrMap<std::int64_t, AwOrSet<std::int64_t>> big, other;
+  const int n = *rc::gen::inRange(10, 80);
+  for (int i = 0; i < n; ++i) {
+    auto d = big.update(i, [&](auto& s) { return s.add(1, i % 3); });
+    if (*rc::gen::arbitrary<bool>()) other.join(d);
+  }
+  const int ops = *rc::gen::inRange(1, 30);
+  for (int i = 0; i < ops; ++i) {
+    const auto key = *rc::gen::inRange<std::int64_t>(0, n + 5);
+    const auto e = *rc::gen::inRange<std::int64_t>(0, 3);
+    auto d = [&] {
+      switch (*rc::gen::inRange(0, 3)) {
+        case 0:
+          return other.remove(key);
+        case 1:
+          return other.update(key, [&](auto& s) { return s.remove(e); });
+        default:
+          return other.update(key, [&](auto& s) { return s.add(2, e); });
+      }
+    }();
+    auto store = big.store();
+    join_store(store, big.context(), d.store(), d.context());
+    auto context = big.context();
+    context.join(d.context());
+    const OrMap<std::int64_t, AwOrSet<std::int64_t>> reference(std::move(store),
+                                                               std::move(context));
+    big.join(d);
+    RC_ASSERT(big == reference);
+  }
+  RC_ASSERT(join(big, other) == join(other, big));
 }
 
 }  // namespace
