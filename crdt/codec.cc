@@ -2,16 +2,13 @@
 // packed encoding, and validates what it reads.
 #include "crdt/codec.h"
 
-#include <capnp/message.h>
-#include <capnp/serialize-packed.h>
-#include <capnp/serialize.h>
 #include <kj/exception.h>
-#include <kj/io.h>
 
 #include <cmath>
 #include <set>
 
 #include "schemas/crdt.capnp.h"
+#include "schemas/packed.h"
 
 namespace worldline::crdt {
 namespace codec_detail {
@@ -19,10 +16,6 @@ namespace {
 
 namespace s = ::worldline::schema;
 
-// The largest message accepted, unpacked. Packed bytes can claim up to 256 zero words each, so
-// this keeps a few bytes of garbage from claiming gigabytes.
-constexpr std::uint64_t kMaxWords = 8u << 20;  // 64 MiB
-constexpr int kNestingLimit = 32;              // OrMaps nest a handful of levels at most
 // No real replica reaches 2^62 events or units; refusing more keeps every sum far from overflow
 // and every "next dot" representable.
 constexpr std::uint64_t kMaxCounter = std::uint64_t{1} << 62;
@@ -35,38 +28,17 @@ Error invalid(std::string what) {
 }
 
 std::string finish(capnp::MallocMessageBuilder& message) {
-  kj::VectorOutputStream out;
-  capnp::writePackedMessage(out, message);
-  auto bytes = out.getArray();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  return schema::to_packed_bytes(message);
 }
 
 // Reads a packed message of root type R and hands its reader to `read`, turning every Cap'n Proto
-// exception (truncation, bad pointers, limits) into a kDecode error. The input is unpacked in one
-// read into a flat buffer first: a stream reader would go on reading in its destructor, where a
-// malformed tail would throw out of a destructor.
+// exception (truncation, bad pointers, limits, trailing bytes) into a kDecode error.
 template <class R, class T, class Fn>
 Result<T> read_root(std::string_view bytes, const char* type_name, Fn&& read) {
   if (bytes.empty()) return decode_error(std::string(type_name) + ": empty input");
-  const auto packed = kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size());
   try {
-    const std::size_t words = capnp::computeUnpackedSizeInWords(packed);
-    if (words > kMaxWords) {
-      return decode_error(std::string(type_name) + ": message of " + std::to_string(words) +
-                          " words exceeds the limit of " + std::to_string(kMaxWords));
-    }
-    auto buffer = kj::heapArray<capnp::word>(words);
-    kj::ArrayInputStream in(packed);
-    capnp::_::PackedInputStream unpacker(in);
-    unpacker.read(buffer.asBytes().begin(), buffer.asBytes().size());
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = kMaxWords;
-    options.nestingLimit = kNestingLimit;
-    capnp::FlatArrayMessageReader message(buffer, options);
-    if (message.getEnd() != buffer.end()) {
-      return decode_error(std::string(type_name) + ": trailing bytes after the message");
-    }
-    return read(message.getRoot<R>());
+    schema::PackedReader reader(bytes);
+    return read(reader.root<R>());
   } catch (const kj::Exception& e) {
     return decode_error(std::string(type_name) + ": " + e.getDescription().cStr());
   }

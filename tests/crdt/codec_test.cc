@@ -4,6 +4,7 @@
 
 #include <capnp/message.h>
 #include <capnp/serialize-packed.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <kj/io.h>
 
@@ -82,8 +83,10 @@ TEST(Codec, TrailingBytesAreRefused) {
   GCounter g;
   g.increment(1, 1);
   // Two bytes of packed encoding: one more all-zero word after the message.
-  expect_error(decode<GCounter>(encode(g) + std::string(2, '\0')), ErrorCode::kDecode,
-               "gcounter: trailing bytes after the message");
+  auto r = decode<GCounter>(encode(g) + std::string(2, '\0'));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kDecode);
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr("trailing bytes after the message"));
 }
 
 TEST(Codec, OversizedClaimsAreRefused) {
@@ -93,7 +96,9 @@ TEST(Codec, OversizedClaimsAreRefused) {
     bomb += std::string("\0\xff", 2);
   auto r = decode<GCounter>(bomb);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "gcounter: message of 10240000 words exceeds the limit of 8388608");
+  EXPECT_EQ(r.error().code, ErrorCode::kDecode);
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr("exceeds the size limit"));
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr("10240000"));
 }
 
 TEST(Codec, EmptyStatesRoundTrip) {

@@ -1,0 +1,55 @@
+// The replica protocol's messages and journal records in memory, and their encoding
+// (schemas/replica.capnp). Decoding checks structure only — part numbering, sizes; each entry's
+// value bytes are validated by Store::join_remote against the component's kind.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crdt/causal_context.h"
+#include "crdt/result.h"
+#include "replica/store.h"
+
+namespace worldline::replica {
+
+using crdt::ReplicaId;
+
+struct WireEntry {
+  Key key;
+  std::string value;  // crdt codec bytes
+  bool operator==(const WireEntry&) const = default;
+};
+
+struct DeltaBatch {
+  std::uint64_t seq = 0;
+  std::uint32_t part = 0;
+  std::uint32_t parts = 1;
+  bool full_state = false;
+  std::vector<WireEntry> entries;
+  bool operator==(const DeltaBatch&) const = default;
+};
+
+struct GossipMessage {
+  enum class Kind { kDelta, kAck, kHeartbeat, kResync };
+  ReplicaId origin = 0;
+  Kind kind = Kind::kHeartbeat;
+  DeltaBatch delta;       // kDelta
+  std::uint64_t ack = 0;  // kAck
+  bool operator==(const GossipMessage&) const = default;
+};
+
+std::string encode_message(const GossipMessage& m);
+crdt::Result<GossipMessage> decode_message(std::string_view bytes);
+
+std::vector<WireEntry> to_wire(const DeltaGroup& group);
+
+struct JournalRecord {
+  std::uint64_t seq = 0;
+  std::vector<WireEntry> entries;
+};
+std::string encode_record(const JournalRecord& r);
+crdt::Result<JournalRecord> decode_record(std::string_view bytes);
+
+}  // namespace worldline::replica

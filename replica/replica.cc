@@ -1,0 +1,278 @@
+#include "replica/replica.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace worldline::replica {
+namespace {
+
+constexpr std::uint64_t kConvergenceBounds[] = {1,   2,   5,    10,   20,   50,    100,
+                                                200, 500, 1000, 2000, 5000, 10000, 60000};
+
+}  // namespace
+
+Replica::Replica(ReplicaOptions options, const ComponentRegistry& registry, Journal& journal,
+                 Outbox& outbox)
+    : options_(std::move(options)),
+      store_(registry),
+      journal_(journal),
+      outbox_(outbox),
+      convergence_buckets_(std::size(kConvergenceBounds) + 1, 0) {
+  for (ReplicaId p : options_.peers) {
+    if (p != options_.id) peers_[p];
+  }
+}
+
+void Replica::restore(const JournalRecord& record) {
+  for (const auto& e : record.entries) {
+    auto r = store_.join_remote(e.key, e.value);
+    if (!r) {
+      spdlog::warn("replica {}: journal record {} entry {} refused on replay: {}", options_.id,
+                   record.seq, e.key.to_string(), r.error().to_string());
+    }
+  }
+  next_seq_ = std::max(next_seq_, record.seq + 1);
+}
+
+crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
+  auto delta = store_.mutate(key, mutate);
+  if (!delta) return delta.error();
+  if (!delta.value()) return false;
+  merge_into(open_, key, *delta.value());
+  return true;
+}
+
+crdt::Result<std::optional<std::uint64_t>> Replica::commit(std::uint64_t now_ms) {
+  if (open_.empty()) return std::optional<std::uint64_t>{};
+  const std::uint64_t seq = next_seq_;
+  auto ok = journal_.append(JournalRecord{seq, to_wire(open_)});
+  if (!ok) {
+    ++journal_failures_;
+    return ok.error();
+  }
+  ++next_seq_;
+  buffer_.emplace(seq, Buffered{std::move(open_), now_ms});
+  open_.clear();
+  collect_garbage(now_ms);
+  return std::optional<std::uint64_t>{seq};
+}
+
+std::uint64_t Replica::horizon() const {
+  return buffer_.empty() ? next_seq_ : buffer_.begin()->first;
+}
+
+void Replica::send(ReplicaId to, Peer& peer, const GossipMessage& m) {
+  std::string bytes = encode_message(m);
+  peer.bytes_sent += bytes.size();
+  outbox_.send(to, std::move(bytes));
+}
+
+void Replica::send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entries,
+                           bool full_state) {
+  // Split into parts of at most max_batch_bytes of values; an entry larger than that travels
+  // alone rather than being dropped.
+  std::vector<std::vector<WireEntry>> parts(1);
+  std::size_t bytes = 0;
+  for (auto& e : entries) {
+    const std::size_t size = e.value.size() + 16;
+    if (!parts.back().empty() && bytes + size > options_.max_batch_bytes) {
+      parts.emplace_back();
+      bytes = 0;
+    }
+    bytes += size;
+    parts.back().push_back(std::move(e));
+  }
+  GossipMessage m;
+  m.origin = options_.id;
+  m.kind = GossipMessage::Kind::kDelta;
+  m.delta.seq = next_seq_;
+  m.delta.parts = static_cast<std::uint32_t>(parts.size());
+  m.delta.full_state = full_state;
+  for (std::uint32_t i = 0; i < parts.size(); ++i) {
+    m.delta.part = i;
+    m.delta.entries = std::move(parts[i]);
+    send(to, peer, m);
+  }
+}
+
+void Replica::gossip(std::uint64_t now_ms) {
+  for (auto& [id, peer] : peers_) {
+    const bool up_to_date = peer.acked >= next_seq_;
+    const bool recently_sent =
+        peer.last_sent_seq == next_seq_ && now_ms < peer.last_sent_ms + options_.retransmit_ms;
+    if (up_to_date || recently_sent) {
+      GossipMessage hb;
+      hb.origin = options_.id;
+      hb.kind = GossipMessage::Kind::kHeartbeat;
+      send(id, peer, hb);
+      continue;
+    }
+    if (peer.acked < horizon()) {
+      std::vector<WireEntry> all;
+      all.reserve(store_.entries().size());
+      for (const auto& [key, value] : store_.entries()) {
+        all.push_back(WireEntry{key, encode_value(value)});
+      }
+      ++peer.full_states_sent;
+      send_batches(id, peer, std::move(all), /*full_state=*/true);
+    } else {
+      DeltaGroup interval;
+      for (auto it = buffer_.lower_bound(peer.acked); it != buffer_.end(); ++it) {
+        for (const auto& [key, value] : it->second.group)
+          merge_into(interval, key, value);
+      }
+      send_batches(id, peer, to_wire(interval), /*full_state=*/false);
+    }
+    peer.last_sent_seq = next_seq_;
+    peer.last_sent_ms = now_ms;
+  }
+}
+
+bool Replica::receive(ReplicaId from, std::string_view bytes, std::uint64_t now_ms) {
+  auto pit = peers_.find(from);
+  if (pit == peers_.end()) {
+    ++rejected_messages_;
+    spdlog::warn("replica {}: message from unknown replica {} dropped", options_.id, from);
+    return false;
+  }
+  Peer& peer = pit->second;
+  peer.bytes_received += bytes.size();
+  auto decoded = decode_message(bytes);
+  if (!decoded) {
+    ++rejected_messages_;
+    spdlog::warn("replica {}: malformed message from replica {} ({} bytes): {}", options_.id, from,
+                 bytes.size(), decoded.error().to_string());
+    return false;
+  }
+  const GossipMessage& m = decoded.value();
+  if (m.origin != from) {
+    ++rejected_messages_;
+    spdlog::warn("replica {}: replica {} sent a message claiming origin {}", options_.id, from,
+                 m.origin);
+    return false;
+  }
+  peer.detector.heard(now_ms);
+  switch (m.kind) {
+    case GossipMessage::Kind::kDelta:
+      on_delta(from, peer, m.delta, now_ms);
+      break;
+    case GossipMessage::Kind::kAck:
+      on_ack(peer, m.ack, now_ms);
+      break;
+    case GossipMessage::Kind::kHeartbeat:
+      break;
+    case GossipMessage::Kind::kResync:
+      spdlog::info("replica {}: replica {} asks for a full state", options_.id, from);
+      peer.acked = 0;
+      peer.last_sent_seq.reset();
+      break;
+  }
+  return true;
+}
+
+void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std::uint64_t now_ms) {
+  DeltaGroup inflated;
+  JournalRecord record;
+  for (const auto& e : batch.entries) {
+    ComponentValue value;
+    auto changed = store_.join_remote(e.key, e.value, &value);
+    if (!changed) {
+      spdlog::warn("replica {}: entry {} from replica {} refused: {}", options_.id,
+                   e.key.to_string(), from, changed.error().to_string());
+      continue;
+    }
+    if (changed.value()) {
+      merge_into(inflated, e.key, value);
+      record.entries.push_back(e);
+    }
+  }
+  if (!inflated.empty()) {
+    // The causal variant: what inflated our state is journaled and buffered under our own
+    // numbering, so it travels on to peers that cannot reach the origin.
+    record.seq = next_seq_;
+    auto ok = journal_.append(record);
+    if (!ok) {
+      ++journal_failures_;
+      spdlog::error("replica {}: journal append failed, not acknowledging replica {}: {}",
+                    options_.id, from, ok.error().to_string());
+      return;
+    }
+    buffer_.emplace(next_seq_++, Buffered{std::move(inflated), now_ms});
+  }
+  if (batch.seq != peer.assembling_seq || peer.parts_seen.size() != batch.parts) {
+    peer.assembling_seq = batch.seq;
+    peer.parts_seen.assign(batch.parts, false);
+  }
+  peer.parts_seen[batch.part] = true;
+  if (std::all_of(peer.parts_seen.begin(), peer.parts_seen.end(), [](bool b) { return b; })) {
+    GossipMessage ack;
+    ack.origin = options_.id;
+    ack.kind = GossipMessage::Kind::kAck;
+    ack.ack = batch.seq;
+    send(from, peer, ack);
+  }
+  collect_garbage(now_ms);
+}
+
+void Replica::on_ack(Peer& peer, std::uint64_t seq, std::uint64_t now_ms) {
+  // An ack beyond what we ever numbered is a confused or hostile peer: clamp it.
+  peer.acked = std::max(peer.acked, std::min(seq, next_seq_));
+  collect_garbage(now_ms);
+}
+
+void Replica::collect_garbage(std::uint64_t now_ms) {
+  std::uint64_t min_acked = next_seq_;
+  for (const auto& [id, peer] : peers_)
+    min_acked = std::min(min_acked, peer.acked);
+  while (!buffer_.empty() && buffer_.begin()->first < min_acked) {
+    const std::uint64_t age = now_ms - std::min(now_ms, buffer_.begin()->second.committed_ms);
+    const auto* bound =
+        std::lower_bound(std::begin(kConvergenceBounds), std::end(kConvergenceBounds), age);
+    ++convergence_buckets_[bound - std::begin(kConvergenceBounds)];
+    buffer_.erase(buffer_.begin());
+  }
+  while (buffer_.size() > options_.max_buffer_groups)
+    buffer_.erase(buffer_.begin());
+}
+
+void Replica::request_resync() {
+  for (auto& [id, peer] : peers_) {
+    GossipMessage m;
+    m.origin = options_.id;
+    m.kind = GossipMessage::Kind::kResync;
+    send(id, peer, m);
+  }
+}
+
+ReplicaStats Replica::stats(std::uint64_t now_ms) const {
+  ReplicaStats s;
+  s.next_seq = next_seq_;
+  s.buffer_groups = buffer_.size();
+  s.rejected_entries = store_.rejected();
+  s.rejected_messages = rejected_messages_;
+  s.journal_failures = journal_failures_;
+  for (const auto& [id, peer] : peers_) {
+    PeerStats& p = s.peers[id];
+    p.acked = peer.acked;
+    p.lag_groups = next_seq_ - std::min(next_seq_, peer.acked);
+    if (auto it = buffer_.lower_bound(peer.acked); it != buffer_.end()) {
+      p.lag_ms = now_ms - std::min(now_ms, it->second.committed_ms);
+    }
+    p.up = peer.detector.up(now_ms);
+    p.phi = peer.detector.phi(now_ms);
+    p.bytes_sent = peer.bytes_sent;
+    p.bytes_received = peer.bytes_received;
+    p.full_states_sent = peer.full_states_sent;
+  }
+  for (std::size_t i = 0; i < convergence_buckets_.size(); ++i) {
+    const std::uint64_t bound = i < std::size(kConvergenceBounds)
+                                    ? kConvergenceBounds[i]
+                                    : std::numeric_limits<std::uint64_t>::max();
+    s.convergence_ms_histogram.emplace_back(bound, convergence_buckets_[i]);
+  }
+  return s;
+}
+
+}  // namespace worldline::replica

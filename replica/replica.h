@@ -1,0 +1,134 @@
+// Replica: one region's copy of the world and the delta-interval anti-entropy protocol that keeps
+// it converging with its peers (Almeida, Shoker, Baquero, "Delta State Replicated Data Types",
+// 2018, Algorithm 2 — the causal variant, which re-buffers received deltas so they travel on).
+//
+// Local writes mutate the Store and gather into an open delta group; commit() makes the group
+// durable in the Journal, numbers it and buffers it. gossip() sends each peer the join of the
+// groups it has not acknowledged, split into parts of bounded size (never dropped for size), or —
+// for a peer behind the buffer's horizon, new, recovering, or asking for a resync — the full state.
+// A peer acknowledges a sequence number once it has joined and journaled every part; the buffer
+// drops what every peer acknowledged.
+//
+// The class does no I/O of its own: the transport (Cap'n Proto RPC, or the simulator's links)
+// calls receive() and gives it an Outbox; time comes in as arguments. It is owned by one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "replica/failure_detector.h"
+#include "replica/journal.h"
+#include "replica/messages.h"
+#include "replica/store.h"
+
+namespace worldline::replica {
+
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  virtual void send(ReplicaId to, std::string bytes) = 0;
+};
+
+struct ReplicaOptions {
+  ReplicaId id = 0;
+  std::vector<ReplicaId> peers;
+  std::size_t max_batch_bytes = 256 * 1024;  // one message's entries, encoded
+  std::size_t max_buffer_groups = 8192;      // past this, laggards fall back to full state
+  std::uint64_t retransmit_ms = 500;         // resend an unacknowledged interval after this
+};
+
+struct PeerStats {
+  std::uint64_t acked = 0;       // the peer has joined our groups below this
+  std::uint64_t lag_groups = 0;  // next_seq - acked
+  std::uint64_t lag_ms = 0;      // age of the oldest group it has not acknowledged
+  bool up = false;
+  double phi = 0;
+  std::uint64_t bytes_sent = 0, bytes_received = 0;
+  std::uint64_t full_states_sent = 0;
+};
+
+struct ReplicaStats {
+  std::uint64_t next_seq = 0;
+  std::uint64_t buffer_groups = 0;
+  std::uint64_t rejected_entries = 0;
+  std::uint64_t rejected_messages = 0;
+  std::uint64_t journal_failures = 0;
+  std::map<ReplicaId, PeerStats> peers;
+  // Commit → acknowledged by every peer, in ms: count per upper bound (last bucket: the rest).
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> convergence_ms_histogram;
+};
+
+class Replica {
+ public:
+  using Mutator = std::function<std::optional<ComponentValue>(ComponentValue&)>;
+
+  // REQUIRES: registry, journal and outbox outlive the replica.
+  Replica(ReplicaOptions options, const ComponentRegistry& registry, Journal& journal,
+          Outbox& outbox);
+
+  // Recovery: joins a journal record read back at start and moves next_seq past it.
+  void restore(const JournalRecord& record);
+
+  // Applies a local mutation to the store and adds its delta to the open group. Returns whether
+  // the mutator produced a delta (false: it refused, nothing changed).
+  crdt::Result<bool> write(const Key& key, const Mutator& mutate);
+  // Makes the open group durable and numbers it. Returns the sequence number given to it, or
+  // nullopt when the group was empty. On a journal failure the group stays open and the error is
+  // returned: nothing in it may be acknowledged.
+  crdt::Result<std::optional<std::uint64_t>> commit(std::uint64_t now_ms);
+
+  // Sends every peer what it is missing (or a heartbeat).
+  void gossip(std::uint64_t now_ms);
+  // Handles one encoded GossipMessage from an authenticated peer. Malformed or unexpected
+  // messages are counted and dropped; returns false for those so a transport can drop the link.
+  bool receive(ReplicaId from, std::string_view bytes, std::uint64_t now_ms);
+  // Asks every peer for its full state (after losing local state to corruption).
+  void request_resync();
+
+  const Store& store() const { return store_; }
+  std::uint64_t next_seq() const { return next_seq_; }
+  ReplicaId id() const { return options_.id; }
+  ReplicaStats stats(std::uint64_t now_ms) const;
+
+ private:
+  struct Buffered {
+    DeltaGroup group;
+    std::uint64_t committed_ms = 0;
+  };
+  struct Peer {
+    std::uint64_t acked = 0;
+    std::optional<std::uint64_t> last_sent_seq;
+    std::uint64_t last_sent_ms = 0;
+    PhiAccrualDetector detector;
+    // Parts of the batch being received from this peer (seq, full_state) → parts seen.
+    std::uint64_t assembling_seq = 0;
+    std::vector<bool> parts_seen;
+    std::uint64_t bytes_sent = 0, bytes_received = 0, full_states_sent = 0;
+  };
+
+  void send(ReplicaId to, Peer& peer, const GossipMessage& m);
+  void send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entries, bool full_state);
+  void on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std::uint64_t now_ms);
+  void on_ack(Peer& peer, std::uint64_t seq, std::uint64_t now_ms);
+  void collect_garbage(std::uint64_t now_ms);
+  std::uint64_t horizon() const;
+
+  ReplicaOptions options_;
+  Store store_;
+  Journal& journal_;
+  Outbox& outbox_;
+  DeltaGroup open_;
+  std::uint64_t next_seq_ = 1;  // seq 0 is "nothing": a new peer has acked 0
+  std::map<std::uint64_t, Buffered> buffer_;
+  std::map<ReplicaId, Peer> peers_;
+  std::uint64_t rejected_messages_ = 0;
+  std::uint64_t journal_failures_ = 0;
+  std::vector<std::uint64_t> convergence_buckets_;  // counts per kConvergenceBounds entry + 1
+};
+
+}  // namespace worldline::replica

@@ -1,0 +1,92 @@
+#include "replica/store.h"
+
+namespace worldline::replica {
+
+std::string Key::to_string() const {
+  return std::to_string(entity) + "/" + std::to_string(component);
+}
+
+void merge_into(DeltaGroup& group, const Key& key, const ComponentValue& delta) {
+  auto [it, inserted] = group.emplace(key, delta);
+  if (!inserted) join_value(it->second, delta);
+}
+
+crdt::Result<std::optional<ComponentValue>> Store::mutate(
+    const Key& key, const std::function<std::optional<ComponentValue>(ComponentValue&)>& fn) {
+  auto it = state_.find(key);
+  const bool created = it == state_.end();
+  if (created) {
+    if (!registry_.find(key.component)) {
+      return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
+                              "unknown component id " + std::to_string(key.component));
+    }
+    it = state_.emplace(key, registry_.bottom(key.component)).first;
+  }
+  std::optional<ComponentValue> delta = fn(it->second);
+  if (!delta && created) state_.erase(it);  // a refused first write leaves no trace
+  return delta;
+}
+
+crdt::Result<bool> Store::reject(crdt::Error e) {
+  ++rejected_;
+  ++rejections_[crdt::to_string(e.code)];
+  return e;
+}
+
+crdt::Result<bool> Store::join_remote(const Key& key, std::string_view bytes,
+                                      ComponentValue* joined) {
+  auto decoded = decode_value(registry_, key.component, bytes);
+  if (!decoded) return reject(decoded.error());
+  auto it = state_.find(key);
+  ComponentValue after = it == state_.end() ? registry_.bottom(key.component) : it->second;
+  join_value(after, decoded.value());
+  if (const auto* gold = std::get_if<crdt::Gold>(&after); gold && !gold->well_formed()) {
+    return reject(crdt::make_error(
+        crdt::ErrorCode::kInvalidState,
+        key.to_string() + ": joining gives negative rights: " + gold->to_string()));
+  }
+  bool changed;
+  if (it == state_.end()) {
+    changed = !(after == registry_.bottom(key.component));
+    if (changed) state_.emplace(key, std::move(after));
+  } else {
+    changed = !(after == it->second);
+    if (changed) it->second = std::move(after);
+  }
+  if (joined) *joined = std::move(decoded).value();
+  return changed;
+}
+
+void Store::join_local(const Key& key, const ComponentValue& value) {
+  auto it = state_.find(key);
+  if (it == state_.end()) {
+    state_.emplace(key, value);
+  } else {
+    join_value(it->second, value);
+  }
+}
+
+const ComponentValue* Store::get(const Key& key) const {
+  auto it = state_.find(key);
+  return it == state_.end() ? nullptr : &it->second;
+}
+
+std::uint64_t Store::digest() const {
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* p, std::size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) {
+      h ^= b[i];
+      h *= 1099511628211ull;
+    }
+  };
+  for (const auto& [key, value] : state_) {
+    mix(&key.entity, sizeof key.entity);
+    mix(&key.component, sizeof key.component);
+    const std::string bytes = encode_value(value);
+    mix(bytes.data(), bytes.size());
+  }
+  return h;
+}
+
+}  // namespace worldline::replica

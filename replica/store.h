@@ -1,0 +1,67 @@
+// Store: the replica's state — one typed CRDT per (entity, component) key. Local writes mutate a
+// value in place and yield its delta; remote values arrive as bytes and are decoded, validated
+// against the component's configured kind and joined, or refused and counted.
+// Thread safety: owned by the replica's thread.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "replica/component.h"
+
+namespace worldline::replica {
+
+struct Key {
+  EntityId entity = 0;
+  ComponentId component = 0;
+  auto operator<=>(const Key&) const = default;
+  bool operator==(const Key&) const = default;
+  std::string to_string() const;
+};
+
+// The join of one or more deltas, one value per key.
+using DeltaGroup = std::map<Key, ComponentValue>;
+void merge_into(DeltaGroup& group, const Key& key, const ComponentValue& delta);
+
+class Store {
+ public:
+  // REQUIRES: `registry` outlives the store.
+  explicit Store(const ComponentRegistry& registry) : registry_(registry) {}
+
+  // Runs `mutate(value) -> optional delta` on the value at `key` (bottom if absent). Returns the
+  // delta, or nullopt if the mutator refused (and changed nothing). Fails on an unknown component.
+  crdt::Result<std::optional<ComponentValue>> mutate(
+      const Key& key, const std::function<std::optional<ComponentValue>(ComponentValue&)>& fn);
+
+  // Decodes, validates and joins one remote entry. Returns whether the state changed; an error
+  // (counted by reason) leaves the state unchanged.
+  crdt::Result<bool> join_remote(const Key& key, std::string_view bytes,
+                                 ComponentValue* joined = nullptr);
+  // Joins an already validated value (from the journal or a local group).
+  void join_local(const Key& key, const ComponentValue& value);
+
+  const ComponentValue* get(const Key& key) const;
+  const std::map<Key, ComponentValue>& entries() const { return state_; }
+  const ComponentRegistry& registry() const { return registry_; }
+
+  // A hash of the whole state (FNV-1a over keys and encodings): equal states, equal digests.
+  std::uint64_t digest() const;
+
+  std::uint64_t rejected() const { return rejected_; }
+  const std::map<std::string, std::uint64_t>& rejected_by_reason() const { return rejections_; }
+
+ private:
+  crdt::Result<bool> reject(crdt::Error e);
+
+  const ComponentRegistry& registry_;
+  std::map<Key, ComponentValue> state_;
+  std::uint64_t rejected_ = 0;
+  std::map<std::string, std::uint64_t> rejections_;  // by ErrorCode name
+};
+
+}  // namespace worldline::replica

@@ -1,0 +1,52 @@
+#include "schemas/packed.h"
+
+#include <capnp/serialize-packed.h>
+#include <capnp/serialize.h>
+#include <kj/debug.h>
+#include <kj/io.h>
+
+namespace worldline::schema {
+
+std::string to_packed_bytes(capnp::MessageBuilder& message) {
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, message);
+  auto bytes = out.getArray();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+struct PackedReader::Impl {
+  kj::Array<capnp::word> buffer;
+  kj::Own<capnp::FlatArrayMessageReader> reader;
+};
+
+PackedReader::PackedReader(std::string_view bytes) : impl_(new Impl) {
+  try {
+    KJ_REQUIRE(!bytes.empty(), "empty input");
+    const auto packed = kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size());
+    const std::size_t words = capnp::computeUnpackedSizeInWords(packed);
+    KJ_REQUIRE(words <= kMaxMessageWords, "message exceeds the size limit", words,
+               kMaxMessageWords);
+    impl_->buffer = kj::heapArray<capnp::word>(words);
+    kj::ArrayInputStream in(packed);
+    capnp::_::PackedInputStream unpacker(in);
+    unpacker.read(impl_->buffer.asBytes().begin(), impl_->buffer.asBytes().size());
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = kMaxMessageWords;
+    options.nestingLimit = kNestingLimit;
+    impl_->reader = kj::heap<capnp::FlatArrayMessageReader>(impl_->buffer, options);
+    KJ_REQUIRE(impl_->reader->getEnd() == impl_->buffer.end(), "trailing bytes after the message");
+  } catch (...) {
+    delete impl_;
+    throw;
+  }
+}
+
+PackedReader::~PackedReader() {
+  delete impl_;
+}
+
+capnp::MessageReader& PackedReader::message() {
+  return *impl_->reader;
+}
+
+}  // namespace worldline::schema
