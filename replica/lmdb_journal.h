@@ -1,0 +1,63 @@
+// LmdbJournal: the replica's durable state in one LMDB environment (a directory).
+//   journal     seq (8 bytes, big-endian) → CRC-32C (4 bytes) + JournalRecord
+//   state       entity (8) + component (2), big-endian → CRC-32C + value   (the last snapshot)
+//   meta        "snapshot_seq" → the first seq not covered by `state`
+//   quarantine  "<db>/<hex key>" → the raw bytes of a record that failed its checksum or decoding
+// append() is one write transaction, synced before it returns (group commit: the caller appends
+// one record per tick). recover() reads the snapshot and the journal tail back, checking every
+// record; what fails is moved to quarantine, logged and counted, never joined.
+// Thread safety: one thread at a time (the replica's).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "replica/journal.h"
+#include "replica/store.h"
+
+namespace worldline::replica {
+
+struct Recovery {
+  std::vector<JournalRecord> records;  // snapshot first (as one record), then the journal tail
+  std::uint64_t next_seq = 1;
+  std::uint64_t quarantined = 0;  // records that failed their checksum or did not decode
+};
+
+struct JournalStats {
+  std::uint64_t appends = 0;
+  std::uint64_t append_bytes = 0;
+  std::uint64_t quarantined = 0;
+  std::uint64_t snapshots = 0;
+  // Commit latency in microseconds: count per upper bound (last bucket: the rest).
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> commit_us_histogram;
+};
+
+class LmdbJournal final : public Journal {
+ public:
+  // Opens (creating if needed) the environment in directory `dir`.
+  static crdt::Result<std::unique_ptr<LmdbJournal>> open(const std::string& dir,
+                                                         std::uint64_t map_size_bytes = 1ull << 32);
+  ~LmdbJournal() override;
+
+  crdt::Result<bool> append(const JournalRecord& record) override;
+  // Writes the whole store as the new snapshot covering seqs below `next_seq` and drops the
+  // journal records it covers, in one transaction.
+  crdt::Result<bool> snapshot(const Store& store, std::uint64_t next_seq);
+  crdt::Result<Recovery> recover(const ComponentRegistry& registry);
+
+  JournalStats stats() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Env;
+  LmdbJournal(std::string dir, std::unique_ptr<Env> env);
+
+  std::string dir_;
+  std::unique_ptr<Env> env_;
+  JournalStats stats_;
+  std::vector<std::uint64_t> commit_buckets_;
+};
+
+}  // namespace worldline::replica
