@@ -5,6 +5,8 @@
 #include <iostream>
 
 #include "app/crdt_walkthrough.h"
+#include "replica/node_config.h"
+#include "replica/rpc_node.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -22,12 +24,47 @@ int main(int argc, char** argv) {
       "run the demo: today a CRDT replication walkthrough across three in-process regions "
       "(the full three-node demo arrives with the gateway)");
 
+  auto* replica = app.add_subcommand(
+      "replica",
+      "run one replica (LMDB journal + delta gossip over Cap'n Proto RPC) from a TOML config; "
+      "see docs/replica.md");
+  std::string config_path;
+  worldline::replica::RunOptions run;
+  bool inspect = false;
+  replica->add_option("--config", config_path, "TOML file with a [replica] table")->required();
+  replica->add_flag("--inspect", inspect,
+                    "print the recovered state of the config's data_dir and exit (node stopped)");
+  replica->add_option("--write-rate", run.load.rate_per_s,
+                      "built-in write load: ids added per second to entity 1/guild_members");
+  replica->add_option("--write-count", run.load.count, "stop the write load after this many");
+  replica->add_option("--write-log", run.load.log_path,
+                      "append 'ack <id>' here once each generated write is durable");
+  replica->add_option("--incarnation", run.load.incarnation,
+                      "distinguishes generated ids across restarts of one replica");
+  replica
+      ->add_option("--status-interval-ms", run.status_interval_ms,
+                   "print a status line this often (0: never)")
+      ->capture_default_str();
+  replica->add_option("--stop-after-ms", run.stop_after_ms, "stop by itself after this long");
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   if (version->parsed()) {
     std::cout << "worldline " << WORLDLINE_VERSION << "\n";
     return 0;
+  }
+  if (replica->parsed()) {
+    auto config = worldline::replica::load_node_config(config_path);
+    if (!config) {
+      spdlog::error("{}", config.error().message);
+      return 2;
+    }
+    const auto registry = worldline::replica::ComponentRegistry::game_defaults();
+    if (inspect) return worldline::replica::inspect_data_dir(config.value().data_dir, registry);
+    if (run.load.rate_per_s > 0 && run.load.count == 0) run.load.count = UINT64_MAX;
+    worldline::replica::ReplicaNode node(std::move(config).value(), registry);
+    return node.run(run);
   }
   if (demo->parsed()) {
     spdlog::info("demo: CRDT replication walkthrough");

@@ -1,0 +1,468 @@
+#include "replica/rpc_node.h"
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "replica/lmdb_journal.h"
+#include "replica/replica.h"
+#include "schemas/replica.capnp.h"
+
+namespace worldline::replica {
+namespace {
+
+namespace s = ::worldline::schema;
+
+std::uint64_t steady_ms() {
+  using namespace std::chrono;
+  return static_cast<std::uint64_t>(
+      duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+std::string to_string(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+capnp::Data::Reader to_data(const std::string& s) {
+  return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+
+constexpr std::size_t kMaxInFlightPerPeer = 64;
+constexpr std::size_t kMaxOutstandingNonces = 1024;
+
+}  // namespace
+
+std::string login_proof(const std::string& secret, const std::string& nonce, ReplicaId replica) {
+  std::string data = nonce;
+  for (int i = 0; i < 4; ++i)
+    data.push_back(static_cast<char>((replica >> (8 * i)) & 0xFF));
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
+  ReplicaNodeConfig config;
+  const ComponentRegistry& registry;
+  std::unique_ptr<LmdbJournal> journal;
+  std::unique_ptr<Replica> replica;
+  kj::Maybe<kj::AsyncIoContext&> io;
+  // Created in run() once the event loop exists, destroyed before it.
+  kj::Own<kj::TaskSet> tasks;
+  std::deque<std::string> nonces;  // outstanding login challenges, oldest first
+  std::uint64_t auth_failures = 0, malformed_sessions = 0, connections_accepted = 0;
+  std::uint64_t groups_since_snapshot = 0;
+
+  struct PeerLink {
+    PeerConfig config;
+    kj::Own<kj::AsyncIoStream> stream;
+    kj::Own<capnp::TwoPartyClient> client;
+    kj::Maybe<s::ReplicaSession::Client> session;
+    std::size_t in_flight = 0;
+    std::uint64_t backoff_ms = 100;
+    std::uint64_t dropped = 0;
+  };
+  std::map<ReplicaId, PeerLink> links;
+
+  // Write generator state.
+  WriteLoad load;
+  std::uint64_t written = 0;
+  double write_credit = 0;
+  std::vector<std::uint64_t> open_ids;                          // in the open group
+  std::map<std::uint64_t, std::vector<std::uint64_t>> pending;  // seq → ids awaiting durability
+  std::ofstream ack_log;
+
+  Impl(ReplicaNodeConfig c, const ComponentRegistry& r) : config(std::move(c)), registry(r) {}
+  // KJ members may throw from destructors; a node being torn down has nothing left to report.
+  ~Impl() noexcept override {}
+
+  void taskFailed(kj::Exception&& e) override {
+    spdlog::warn("replica {}: background task failed: {}", config.id, e.getDescription().cStr());
+  }
+
+  // ---- Outbox ---------------------------------------------------------------------------------
+  void send(ReplicaId to, std::string bytes) override {
+    auto it = links.find(to);
+    if (it == links.end()) return;
+    PeerLink& link = it->second;
+    KJ_IF_MAYBE (session, link.session) {
+      if (link.in_flight >= kMaxInFlightPerPeer) {
+        ++link.dropped;  // back-pressure: anti-entropy resends what is not acknowledged
+        return;
+      }
+      auto req = session->deliverRequest();
+      req.setMessage(to_data(bytes));
+      ++link.in_flight;
+      tasks->add(req.send().then([&link](auto&&) { --link.in_flight; },
+                                 [&link](kj::Exception&&) { --link.in_flight; }));
+    } else {
+      ++link.dropped;
+    }
+  }
+
+  // ---- server side ----------------------------------------------------------------------------
+  class SessionImpl final : public s::ReplicaSession::Server {
+   public:
+    SessionImpl(Impl& node, ReplicaId peer, kj::Own<kj::PromiseFulfiller<void>> cut)
+        : node_(node), peer_(peer), cut_(kj::mv(cut)) {}
+    kj::Promise<void> deliver(DeliverContext context) override {
+      const std::string bytes = to_string(context.getParams().getMessage());
+      if (!node_.replica->receive(peer_, bytes, steady_ms())) {
+        ++node_.malformed_sessions;
+        spdlog::warn("replica {}: cutting the session of replica {} after a bad message",
+                     node_.config.id, peer_);
+        if (cut_->isWaiting()) cut_->fulfill();
+        return KJ_EXCEPTION(FAILED, "malformed or unexpected message; session closed");
+      }
+      return kj::READY_NOW;
+    }
+
+   private:
+    Impl& node_;
+    ReplicaId peer_;
+    kj::Own<kj::PromiseFulfiller<void>> cut_;
+  };
+
+  class LoginImpl final : public s::ReplicaLogin::Server {
+   public:
+    LoginImpl(Impl& node, kj::Own<kj::PromiseFulfiller<void>> cut)
+        : node_(node), cut_(kj::mv(cut)) {}
+    kj::Promise<void> challenge(ChallengeContext context) override {
+      std::string nonce(32, '\0');
+      RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), 32);
+      node_.nonces.push_back(nonce);
+      if (node_.nonces.size() > kMaxOutstandingNonces) node_.nonces.pop_front();
+      context.getResults().setNonce(to_data(nonce));
+      return kj::READY_NOW;
+    }
+    kj::Promise<void> login(LoginContext context) override {
+      auto p = context.getParams();
+      const ReplicaId peer = p.getReplica();
+      const std::string nonce = to_string(p.getNonce());
+      const std::string proof = to_string(p.getProof());
+      auto nit = std::find(node_.nonces.begin(), node_.nonces.end(), nonce);
+      const bool known_peer = node_.links.count(peer) != 0;
+      const std::string expected = login_proof(node_.config.secret, nonce, peer);
+      const bool proof_ok = proof.size() == expected.size() &&
+                            CRYPTO_memcmp(proof.data(), expected.data(), proof.size()) == 0;
+      if (nit == node_.nonces.end() || !known_peer || !proof_ok) {
+        ++node_.auth_failures;
+        spdlog::warn("replica {}: refused login as replica {}: {}", node_.config.id, peer,
+                     nit == node_.nonces.end() ? "unknown or reused nonce"
+                     : !known_peer             ? "not a configured peer"
+                                               : "wrong proof (secret mismatch)");
+        if (cut_ && cut_->isWaiting()) cut_->fulfill();
+        return KJ_EXCEPTION(FAILED, "login refused");
+      }
+      node_.nonces.erase(nit);
+      spdlog::info("replica {}: replica {} logged in", node_.config.id, peer);
+      context.getResults().setSession(kj::heap<SessionImpl>(node_, peer, kj::mv(cut_)));
+      return kj::READY_NOW;
+    }
+
+   private:
+    Impl& node_;
+    kj::Own<kj::PromiseFulfiller<void>> cut_;
+  };
+
+  kj::Promise<void> accept_loop(kj::ConnectionReceiver& listener) {
+    return listener.accept().then([this, &listener](kj::Own<kj::AsyncIoStream> stream) {
+      ++connections_accepted;
+      auto cut = kj::newPromiseAndFulfiller<void>();
+      auto conn = kj::heap<capnp::TwoPartyClient>(*stream,
+                                                  kj::heap<LoginImpl>(*this, kj::mv(cut.fulfiller)),
+                                                  capnp::rpc::twoparty::Side::SERVER);
+      auto done = conn->onDisconnect().exclusiveJoin(kj::mv(cut.promise));
+      tasks->add(done.attach(kj::mv(conn), kj::mv(stream)).catch_([this](kj::Exception&& e) {
+        spdlog::info("replica {}: an inbound connection ended: {}", config.id,
+                     e.getDescription().cStr());
+      }));
+      return accept_loop(listener);
+    });
+  }
+
+  // ---- client side ----------------------------------------------------------------------------
+  kj::Promise<void> connect_loop(PeerLink& link) {
+    auto& ctx = KJ_ASSERT_NONNULL(io);
+    return ctx.provider->getNetwork()
+        .parseAddress(link.config.address)
+        .then([](kj::Own<kj::NetworkAddress> addr) { return addr->connect().attach(kj::mv(addr)); })
+        .then([this, &link](kj::Own<kj::AsyncIoStream> stream) {
+          link.stream = kj::mv(stream);
+          link.client = kj::heap<capnp::TwoPartyClient>(*link.stream);
+          auto login = link.client->bootstrap().castAs<s::ReplicaLogin>();
+          return login.challengeRequest()
+              .send()
+              .then([this, login](auto&& resp) mutable {
+                const std::string nonce = to_string(resp.getNonce());
+                auto req = login.loginRequest();
+                req.setReplica(config.id);
+                req.setNonce(to_data(nonce));
+                const std::string proof = login_proof(config.secret, nonce, config.id);
+                req.setProof(to_data(proof));
+                return req.send();
+              })
+              .then([this, &link](auto&& resp) {
+                link.session = resp.getSession();
+                link.backoff_ms = 100;
+                spdlog::info("replica {}: connected to replica {} at {}", config.id, link.config.id,
+                             link.config.address);
+                return link.client->onDisconnect();
+              });
+        })
+        .then(
+            [this, &link]() {
+              spdlog::warn("replica {}: link to replica {} closed", config.id, link.config.id);
+            },
+            [this, &link](kj::Exception&& e) {
+              spdlog::warn("replica {}: link to replica {} ({}): {}", config.id, link.config.id,
+                           link.config.address, e.getDescription().cStr());
+            })
+        .then([this, &link]() {
+          link.session = nullptr;
+          link.client = nullptr;
+          link.stream = nullptr;
+          link.in_flight = 0;
+          const auto delay = link.backoff_ms;
+          link.backoff_ms = std::min<std::uint64_t>(link.backoff_ms * 2, 5000);
+          return KJ_ASSERT_NONNULL(io).provider->getTimer().afterDelay(delay * kj::MILLISECONDS);
+        })
+        .then([this, &link]() { return connect_loop(link); });
+  }
+
+  // ---- ticks ----------------------------------------------------------------------------------
+  void generate_writes() {
+    if (load.rate_per_s == 0 || written >= load.count) return;
+    write_credit += static_cast<double>(load.rate_per_s) * config.tick_ms / 1000.0;
+    while (write_credit >= 1 && written < load.count) {
+      write_credit -= 1;
+      const std::uint64_t id =
+          config.id * 1'000'000'000ull + load.incarnation * 1'000'000ull + written++;
+      auto ok = replica->write(Key{1, 8}, [&](ComponentValue& v) -> std::optional<ComponentValue> {
+        return std::get<crdt::GuildMembers>(v).add(config.id, id);
+      });
+      if (ok && ok.value()) open_ids.push_back(id);
+    }
+    if (written == load.count)
+      spdlog::info("replica {}: write load done ({} writes)", config.id, written);
+  }
+
+  void tick() {
+    const std::uint64_t now = steady_ms();
+    generate_writes();
+    auto seq = replica->commit(now);
+    if (!seq) {
+      spdlog::error("replica {}: group commit failed, writes stay unacknowledged: {}", config.id,
+                    seq.error().to_string());
+    } else if (seq.value()) {
+      pending[*seq.value()] = std::move(open_ids);
+      open_ids.clear();
+      if (++groups_since_snapshot >= config.snapshot_every_groups) snapshot();
+    }
+    acknowledge_durable(now);
+  }
+
+  void acknowledge_durable(std::uint64_t now) {
+    if (pending.empty()) return;
+    std::uint64_t durable_below = replica->next_seq();
+    if (config.replicated_k > 0) {
+      std::vector<std::uint64_t> acked;
+      for (const auto& [id, p] : replica->stats(now).peers)
+        acked.push_back(p.acked);
+      std::sort(acked.rbegin(), acked.rend());
+      durable_below = acked[config.replicated_k - 1];  // joined by at least k peers
+    }
+    while (!pending.empty() && pending.begin()->first < durable_below) {
+      for (std::uint64_t id : pending.begin()->second)
+        ack_log << "ack " << id << '\n';
+      pending.erase(pending.begin());
+    }
+    ack_log.flush();
+  }
+
+  void snapshot() {
+    auto ok = journal->snapshot(replica->store(), replica->next_seq());
+    if (!ok) {
+      spdlog::error("replica {}: snapshot failed: {}", config.id, ok.error().to_string());
+    } else {
+      groups_since_snapshot = 0;
+    }
+  }
+
+  void status() {
+    const auto st = replica->stats(steady_ms());
+    std::string peers;
+    for (const auto& [id, p] : st.peers) {
+      peers += " " + std::to_string(id) + ":" + (p.up ? "up" : "down") +
+               "/lag=" + std::to_string(p.lag_groups) + "g," + std::to_string(p.lag_ms) + "ms";
+    }
+    char digest[32];
+    std::snprintf(digest, sizeof digest, "%016llx",
+                  static_cast<unsigned long long>(replica->store().digest()));
+    std::cout << "status replica=" << config.id << " seq=" << st.next_seq
+              << " entries=" << replica->store().entries().size() << " digest=" << digest
+              << " buffer=" << st.buffer_groups << " rejected=" << st.rejected_entries << "/"
+              << st.rejected_messages << " auth_failures=" << auth_failures
+              << " written=" << written << " peers:" << peers << std::endl;
+  }
+
+  kj::Promise<void> every(std::uint64_t ms, std::function<void()> fn) {
+    return KJ_ASSERT_NONNULL(io)
+        .provider->getTimer()
+        .afterDelay(ms * kj::MILLISECONDS)
+        .then([this, ms, fn = kj::mv(fn)]() mutable {
+          fn();
+          return every(ms, kj::mv(fn));
+        });
+  }
+};
+
+ReplicaNode::ReplicaNode(ReplicaNodeConfig config, const ComponentRegistry& registry)
+    : impl_(std::make_unique<Impl>(std::move(config), registry)) {}
+
+ReplicaNode::~ReplicaNode() = default;
+
+int ReplicaNode::run(const RunOptions& options) {
+  Impl& n = *impl_;
+  auto journal = LmdbJournal::open(n.config.data_dir);
+  if (!journal) {
+    spdlog::error("replica {}: cannot open the data directory: {}", n.config.id,
+                  journal.error().to_string());
+    return 2;
+  }
+  n.journal = std::move(journal).value();
+  auto recovery = n.journal->recover(n.registry);
+  if (!recovery) {
+    spdlog::error("replica {}: recovery failed: {}", n.config.id, recovery.error().to_string());
+    return 2;
+  }
+  ReplicaOptions ro;
+  ro.id = n.config.id;
+  for (const auto& p : n.config.peers)
+    ro.peers.push_back(p.id);
+  ro.max_batch_bytes = n.config.max_batch_bytes;
+  n.replica = std::make_unique<Replica>(ro, n.registry, *n.journal, n);
+  for (const auto& r : recovery.value().records)
+    n.replica->restore(r);
+  spdlog::info("replica {}: recovered {} keys from {} records, next seq {}, {} quarantined",
+               n.config.id, n.replica->store().entries().size(), recovery.value().records.size(),
+               n.replica->next_seq(), recovery.value().quarantined);
+  n.load = options.load;
+  if (!n.load.log_path.empty()) {
+    n.ack_log.open(n.load.log_path, std::ios::app);
+    if (!n.ack_log) {
+      spdlog::error("replica {}: cannot open the write log {}", n.config.id, n.load.log_path);
+      return 2;
+    }
+  }
+
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
+  auto io = kj::setupAsyncIo();
+  n.io = io;
+  kj::Own<kj::ConnectionReceiver> listener;
+  try {
+    auto addr = io.provider->getNetwork().parseAddress(n.config.listen).wait(io.waitScope);
+    listener = addr->listen();
+  } catch (const kj::Exception& e) {
+    spdlog::error("replica {}: cannot listen on {}: {}", n.config.id, n.config.listen,
+                  e.getDescription().cStr());
+    return 2;
+  }
+  spdlog::info("replica {}: listening on {}, {} peers, durability {}", n.config.id, n.config.listen,
+               n.config.peers.size(),
+               n.config.replicated_k ? "replicated:" + std::to_string(n.config.replicated_k)
+                                     : std::string("local"));
+  n.tasks = kj::heap<kj::TaskSet>(n);
+  KJ_DEFER({
+    n.tasks = nullptr;  // cancels every loop while the event loop still exists
+    n.links.clear();
+    n.io = nullptr;
+  });
+  n.tasks->add(n.accept_loop(*listener));
+  for (const auto& p : n.config.peers)
+    n.links[p.id].config = p;
+  for (auto& [id, link] : n.links)
+    n.tasks->add(n.connect_loop(link));
+  if (recovery.value().quarantined > 0) n.replica->request_resync();
+  bool resync_pending = recovery.value().quarantined > 0;
+
+  n.tasks->add(n.every(n.config.tick_ms, [&n] { n.tick(); }));
+  n.tasks->add(n.every(n.config.gossip_interval_ms, [&n, &resync_pending] {
+    if (resync_pending) {
+      // Ask again until every peer is connected at least once: the first ask may have gone
+      // nowhere.
+      n.replica->request_resync();
+      bool all = true;
+      for (auto& [id, link] : n.links)
+        all = all && link.session != nullptr;
+      if (all) resync_pending = false;
+    }
+    n.replica->gossip(steady_ms());
+  }));
+  if (options.status_interval_ms) {
+    n.tasks->add(n.every(options.status_interval_ms, [&n] { n.status(); }));
+  }
+  auto stop = io.unixEventPort.onSignal(SIGTERM).ignoreResult().exclusiveJoin(
+      io.unixEventPort.onSignal(SIGINT).ignoreResult());
+  if (options.stop_after_ms) {
+    stop = stop.exclusiveJoin(
+        io.provider->getTimer().afterDelay(options.stop_after_ms * kj::MILLISECONDS));
+  }
+  stop.wait(io.waitScope);
+  spdlog::info("replica {}: stopping: final commit and snapshot", n.config.id);
+  n.tick();
+  n.snapshot();
+  n.status();
+  return 0;
+}
+
+int inspect_data_dir(const std::string& data_dir, const ComponentRegistry& registry) {
+  auto journal = LmdbJournal::open(data_dir);
+  if (!journal) {
+    std::cerr << journal.error().to_string() << "\n";
+    return 2;
+  }
+  auto recovery = journal.value()->recover(registry);
+  if (!recovery) {
+    std::cerr << recovery.error().to_string() << "\n";
+    return 2;
+  }
+  MemoryJournal unused_journal;
+  struct NullOutbox : Outbox {
+    void send(ReplicaId, std::string) override {}
+  } outbox;
+  Replica r(ReplicaOptions{}, registry, unused_journal, outbox);
+  for (const auto& rec : recovery.value().records)
+    r.restore(rec);
+  std::cout << "# " << data_dir << ": " << r.store().entries().size() << " keys, next seq "
+            << r.next_seq() << ", " << recovery.value().quarantined << " quarantined\n";
+  for (const auto& [key, value] : r.store().entries()) {
+    const ComponentSpec* spec = registry.find(key.component);
+    std::cout << key.to_string() << " " << (spec ? spec->name : "?");
+    if (const auto* ids = std::get_if<crdt::GuildMembers>(&value)) {
+      std::cout << " ids";
+      for (auto id : ids->elements())
+        std::cout << " " << id;
+    } else {
+      std::cout << " " << value_to_string(value);
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace worldline::replica
