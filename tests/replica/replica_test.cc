@@ -1,0 +1,310 @@
+// Store validation, the protocol's handling of bad and edge-case messages, batching, and the
+// node configuration — through the public interfaces, with exact outcomes.
+#include "replica/replica.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "crdt/codec.h"
+#include "replica/node_config.h"
+#include "replica/rpc_node.h"
+
+namespace worldline::replica {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CapturingOutbox : public Outbox {
+ public:
+  void send(ReplicaId to, std::string bytes) override { sent.emplace_back(to, std::move(bytes)); }
+  std::vector<GossipMessage> decoded_to(ReplicaId to) const {
+    std::vector<GossipMessage> out;
+    for (const auto& [t, b] : sent) {
+      if (t == to) out.push_back(decode_message(b).value());
+    }
+    return out;
+  }
+  std::vector<std::pair<ReplicaId, std::string>> sent;
+};
+
+std::optional<ComponentValue> add_member(ComponentValue& v, ReplicaId r, std::uint64_t id) {
+  return std::get<crdt::GuildMembers>(v).add(r, id);
+}
+
+TEST(Store, RefusesValuesOfTheWrongKindUnknownComponentsAndBadBounds) {
+  const auto reg = ComponentRegistry::game_defaults();
+  Store store(reg);
+  crdt::Kills kills;
+  kills.increment(1, 3);
+  // Kills bytes arriving as a position (component 1).
+  auto wrong = store.join_remote(Key{1, 1}, crdt::encode(kills));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, crdt::ErrorCode::kDecode);
+  EXPECT_THAT(wrong.error().message, HasSubstr("position: lww register: "));
+  auto unknown = store.join_remote(Key{1, 999}, crdt::encode(kills));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message, "unknown component id 999");
+  auto bad_bound = store.join_remote(Key{1, 4}, crdt::encode(crdt::Gold(-5)));
+  ASSERT_FALSE(bad_bound.ok());
+  EXPECT_EQ(bad_bound.error().message, "gold: bound -5 differs from the configured 0");
+  // A transfer nobody holds rights for: joining it would make rights negative.
+  auto forged = crdt::Gold(0, {}, {}, {{{7, 8}, 1000}});
+  auto negative = store.join_remote(Key{1, 4}, crdt::encode(forged));
+  ASSERT_FALSE(negative.ok());
+  EXPECT_THAT(negative.error().message, HasSubstr("joining gives negative rights"));
+  EXPECT_EQ(store.rejected(), 4u);
+  EXPECT_EQ(store.rejected_by_reason().at("decode"), 1u);
+  EXPECT_EQ(store.rejected_by_reason().at("invalid_state"), 2u);
+  EXPECT_EQ(store.rejected_by_reason().at("invalid_argument"), 1u);
+  EXPECT_TRUE(store.entries().empty());  // nothing refused left a trace
+  // And a good one joins.
+  auto ok = store.join_remote(Key{1, 12}, crdt::encode(kills));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok.value());
+  auto again = store.join_remote(Key{1, 12}, crdt::encode(kills));
+  EXPECT_FALSE(again.value());  // nothing new
+}
+
+TEST(Store, ARefusedFirstWriteLeavesNoEntry) {
+  const auto reg = ComponentRegistry::game_defaults();
+  Store store(reg);
+  auto r = store.mutate(Key{5, 4}, [](ComponentValue& v) -> std::optional<ComponentValue> {
+    auto d = std::get<crdt::Gold>(v).decrement(1, 10);
+    if (!d) return std::nullopt;
+    return std::move(d).value();
+  });
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r.value().has_value());
+  EXPECT_EQ(store.get(Key{5, 4}), nullptr);
+  auto unknown = store.mutate(Key{5, 77}, [](ComponentValue&) { return std::nullopt; });
+  ASSERT_FALSE(unknown.ok());
+}
+
+TEST(Replica, DropsMessagesFromUnknownPeersForgedOriginsAndGarbage) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal journal;
+  CapturingOutbox out;
+  Replica r(ReplicaOptions{1, {1, 2}}, reg, journal, out);
+  GossipMessage hb;
+  hb.origin = 3;
+  hb.kind = GossipMessage::Kind::kHeartbeat;
+  EXPECT_FALSE(r.receive(3, encode_message(hb), 0));  // not a peer
+  EXPECT_FALSE(r.receive(2, encode_message(hb), 0));  // peer 2 claiming to be 3
+  EXPECT_FALSE(r.receive(2, "\x01\x02garbage", 0));
+  hb.origin = 2;
+  EXPECT_TRUE(r.receive(2, encode_message(hb), 0));
+  EXPECT_EQ(r.stats(0).rejected_messages, 3u);
+  EXPECT_TRUE(out.sent.empty());
+}
+
+TEST(Replica, RejectsBadEntriesButJoinsAndAcknowledgesTheRest) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal journal;
+  CapturingOutbox out;
+  Replica r(ReplicaOptions{1, {1, 2}}, reg, journal, out);
+  crdt::Kills kills;
+  kills.increment(2, 5);
+  GossipMessage m;
+  m.origin = 2;
+  m.kind = GossipMessage::Kind::kDelta;
+  m.delta.seq = 9;
+  m.delta.entries = {WireEntry{Key{1, 12}, crdt::encode(kills)},
+                     WireEntry{Key{1, 3}, "not a pn counter"}};
+  EXPECT_TRUE(r.receive(2, encode_message(m), 10));
+  EXPECT_EQ(std::get<crdt::Kills>(*r.store().get(Key{1, 12})).value(), 5u);
+  EXPECT_EQ(r.stats(10).rejected_entries, 1u);
+  ASSERT_EQ(journal.records().size(), 1u);  // the inflation was journaled before the ack
+  const auto acks = out.decoded_to(2);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].kind, GossipMessage::Kind::kAck);
+  EXPECT_EQ(acks[0].ack, 9u);
+}
+
+TEST(Replica, AcknowledgesAMultiPartIntervalOnlyWhenEveryPartArrived) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal journal;
+  CapturingOutbox out;
+  Replica r(ReplicaOptions{1, {1, 2}}, reg, journal, out);
+  GossipMessage m;
+  m.origin = 2;
+  m.kind = GossipMessage::Kind::kDelta;
+  m.delta.seq = 4;
+  m.delta.parts = 3;
+  for (std::uint32_t part : {2u, 0u}) {
+    m.delta.part = part;
+    EXPECT_TRUE(r.receive(2, encode_message(m), 0));
+  }
+  EXPECT_TRUE(out.decoded_to(2).empty());
+  m.delta.part = 1;
+  EXPECT_TRUE(r.receive(2, encode_message(m), 0));
+  ASSERT_EQ(out.decoded_to(2).size(), 1u);
+  EXPECT_EQ(out.decoded_to(2)[0].ack, 4u);
+}
+
+TEST(Replica, SplitsLargeIntervalsIntoBoundedPartsAndNeverDropsAnEntry) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal journal;
+  CapturingOutbox out;
+  Replica r(ReplicaOptions{1, {1, 2}, /*max_batch_bytes=*/300}, reg, journal, out);
+  for (std::uint64_t e = 0; e < 40; ++e) {
+    ASSERT_TRUE(r.write(Key{e, 8}, [&](ComponentValue& v) { return add_member(v, 1, e); }).ok());
+  }
+  ASSERT_TRUE(r.commit(0).ok());
+  r.gossip(0);
+  const auto parts = out.decoded_to(2);
+  ASSERT_GT(parts.size(), 5u);
+  std::size_t entries = 0;
+  for (const auto& p : parts) {
+    EXPECT_EQ(p.delta.parts, parts.size());
+    EXPECT_EQ(p.delta.seq, 2u);
+    std::size_t bytes = 0;
+    for (const auto& e : p.delta.entries)
+      bytes += e.value.size() + 16;
+    EXPECT_LE(bytes, 300u);
+    entries += p.delta.entries.size();
+  }
+  EXPECT_EQ(entries, 40u);
+}
+
+TEST(Replica, PeerBehindTheHorizonGetsTheFullStateAndAcksCollectGarbage) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal journal;
+  CapturingOutbox out;
+  Replica r(ReplicaOptions{1, {1, 2, 3}, 1 << 20, /*max_buffer_groups=*/2}, reg, journal, out);
+  for (std::uint64_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(r.write(Key{i, 8}, [&](ComponentValue& v) { return add_member(v, 1, i); }).ok());
+    ASSERT_TRUE(r.commit(i).ok());
+  }
+  EXPECT_EQ(r.stats(5).buffer_groups, 2u);  // capped
+  r.gossip(5);
+  const auto to2 = out.decoded_to(2);
+  ASSERT_EQ(to2.size(), 1u);
+  EXPECT_TRUE(to2[0].delta.full_state);
+  EXPECT_EQ(to2[0].delta.entries.size(), 5u);
+  // Acks from both peers empty the buffer; an ack past next_seq is clamped.
+  GossipMessage ack;
+  ack.kind = GossipMessage::Kind::kAck;
+  ack.ack = 1000;
+  ack.origin = 2;
+  r.receive(2, encode_message(ack), 6);
+  ack.origin = 3;
+  ack.ack = 6;
+  r.receive(3, encode_message(ack), 7);
+  const auto st = r.stats(7);
+  EXPECT_EQ(st.buffer_groups, 0u);
+  EXPECT_EQ(st.peers.at(2).acked, 6u);
+  EXPECT_EQ(st.peers.at(2).lag_groups, 0u);
+  EXPECT_EQ(st.peers.at(2).full_states_sent, 1u);
+  // With nothing new, gossip is a heartbeat.
+  out.sent.clear();
+  r.gossip(8);
+  ASSERT_EQ(out.decoded_to(3).size(), 1u);
+  EXPECT_EQ(out.decoded_to(3)[0].kind, GossipMessage::Kind::kHeartbeat);
+}
+
+TEST(Replica, JournalFailureKeepsTheGroupOpenAndUnacknowledged) {
+  struct FailingJournal : Journal {
+    crdt::Result<bool> append(const JournalRecord&) override {
+      return crdt::make_error(crdt::ErrorCode::kInvalidState, "disk full");
+    }
+  } journal;
+  const auto reg = ComponentRegistry::game_defaults();
+  CapturingOutbox out;
+  Replica r(ReplicaOptions{1, {1, 2}}, reg, journal, out);
+  ASSERT_TRUE(r.write(Key{1, 8}, [&](ComponentValue& v) { return add_member(v, 1, 1); }).ok());
+  auto c = r.commit(0);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "disk full");
+  EXPECT_EQ(r.next_seq(), 1u);
+  EXPECT_EQ(r.stats(0).journal_failures, 1u);
+}
+
+TEST(Replica, FailureDetectorMarksSilentPeersDown) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal journal;
+  CapturingOutbox out;
+  Replica r(ReplicaOptions{1, {1, 2}}, reg, journal, out);
+  EXPECT_FALSE(r.stats(0).peers.at(2).up);  // never heard
+  GossipMessage hb;
+  hb.origin = 2;
+  hb.kind = GossipMessage::Kind::kHeartbeat;
+  for (std::uint64_t t = 0; t <= 1000; t += 50)
+    r.receive(2, encode_message(hb), t);
+  EXPECT_TRUE(r.stats(1000).peers.at(2).up);
+  EXPECT_TRUE(r.stats(1200).peers.at(2).up);
+  EXPECT_FALSE(r.stats(3000).peers.at(2).up);  // 2 s of silence at a 50 ms rhythm
+}
+
+TEST(NodeConfig, ParsesAValidConfig) {
+  auto c = parse_node_config(R"(
+[replica]
+id = 3
+listen = "127.0.0.1:7103"
+data_dir = "/tmp/x"
+secret = "0123456789"
+durability = "replicated:1"
+[[replica.peers]]
+id = 1
+address = "127.0.0.1:7101"
+)",
+                             "t.toml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c.value().id, 3u);
+  EXPECT_EQ(c.value().replicated_k, 1u);
+  ASSERT_EQ(c.value().peers.size(), 1u);
+  EXPECT_EQ(c.value().peers[0].address, "127.0.0.1:7101");
+  EXPECT_EQ(c.value().tick_ms, 50u);
+}
+
+TEST(NodeConfig, EveryMistakeIsNamed) {
+  const std::string head = "[replica]\nid = 1\nlisten = \"h:1\"\ndata_dir = \"/d\"\n";
+  auto err = [](const std::string& text) {
+    auto c = parse_node_config(text, "t.toml");
+    return c.ok() ? std::string("ok") : c.error().message;
+  };
+  EXPECT_EQ(err("x = 1"), "t.toml: missing [replica] table");
+  EXPECT_THAT(err("[replica\n"), HasSubstr("t.toml: TOML syntax"));
+  EXPECT_EQ(err("[replica]\nid = 0\n"), "t.toml: replica.id must be 1..65535");
+  EXPECT_EQ(err(head), "t.toml: replica.secret (or secret_file) must be at least 8 characters");
+  EXPECT_EQ(err(head + "secret = \"0123456789\"\ndurability = \"eventual\"\n"),
+            "t.toml: replica.durability must be \"local\" or \"replicated:k\", not 'eventual'");
+  EXPECT_EQ(err(head + "secret = \"0123456789\"\ndurability = \"replicated:2\"\n"),
+            "t.toml: replica.durability replicated:2 but only 0 peers");
+  EXPECT_EQ(err(head + "secret = \"0123456789\"\n[[replica.peers]]\nid = 1\naddress = \"h:2\"\n"),
+            "t.toml: replica id 1 appears twice");
+  EXPECT_EQ(err("[replica]\nid = 1\nlisten = \"nocolon\"\n"),
+            "t.toml: replica.listen must be host:port");
+  EXPECT_EQ(err("[replica]\nid = 1\nlisten = \"h:1\"\n"), "t.toml: replica.data_dir is required");
+  EXPECT_EQ(load_node_config("/nonexistent/x.toml").error().message,
+            "/nonexistent/x.toml: cannot open the file");
+}
+
+TEST(Login, ProofDependsOnSecretNonceAndReplica) {
+  const std::string p = login_proof("secret-1", "nonce", 2);
+  EXPECT_EQ(p.size(), 32u);
+  EXPECT_EQ(p, login_proof("secret-1", "nonce", 2));
+  EXPECT_NE(p, login_proof("secret-2", "nonce", 2));
+  EXPECT_NE(p, login_proof("secret-1", "nonce!", 2));
+  EXPECT_NE(p, login_proof("secret-1", "nonce", 3));
+}
+
+TEST(Messages, RoundTripAndRejectBadPartNumbers) {
+  GossipMessage m;
+  m.origin = 7;
+  m.kind = GossipMessage::Kind::kDelta;
+  m.delta = DeltaBatch{42, 1, 3, true, {WireEntry{Key{9, 2}, "bytes"}}};
+  EXPECT_EQ(decode_message(encode_message(m)).value(), m);
+  m.delta.part = 3;
+  auto bad = decode_message(encode_message(m));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "gossip: delta part 3 of 3");
+  JournalRecord rec{5, {WireEntry{Key{1, 1}, "x"}}};
+  auto back = decode_record(encode_record(rec));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back.value().seq, 5u);
+  EXPECT_EQ(back.value().entries, rec.entries);
+  EXPECT_FALSE(decode_record("junk").ok());
+}
+
+}  // namespace
+}  // namespace worldline::replica
