@@ -37,6 +37,9 @@ struct ReplicaNodeConfig {
   std::uint64_t snapshot_every_groups = 2000;
   std::size_t max_batch_bytes = 256 * 1024;
   std::uint32_t replicated_k = 0;  // durability "local" = 0, "replicated:k" = k
+  // Testing only: hold every outgoing message this long (simulated WAN latency where tc netem
+  // is not available). Not read from TOML.
+  std::uint64_t link_delay_ms = 0;
 };
 
 // Reads and validates `path`; every error names the file and the field.

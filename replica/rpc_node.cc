@@ -25,12 +25,6 @@ namespace {
 
 namespace s = ::worldline::schema;
 
-std::uint64_t steady_ms() {
-  using namespace std::chrono;
-  return static_cast<std::uint64_t>(
-      duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
-}
-
 std::string to_string(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
 }
@@ -42,6 +36,12 @@ constexpr std::size_t kMaxInFlightPerPeer = 64;
 constexpr std::size_t kMaxOutstandingNonces = 1024;
 
 }  // namespace
+
+std::uint64_t steady_ms() {
+  using namespace std::chrono;
+  return static_cast<std::uint64_t>(
+      duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
+}
 
 std::string login_proof(const std::string& secret, const std::string& nonce, ReplicaId replica) {
   std::string data = nonce;
@@ -85,7 +85,11 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   std::map<std::uint64_t, std::vector<std::uint64_t>> pending;  // seq → ids awaiting durability
   std::ofstream ack_log;
 
-  Impl(ReplicaNodeConfig c, const ComponentRegistry& r) : config(std::move(c)), registry(r) {}
+  crdt::SystemClock wall;
+  crdt::HlcClock clock;
+
+  Impl(ReplicaNodeConfig c, const ComponentRegistry& r)
+      : config(std::move(c)), registry(r), clock(config.id, wall, 10'000) {}
   // KJ members may throw from destructors; a node being torn down has nothing left to report.
   ~Impl() noexcept override {}
 
@@ -95,6 +99,19 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
 
   // ---- Outbox ---------------------------------------------------------------------------------
   void send(ReplicaId to, std::string bytes) override {
+    if (config.link_delay_ms > 0) {
+      tasks->add(KJ_ASSERT_NONNULL(io)
+                     .provider->getTimer()
+                     .afterDelay(config.link_delay_ms * kj::MILLISECONDS)
+                     .then([this, to, bytes = std::move(bytes)]() mutable {
+                       send_now(to, std::move(bytes));
+                     }));
+      return;
+    }
+    send_now(to, std::move(bytes));
+  }
+
+  void send_now(ReplicaId to, std::string bytes) {
     auto it = links.find(to);
     if (it == links.end()) return;
     PeerLink& link = it->second;
@@ -244,13 +261,30 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   }
 
   // ---- ticks ----------------------------------------------------------------------------------
+  bool load_started = false;
+
   void generate_writes() {
     if (load.rate_per_s == 0 || written >= load.count) return;
+    if (!load_started) {
+      for (auto& [id, link] : links) {
+        if (link.session == nullptr) return;  // wait until the cluster is connected
+      }
+      load_started = true;
+      spdlog::info("replica {}: write load starts ({} writes/s)", config.id, load.rate_per_s);
+    }
     write_credit += static_cast<double>(load.rate_per_s) * config.tick_ms / 1000.0;
     while (write_credit >= 1 && written < load.count) {
       write_credit -= 1;
-      const std::uint64_t id =
-          config.id * 1'000'000'000ull + load.incarnation * 1'000'000ull + written++;
+      const std::uint64_t n = written++;
+      if (load.kind == WriteLoad::Kind::kPositions) {
+        const Key key{1'000'000 + n % std::max<std::uint64_t>(1, load.entities), 1};
+        const crdt::Vec3 v{static_cast<double>(steady_ms()), static_cast<double>(n), 0};
+        (void)replica->write(key, [&](ComponentValue& c) -> std::optional<ComponentValue> {
+          return std::get<crdt::Position>(c).assign(v, clock.now());
+        });
+        continue;
+      }
+      const std::uint64_t id = config.id * 1'000'000'000ull + load.incarnation * 1'000'000ull + n;
       auto ok = replica->write(Key{1, 8}, [&](ComponentValue& v) -> std::optional<ComponentValue> {
         return std::get<crdt::GuildMembers>(v).add(config.id, id);
       });
@@ -400,7 +434,14 @@ int ReplicaNode::run(const RunOptions& options) {
   if (recovery.value().quarantined > 0) n.replica->request_resync();
   bool resync_pending = recovery.value().quarantined > 0;
 
-  n.tasks->add(n.every(n.config.tick_ms, [&n] { n.tick(); }));
+  auto stop_flag = kj::newPromiseAndFulfiller<void>();
+  n.tasks->add(n.every(n.config.tick_ms, [&n, &options, &stop_flag] {
+    n.tick();
+    if (options.on_tick) options.on_tick(*n.replica, steady_ms());
+    if (options.stop && options.stop->load() && stop_flag.fulfiller->isWaiting()) {
+      stop_flag.fulfiller->fulfill();
+    }
+  }));
   n.tasks->add(n.every(n.config.gossip_interval_ms, [&n, &resync_pending] {
     if (resync_pending) {
       // Ask again until every peer is connected at least once: the first ask may have gone
@@ -418,6 +459,7 @@ int ReplicaNode::run(const RunOptions& options) {
   }
   auto stop = io.unixEventPort.onSignal(SIGTERM).ignoreResult().exclusiveJoin(
       io.unixEventPort.onSignal(SIGINT).ignoreResult());
+  stop = stop.exclusiveJoin(kj::mv(stop_flag.promise));
   if (options.stop_after_ms) {
     stop = stop.exclusiveJoin(
         io.provider->getTimer().afterDelay(options.stop_after_ms * kj::MILLISECONDS));
@@ -426,7 +468,7 @@ int ReplicaNode::run(const RunOptions& options) {
   spdlog::info("replica {}: stopping: final commit and snapshot", n.config.id);
   n.tick();
   n.snapshot();
-  n.status();
+  if (options.status_interval_ms) n.status();
   return 0;
 }
 

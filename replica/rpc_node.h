@@ -10,7 +10,9 @@
 // delivers a malformed message is cut; the node keeps serving everyone else.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,13 +21,22 @@
 
 namespace worldline::replica {
 
-// A built-in write generator, for tests and demos of the replica alone: adds unique ids to the
-// id set at entity 1, component 8 (guild_members), and appends "ack <id>" to `log_path` once each
-// write is durable (journaled, and joined by k peers under replicated:k).
+class Replica;
+
+// A built-in write generator, for tests, benchmarks and demos of the replica alone. It starts once
+// every configured peer has been connected (then keeps going whatever happens to them). For kIds
+// it appends "ack <id>" to `log_path` once each write is durable (journaled, and joined by k peers
+// under replicated:k).
 struct WriteLoad {
-  std::uint64_t rate_per_s = 0;   // 0: no writes
-  std::uint64_t count = 0;        // stop after this many
-  std::uint64_t incarnation = 0;  // makes ids unique across restarts
+  enum class Kind {
+    kIds,        // unique ids added to entity 1's guild_members (a growing OR-set)
+    kPositions,  // positions of `entities` entities, value (commit ms, write number, 0)
+  };
+  Kind kind = Kind::kIds;
+  std::uint64_t entities = 10'000;  // kPositions
+  std::uint64_t rate_per_s = 0;     // 0: no writes
+  std::uint64_t count = 0;          // stop after this many
+  std::uint64_t incarnation = 0;    // makes ids unique across restarts
   std::string log_path;
 };
 
@@ -33,6 +44,9 @@ struct RunOptions {
   WriteLoad load;
   std::uint64_t status_interval_ms = 1000;  // 0: no status lines
   std::uint64_t stop_after_ms = 0;          // 0: run until a signal
+  const std::atomic<bool>* stop = nullptr;  // if set, checked every tick: stop when true
+  // Called on the node's thread after every tick (benchmarks and tests observe the state here).
+  std::function<void(const Replica&, std::uint64_t steady_ms)> on_tick;
 };
 
 class ReplicaNode {
@@ -53,6 +67,9 @@ class ReplicaNode {
 
 // The HMAC-SHA256 proof a peer presents at login.
 std::string login_proof(const std::string& secret, const std::string& nonce, ReplicaId replica);
+
+// Milliseconds of the steady clock every node and benchmark in this process shares.
+std::uint64_t steady_ms();
 
 // Prints the recovered state of a stopped node's data directory: one line per key.
 int inspect_data_dir(const std::string& data_dir, const ComponentRegistry& registry);
