@@ -224,6 +224,11 @@ crdt::Result<Recovery> LmdbJournal::recover(const ComponentRegistry& registry) {
       }
       if (!ok) {
         bad.emplace_back(env_->state, std::string(view(k)));
+        if (k.mv_size == 10) {
+          const auto* p = static_cast<const unsigned char*>(k.mv_data);
+          out.quarantined_keys.push_back(Key{from_be64(static_cast<const char*>(k.mv_data)),
+                                             static_cast<ComponentId>((p[8] << 8) | p[9])});
+        }
         continue;
       }
       snap.entries.push_back(WireEntry{key, std::string(*payload)});
@@ -244,6 +249,7 @@ crdt::Result<Recovery> LmdbJournal::recover(const ComponentRegistry& registry) {
       }
       if (!record) {
         bad.emplace_back(env_->journal, std::string(view(k)));
+        ++out.quarantined_journal_records;
         continue;
       }
       out.next_seq = std::max(out.next_seq, record->seq + 1);

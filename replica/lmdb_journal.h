@@ -23,6 +23,10 @@ struct Recovery {
   std::vector<JournalRecord> records;  // snapshot first (as one record), then the journal tail
   std::uint64_t next_seq = 1;
   std::uint64_t quarantined = 0;  // records that failed their checksum or did not decode
+  // Keys of quarantined snapshot entries (known, so they can be fetched back by key); a
+  // quarantined journal record's keys are unknown, which calls for a digest resync instead.
+  std::vector<Key> quarantined_keys;
+  std::uint64_t quarantined_journal_records = 0;
 };
 
 struct JournalStats {

@@ -67,6 +67,26 @@ std::string encode_message(const GossipMessage& m) {
     case GossipMessage::Kind::kResync:
       root.setResync();
       break;
+    case GossipMessage::Kind::kDigest: {
+      auto list = root.initDigest(m.digest.size());
+      for (unsigned i = 0; i < m.digest.size(); ++i) {
+        list[i].setEntity(m.digest[i].first.entity);
+        list[i].setComponent(m.digest[i].first.component);
+        list[i].setHash(m.digest[i].second);
+      }
+      break;
+    }
+    case GossipMessage::Kind::kDigestRequest:
+      root.setDigestRequest();
+      break;
+    case GossipMessage::Kind::kFetch: {
+      auto list = root.initFetch(m.keys.size());
+      for (unsigned i = 0; i < m.keys.size(); ++i) {
+        list[i].setEntity(m.keys[i].entity);
+        list[i].setComponent(m.keys[i].component);
+      }
+      break;
+    }
   }
   return schema::to_packed_bytes(message);
 }
@@ -101,6 +121,20 @@ crdt::Result<GossipMessage> decode_message(std::string_view bytes) {
         return m;
       case s::GossipMessage::RESYNC:
         m.kind = GossipMessage::Kind::kResync;
+        return m;
+      case s::GossipMessage::DIGEST:
+        m.kind = GossipMessage::Kind::kDigest;
+        for (auto d : root.getDigest()) {
+          m.digest.emplace_back(Key{d.getEntity(), d.getComponent()}, d.getHash());
+        }
+        return m;
+      case s::GossipMessage::DIGEST_REQUEST:
+        m.kind = GossipMessage::Kind::kDigestRequest;
+        return m;
+      case s::GossipMessage::FETCH:
+        m.kind = GossipMessage::Kind::kFetch;
+        for (auto k : root.getFetch())
+          m.keys.push_back(Key{k.getEntity(), k.getComponent()});
         return m;
     }
     return decode_error("gossip: unknown message kind " +

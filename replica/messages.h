@@ -32,11 +32,13 @@ struct DeltaBatch {
 };
 
 struct GossipMessage {
-  enum class Kind { kDelta, kAck, kHeartbeat, kResync };
+  enum class Kind { kDelta, kAck, kHeartbeat, kResync, kDigest, kDigestRequest, kFetch };
   ReplicaId origin = 0;
   Kind kind = Kind::kHeartbeat;
-  DeltaBatch delta;       // kDelta
-  std::uint64_t ack = 0;  // kAck
+  DeltaBatch delta;                                   // kDelta (seq 0: a fetch reply, no ack)
+  std::uint64_t ack = 0;                              // kAck
+  std::vector<std::pair<Key, std::uint64_t>> digest;  // kDigest: key → value hash
+  std::vector<Key> keys;                              // kFetch
   bool operator==(const GossipMessage&) const = default;
 };
 

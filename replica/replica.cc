@@ -109,14 +109,22 @@ void Replica::gossip(std::uint64_t now_ms) {
       send(id, peer, hb);
       continue;
     }
-    if (peer.acked < horizon()) {
-      std::vector<WireEntry> all;
-      all.reserve(store_.entries().size());
-      for (const auto& [key, value] : store_.entries()) {
-        all.push_back(WireEntry{key, encode_value(value)});
+    // Seq 0 is never used, so "acked 0" needs groups from 1 on.
+    if (peer.needs_state || std::max<std::uint64_t>(peer.acked, 1) < horizon()) {
+      if (peer.known_digest) {
+        send_state_diff(id, peer);
+      } else {
+        if (!peer.digest_requested_ms ||
+            now_ms >= *peer.digest_requested_ms + options_.retransmit_ms) {
+          GossipMessage req;
+          req.origin = options_.id;
+          req.kind = GossipMessage::Kind::kDigestRequest;
+          send(id, peer, req);
+          peer.digest_requested_ms = now_ms;
+          ++peer.digest_requests_sent;
+        }
+        continue;  // the diff goes out once the digest arrives
       }
-      ++peer.full_states_sent;
-      send_batches(id, peer, std::move(all), /*full_state=*/true);
     } else {
       DeltaGroup interval;
       for (auto it = buffer_.lower_bound(peer.acked); it != buffer_.end(); ++it) {
@@ -128,6 +136,21 @@ void Replica::gossip(std::uint64_t now_ms) {
     peer.last_sent_seq = next_seq_;
     peer.last_sent_ms = now_ms;
   }
+}
+
+void Replica::send_state_diff(ReplicaId to, Peer& peer) {
+  std::vector<WireEntry> diff;
+  for (const auto& [key, value] : store_.entries()) {
+    std::string bytes = encode_value(value);
+    auto it = peer.known_digest->find(key);
+    if (it != peer.known_digest->end() && it->second == value_digest(value)) continue;
+    diff.push_back(WireEntry{key, std::move(bytes)});
+  }
+  peer.known_digest.reset();
+  peer.digest_requested_ms.reset();
+  peer.needs_state = false;
+  ++peer.full_states_sent;
+  send_batches(to, peer, std::move(diff), /*full_state=*/true);
 }
 
 bool Replica::receive(ReplicaId from, std::string_view bytes, std::uint64_t now_ms) {
@@ -166,8 +189,40 @@ bool Replica::receive(ReplicaId from, std::string_view bytes, std::uint64_t now_
     case GossipMessage::Kind::kResync:
       spdlog::info("replica {}: replica {} asks for a full state", options_.id, from);
       peer.acked = 0;
+      peer.known_digest.emplace();  // it holds nothing we can count on: the diff is everything
+      peer.needs_state = true;
       peer.last_sent_seq.reset();
       break;
+    case GossipMessage::Kind::kDigest:
+      spdlog::info("replica {}: replica {} sent its digest ({} keys); a diff follows", options_.id,
+                   from, m.digest.size());
+      peer.acked = 0;
+      peer.known_digest.emplace(m.digest.begin(), m.digest.end());
+      peer.needs_state = true;
+      peer.last_sent_seq.reset();
+      break;
+    case GossipMessage::Kind::kDigestRequest: {
+      GossipMessage reply;
+      reply.origin = options_.id;
+      reply.kind = GossipMessage::Kind::kDigest;
+      reply.digest = store_.key_digests();
+      send(from, peer, reply);
+      break;
+    }
+    case GossipMessage::Kind::kFetch: {
+      std::vector<WireEntry> found;
+      for (const Key& k : m.keys) {
+        if (const ComponentValue* v = store_.get(k))
+          found.push_back(WireEntry{k, encode_value(*v)});
+      }
+      GossipMessage reply;
+      reply.origin = options_.id;
+      reply.kind = GossipMessage::Kind::kDelta;
+      reply.delta.seq = 0;  // a fetch reply: nothing to acknowledge
+      reply.delta.entries = std::move(found);
+      send(from, peer, reply);
+      break;
+    }
   }
   return true;
 }
@@ -200,6 +255,10 @@ void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std:
       return;
     }
     buffer_.emplace(next_seq_++, Buffered{std::move(inflated), now_ms});
+  }
+  if (batch.seq == 0) {  // a fetch reply
+    collect_garbage(now_ms);
+    return;
   }
   if (batch.seq != peer.assembling_seq || peer.parts_seen.size() != batch.parts) {
     peer.assembling_seq = batch.seq;
@@ -238,12 +297,22 @@ void Replica::collect_garbage(std::uint64_t now_ms) {
 }
 
 void Replica::request_resync() {
-  for (auto& [id, peer] : peers_) {
-    GossipMessage m;
-    m.origin = options_.id;
-    m.kind = GossipMessage::Kind::kResync;
+  GossipMessage m;
+  m.origin = options_.id;
+  m.kind = GossipMessage::Kind::kDigest;
+  m.digest = store_.key_digests();
+  for (auto& [id, peer] : peers_)
     send(id, peer, m);
-  }
+}
+
+void Replica::request_keys(const std::vector<Key>& keys) {
+  if (keys.empty()) return;
+  GossipMessage m;
+  m.origin = options_.id;
+  m.kind = GossipMessage::Kind::kFetch;
+  m.keys = keys;
+  for (auto& [id, peer] : peers_)
+    send(id, peer, m);
 }
 
 ReplicaStats Replica::stats(std::uint64_t now_ms) const {
@@ -265,6 +334,7 @@ ReplicaStats Replica::stats(std::uint64_t now_ms) const {
     p.bytes_sent = peer.bytes_sent;
     p.bytes_received = peer.bytes_received;
     p.full_states_sent = peer.full_states_sent;
+    p.digest_requests_sent = peer.digest_requests_sent;
   }
   for (std::size_t i = 0; i < convergence_buckets_.size(); ++i) {
     const std::uint64_t bound = i < std::size(kConvergenceBounds)

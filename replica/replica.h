@@ -4,8 +4,9 @@
 //
 // Local writes mutate the Store and gather into an open delta group; commit() makes the group
 // durable in the Journal, numbers it and buffers it. gossip() sends each peer the join of the
-// groups it has not acknowledged, split into parts of bounded size (never dropped for size), or —
-// for a peer behind the buffer's horizon, new, recovering, or asking for a resync — the full state.
+// groups it has not acknowledged, split into parts of bounded size (never dropped for size). A peer
+// behind the buffer's horizon is first asked for its per-key digest and then sent only the keys
+// whose values differ; a recovering peer volunteers its digest; a resync request gets everything.
 // A peer acknowledges a sequence number once it has joined and journaled every part; the buffer
 // drops what every peer acknowledged.
 //
@@ -49,7 +50,8 @@ struct PeerStats {
   bool up = false;
   double phi = 0;
   std::uint64_t bytes_sent = 0, bytes_received = 0;
-  std::uint64_t full_states_sent = 0;
+  std::uint64_t full_states_sent = 0;  // whole-state or digest-diff transfers to this peer
+  std::uint64_t digest_requests_sent = 0;
 };
 
 struct ReplicaStats {
@@ -87,8 +89,11 @@ class Replica {
   // Handles one encoded GossipMessage from an authenticated peer. Malformed or unexpected
   // messages are counted and dropped; returns false for those so a transport can drop the link.
   bool receive(ReplicaId from, std::string_view bytes, std::uint64_t now_ms);
-  // Asks every peer for its full state (after losing local state to corruption).
+  // After losing local state to corruption: sends every peer this replica's per-key digest, and
+  // each answers with the keys where its value differs (a digest-based diff).
   void request_resync();
+  // Asks every peer for these keys (e.g. quarantined snapshot entries).
+  void request_keys(const std::vector<Key>& keys);
 
   const Store& store() const { return store_; }
   std::uint64_t next_seq() const { return next_seq_; }
@@ -109,12 +114,18 @@ class Replica {
     std::uint64_t assembling_seq = 0;
     std::vector<bool> parts_seen;
     std::uint64_t bytes_sent = 0, bytes_received = 0, full_states_sent = 0;
+    // What the peer holds, per key, when it told us (kDigest); consumed by the next transfer.
+    std::optional<std::map<Key, std::uint64_t>> known_digest;
+    std::optional<std::uint64_t> digest_requested_ms;
+    bool needs_state = false;  // it said it lost state (kDigest, kResync): send a diff
+    std::uint64_t digest_requests_sent = 0;
   };
 
   void send(ReplicaId to, Peer& peer, const GossipMessage& m);
   void send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entries, bool full_state);
   void on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std::uint64_t now_ms);
   void on_ack(Peer& peer, std::uint64_t seq, std::uint64_t now_ms);
+  void send_state_diff(ReplicaId to, Peer& peer);
   void collect_garbage(std::uint64_t now_ms);
   std::uint64_t horizon() const;
 

@@ -431,8 +431,11 @@ int ReplicaNode::run(const RunOptions& options) {
     n.links[p.id].config = p;
   for (auto& [id, link] : n.links)
     n.tasks->add(n.connect_loop(link));
-  if (recovery.value().quarantined > 0) n.replica->request_resync();
-  bool resync_pending = recovery.value().quarantined > 0;
+  // Repair: quarantined snapshot entries are fetched back by key; a quarantined journal record
+  // (keys unknown) calls for a digest resync. Both are repeated until every peer was reached.
+  const std::vector<Key> refetch = recovery.value().quarantined_keys;
+  const bool digest_resync = recovery.value().quarantined_journal_records > 0;
+  bool resync_pending = digest_resync || !refetch.empty();
 
   auto stop_flag = kj::newPromiseAndFulfiller<void>();
   n.tasks->add(n.every(n.config.tick_ms, [&n, &options, &stop_flag] {
@@ -442,11 +445,11 @@ int ReplicaNode::run(const RunOptions& options) {
       stop_flag.fulfiller->fulfill();
     }
   }));
-  n.tasks->add(n.every(n.config.gossip_interval_ms, [&n, &resync_pending] {
+  n.tasks->add(n.every(n.config.gossip_interval_ms, [&n, &resync_pending, &refetch, digest_resync] {
     if (resync_pending) {
-      // Ask again until every peer is connected at least once: the first ask may have gone
-      // nowhere.
-      n.replica->request_resync();
+      // Ask again until every peer is connected: the first asks may have gone nowhere.
+      if (digest_resync) n.replica->request_resync();
+      n.replica->request_keys(refetch);
       bool all = true;
       for (auto& [id, link] : n.links)
         all = all && link.session != nullptr;

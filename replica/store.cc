@@ -23,7 +23,9 @@ crdt::Result<std::optional<ComponentValue>> Store::mutate(
     it = state_.emplace(key, registry_.bottom(key.component)).first;
   }
   std::optional<ComponentValue> delta = fn(it->second);
-  if (!delta && created) state_.erase(it);  // a refused first write leaves no trace
+  // A refused first write, or one that changed nothing (adding 0), leaves no trace: an absent key
+  // and a key at bottom are the same state, and only one of them may be stored.
+  if (created && (!delta || it->second == registry_.bottom(key.component))) state_.erase(it);
   return delta;
 }
 
@@ -60,6 +62,7 @@ crdt::Result<bool> Store::join_remote(const Key& key, std::string_view bytes,
 void Store::join_local(const Key& key, const ComponentValue& value) {
   auto it = state_.find(key);
   if (it == state_.end()) {
+    if (value == registry_.bottom(key.component)) return;  // bottom is stored as absent
     state_.emplace(key, value);
   } else {
     join_value(it->second, value);
@@ -69,6 +72,31 @@ void Store::join_local(const Key& key, const ComponentValue& value) {
 const ComponentValue* Store::get(const Key& key) const {
   auto it = state_.find(key);
   return it == state_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+std::uint64_t fnv1a(std::string_view bytes) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::vector<std::pair<Key, std::uint64_t>> Store::key_digests() const {
+  std::vector<std::pair<Key, std::uint64_t>> out;
+  out.reserve(state_.size());
+  for (const auto& [key, value] : state_)
+    out.emplace_back(key, fnv1a(encode_value(value)));
+  return out;
+}
+
+std::uint64_t value_digest(const ComponentValue& v) {
+  return fnv1a(encode_value(v));
 }
 
 std::uint64_t Store::digest() const {

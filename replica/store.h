@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "replica/component.h"
 
@@ -27,6 +28,9 @@ struct Key {
 // The join of one or more deltas, one value per key.
 using DeltaGroup = std::map<Key, ComponentValue>;
 void merge_into(DeltaGroup& group, const Key& key, const ComponentValue& delta);
+
+// FNV-1a of a value's encoding: the per-key hash of digests.
+std::uint64_t value_digest(const ComponentValue& v);
 
 class Store {
  public:
@@ -51,6 +55,8 @@ class Store {
 
   // A hash of the whole state (FNV-1a over keys and encodings): equal states, equal digests.
   std::uint64_t digest() const;
+  // Per key: FNV-1a of the value's encoding (the digest a recovering peer sends).
+  std::vector<std::pair<Key, std::uint64_t>> key_digests() const;
 
   std::uint64_t rejected() const { return rejected_; }
   const std::map<std::string, std::uint64_t>& rejected_by_reason() const { return rejections_; }

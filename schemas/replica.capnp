@@ -27,13 +27,27 @@ struct DeltaBatch {
   entries @4 :List(Entry);
 }
 
+struct KeyRef {
+  entity @0 :UInt64;
+  component @1 :UInt16;
+}
+
+struct KeyDigest {
+  entity @0 :UInt64;
+  component @1 :UInt16;
+  hash @2 :UInt64;       # FNV-1a of the value's encoding
+}
+
 struct GossipMessage {
   origin @0 :UInt32;     # the sending replica (checked against the authenticated peer)
   union {
     delta @1 :DeltaBatch;
     ack @2 :UInt64;      # "I have joined everything you numbered below this"
     heartbeat @3 :Void;
-    resync @4 :Void;     # "I lost state (corruption, new disk): send me your full state"
+    resync @4 :Void;     # "I lost state: send me your full state"
+    digest @5 :List(KeyDigest);  # "this is what I hold: send me every key where yours differs"
+    digestRequest @6 :Void;      # "you are behind my buffer: tell me what you hold"
+    fetch @7 :List(KeyRef);      # "send me these keys" (answered with a delta batch, seq 0)
   }
 }
 

@@ -68,8 +68,8 @@ JournalRecord record_with_name(const ComponentRegistry& reg, std::uint64_t seq,
   return JournalRecord{seq, {WireEntry{Key{seq, 10}, crdt::encode(n)}}};
 }
 
-// Reads the bytes LMDB holds for journal record `seq` (through LMDB itself, read-only).
-std::string stored_journal_value(const std::string& dir, std::uint64_t seq) {
+// Reads the bytes LMDB holds under `key` in database `db` (through LMDB itself, read-only).
+std::string stored_value(const std::string& dir, const char* db, const std::string& key) {
   MDB_env* env = nullptr;
   mdb_env_create(&env);
   mdb_env_set_maxdbs(env, 4);
@@ -78,17 +78,21 @@ std::string stored_journal_value(const std::string& dir, std::uint64_t seq) {
     MDB_txn* txn = nullptr;
     MDB_dbi dbi;
     mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn);
-    if (mdb_dbi_open(txn, "journal", 0, &dbi) == 0) {
-      std::string key(8, '\0');
-      for (int i = 7; i >= 0; --i, seq >>= 8)
-        key[i] = static_cast<char>(seq & 0xFF);
-      MDB_val k{key.size(), key.data()}, v;
+    if (mdb_dbi_open(txn, db, 0, &dbi) == 0) {
+      MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
       if (mdb_get(txn, dbi, &k, &v) == 0) out.assign(static_cast<char*>(v.mv_data), v.mv_size);
     }
     mdb_txn_abort(txn);
   }
   mdb_env_close(env);
   return out;
+}
+
+std::string be(std::uint64_t v, int bytes) {
+  std::string s(bytes, '\0');
+  for (int i = bytes - 1; i >= 0; --i, v >>= 8)
+    s[i] = static_cast<char>(v & 0xFF);
+  return s;
 }
 
 // Flips one byte in the middle of every occurrence of `needle` in the LMDB data file, the way a
@@ -195,7 +199,7 @@ TEST(LmdbJournal, CorruptedRecordIsQuarantinedAndRepairedFromAPeer) {
     before = a.store().entries();
   }
   ja = crdt::make_error(crdt::ErrorCode::kInvalidState, "closed");  // close A's environment
-  const std::string stored = stored_journal_value(dir_a.str(), 2);  // the CORRUPT-ME record
+  const std::string stored = stored_value(dir_a.str(), "journal", be(2, 8));  // CORRUPT-ME
   ASSERT_GT(stored.size(), 8u);
   ASSERT_TRUE(corrupt_on_disk(dir_a.str(), stored));
 
@@ -227,6 +231,54 @@ TEST(LmdbJournal, CorruptedRecordIsQuarantinedAndRepairedFromAPeer) {
   auto again = reopened.value()->recover(reg);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again.value().quarantined, 0u);
+}
+
+TEST(LmdbJournal, CorruptedSnapshotEntryIsQuarantinedAndFetchedBackByKey) {
+  TempDir dir_a, dir_b;
+  const auto reg = ComponentRegistry::game_defaults();
+  DirectOutbox box_a, box_b;
+  auto ja = LmdbJournal::open(dir_a.str());
+  auto jb = LmdbJournal::open(dir_b.str());
+  ASSERT_TRUE(ja.ok() && jb.ok());
+  std::map<Key, ComponentValue> before;
+  {
+    Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *ja.value(), box_a);
+    Replica b(ReplicaOptions{2, {1, 2}, 1 << 20, 100, 100}, reg, *jb.value(), box_b);
+    for (std::uint64_t i = 0; i < 4; ++i) {
+      ASSERT_TRUE(
+          a.write(Key{200 + i, 10}, [&](ComponentValue& v) -> std::optional<ComponentValue> {
+             return std::get<crdt::DisplayName>(v).assign(1, "name-" + std::to_string(i));
+           }).ok());
+      ASSERT_TRUE(a.commit(i).ok());
+    }
+    pump({{1, &a}, {2, &b}}, {{1, &box_a}, {2, &box_b}}, 0);
+    ASSERT_TRUE(ja.value()->snapshot(a.store(), a.next_seq()).ok());
+    before = a.store().entries();
+  }
+  ja = crdt::make_error(crdt::ErrorCode::kInvalidState, "closed");
+  const std::string stored = stored_value(dir_a.str(), "state", be(202, 8) + be(10, 2));
+  ASSERT_GT(stored.size(), 8u);
+  ASSERT_TRUE(corrupt_on_disk(dir_a.str(), stored));
+
+  auto reopened = LmdbJournal::open(dir_a.str());
+  ASSERT_TRUE(reopened.ok());
+  auto rec = reopened.value()->recover(reg);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec.value().quarantined, 1u);
+  EXPECT_EQ(rec.value().quarantined_journal_records, 0u);
+  EXPECT_EQ(rec.value().quarantined_keys, (std::vector<Key>{{202, 10}}));
+  Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *reopened.value(), box_a);
+  for (const auto& r : rec.value().records)
+    a.restore(r);
+  EXPECT_EQ(a.store().get(Key{202, 10}), nullptr);
+  Replica b(ReplicaOptions{2, {1, 2}, 1 << 20, 100, 100}, reg, *jb.value(), box_b);
+  auto rb = jb.value()->recover(reg);
+  ASSERT_TRUE(rb.ok());
+  for (const auto& r : rb.value().records)
+    b.restore(r);
+  a.request_keys(rec.value().quarantined_keys);
+  pump({{1, &a}, {2, &b}}, {{1, &box_a}, {2, &box_b}}, 50'000);
+  EXPECT_EQ(a.store().entries(), before);
 }
 
 TEST(LmdbJournal, OpenFailsClearlyOnAnUnusablePath) {

@@ -197,7 +197,17 @@ Outcome run_simulation(std::uint64_t seed) {
     if (node.replica->store().entries() != oracle.entries()) {
       out.detail += "replica " + std::to_string(node.replica->id()) + " differs from the oracle (" +
                     std::to_string(node.replica->store().entries().size()) + " vs " +
-                    std::to_string(oracle.entries().size()) + " keys); ";
+                    std::to_string(oracle.entries().size()) + " keys)";
+      for (const auto& [key, value] : oracle.entries()) {
+        const ComponentValue* mine = node.replica->store().get(key);
+        if (!mine || !(*mine == value)) {
+          out.detail += ", first at " + key.to_string() + ": " +
+                        (mine ? value_to_string(*mine) : std::string("absent")) + " vs oracle " +
+                        value_to_string(value);
+          break;
+        }
+      }
+      out.detail += "; ";
     }
   }
   return out;
