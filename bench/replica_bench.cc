@@ -104,11 +104,10 @@ void throughput(benchmark::State& state, WriteLoad::Kind kind) {
         done = v && std::get<crdt::Position>(*v).value().y == static_cast<double>(n - 1);
       }
       if (done) {
-        t_done = now;
         std::uint64_t total = 0;
-        for (const auto& [k, val] : r.store().entries())
-          total += encode_value(val).size();
+        for (const auto& [k, val] : r.store().entries()) total += encode_value(val).size();
         state_bytes = total;
+        t_done = now;  // last: the main thread reads the counters once this is set
       }
     };
     cluster.start(1, b);
