@@ -105,7 +105,8 @@ void throughput(benchmark::State& state, WriteLoad::Kind kind) {
       }
       if (done) {
         std::uint64_t total = 0;
-        for (const auto& [k, val] : r.store().entries()) total += encode_value(val).size();
+        for (const auto& [k, val] : r.store().entries())
+          total += encode_value(val).size();
         state_bytes = total;
         t_done = now;  // last: the main thread reads the counters once this is set
       }

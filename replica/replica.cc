@@ -254,7 +254,7 @@ void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std:
                     options_.id, from, ok.error().to_string());
       return;
     }
-    buffer_.emplace(next_seq_++, Buffered{std::move(inflated), now_ms});
+    buffer_.emplace(next_seq_++, Buffered{std::move(inflated), now_ms, from});
   }
   if (batch.seq == 0) {  // a fetch reply
     collect_garbage(now_ms);

@@ -104,6 +104,7 @@ class Replica {
   struct Buffered {
     DeltaGroup group;
     std::uint64_t committed_ms = 0;
+    ReplicaId from = 0;  // the peer it was received from (0: written here): never sent back
   };
   struct Peer {
     std::uint64_t acked = 0;
