@@ -47,13 +47,14 @@ crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
 crdt::Result<std::optional<std::uint64_t>> Replica::commit(std::uint64_t now_ms) {
   if (open_.empty()) return std::optional<std::uint64_t>{};
   const std::uint64_t seq = next_seq_;
-  auto ok = journal_.append(JournalRecord{seq, to_wire(open_)});
+  JournalRecord record{seq, to_wire(open_)};
+  auto ok = journal_.append(record);
   if (!ok) {
     ++journal_failures_;
     return ok.error();
   }
   ++next_seq_;
-  buffer_.emplace(seq, Buffered{std::move(open_), now_ms});
+  buffer_.emplace(seq, Buffered{std::move(open_), now_ms, 0, std::move(record.entries)});
   open_.clear();
   collect_garbage(now_ms);
   return std::optional<std::uint64_t>{seq};
@@ -126,12 +127,27 @@ void Replica::gossip(std::uint64_t now_ms) {
         continue;  // the diff goes out once the digest arrives
       }
     } else {
-      DeltaGroup interval;
+      // A short interval goes out as the groups' stored encodings, one after the other (a key
+      // in two groups travels twice; joining it twice is harmless). A long one is merged first,
+      // so a peer that fell behind gets each key once.
+      constexpr std::size_t kConcatenateUpTo = 4;
+      std::vector<const Buffered*> groups;
       for (auto it = buffer_.lower_bound(peer.acked); it != buffer_.end(); ++it) {
-        for (const auto& [key, value] : it->second.group)
-          merge_into(interval, key, value);
+        if (it->second.from != id) groups.push_back(&it->second);  // never back to its source
       }
-      send_batches(id, peer, to_wire(interval), /*full_state=*/false);
+      std::vector<WireEntry> entries;
+      if (groups.size() <= kConcatenateUpTo) {
+        for (const Buffered* g : groups)
+          entries.insert(entries.end(), g->wire.begin(), g->wire.end());
+      } else {
+        DeltaGroup interval;
+        for (const Buffered* g : groups) {
+          for (const auto& [key, value] : g->group)
+            merge_into(interval, key, value);
+        }
+        entries = to_wire(interval);
+      }
+      send_batches(id, peer, std::move(entries), /*full_state=*/false);
     }
     peer.last_sent_seq = next_seq_;
     peer.last_sent_ms = now_ms;
@@ -228,8 +244,16 @@ bool Replica::receive(ReplicaId from, std::string_view bytes, std::uint64_t now_
 }
 
 void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std::uint64_t now_ms) {
-  DeltaGroup inflated;
-  JournalRecord record;
+  // Parts of one interval are joined on arrival (any subset of deltas is safe to join) but
+  // journaled together, once, when the last part arrives and before the ack: one synced commit per
+  // interval instead of one per part. A crash in between loses only what was never acknowledged,
+  // and the sender sends it again.
+  if (batch.seq != 0 &&
+      (batch.seq != peer.assembling_seq || peer.parts_seen.size() != batch.parts)) {
+    if (!flush_pending(from, peer, now_ms)) return;
+    peer.assembling_seq = batch.seq;
+    peer.parts_seen.assign(batch.parts, false);
+  }
   for (const auto& e : batch.entries) {
     ComponentValue value;
     auto changed = store_.join_remote(e.key, e.value, &value);
@@ -239,33 +263,18 @@ void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std:
       continue;
     }
     if (changed.value()) {
-      merge_into(inflated, e.key, value);
-      record.entries.push_back(e);
+      merge_into(peer.pending_group, e.key, value);
+      peer.pending_record.entries.push_back(e);
     }
   }
-  if (!inflated.empty()) {
-    // The causal variant: what inflated our state is journaled and buffered under our own
-    // numbering, so it travels on to peers that cannot reach the origin.
-    record.seq = next_seq_;
-    auto ok = journal_.append(record);
-    if (!ok) {
-      ++journal_failures_;
-      spdlog::error("replica {}: journal append failed, not acknowledging replica {}: {}",
-                    options_.id, from, ok.error().to_string());
-      return;
-    }
-    buffer_.emplace(next_seq_++, Buffered{std::move(inflated), now_ms, from});
-  }
-  if (batch.seq == 0) {  // a fetch reply
+  if (batch.seq == 0) {  // a fetch reply: nothing to acknowledge
+    flush_pending(from, peer, now_ms);
     collect_garbage(now_ms);
     return;
   }
-  if (batch.seq != peer.assembling_seq || peer.parts_seen.size() != batch.parts) {
-    peer.assembling_seq = batch.seq;
-    peer.parts_seen.assign(batch.parts, false);
-  }
   peer.parts_seen[batch.part] = true;
   if (std::all_of(peer.parts_seen.begin(), peer.parts_seen.end(), [](bool b) { return b; })) {
+    if (!flush_pending(from, peer, now_ms)) return;
     GossipMessage ack;
     ack.origin = options_.id;
     ack.kind = GossipMessage::Kind::kAck;
@@ -273,6 +282,25 @@ void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std:
     send(from, peer, ack);
   }
   collect_garbage(now_ms);
+}
+
+bool Replica::flush_pending(ReplicaId from, Peer& peer, std::uint64_t now_ms) {
+  if (peer.pending_group.empty()) return true;
+  // The causal variant: what inflated our state is journaled and buffered under our own
+  // numbering, so it travels on to peers that cannot reach the origin.
+  peer.pending_record.seq = next_seq_;
+  auto ok = journal_.append(peer.pending_record);
+  if (!ok) {
+    ++journal_failures_;
+    spdlog::error("replica {}: journal append failed, not acknowledging replica {}: {}",
+                  options_.id, from, ok.error().to_string());
+    return false;
+  }
+  buffer_.emplace(next_seq_++, Buffered{std::move(peer.pending_group), now_ms, from,
+                                        std::move(peer.pending_record.entries)});
+  peer.pending_group.clear();
+  peer.pending_record.entries.clear();
+  return true;
 }
 
 void Replica::on_ack(Peer& peer, std::uint64_t seq, std::uint64_t now_ms) {

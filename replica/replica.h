@@ -105,6 +105,7 @@ class Replica {
     DeltaGroup group;
     std::uint64_t committed_ms = 0;
     ReplicaId from = 0;  // the peer it was received from (0: written here): never sent back
+    std::vector<WireEntry> wire;  // the group encoded once, at journaling, reused by gossip
   };
   struct Peer {
     std::uint64_t acked = 0;
@@ -119,6 +120,9 @@ class Replica {
     std::optional<std::map<Key, std::uint64_t>> known_digest;
     std::optional<std::uint64_t> digest_requested_ms;
     bool needs_state = false;  // it said it lost state (kDigest, kResync): send a diff
+    // What the parts received so far inflated, journaled when the interval is complete.
+    DeltaGroup pending_group;
+    JournalRecord pending_record;
     std::uint64_t digest_requests_sent = 0;
   };
 
@@ -126,6 +130,8 @@ class Replica {
   void send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entries, bool full_state);
   void on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std::uint64_t now_ms);
   void on_ack(Peer& peer, std::uint64_t seq, std::uint64_t now_ms);
+  // Journals and buffers what the peer's pending parts inflated. False if the journal failed.
+  bool flush_pending(ReplicaId from, Peer& peer, std::uint64_t now_ms);
   void send_state_diff(ReplicaId to, Peer& peer);
   void collect_garbage(std::uint64_t now_ms);
   std::uint64_t horizon() const;
