@@ -186,7 +186,13 @@ void put_store(s::DotStore::Builder b, const StoreNode& n) {
       auto list = b.initDotMap(n.map.size());
       for (unsigned i = 0; i < n.map.size(); ++i) {
         put_scalar(list[i].initKey(), n.map[i].key);
-        put_store(list[i].initValue(), n.map[i].value);
+        const StoreNode& v = n.map[i].value;
+        if (v.kind == StoreNode::Kind::kDotSet && v.dots.size() == 1) {
+          list[i].setDotReplica(v.dots[0].replica);  // compact form
+          list[i].setDotCounter(v.dots[0].counter);
+        } else {
+          put_store(list[i].initValue(), v);
+        }
       }
       break;
     }
@@ -224,6 +230,16 @@ class StoreReader {
         for (auto e : r.getDotMap()) {
           auto k = get_scalar(e.getKey());
           if (!k) return k.error();
+          if (e.getDotCounter() != 0) {  // compact form: one inline dot
+            if (e.hasValue()) return invalid("dot map entry: both an inline dot and a value");
+            auto dot = check_dot(Dot{e.getDotReplica(), e.getDotCounter()});
+            if (!dot) return dot.error();
+            StoreNode single;
+            single.kind = StoreNode::Kind::kDotSet;
+            single.dots.push_back(dot.value());
+            n.map.push_back(StoreEntry{std::move(k).value(), std::move(single)});
+            continue;
+          }
           auto v = read(e.getValue());
           if (!v) return v.error();
           n.map.push_back(StoreEntry{std::move(k).value(), std::move(v).value()});
@@ -234,8 +250,9 @@ class StoreReader {
   }
 
  private:
-  Result<Dot> check(s::Dot::Reader r) {
-    const Dot d{r.getReplica(), r.getCounter()};
+  Result<Dot> check(s::Dot::Reader r) { return check_dot(Dot{r.getReplica(), r.getCounter()}); }
+
+  Result<Dot> check_dot(const Dot& d) {
     if (d.counter == 0) return invalid("dot store: dot with counter 0");
     if (!cc_.contains(d)) return invalid("dot store: dot " + d.to_string() + " outside context");
     if (!seen_.insert(d).second) return invalid("dot store: dot " + d.to_string() + " twice");

@@ -199,6 +199,39 @@ TEST(Codec, CausalInvariantsAreChecked) {
                "causal context versions: count 9223372036854775808 out of range for replica 1");
 }
 
+TEST(Codec, CompactSingleDotEntriesAreValidated) {
+  using Set = AwOrSet<std::int64_t>;
+  // An OR-set element with one dot is written in the compact form, and reads back the same.
+  Set set;
+  set.add(1, 5);
+  set.add(2, 6);
+  EXPECT_EQ(decode<Set>(encode(set)).value(), set);
+  auto build = [](std::vector<std::pair<std::int64_t, Dot>> inline_dots, bool also_value) {
+    capnp::MallocMessageBuilder m;
+    auto root = m.initRoot<s::Causal>();
+    auto entries = root.initStore().initDotMap(inline_dots.size());
+    for (unsigned i = 0; i < inline_dots.size(); ++i) {
+      entries[i].initKey().setInt64(inline_dots[i].first);
+      entries[i].setDotReplica(inline_dots[i].second.replica);
+      entries[i].setDotCounter(inline_dots[i].second.counter);
+      if (also_value) entries[i].initValue().initDotSet(0);
+    }
+    auto vv = root.initContext().initVersions(1);
+    vv[0].setReplica(1);
+    vv[0].setCount(3);
+    return packed(m);
+  };
+  auto ok = decode<Set>(build({{1, {1, 2}}, {2, {1, 3}}}, false));
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(ok.value().elements(), (std::vector<std::int64_t>{1, 2}));
+  expect_error(decode<Set>(build({{1, {1, 2}}}, true)), ErrorCode::kInvalidState,
+               "dot map entry: both an inline dot and a value");
+  expect_error(decode<Set>(build({{1, {1, 7}}}, false)), ErrorCode::kInvalidState,
+               "dot store: dot (1:7) outside context");
+  expect_error(decode<Set>(build({{1, {1, 2}}, {2, {1, 2}}}, false)), ErrorCode::kInvalidState,
+               "dot store: dot (1:2) twice");
+}
+
 TEST(Codec, CloudDotsAreValidatedAndCompacted) {
   capnp::MallocMessageBuilder m;
   auto root = m.initRoot<s::Causal>();
