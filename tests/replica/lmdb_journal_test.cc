@@ -175,25 +175,34 @@ TEST(LmdbJournal, SnapshotCoversTheJournalAndRecoveryRebuildsTheStore) {
   EXPECT_EQ(std::get<crdt::Kills>(*restored.store().get(Key{0, 12})).value(), 1u + 4 + 7 + 10);
 }
 
-TEST(LmdbJournal, CorruptedRecordIsQuarantinedAndRepairedFromAPeer) {
-  TempDir dir_a, dir_b;
-  const auto reg = ComponentRegistry::game_defaults();
-  DirectOutbox box_a, box_b;
-  auto ja = LmdbJournal::open(dir_a.str());
-  auto jb = LmdbJournal::open(dir_b.str());
-  ASSERT_TRUE(ja.ok() && jb.ok());
-  std::map<Key, ComponentValue> before;
-  {
-    Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *ja.value(), box_a);
-    Replica b(ReplicaOptions{2, {1, 2}, 1 << 20, 100, 100}, reg, *jb.value(), box_b);
-    const std::string names[] = {"Aragorn-the-ranger", "CORRUPT-ME-0123456789", "Legolas-the-elf"};
-    for (std::uint64_t i = 0; i < 3; ++i) {
+// Two replicas, A and B, each with a real LMDB journal in its own directory.
+class TwoJournals : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(ja.ok() && jb.ok()); }
+  // Writes display names for entities base, base+1, ... at A, one group each.
+  void write_names(Replica& a, std::uint64_t base, const std::vector<std::string>& names) {
+    for (std::uint64_t i = 0; i < names.size(); ++i) {
       ASSERT_TRUE(
-          a.write(Key{100 + i, 10}, [&](ComponentValue& v) -> std::optional<ComponentValue> {
+          a.write(Key{base + i, 10}, [&](ComponentValue& v) -> std::optional<ComponentValue> {
              return std::get<crdt::DisplayName>(v).assign(1, names[i]);
            }).ok());
       ASSERT_TRUE(a.commit(i).ok());
     }
+  }
+
+  TempDir dir_a, dir_b;
+  const ComponentRegistry reg = ComponentRegistry::game_defaults();
+  DirectOutbox box_a, box_b;
+  crdt::Result<std::unique_ptr<LmdbJournal>> ja = LmdbJournal::open(dir_a.str());
+  crdt::Result<std::unique_ptr<LmdbJournal>> jb = LmdbJournal::open(dir_b.str());
+  std::map<Key, ComponentValue> before;
+};
+
+TEST_F(TwoJournals, CorruptedRecordIsQuarantinedAndRepairedFromAPeer) {
+  {
+    Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *ja.value(), box_a);
+    Replica b(ReplicaOptions{2, {1, 2}, 1 << 20, 100, 100}, reg, *jb.value(), box_b);
+    write_names(a, 100, {"Aragorn-the-ranger", "CORRUPT-ME-0123456789", "Legolas-the-elf"});
     pump({{1, &a}, {2, &b}}, {{1, &box_a}, {2, &box_b}}, 0);
     ASSERT_EQ(b.store().entries(), a.store().entries());
     before = a.store().entries();
@@ -233,24 +242,11 @@ TEST(LmdbJournal, CorruptedRecordIsQuarantinedAndRepairedFromAPeer) {
   EXPECT_EQ(again.value().quarantined, 0u);
 }
 
-TEST(LmdbJournal, CorruptedSnapshotEntryIsQuarantinedAndFetchedBackByKey) {
-  TempDir dir_a, dir_b;
-  const auto reg = ComponentRegistry::game_defaults();
-  DirectOutbox box_a, box_b;
-  auto ja = LmdbJournal::open(dir_a.str());
-  auto jb = LmdbJournal::open(dir_b.str());
-  ASSERT_TRUE(ja.ok() && jb.ok());
-  std::map<Key, ComponentValue> before;
+TEST_F(TwoJournals, CorruptedSnapshotEntryIsQuarantinedAndFetchedBackByKey) {
   {
     Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *ja.value(), box_a);
     Replica b(ReplicaOptions{2, {1, 2}, 1 << 20, 100, 100}, reg, *jb.value(), box_b);
-    for (std::uint64_t i = 0; i < 4; ++i) {
-      ASSERT_TRUE(
-          a.write(Key{200 + i, 10}, [&](ComponentValue& v) -> std::optional<ComponentValue> {
-             return std::get<crdt::DisplayName>(v).assign(1, "name-" + std::to_string(i));
-           }).ok());
-      ASSERT_TRUE(a.commit(i).ok());
-    }
+    write_names(a, 200, {"name-0", "name-1", "name-2", "name-3"});
     pump({{1, &a}, {2, &b}}, {{1, &box_a}, {2, &box_b}}, 0);
     ASSERT_TRUE(ja.value()->snapshot(a.store(), a.next_seq()).ok());
     before = a.store().entries();
