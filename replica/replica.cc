@@ -353,7 +353,7 @@ ReplicaStats Replica::stats(std::uint64_t now_ms) const {
   for (const auto& [id, peer] : peers_) {
     PeerStats& p = s.peers[id];
     p.acked = peer.acked;
-    p.lag_groups = next_seq_ - std::min(next_seq_, peer.acked);
+    p.lag_groups = next_seq_ - std::min(next_seq_, std::max<std::uint64_t>(peer.acked, 1));
     if (auto it = buffer_.lower_bound(peer.acked); it != buffer_.end()) {
       p.lag_ms = now_ms - std::min(now_ms, it->second.committed_ms);
     }

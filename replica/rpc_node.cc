@@ -343,6 +343,18 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       peers += " " + std::to_string(id) + ":" + (p.up ? "up" : "down") +
                "/lag=" + std::to_string(p.lag_groups) + "g," + std::to_string(p.lag_ms) + "ms";
     }
+    // Journal commit latency: the histogram bucket holding the 99th percentile.
+    const auto js = journal->stats();
+    std::uint64_t total = 0, seen = 0, p99_us = 0;
+    for (const auto& [bound, count] : js.commit_us_histogram)
+      total += count;
+    for (const auto& [bound, count] : js.commit_us_histogram) {
+      seen += count;
+      if (total && seen * 100 >= total * 99) {
+        p99_us = bound;
+        break;
+      }
+    }
     char digest[32];
     std::snprintf(digest, sizeof digest, "%016llx",
                   static_cast<unsigned long long>(replica->store().digest()));
@@ -350,7 +362,9 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
               << " entries=" << replica->store().entries().size() << " digest=" << digest
               << " buffer=" << st.buffer_groups << " rejected=" << st.rejected_entries << "/"
               << st.rejected_messages << " auth_failures=" << auth_failures
-              << " written=" << written << " peers:" << peers << std::endl;
+              << " written=" << written << " journal_commits=" << js.appends << " commit_p99<="
+              << (p99_us == UINT64_MAX ? std::string("inf") : std::to_string(p99_us))
+              << "us quarantined=" << js.quarantined << " peers:" << peers << std::endl;
   }
 
   kj::Promise<void> every(std::uint64_t ms, std::function<void()> fn) {
