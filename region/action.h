@@ -1,0 +1,49 @@
+// Action: one player input as the region pipeline sees it, from ingress to the handlers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "crdt/components.h"
+#include "crdt/hlc.h"
+
+namespace worldline::region {
+
+using ActorId = crdt::EntityId;
+
+// The built-in kinds (docs/game-rules.md explains how a studio adds one).
+enum class ActionKind : std::uint8_t {
+  kCollide,   // physics: a collision resolved by the server
+  kAttack,    // combat
+  kMove,      // movement
+  kPickup,    // interaction
+  kInteract,  // interaction
+  kChat,      // social
+  kEmote,     // cosmetic
+};
+constexpr int kActionKinds = 7;
+
+const char* to_string(ActionKind kind);
+std::optional<ActionKind> action_kind_from_string(const std::string& name);
+
+// "Process me after that actor's action `seq`": the state this action read was produced by it.
+struct Dependency {
+  ActorId actor = 0;
+  std::uint64_t seq = 0;
+};
+
+struct Action {
+  ActorId actor = 0;
+  ActionKind kind = ActionKind::kMove;
+  std::uint64_t client_seq = 0;      // strictly increasing per actor, from the client
+  std::uint64_t client_time_ms = 0;  // the client's clock, kept for anticheat and latency
+  crdt::Hlc stamp;                   // given at ingress
+  std::optional<Dependency> after;
+  crdt::Vec3 position;              // kMove: where to
+  crdt::EntityId target = 0;        // kAttack, kPickup, kInteract, kCollide: on what
+  std::string text;                 // kChat, kEmote
+  std::uint64_t enqueued_tick = 0;  // set by the scheduler
+};
+
+}  // namespace worldline::region
