@@ -128,4 +128,26 @@ QueueStats ActionQueue::stats() const {
   return stats_;
 }
 
+ActionQueue::ActorState ActionQueue::release(ActorId actor) {
+  ActorState out;
+  out.actor = actor;
+  auto it = actors_.find(actor);
+  if (it == actors_.end()) return out;
+  out.processed_seq = it->second.processed_seq;
+  for (auto& [seq, a] : it->second.pending)
+    out.pending.push_back(std::move(a));
+  queued_ -= out.pending.size();
+  actors_.erase(it);
+  return out;
+}
+
+void ActionQueue::adopt(ActorState state) {
+  ActorQueue& q = actors_[state.actor];
+  q.processed_seq = std::max(q.processed_seq, state.processed_seq);
+  for (Action& a : state.pending) {
+    if (a.client_seq <= q.processed_seq) continue;  // cannot happen: one queue holds an actor
+    if (q.pending.emplace(a.client_seq, std::move(a)).second) ++queued_;
+  }
+}
+
 }  // namespace worldline::region

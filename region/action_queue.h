@@ -51,6 +51,17 @@ class ActionQueue {
   // Removes and returns this tick's actions in processing order.
   std::vector<Action> take(std::uint64_t tick);
 
+  // Hand-over of an actor between cells at a tick boundary: everything the queue knows of it
+  // (pending actions with their waiting time, the last processed seq) leaves with it.
+  struct ActorState {
+    ActorId actor = 0;
+    std::uint64_t processed_seq = 0;
+    std::vector<Action> pending;
+  };
+  ActorState release(ActorId actor);
+  void adopt(ActorState state);
+  bool holds(ActorId actor) const { return actors_.count(actor) != 0; }
+
   std::size_t size() const { return queued_; }
   std::uint64_t processed_seq(ActorId actor) const;
   QueueStats stats() const;

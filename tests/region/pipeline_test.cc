@@ -1,0 +1,109 @@
+// Partition transitions: players walk across cell boundaries while the tree splits and merges
+// under them; every action still gets exactly one outcome, in its actor's order, and an actor's
+// state lives in exactly one cell's queue — the one it stands in — at every tick boundary.
+#include "region/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+namespace worldline::region {
+namespace {
+
+struct NullOutbox : replica::Outbox {
+  void send(replica::ReplicaId, std::string) override {}
+};
+
+TEST(RegionPipeline, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActionAndRepeatNone) {
+  replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+  replica::MemoryJournal journal;
+  NullOutbox outbox;
+  crdt::ManualClock wall(1'000'000);
+  crdt::HlcClock clock(1, wall, 10'000);
+  replica::Replica world(replica::ReplicaOptions{1, {1}}, registry, journal, outbox);
+  GameConfig game;
+  game.max_speed_per_tick = 40;
+  GameRules rules(game);
+  PartitionOptions part;
+  part.world = {-1000, -1000, 1000, 1000};
+  part.split_load = 60;  // small: the tree splits and merges as the crowd moves
+  part.merge_load = 20;
+  part.workers = 2;
+  auto priority = PriorityRules::defaults();
+  priority.classes[2].budget_per_tick = 150;  // movement: some deferral, to hand over pending work
+  RegionPipeline pipeline(part, priority, rules, world, clock);
+
+  std::mt19937_64 rng(21);
+  std::uniform_real_distribution<double> coord(-900, 900);
+  const ActorId players = 600;
+  std::map<ActorId, crdt::Vec3> goal;
+  for (ActorId p = 1; p <= players; ++p) {
+    rules.spawn(world, p, {coord(rng), 0, coord(rng)}, clock);
+    goal[p] = {coord(rng), 0, coord(rng)};
+  }
+  ASSERT_TRUE(world.commit(0).ok());
+
+  std::map<ActorId, std::uint64_t> seq, last_outcome_seq;
+  std::set<std::pair<ActorId, std::uint64_t>> submitted, outcomes;
+  for (std::uint64_t t = 1; t <= 120; ++t) {
+    wall.advance(50);
+    for (ActorId p = 1; p <= players; ++p) {
+      if (t % 30 == 0) goal[p] = {coord(rng), 0, coord(rng)};  // new destinations: crossings
+      const int n = 1 + static_cast<int>(rng() % 2);
+      for (int i = 0; i < n; ++i) {
+        Action a;
+        a.actor = p;
+        a.client_seq = ++seq[p];
+        a.client_time_ms = wall.now_ms();
+        a.position = goal[p];
+        const int kind =
+            i == 0 ? static_cast<int>(ActionKind::kMove) : static_cast<int>(ActionKind::kChat);
+        a.text = "hi";
+        ASSERT_FALSE(pipeline.submit(kind, a, wall.now_ms()).has_value());
+        submitted.insert({p, a.client_seq});
+      }
+    }
+    // A resent action is refused whatever cell its actor is in now.
+    Action again;
+    again.actor = 1;
+    again.client_seq = seq[1];
+    again.client_time_ms = wall.now_ms();
+    again.position = goal[1];
+    auto dup = pipeline.submit(static_cast<int>(ActionKind::kMove), again, wall.now_ms());
+    ASSERT_TRUE(dup.has_value());
+    EXPECT_EQ(dup->reason, RejectReason::kDuplicate);
+
+    for (const Outcome& o : pipeline.tick(t)) {
+      ASSERT_TRUE(outcomes.insert({o.actor, o.seq}).second) << "applied twice: " << o.actor;
+      ASSERT_GT(o.seq, last_outcome_seq[o.actor]) << "out of order";
+      last_outcome_seq[o.actor] = o.seq;
+    }
+    ASSERT_TRUE(world.commit(t).ok());
+    // Ownership is unique and follows the position.
+    for (ActorId p = 1; p <= players; ++p) {
+      const auto home = pipeline.home_of(p);
+      ASSERT_TRUE(home.has_value());
+      const auto pos = *GameRules::position(world, p);
+      ASSERT_EQ(*home, pipeline.partition().cell_of(pos.x, pos.z)) << "actor " << p;
+      for (CellId c : pipeline.partition().leaves()) {
+        ASSERT_EQ(pipeline.queue_holds(c, p), c == *home) << "actor " << p << " cell " << c;
+      }
+    }
+  }
+  // Drain: no new actions until everything queued is processed.
+  for (std::uint64_t t = 121; t <= 140; ++t) {
+    for (const Outcome& o : pipeline.tick(t)) {
+      ASSERT_TRUE(outcomes.insert({o.actor, o.seq}).second);
+    }
+  }
+  EXPECT_EQ(outcomes, submitted);  // nothing lost
+  EXPECT_GT(pipeline.stats().handovers, 1000u);
+  EXPECT_GT(pipeline.stats().splits, 5u);
+  EXPECT_GT(pipeline.stats().merges, 0u);
+  EXPECT_EQ(pipeline.ingress().rejected()[static_cast<int>(RejectReason::kDuplicate)], 120u);
+}
+
+}  // namespace
+}  // namespace worldline::region
