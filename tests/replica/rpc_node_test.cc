@@ -84,6 +84,16 @@ class LiveNode : public ::testing::Test {
     return req.send().wait(io.waitScope).getSession();
   }
 
+  // Delivers a heartbeat from replica 2; throws kj::Exception if the session is refused or gone.
+  static void deliver_heartbeat(kj::AsyncIoContext& io, s::ReplicaSession::Client& session) {
+    GossipMessage hb;
+    hb.origin = 2;
+    hb.kind = GossipMessage::Kind::kHeartbeat;
+    auto req = session.deliverRequest();
+    req.setMessage(as_data(encode_message(hb)));
+    req.send().wait(io.waitScope);
+  }
+
   ComponentRegistry registry_ = ComponentRegistry::game_defaults();
   fs::path dir_;
   int port_ = 0;
@@ -109,12 +119,7 @@ TEST_F(LiveNode, RefusesWrongSecretsUnknownReplicasAndReplayedNonces) {
     auto stream = connect(io);
     capnp::TwoPartyClient client(*stream);
     auto session = login(io, client, 2, "the-right-secret", &used_nonce);
-    GossipMessage hb;
-    hb.origin = 2;
-    hb.kind = GossipMessage::Kind::kHeartbeat;
-    auto req = session.deliverRequest();
-    req.setMessage(as_data(encode_message(hb)));
-    EXPECT_NO_THROW(req.send().wait(io.waitScope));
+    EXPECT_NO_THROW(deliver_heartbeat(io, session));
   }
   {
     // Replaying a proof for a nonce that was already used is refused.
@@ -139,24 +144,14 @@ TEST_F(LiveNode, CutsASessionThatSendsGarbageAndKeepsServing) {
     bad.setMessage(as_data(std::string("\x07garbage, not a gossip message")));
     EXPECT_THROW(bad.send().wait(io.waitScope), kj::Exception);
     // The connection is gone: the next call fails too.
-    GossipMessage hb;
-    hb.origin = 2;
-    hb.kind = GossipMessage::Kind::kHeartbeat;
-    auto next = session.deliverRequest();
-    next.setMessage(as_data(encode_message(hb)));
-    EXPECT_THROW(next.send().wait(io.waitScope), kj::Exception);
+    EXPECT_THROW(deliver_heartbeat(io, session), kj::Exception);
   }
   {
     // A new session works.
     auto stream = connect(io);
     capnp::TwoPartyClient client(*stream);
     auto session = login(io, client, 2, "the-right-secret");
-    GossipMessage hb;
-    hb.origin = 2;
-    hb.kind = GossipMessage::Kind::kHeartbeat;
-    auto req = session.deliverRequest();
-    req.setMessage(as_data(encode_message(hb)));
-    EXPECT_NO_THROW(req.send().wait(io.waitScope));
+    EXPECT_NO_THROW(deliver_heartbeat(io, session));
   }
 }
 
