@@ -1,17 +1,32 @@
 #include "region/pipeline.h"
 
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <iterator>
 #include <set>
 
 namespace worldline::region {
+namespace {
+
+constexpr double kTickBoundsMs[] = {1, 2, 5, 10, 16.7, 25, 50, 100, 200, 500};
+
+}  // namespace
 
 RegionPipeline::RegionPipeline(PartitionOptions partition, PriorityRules priority, GameRules& rules,
-                               replica::Replica& world, crdt::HlcClock& clock, IngressLimits limits)
+                               replica::Replica& world, crdt::HlcClock& clock, IngressLimits limits,
+                               double tick_period_ms)
     : partition_(partition),
       priority_(std::move(priority)),
       rules_(rules),
       world_(world),
       clock_(clock),
-      ingress_(limits, clock) {}
+      ingress_(limits, clock),
+      tick_period_ms_(tick_period_ms) {
+  for (double b : kTickBoundsMs)
+    stats_.tick_ms_histogram.emplace_back(b, 0);
+  stats_.tick_ms_histogram.emplace_back(1e300, 0);
+}
 
 CellId RegionPipeline::cell_for(ActorId actor) const {
   const auto pos = GameRules::position(world_, actor);
@@ -40,6 +55,7 @@ std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::u
 }
 
 std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
+  const auto start = std::chrono::steady_clock::now();
   ++stats_.ticks;
   std::vector<Outcome> out;
   HandlerContext ctx{world_, clock_, tick};
@@ -64,7 +80,22 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   stats_.last_rebalance = partition_.rebalance();
   stats_.splits += stats_.last_rebalance.splits;
   stats_.merges += stats_.last_rebalance.merges;
+  const std::uint64_t handovers_before = stats_.handovers;
   rehome_all();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  auto bucket = std::find_if(stats_.tick_ms_histogram.begin(), stats_.tick_ms_histogram.end(),
+                             [ms](const auto& b) { return ms <= b.first; });
+  ++bucket->second;
+  if (ms > tick_period_ms_) {
+    ++stats_.overruns;
+    spdlog::warn(
+        "region tick {} overran: {:.1f} ms > {:.1f} ms period ({} actions in {} cells, "
+        "{} hand-overs, {} splits, {} merges)",
+        tick, ms, tick_period_ms_, out.size(), processed_in_cell_.size(),
+        stats_.handovers - handovers_before, stats_.last_rebalance.splits,
+        stats_.last_rebalance.merges);
+  }
   return out;
 }
 

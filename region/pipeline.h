@@ -26,13 +26,17 @@ struct PipelineStats {
   std::uint64_t handovers = 0;  // actors moved to another cell's queue
   std::uint64_t splits = 0, merges = 0;
   RebalanceReport last_rebalance;
+  std::uint64_t overruns = 0;  // ticks that took longer than the tick period
+  // Tick duration in ms: count per upper bound (the last bucket collects the rest).
+  std::vector<std::pair<double, std::uint64_t>> tick_ms_histogram;
 };
 
 class RegionPipeline {
  public:
   // REQUIRES: rules, world and clock outlive the pipeline.
   RegionPipeline(PartitionOptions partition, PriorityRules priority, GameRules& rules,
-                 replica::Replica& world, crdt::HlcClock& clock, IngressLimits limits = {});
+                 replica::Replica& world, crdt::HlcClock& clock, IngressLimits limits = {},
+                 double tick_period_ms = 50);
 
   // Admits an action (validation, HLC stamp) and queues it in its actor's cell. A duplicate of
   // an action already queued or processed is refused as kDuplicate.
@@ -61,6 +65,7 @@ class RegionPipeline {
   std::map<CellId, ActionQueue> queues_;
   std::unordered_map<ActorId, CellId> home_;
   std::map<CellId, std::uint64_t> processed_in_cell_;  // this tick, for the load
+  double tick_period_ms_;
   PipelineStats stats_;
 };
 
