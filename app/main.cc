@@ -2,9 +2,13 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "app/crdt_walkthrough.h"
+#include "gateway/token.h"
 #include "replica/node_config.h"
 #include "replica/rpc_node.h"
 
@@ -47,11 +51,49 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replica->add_option("--stop-after-ms", run.stop_after_ms, "stop by itself after this long");
 
+  auto* token = app.add_subcommand(
+      "token", "mint a signed access token (JWT) for a player or an admin, for tests and demos");
+  std::uint64_t token_player = 0;
+  std::string token_role = "player", token_secret, token_rsa_key_file;
+  std::int64_t token_ttl = 3600;
+  token->add_option("--player", token_player, "player id (the sub claim)")->required();
+  token->add_option("--role", token_role, "player or admin")->capture_default_str();
+  token->add_option("--ttl", token_ttl, "seconds until it expires")->capture_default_str();
+  token->add_option("--secret", token_secret, "HS256 shared secret");
+  token->add_option("--rsa-key", token_rsa_key_file, "RS256: PEM private key file");
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   if (version->parsed()) {
     std::cout << "worldline " << WORLDLINE_VERSION << "\n";
+    return 0;
+  }
+  if (token->parsed()) {
+    worldline::gateway::TokenKey key;
+    if (!token_rsa_key_file.empty()) {
+      std::ifstream in(token_rsa_key_file);
+      if (!in) {
+        spdlog::error("cannot read {}", token_rsa_key_file);
+        return 2;
+      }
+      key.kind = worldline::gateway::TokenKey::Kind::kRs256;
+      key.material.assign(std::istreambuf_iterator<char>(in), {});
+    } else if (token_secret.size() >= 8) {
+      key.material = token_secret;
+    } else {
+      spdlog::error("give --secret (at least 8 characters) or --rsa-key");
+      return 2;
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto t = worldline::gateway::mint_token({token_player, token_role, now + token_ttl, now}, key);
+    if (!t) {
+      spdlog::error("{}", t.error().message);
+      return 2;
+    }
+    std::cout << t.value() << "\n";
     return 0;
   }
   if (replica->parsed()) {

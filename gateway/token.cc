@@ -1,0 +1,205 @@
+#include "gateway/token.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
+#include <boost/json.hpp>
+#include <memory>
+
+namespace worldline::gateway {
+namespace {
+
+namespace json = boost::json;
+
+crdt::Error token_error(const std::string& what) {
+  return crdt::make_error(crdt::ErrorCode::kInvalidArgument, "token: " + what);
+}
+
+std::string base64url(std::string_view in) {
+  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += {a[v >> 18], a[(v >> 12) & 63]};
+  } else if (i + 2 == in.size()) {
+    const unsigned v =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63]};
+  }
+  return out;
+}
+
+bool unbase64url(std::string_view in, std::string* out) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+  };
+  if (in.size() % 4 == 1) return false;
+  out->clear();
+  unsigned buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    const int v = val(c);
+    if (v < 0) return false;
+    buf = (buf << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((buf >> bits) & 0xFF));
+    }
+  }
+  return true;
+}
+
+std::string hmac_sha256(const std::string& key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  return std::string(reinterpret_cast<const char*>(mac), len);
+}
+
+using PKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+PKey load_key(const std::string& pem, bool want_private) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  EVP_PKEY* k = want_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+                             : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
+  if (!k && !want_private) {  // a private key can verify too
+    BIO_reset(bio.get());
+    k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  }
+  return PKey(k, &EVP_PKEY_free);
+}
+
+const char* alg_name(TokenKey::Kind k) {
+  return k == TokenKey::Kind::kHs256 ? "HS256" : "RS256";
+}
+
+}  // namespace
+
+crdt::Result<std::string> mint_token(const TokenClaims& claims, const TokenKey& key) {
+  json::object header{{"alg", alg_name(key.kind)}, {"typ", "JWT"}};
+  json::object payload{{"sub", std::to_string(claims.player)},
+                       {"role", claims.role},
+                       {"exp", claims.expires_at},
+                       {"iat", claims.issued_at}};
+  const std::string signing_input =
+      base64url(json::serialize(header)) + "." + base64url(json::serialize(payload));
+  std::string signature;
+  if (key.kind == TokenKey::Kind::kHs256) {
+    signature = hmac_sha256(key.material, signing_input);
+  } else {
+    PKey pkey = load_key(key.material, /*want_private=*/true);
+    if (!pkey) return token_error("the RS256 key is not a PEM private key");
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    std::size_t len = 0;
+    if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey.get()) != 1 ||
+        EVP_DigestSign(ctx.get(), nullptr, &len,
+                       reinterpret_cast<const unsigned char*>(signing_input.data()),
+                       signing_input.size()) != 1) {
+      return token_error("RS256 signing failed");
+    }
+    signature.resize(len);
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &len,
+                       reinterpret_cast<const unsigned char*>(signing_input.data()),
+                       signing_input.size()) != 1) {
+      return token_error("RS256 signing failed");
+    }
+    signature.resize(len);
+  }
+  return signing_input + "." + base64url(signature);
+}
+
+crdt::Result<TokenClaims> verify_token(const std::string& token, const TokenKey& key,
+                                       std::int64_t now, std::int64_t leeway) {
+  if (token.size() > 8192) return token_error("longer than 8192 bytes");
+  const auto dot1 = token.find('.');
+  const auto dot2 = dot1 == std::string::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string::npos || token.find('.', dot2 + 1) != std::string::npos) {
+    return token_error("not three dot-separated parts");
+  }
+  std::string header_json, payload_json, signature;
+  if (!unbase64url(std::string_view(token).substr(0, dot1), &header_json) ||
+      !unbase64url(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1), &payload_json) ||
+      !unbase64url(std::string_view(token).substr(dot2 + 1), &signature)) {
+    return token_error("a part is not base64url");
+  }
+  json::value header, payload;
+  boost::system::error_code ec;
+  header = json::parse(header_json, ec);
+  if (ec || !header.is_object()) return token_error("header is not a JSON object");
+  payload = json::parse(payload_json, ec);
+  if (ec || !payload.is_object()) return token_error("payload is not a JSON object");
+  const auto* alg = header.as_object().if_contains("alg");
+  if (!alg || !alg->is_string() || alg->as_string() != alg_name(key.kind)) {
+    return token_error(std::string("algorithm must be ") + alg_name(key.kind));
+  }
+  const std::string_view signing_input = std::string_view(token).substr(0, dot2);
+  if (key.kind == TokenKey::Kind::kHs256) {
+    const std::string expected = hmac_sha256(key.material, signing_input);
+    if (signature.size() != expected.size() ||
+        CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) != 0) {
+      return token_error("bad signature");
+    }
+  } else {
+    PKey pkey = load_key(key.material, /*want_private=*/false);
+    if (!pkey) return token_error("the RS256 key is not a PEM key");
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey.get()) != 1 ||
+        EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                         signature.size(),
+                         reinterpret_cast<const unsigned char*>(signing_input.data()),
+                         signing_input.size()) != 1) {
+      return token_error("bad signature");
+    }
+  }
+  const json::object& p = payload.as_object();
+  TokenClaims claims;
+  const auto* sub = p.if_contains("sub");
+  if (!sub) return token_error("no sub claim");
+  if (sub->is_string()) {
+    const std::string s(sub->as_string());
+    if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos) {
+      return token_error("sub is not a player id");
+    }
+    claims.player = std::stoull(s);
+  } else if (sub->is_uint64() || (sub->is_int64() && sub->as_int64() > 0)) {
+    claims.player =
+        sub->is_uint64() ? sub->as_uint64() : static_cast<std::uint64_t>(sub->as_int64());
+  } else {
+    return token_error("sub is not a player id");
+  }
+  if (claims.player == 0) return token_error("sub is not a player id");
+  const auto* exp = p.if_contains("exp");
+  if (!exp || !exp->is_int64()) {
+    if (!exp || !exp->is_uint64()) return token_error("no exp claim");
+  }
+  claims.expires_at =
+      exp->is_int64() ? exp->as_int64() : static_cast<std::int64_t>(exp->as_uint64());
+  if (claims.expires_at + leeway < now) return token_error("expired");
+  if (const auto* role = p.if_contains("role")) {
+    if (!role->is_string()) return token_error("role is not a string");
+    claims.role = std::string(role->as_string());
+    if (claims.role != "player" && claims.role != "admin") return token_error("unknown role");
+  }
+  if (const auto* iat = p.if_contains("iat"); iat && iat->is_int64())
+    claims.issued_at = iat->as_int64();
+  return claims;
+}
+
+}  // namespace worldline::gateway

@@ -1,0 +1,37 @@
+// Access tokens: JWTs (RFC 7519) a client presents in `hello`, signed by the studio's account
+// service. HS256 with a shared secret, or RS256 with the account service's RSA key (the node holds
+// only the public key). Claims used: `sub` (the player id), `exp` (required), `role` ("player"
+// default, or "admin" for /admin endpoints). `alg: none` and every other algorithm are refused.
+// Errors never include the token itself (it is a credential): they say what was wrong.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "crdt/result.h"
+
+namespace worldline::gateway {
+
+struct TokenClaims {
+  std::uint64_t player = 0;
+  std::string role = "player";
+  std::int64_t expires_at = 0;  // Unix seconds
+  std::int64_t issued_at = 0;
+};
+
+struct TokenKey {
+  enum class Kind { kHs256, kRs256 };
+  Kind kind = Kind::kHs256;
+  // kHs256: the shared secret. kRs256: a PEM key — private to mint, public (or private) to verify.
+  std::string material;
+};
+
+// Signs `claims` into a compact JWT. Fails if the key cannot sign (e.g. a public RSA key).
+crdt::Result<std::string> mint_token(const TokenClaims& claims, const TokenKey& key);
+
+// Checks the signature with `key` (its algorithm must match the token's header) and the expiry
+// against `now_unix_s` with `leeway_s` of clock tolerance.
+crdt::Result<TokenClaims> verify_token(const std::string& token, const TokenKey& key,
+                                       std::int64_t now_unix_s, std::int64_t leeway_s = 30);
+
+}  // namespace worldline::gateway
