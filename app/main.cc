@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "app/crdt_walkthrough.h"
+#include "app/replica_demo.h"
 #include "gateway/token.h"
 #include "replica/node_config.h"
 #include "replica/rpc_node.h"
@@ -25,8 +26,13 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "print the version and exit");
   auto* demo = app.add_subcommand(
       "demo",
-      "run the demo: today a CRDT replication walkthrough across three in-process regions "
-      "(the full three-node demo arrives with the gateway)");
+      "run the demo: a CRDT replication walkthrough across three regions, then three real "
+      "replica nodes on loopback (the full demo with players arrives with the gateway)");
+  std::uint64_t demo_seconds = 5, demo_rate = 500;
+  demo->add_option("--seconds", demo_seconds, "how long the replica nodes write")
+      ->capture_default_str();
+  demo->add_option("--writes-per-second", demo_rate, "writes per node per second")
+      ->capture_default_str();
 
   auto* replica = app.add_subcommand(
       "replica",
@@ -111,7 +117,10 @@ int main(int argc, char** argv) {
   if (demo->parsed()) {
     spdlog::info("demo: CRDT replication walkthrough");
     try {
-      return worldline::app::run_crdt_walkthrough(std::cout);
+      const int walkthrough = worldline::app::run_crdt_walkthrough(std::cout);
+      if (walkthrough != 0) return walkthrough;
+      spdlog::set_level(spdlog::level::warn);  // the progress lines tell the story
+      return worldline::app::run_replica_demo(std::cout, demo_seconds, demo_rate);
     } catch (const std::exception& e) {
       spdlog::error("demo failed: {}", e.what());
       return 1;
