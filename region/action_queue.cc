@@ -24,7 +24,8 @@ void ActionQueue::resize_stats() {
 }
 
 bool ActionQueue::push(Action action, std::uint64_t tick) {
-  ActorQueue& q = actors_[action.actor];
+  const ActorId actor = action.actor;
+  ActorQueue& q = actors_[actor];
   if (action.client_seq <= q.processed_seq || q.pending.count(action.client_seq)) {
     ++stats_.duplicates;
     return false;
@@ -32,6 +33,7 @@ bool ActionQueue::push(Action action, std::uint64_t tick) {
   action.enqueued_tick = tick;
   q.pending.emplace(action.client_seq, std::move(action));
   ++queued_;
+  active_.insert(actor);
   return true;
 }
 
@@ -72,9 +74,8 @@ std::vector<Action> ActionQueue::take(std::uint64_t tick) {
     heads.push(Head{rules_.rank(a.kind) - static_cast<double>(waited(a)) * rules_.aging_per_tick,
                     a.stamp, actor});
   };
-  for (const auto& [actor, q] : actors_) {
-    if (!q.pending.empty()) push_head(actor, q);
-  }
+  for (ActorId actor : active_)
+    push_head(actor, actors_.at(actor));
   // Actors whose head waits on another actor's action, by the actor waited on.
   std::unordered_map<ActorId, std::vector<ActorId>> waiting_on;
 
@@ -105,7 +106,11 @@ std::vector<Action> ActionQueue::take(std::uint64_t tick) {
     out.push_back(std::move(a));
     q.pending.erase(q.pending.begin());
     --queued_;
-    if (!q.pending.empty()) push_head(actor, q);
+    if (!q.pending.empty()) {
+      push_head(actor, q);
+    } else {
+      active_.erase(actor);
+    }
     if (auto w = waiting_on.find(actor); w != waiting_on.end()) {
       std::vector<ActorId> woken = std::move(w->second);
       waiting_on.erase(w);
@@ -115,8 +120,8 @@ std::vector<Action> ActionQueue::take(std::uint64_t tick) {
   }
   // Whatever is left waits for the next tick.
   std::fill(stats_.depth_by_class.begin(), stats_.depth_by_class.end(), 0);
-  for (const auto& [actor, q] : actors_) {
-    for (const auto& [seq, a] : q.pending) {
+  for (ActorId actor : active_) {
+    for (const auto& [seq, a] : actors_.at(actor).pending) {
       ++stats_.deferred_by_class[rules_.rank(a.kind)];
       ++stats_.depth_by_class[rules_.rank(a.kind)];
     }
@@ -138,6 +143,7 @@ ActionQueue::ActorState ActionQueue::release(ActorId actor) {
     out.pending.push_back(std::move(a));
   queued_ -= out.pending.size();
   actors_.erase(it);
+  active_.erase(actor);
   return out;
 }
 
@@ -148,6 +154,7 @@ void ActionQueue::adopt(ActorState state) {
     if (a.client_seq <= q.processed_seq) continue;  // cannot happen: one queue holds an actor
     if (q.pending.emplace(a.client_seq, std::move(a)).second) ++queued_;
   }
+  if (!q.pending.empty()) active_.insert(state.actor);
 }
 
 }  // namespace worldline::region

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "region/action.h"
@@ -76,6 +77,7 @@ class ActionQueue {
 
   PriorityRules rules_;
   std::unordered_map<ActorId, ActorQueue> actors_;
+  std::unordered_set<ActorId> active_;  // actors with pending actions: a tick visits only these
   std::size_t queued_ = 0;
   QueueStats stats_;
 };
