@@ -115,6 +115,12 @@ void RegionPipeline::rehome_all() {
   }
 }
 
+void RegionPipeline::set_rules(PriorityRules rules) {
+  priority_ = std::move(rules);
+  for (auto& [cell, q] : queues_)
+    q.set_rules(priority_);
+}
+
 std::optional<CellId> RegionPipeline::home_of(ActorId actor) const {
   auto it = home_.find(actor);
   if (it == home_.end()) return std::nullopt;

@@ -43,6 +43,9 @@ class RegionPipeline {
   std::optional<Reject> submit(int raw_kind, Action action, std::uint64_t now_ms);
   // Runs one tick and returns every action's outcome, in processing order.
   std::vector<Outcome> tick(std::uint64_t tick);
+  // Replaces the priority rules of every cell from the next tick on. REQUIRES: between ticks.
+  void set_rules(PriorityRules rules);
+  const PriorityRules& rules() const { return priority_; }
 
   // The cell whose queue holds `actor`'s state (nullopt if it never acted).
   std::optional<CellId> home_of(ActorId actor) const;

@@ -110,5 +110,44 @@ TEST(RegionPipeline, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActionAndRe
   EXPECT_EQ(pipeline.stats().ticks, 140u);
 }
 
+TEST(RegionPipeline, RulesSwappedAtRunTimeApplyToEveryCellFromTheNextTick) {
+  replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+  replica::MemoryJournal journal;
+  NullOutbox outbox;
+  crdt::ManualClock wall(1'000'000);
+  crdt::HlcClock clock(1, wall, 10'000);
+  replica::Replica world(replica::ReplicaOptions{1, {1}}, registry, journal, outbox);
+  GameRules rules(GameConfig{});
+  PartitionOptions part;
+  part.world = {-100, -100, 100, 100};
+  part.split_load = 0;  // four cells after the first tick
+  RegionPipeline pipeline(part, PriorityRules::defaults(), rules, world, clock);
+  rules.spawn(world, 1, {-50, 0, -50}, clock);
+  rules.spawn(world, 2, {50, 0, 50}, clock);
+  auto submit = [&](ActorId actor, ActionKind kind, std::uint64_t seq) {
+    Action a;
+    a.actor = actor;
+    a.client_seq = seq;
+    a.client_time_ms = wall.now_ms();
+    a.position = {0, 0, 0};
+    a.text = "x";
+    ASSERT_FALSE(pipeline.submit(static_cast<int>(kind), a, wall.now_ms()).has_value());
+  };
+  submit(1, ActionKind::kEmote, 1);
+  submit(2, ActionKind::kEmote, 1);
+  pipeline.tick(1);  // splits: the two players now live in different cells
+  ASSERT_TRUE(pipeline.home_of(1).has_value() && pipeline.home_of(2).has_value());
+  ASSERT_NE(*pipeline.home_of(1), *pipeline.home_of(2));
+  // Social budget 1 per cell per tick, set at run time: two chats by one player take two ticks.
+  auto tight = PriorityRules::defaults();
+  tight.classes[4].budget_per_tick = 1;
+  pipeline.set_rules(tight);
+  submit(2, ActionKind::kChat, 2);
+  submit(2, ActionKind::kChat, 3);
+  EXPECT_EQ(pipeline.tick(2).size(), 1u);
+  EXPECT_EQ(pipeline.tick(3).size(), 1u);
+  EXPECT_EQ(pipeline.rules().classes[4].budget_per_tick, 1u);
+}
+
 }  // namespace
 }  // namespace worldline::region
