@@ -7,11 +7,6 @@
 #include <set>
 
 namespace worldline::region {
-namespace {
-
-constexpr double kTickBoundsMs[] = {1, 2, 5, 10, 16.7, 25, 50, 100, 200, 500};
-
-}  // namespace
 
 RegionPipeline::RegionPipeline(PartitionOptions partition, PriorityRules priority, GameRules& rules,
                                replica::Replica& world, crdt::HlcClock& clock, IngressLimits limits,
@@ -22,11 +17,7 @@ RegionPipeline::RegionPipeline(PartitionOptions partition, PriorityRules priorit
       world_(world),
       clock_(clock),
       ingress_(limits, clock),
-      tick_period_ms_(tick_period_ms) {
-  for (double b : kTickBoundsMs)
-    stats_.tick_ms_histogram.emplace_back(b, 0);
-  stats_.tick_ms_histogram.emplace_back(1e300, 0);
-}
+      tick_period_ms_(tick_period_ms) {}
 
 CellId RegionPipeline::cell_for(ActorId actor) const {
   const auto pos = GameRules::position(world_, actor);
@@ -84,9 +75,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   rehome_all();
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  auto bucket = std::find_if(stats_.tick_ms_histogram.begin(), stats_.tick_ms_histogram.end(),
-                             [ms](const auto& b) { return ms <= b.first; });
-  ++bucket->second;
+  stats_.tick_ms.record(ms);
   if (ms > tick_period_ms_) {
     ++stats_.overruns;
     spdlog::warn(

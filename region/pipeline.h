@@ -18,6 +18,7 @@
 #include "region/game_rules.h"
 #include "region/ingress.h"
 #include "region/partitioner.h"
+#include "replica/histogram.h"
 
 namespace worldline::region {
 
@@ -27,8 +28,7 @@ struct PipelineStats {
   std::uint64_t splits = 0, merges = 0;
   RebalanceReport last_rebalance;
   std::uint64_t overruns = 0;  // ticks that took longer than the tick period
-  // Tick duration in ms: count per upper bound (the last bucket collects the rest).
-  std::vector<std::pair<double, std::uint64_t>> tick_ms_histogram;
+  replica::Histogram tick_ms{{1, 2, 5, 10, 16.7, 25, 50, 100, 200, 500}};  // tick durations
 };
 
 class RegionPipeline {

@@ -14,7 +14,7 @@
 namespace worldline::replica {
 namespace {
 
-constexpr std::uint64_t kCommitBoundsUs[] = {50,   100,   200,   500,   1000,   2000,
+const std::vector<double> kCommitBoundsUs = {50,   100,   200,   500,   1000,   2000,
                                              5000, 10000, 20000, 50000, 100000, 1000000};
 
 crdt::Error lmdb_error(const std::string& what, int rc) {
@@ -107,9 +107,9 @@ struct LmdbJournal::Env {
 };
 
 LmdbJournal::LmdbJournal(std::string dir, std::unique_ptr<Env> env)
-    : dir_(std::move(dir)),
-      env_(std::move(env)),
-      commit_buckets_(std::size(kCommitBoundsUs) + 1, 0) {}
+    : dir_(std::move(dir)), env_(std::move(env)) {
+  stats_.commit_us = Histogram(kCommitBoundsUs);
+}
 
 LmdbJournal::~LmdbJournal() = default;
 
@@ -157,8 +157,7 @@ crdt::Result<bool> LmdbJournal::append(const JournalRecord& record) {
   const auto us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                  std::chrono::steady_clock::now() - start)
                                                  .count());
-  const auto* b = std::lower_bound(std::begin(kCommitBoundsUs), std::end(kCommitBoundsUs), us);
-  ++commit_buckets_[b - std::begin(kCommitBoundsUs)];
+  stats_.commit_us.record(static_cast<double>(us));
   return true;
 }
 
@@ -283,14 +282,7 @@ crdt::Result<Recovery> LmdbJournal::recover(const ComponentRegistry& registry) {
 }
 
 JournalStats LmdbJournal::stats() const {
-  JournalStats s = stats_;
-  for (std::size_t i = 0; i < commit_buckets_.size(); ++i) {
-    s.commit_us_histogram.emplace_back(i < std::size(kCommitBoundsUs)
-                                           ? kCommitBoundsUs[i]
-                                           : std::numeric_limits<std::uint64_t>::max(),
-                                       commit_buckets_[i]);
-  }
-  return s;
+  return stats_;
 }
 
 }  // namespace worldline::replica

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "replica/histogram.h"
 #include "replica/journal.h"
 #include "replica/store.h"
 
@@ -34,8 +35,7 @@ struct JournalStats {
   std::uint64_t append_bytes = 0;
   std::uint64_t quarantined = 0;
   std::uint64_t snapshots = 0;
-  // Commit latency in microseconds: count per upper bound (last bucket: the rest).
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> commit_us_histogram;
+  Histogram commit_us{{}};  // synced commit latency, microseconds
 };
 
 class LmdbJournal final : public Journal {
@@ -61,7 +61,6 @@ class LmdbJournal final : public Journal {
   std::string dir_;
   std::unique_ptr<Env> env_;
   JournalStats stats_;
-  std::vector<std::uint64_t> commit_buckets_;
 };
 
 }  // namespace worldline::replica

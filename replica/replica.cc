@@ -8,8 +8,8 @@
 namespace worldline::replica {
 namespace {
 
-constexpr std::uint64_t kConvergenceBounds[] = {1,   2,   5,    10,   20,   50,    100,
-                                                200, 500, 1000, 2000, 5000, 10000, 60000};
+const std::vector<double> kConvergenceBoundsMs = {1,   2,   5,    10,   20,   50,    100,
+                                                  200, 500, 1000, 2000, 5000, 10000, 60000};
 
 }  // namespace
 
@@ -19,7 +19,7 @@ Replica::Replica(ReplicaOptions options, const ComponentRegistry& registry, Jour
       store_(registry),
       journal_(journal),
       outbox_(outbox),
-      convergence_buckets_(std::size(kConvergenceBounds) + 1, 0) {
+      convergence_ms_(kConvergenceBoundsMs) {
   for (ReplicaId p : options_.peers) {
     if (p != options_.id) peers_[p];
   }
@@ -315,9 +315,7 @@ void Replica::collect_garbage(std::uint64_t now_ms) {
     min_acked = std::min(min_acked, peer.acked);
   while (!buffer_.empty() && buffer_.begin()->first < min_acked) {
     const std::uint64_t age = now_ms - std::min(now_ms, buffer_.begin()->second.committed_ms);
-    const auto* bound =
-        std::lower_bound(std::begin(kConvergenceBounds), std::end(kConvergenceBounds), age);
-    ++convergence_buckets_[bound - std::begin(kConvergenceBounds)];
+    convergence_ms_.record(static_cast<double>(age));
     buffer_.erase(buffer_.begin());
   }
   while (buffer_.size() > options_.max_buffer_groups)
@@ -364,12 +362,7 @@ ReplicaStats Replica::stats(std::uint64_t now_ms) const {
     p.full_states_sent = peer.full_states_sent;
     p.digest_requests_sent = peer.digest_requests_sent;
   }
-  for (std::size_t i = 0; i < convergence_buckets_.size(); ++i) {
-    const std::uint64_t bound = i < std::size(kConvergenceBounds)
-                                    ? kConvergenceBounds[i]
-                                    : std::numeric_limits<std::uint64_t>::max();
-    s.convergence_ms_histogram.emplace_back(bound, convergence_buckets_[i]);
-  }
+  s.convergence_ms = convergence_ms_;
   return s;
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "replica/failure_detector.h"
+#include "replica/histogram.h"
 #include "replica/journal.h"
 #include "replica/messages.h"
 #include "replica/store.h"
@@ -61,8 +62,8 @@ struct ReplicaStats {
   std::uint64_t rejected_messages = 0;
   std::uint64_t journal_failures = 0;
   std::map<ReplicaId, PeerStats> peers;
-  // Commit → acknowledged by every peer, in ms: count per upper bound (last bucket: the rest).
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> convergence_ms_histogram;
+  // Commit → acknowledged by every peer, in ms.
+  Histogram convergence_ms{{}};
 };
 
 class Replica {
@@ -146,7 +147,7 @@ class Replica {
   std::map<ReplicaId, Peer> peers_;
   std::uint64_t rejected_messages_ = 0;
   std::uint64_t journal_failures_ = 0;
-  std::vector<std::uint64_t> convergence_buckets_;  // counts per kConvergenceBounds entry + 1
+  Histogram convergence_ms_;  // commit → acknowledged by every peer
 };
 
 }  // namespace worldline::replica

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <deque>
 #include <fstream>
@@ -63,7 +64,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   // Created in run() once the event loop exists, destroyed before it.
   kj::Own<kj::TaskSet> tasks;
   std::deque<std::string> nonces;  // outstanding login challenges, oldest first
-  std::uint64_t auth_failures = 0, malformed_sessions = 0, connections_accepted = 0;
+  std::uint64_t auth_failures = 0, sessions_cut = 0;
   std::uint64_t groups_since_snapshot = 0;
 
   struct PeerLink {
@@ -73,7 +74,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     kj::Maybe<s::ReplicaSession::Client> session;
     std::size_t in_flight = 0;
     std::uint64_t backoff_ms = 100;
-    std::uint64_t dropped = 0;
+    std::uint64_t dropped = 0;  // messages not sent: no session, or back-pressure
   };
   std::map<ReplicaId, PeerLink> links;
 
@@ -138,7 +139,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     kj::Promise<void> deliver(DeliverContext context) override {
       const std::string bytes = to_string(context.getParams().getMessage());
       if (!node_.replica->receive(peer_, bytes, steady_ms())) {
-        ++node_.malformed_sessions;
+        ++node_.sessions_cut;
         spdlog::warn("replica {}: cutting the session of replica {} after a bad message",
                      node_.config.id, peer_);
         if (cut_->isWaiting()) cut_->fulfill();
@@ -197,7 +198,6 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
 
   kj::Promise<void> accept_loop(kj::ConnectionReceiver& listener) {
     return listener.accept().then([this, &listener](kj::Own<kj::AsyncIoStream> stream) {
-      ++connections_accepted;
       auto cut = kj::newPromiseAndFulfiller<void>();
       auto conn = kj::heap<capnp::TwoPartyClient>(*stream,
                                                   kj::heap<LoginImpl>(*this, kj::mv(cut.fulfiller)),
@@ -343,18 +343,11 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       peers += " " + std::to_string(id) + ":" + (p.up ? "up" : "down") +
                "/lag=" + std::to_string(p.lag_groups) + "g," + std::to_string(p.lag_ms) + "ms";
     }
-    // Journal commit latency: the histogram bucket holding the 99th percentile.
     const auto js = journal->stats();
-    std::uint64_t total = 0, seen = 0, p99_us = 0;
-    for (const auto& [bound, count] : js.commit_us_histogram)
-      total += count;
-    for (const auto& [bound, count] : js.commit_us_histogram) {
-      seen += count;
-      if (total && seen * 100 >= total * 99) {
-        p99_us = bound;
-        break;
-      }
-    }
+    const double p99_us = js.commit_us.quantile_bound(0.99);  // the bucket holding it
+    std::uint64_t dropped = 0;
+    for (const auto& [id, link] : links)
+      dropped += link.dropped;
     char digest[32];
     std::snprintf(digest, sizeof digest, "%016llx",
                   static_cast<unsigned long long>(replica->store().digest()));
@@ -363,8 +356,10 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
               << " buffer=" << st.buffer_groups << " rejected=" << st.rejected_entries << "/"
               << st.rejected_messages << " auth_failures=" << auth_failures
               << " written=" << written << " journal_commits=" << js.appends << " commit_p99<="
-              << (p99_us == UINT64_MAX ? std::string("inf") : std::to_string(p99_us))
-              << "us quarantined=" << js.quarantined << " peers:" << peers << std::endl;
+              << (std::isinf(p99_us) ? std::string("inf")
+                                     : std::to_string(static_cast<std::uint64_t>(p99_us)))
+              << "us quarantined=" << js.quarantined << " sessions_cut=" << sessions_cut
+              << " sends_dropped=" << dropped << " peers:" << peers << std::endl;
   }
 
   kj::Promise<void> every(std::uint64_t ms, std::function<void()> fn) {

@@ -125,6 +125,7 @@ TEST(LmdbJournal, RecordsSurviveReopen) {
       ASSERT_TRUE(j.value()->append(record_with_name(reg, seq, "n" + std::to_string(seq))).ok());
     }
     EXPECT_EQ(j.value()->stats().appends, 5u);
+    EXPECT_EQ(j.value()->stats().commit_us.count(), 5u);  // one latency per synced commit
   }
   auto j = LmdbJournal::open(dir.str());
   ASSERT_TRUE(j.ok());

@@ -213,6 +213,10 @@ TEST(Replica, PeerBehindTheHorizonIsAskedForItsDigestAndGetsOnlyTheDiff) {
   EXPECT_EQ(st.buffer_groups, 0u);
   EXPECT_EQ(st.peers.at(2).acked, 6u);
   EXPECT_EQ(st.peers.at(2).lag_groups, 0u);
+  // The two groups still buffered were acknowledged by both peers (the three dropped by the cap
+  // never were): their commit → all-acked times are recorded, 4 and 3 ms.
+  EXPECT_EQ(st.convergence_ms.count(), 2u);
+  EXPECT_EQ(st.convergence_ms.quantile_bound(1.0), 5);
   // With nothing new, gossip is a heartbeat.
   out.sent.clear();
   r.gossip(8);
