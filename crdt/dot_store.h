@@ -48,22 +48,6 @@ bool is_bottom(const DotMap<K, S>& s) {
   return s.entries.empty();
 }
 
-// --- the dots a store holds -------------------------------------------------------------------
-inline void collect_dots(const DotSet& s, CausalContext* out) {
-  for (const Dot& d : s.dots)
-    out->insert(d);
-}
-template <class V>
-void collect_dots(const DotFun<V>& s, CausalContext* out) {
-  for (const auto& [d, v] : s.entries)
-    out->insert(d);
-}
-template <class K, class S>
-void collect_dots(const DotMap<K, S>& s, CausalContext* out) {
-  for (const auto& [k, v] : s.entries)
-    collect_dots(v, out);
-}
-
 // --- visiting the dots a store holds ---------------------------------------------------------
 template <class F>
 void visit_dots(const DotSet& s, F&& f) {
@@ -79,6 +63,12 @@ template <class K, class S, class F>
 void visit_dots(const DotMap<K, S>& s, F&& f) {
   for (const auto& [k, v] : s.entries)
     visit_dots(v, f);
+}
+
+// Adds every dot the store holds to `out`.
+template <class S>
+void collect_dots(const S& s, CausalContext* out) {
+  visit_dots(s, [out](const Dot& d) { out->insert(d); });
 }
 
 // --- join -------------------------------------------------------------------------------------

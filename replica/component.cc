@@ -173,10 +173,6 @@ void join_value(ComponentValue& into, const ComponentValue& from) {
       into);
 }
 
-bool values_equal(const ComponentValue& a, const ComponentValue& b) {
-  return a == b;
-}
-
 std::string value_to_string(const ComponentValue& v) {
   return std::visit([](const auto& x) { return x.to_string(); }, v);
 }

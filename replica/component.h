@@ -76,7 +76,6 @@ crdt::Result<ComponentValue> decode_value(const ComponentRegistry& registry, Com
                                           std::string_view bytes);
 // REQUIRES: both hold the same kind (and bound).
 void join_value(ComponentValue& into, const ComponentValue& from);
-bool values_equal(const ComponentValue& a, const ComponentValue& b);
 std::string value_to_string(const ComponentValue& v);
 
 }  // namespace worldline::replica

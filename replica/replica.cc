@@ -60,6 +60,13 @@ crdt::Result<std::optional<std::uint64_t>> Replica::commit(std::uint64_t now_ms)
   return std::optional<std::uint64_t>{seq};
 }
 
+GossipMessage Replica::message(GossipMessage::Kind kind) const {
+  GossipMessage m;
+  m.origin = options_.id;
+  m.kind = kind;
+  return m;
+}
+
 std::uint64_t Replica::horizon() const {
   return buffer_.empty() ? next_seq_ : buffer_.begin()->first;
 }
@@ -85,9 +92,7 @@ void Replica::send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entr
     bytes += size;
     parts.back().push_back(std::move(e));
   }
-  GossipMessage m;
-  m.origin = options_.id;
-  m.kind = GossipMessage::Kind::kDelta;
+  GossipMessage m = message(GossipMessage::Kind::kDelta);
   m.delta.seq = next_seq_;
   m.delta.parts = static_cast<std::uint32_t>(parts.size());
   m.delta.full_state = full_state;
@@ -104,9 +109,7 @@ void Replica::gossip(std::uint64_t now_ms) {
     const bool recently_sent =
         peer.last_sent_seq == next_seq_ && now_ms < peer.last_sent_ms + options_.retransmit_ms;
     if (up_to_date || recently_sent) {
-      GossipMessage hb;
-      hb.origin = options_.id;
-      hb.kind = GossipMessage::Kind::kHeartbeat;
+      GossipMessage hb = message(GossipMessage::Kind::kHeartbeat);
       send(id, peer, hb);
       continue;
     }
@@ -117,9 +120,7 @@ void Replica::gossip(std::uint64_t now_ms) {
       } else {
         if (!peer.digest_requested_ms ||
             now_ms >= *peer.digest_requested_ms + options_.retransmit_ms) {
-          GossipMessage req;
-          req.origin = options_.id;
-          req.kind = GossipMessage::Kind::kDigestRequest;
+          GossipMessage req = message(GossipMessage::Kind::kDigestRequest);
           send(id, peer, req);
           peer.digest_requested_ms = now_ms;
           ++peer.digest_requests_sent;
@@ -159,7 +160,7 @@ void Replica::send_state_diff(ReplicaId to, Peer& peer) {
   for (const auto& [key, value] : store_.entries()) {
     std::string bytes = encode_value(value);
     auto it = peer.known_digest->find(key);
-    if (it != peer.known_digest->end() && it->second == value_digest(value)) continue;
+    if (it != peer.known_digest->end() && it->second == bytes_digest(bytes)) continue;
     diff.push_back(WireEntry{key, std::move(bytes)});
   }
   peer.known_digest.reset();
@@ -218,9 +219,7 @@ bool Replica::receive(ReplicaId from, std::string_view bytes, std::uint64_t now_
       peer.last_sent_seq.reset();
       break;
     case GossipMessage::Kind::kDigestRequest: {
-      GossipMessage reply;
-      reply.origin = options_.id;
-      reply.kind = GossipMessage::Kind::kDigest;
+      GossipMessage reply = message(GossipMessage::Kind::kDigest);
       reply.digest = store_.key_digests();
       send(from, peer, reply);
       break;
@@ -231,9 +230,7 @@ bool Replica::receive(ReplicaId from, std::string_view bytes, std::uint64_t now_
         if (const ComponentValue* v = store_.get(k))
           found.push_back(WireEntry{k, encode_value(*v)});
       }
-      GossipMessage reply;
-      reply.origin = options_.id;
-      reply.kind = GossipMessage::Kind::kDelta;
+      GossipMessage reply = message(GossipMessage::Kind::kDelta);
       reply.delta.seq = 0;  // a fetch reply: nothing to acknowledge
       reply.delta.entries = std::move(found);
       send(from, peer, reply);
@@ -275,9 +272,7 @@ void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std:
   peer.parts_seen[batch.part] = true;
   if (std::all_of(peer.parts_seen.begin(), peer.parts_seen.end(), [](bool b) { return b; })) {
     if (!flush_pending(from, peer, now_ms)) return;
-    GossipMessage ack;
-    ack.origin = options_.id;
-    ack.kind = GossipMessage::Kind::kAck;
+    GossipMessage ack = message(GossipMessage::Kind::kAck);
     ack.ack = batch.seq;
     send(from, peer, ack);
   }
@@ -323,9 +318,7 @@ void Replica::collect_garbage(std::uint64_t now_ms) {
 }
 
 void Replica::request_resync() {
-  GossipMessage m;
-  m.origin = options_.id;
-  m.kind = GossipMessage::Kind::kDigest;
+  GossipMessage m = message(GossipMessage::Kind::kDigest);
   m.digest = store_.key_digests();
   for (auto& [id, peer] : peers_)
     send(id, peer, m);
@@ -333,9 +326,7 @@ void Replica::request_resync() {
 
 void Replica::request_keys(const std::vector<Key>& keys) {
   if (keys.empty()) return;
-  GossipMessage m;
-  m.origin = options_.id;
-  m.kind = GossipMessage::Kind::kFetch;
+  GossipMessage m = message(GossipMessage::Kind::kFetch);
   m.keys = keys;
   for (auto& [id, peer] : peers_)
     send(id, peer, m);

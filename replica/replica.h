@@ -127,6 +127,7 @@ class Replica {
     std::uint64_t digest_requests_sent = 0;
   };
 
+  GossipMessage message(GossipMessage::Kind kind) const;  // from this replica
   void send(ReplicaId to, Peer& peer, const GossipMessage& m);
   void send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entries, bool full_state);
   void on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std::uint64_t now_ms);

@@ -76,10 +76,13 @@ const ComponentValue* Store::get(const Key& key) const {
 
 namespace {
 
-std::uint64_t fnv1a(std::string_view bytes) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
+constexpr std::uint64_t kFnvOffset = 1469598103934665603ull;
+
+// FNV-1a, continuing from `h`.
+std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t h = kFnvOffset) {
+  const auto* b = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= b[i];
     h *= 1099511628211ull;
   }
   return h;
@@ -87,32 +90,29 @@ std::uint64_t fnv1a(std::string_view bytes) {
 
 }  // namespace
 
+std::uint64_t bytes_digest(std::string_view encoded) {
+  return fnv1a(encoded.data(), encoded.size());
+}
+
+std::uint64_t value_digest(const ComponentValue& v) {
+  return bytes_digest(encode_value(v));
+}
+
 std::vector<std::pair<Key, std::uint64_t>> Store::key_digests() const {
   std::vector<std::pair<Key, std::uint64_t>> out;
   out.reserve(state_.size());
   for (const auto& [key, value] : state_)
-    out.emplace_back(key, fnv1a(encode_value(value)));
+    out.emplace_back(key, value_digest(value));
   return out;
 }
 
-std::uint64_t value_digest(const ComponentValue& v) {
-  return fnv1a(encode_value(v));
-}
-
 std::uint64_t Store::digest() const {
-  std::uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](const void* p, std::size_t n) {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) {
-      h ^= b[i];
-      h *= 1099511628211ull;
-    }
-  };
+  std::uint64_t h = kFnvOffset;
   for (const auto& [key, value] : state_) {
-    mix(&key.entity, sizeof key.entity);
-    mix(&key.component, sizeof key.component);
+    h = fnv1a(&key.entity, sizeof key.entity, h);
+    h = fnv1a(&key.component, sizeof key.component, h);
     const std::string bytes = encode_value(value);
-    mix(bytes.data(), bytes.size());
+    h = fnv1a(bytes.data(), bytes.size(), h);
   }
   return h;
 }

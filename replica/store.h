@@ -31,6 +31,8 @@ void merge_into(DeltaGroup& group, const Key& key, const ComponentValue& delta);
 
 // FNV-1a of a value's encoding: the per-key hash of digests.
 std::uint64_t value_digest(const ComponentValue& v);
+// The same, from the encoding already at hand.
+std::uint64_t bytes_digest(std::string_view encoded);
 
 class Store {
  public:
