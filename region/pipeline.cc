@@ -20,8 +20,8 @@ RegionPipeline::RegionPipeline(PartitionOptions partition, PriorityRules priorit
       tick_period_ms_(tick_period_ms) {}
 
 CellId RegionPipeline::cell_for(ActorId actor) const {
-  const auto pos = GameRules::position(world_, actor);
-  return pos ? partition_.cell_of(pos->x, pos->z) : partition_.cell_of(0, 0);
+  const auto p = GameRules::position(world_, actor).value_or(crdt::Vec3{});  // unknown: origin
+  return partition_.cell_of(p.x, p.z);
 }
 
 ActionQueue& RegionPipeline::queue(CellId cell) {
@@ -58,11 +58,17 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     }
   }
   // Tick boundary: loads, rebalance, then every actor to the queue of the leaf it stands in.
+  // Each actor's position is read once: it counts for the load and decides the hand-over.
+  std::vector<std::pair<ActorId, crdt::Vec3>> positions;
+  positions.reserve(home_.size());
+  for (const auto& [actor, cell] : home_) {
+    positions.emplace_back(actor, GameRules::position(world_, actor).value_or(crdt::Vec3{}));
+  }
   std::map<CellId, std::uint64_t> load;
   for (CellId c : partition_.leaves())
     load[c] = 0;
-  for (const auto& [actor, cell] : home_)
-    ++load[cell_for(actor)];
+  for (const auto& [actor, p] : positions)
+    ++load[partition_.cell_of(p.x, p.z)];
   for (const auto& [cell, n] : processed_in_cell_) {
     if (load.count(cell)) load[cell] += n;
   }
@@ -72,7 +78,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   stats_.splits += stats_.last_rebalance.splits;
   stats_.merges += stats_.last_rebalance.merges;
   const std::uint64_t handovers_before = stats_.handovers;
-  rehome_all();
+  rehome_all(positions);
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   stats_.tick_ms.record(ms);
@@ -88,9 +94,10 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   return out;
 }
 
-void RegionPipeline::rehome_all() {
-  for (auto& [actor, home] : home_) {
-    const CellId target = cell_for(actor);
+void RegionPipeline::rehome_all(const std::vector<std::pair<ActorId, crdt::Vec3>>& positions) {
+  for (const auto& [actor, p] : positions) {
+    const CellId target = partition_.cell_of(p.x, p.z);
+    CellId& home = home_.at(actor);
     if (target == home) continue;
     queue(target).adopt(queue(home).release(actor));
     home = target;

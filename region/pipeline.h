@@ -57,7 +57,8 @@ class RegionPipeline {
  private:
   CellId cell_for(ActorId actor) const;
   ActionQueue& queue(CellId cell);
-  void rehome_all();
+  // Moves every actor's queue state to the leaf it stands in (positions read once per tick).
+  void rehome_all(const std::vector<std::pair<ActorId, crdt::Vec3>>& positions);
 
   SpatialPartitioner partition_;
   PriorityRules priority_;

@@ -16,13 +16,18 @@ struct NullOutbox : replica::Outbox {
   void send(replica::ReplicaId, std::string) override {}
 };
 
-TEST(RegionPipeline, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActionAndRepeatNone) {
+// One region's world: a replica with an in-memory journal, and its clocks.
+class RegionPipelineTest : public ::testing::Test {
+ protected:
   replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
   replica::MemoryJournal journal;
   NullOutbox outbox;
-  crdt::ManualClock wall(1'000'000);
-  crdt::HlcClock clock(1, wall, 10'000);
-  replica::Replica world(replica::ReplicaOptions{1, {1}}, registry, journal, outbox);
+  crdt::ManualClock wall{1'000'000};
+  crdt::HlcClock clock{1, wall, 10'000};
+  replica::Replica world{replica::ReplicaOptions{1, {1}}, registry, journal, outbox};
+};
+
+TEST_F(RegionPipelineTest, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActionAndRepeatNone) {
   GameConfig game;
   game.max_speed_per_tick = 40;
   GameRules rules(game);
@@ -107,13 +112,7 @@ TEST(RegionPipeline, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActionAndRe
   EXPECT_EQ(pipeline.stats().ticks, 140u);
 }
 
-TEST(RegionPipeline, RulesSwappedAtRunTimeApplyToEveryCellFromTheNextTick) {
-  replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
-  replica::MemoryJournal journal;
-  NullOutbox outbox;
-  crdt::ManualClock wall(1'000'000);
-  crdt::HlcClock clock(1, wall, 10'000);
-  replica::Replica world(replica::ReplicaOptions{1, {1}}, registry, journal, outbox);
+TEST_F(RegionPipelineTest, RulesSwappedAtRunTimeApplyToEveryCellFromTheNextTick) {
   GameRules rules(GameConfig{});
   PartitionOptions part;
   part.world = {-100, -100, 100, 100};

@@ -60,11 +60,9 @@ void pump(std::map<ReplicaId, Replica*> replicas, std::map<ReplicaId, DirectOutb
   }
 }
 
-JournalRecord record_with_name(const ComponentRegistry& reg, std::uint64_t seq,
-                               const std::string& name) {
+JournalRecord record_with_name(std::uint64_t seq, const std::string& name) {
   crdt::DisplayName n;
   n.assign(1, name);
-  (void)reg;
   return JournalRecord{seq, {WireEntry{Key{seq, 10}, crdt::encode(n)}}};
 }
 
@@ -122,7 +120,7 @@ TEST(LmdbJournal, RecordsSurviveReopen) {
     auto j = LmdbJournal::open(dir.str());
     ASSERT_TRUE(j.ok()) << j.error().to_string();
     for (std::uint64_t seq = 1; seq <= 5; ++seq) {
-      ASSERT_TRUE(j.value()->append(record_with_name(reg, seq, "n" + std::to_string(seq))).ok());
+      ASSERT_TRUE(j.value()->append(record_with_name(seq, "n" + std::to_string(seq))).ok());
     }
     EXPECT_EQ(j.value()->stats().appends, 5u);
     EXPECT_EQ(j.value()->stats().commit_us.count(), 5u);  // one latency per synced commit
