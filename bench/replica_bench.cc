@@ -81,7 +81,8 @@ void throughput(benchmark::State& state, WriteLoad::Kind kind) {
   spdlog::set_level(spdlog::level::warn);
   const std::uint64_t n = 200'000;
   for (auto _ : state) {
-    Cluster cluster(2, 0, 10);
+    // The nodes' threads write these: they are declared before the cluster, whose destructor
+    // joins those threads, so they outlive every write.
     std::atomic<std::uint64_t> t_start{0}, t_done{0}, bytes_to_b{0}, state_bytes{0};
     RunOptions a;
     a.load.kind = kind;
@@ -111,6 +112,7 @@ void throughput(benchmark::State& state, WriteLoad::Kind kind) {
         t_done = now;  // last: the main thread reads the counters once this is set
       }
     };
+    Cluster cluster(2, 0, 10);
     cluster.start(1, b);
     cluster.start(0, a);
     while (!t_done)
@@ -143,19 +145,21 @@ void BM_ThreeRegions_Visibility50ms(benchmark::State& state) {
   spdlog::set_level(spdlog::level::warn);
   std::vector<double> samples;
   for (auto _ : state) {
-    Cluster cluster(3, 50, 50);
     const std::uint64_t entities = 500, writes = 2000;
     std::mutex mu;
     std::vector<double> seen;  // GUARDED_BY(mu)
     std::atomic<int> finished{0};
-    auto observer = [&](std::map<std::uint64_t, double>& last) {
-      return [&, entities](const Replica& r, std::uint64_t now) {
+    // Runs on a node's thread; everything it touches is declared before the cluster (below),
+    // whose destructor joins the threads.
+    auto observer = [&seen, &mu, &finished, entities,
+                     writes](std::map<std::uint64_t, double>* last) {
+      return [last, &seen, &mu, &finished, entities, writes](const Replica& r, std::uint64_t now) {
         std::vector<double> local;
         for (std::uint64_t e = 0; e < entities; ++e) {
           const auto* v = r.store().get(Key{1'000'000 + e, 1});
           if (!v) continue;
           const auto& pos = std::get<crdt::Position>(*v).value();
-          double& prev = last[e];
+          double& prev = (*last)[e];
           if (pos.y + 1 > prev) {  // a write not seen before (y = write number)
             prev = pos.y + 1;
             local.push_back(static_cast<double>(now) - pos.x);
@@ -173,8 +177,9 @@ void BM_ThreeRegions_Visibility50ms(benchmark::State& state) {
     a.load.count = writes;
     a.load.entities = entities;
     RunOptions b, c;
-    b.on_tick = observer(last_b);
-    c.on_tick = observer(last_c);
+    b.on_tick = observer(&last_b);
+    c.on_tick = observer(&last_c);
+    Cluster cluster(3, 50, 50);
     cluster.start(1, b);
     cluster.start(2, c);
     cluster.start(0, a);
