@@ -1,6 +1,8 @@
 #include "replica/component.h"
 
+#include <array>
 #include <stdexcept>
+#include <utility>
 
 #include "crdt/codec.h"
 
@@ -60,50 +62,55 @@ const ComponentSpec* ComponentRegistry::find(std::string_view name, ComponentId*
   return nullptr;
 }
 
+namespace {
+
+// ComponentValue's alternatives are in ComponentKind order, so the kind → CRDT type mapping is the
+// variant itself; these tables are built from it rather than written out case by case.
+constexpr std::size_t kKinds = std::variant_size_v<ComponentValue>;
+static_assert(static_cast<std::size_t>(ComponentKind::kGCounter) + 1 == kKinds,
+              "one ComponentValue alternative per ComponentKind, in the same order");
+
+template <std::size_t I>
+ComponentValue bottom_of() {
+  return ComponentValue(std::in_place_index<I>);
+}
+
+template <std::size_t I>
+crdt::Result<ComponentValue> decode_as(std::string_view bytes) {
+  auto r = crdt::decode<std::variant_alternative_t<I, ComponentValue>>(bytes);
+  if (!r) return r.error();
+  return ComponentValue(std::in_place_index<I>, std::move(r).value());
+}
+
+template <std::size_t... I>
+constexpr auto make_tables(std::index_sequence<I...>) {
+  struct Tables {
+    std::array<ComponentValue (*)(), kKinds> bottom;
+    std::array<crdt::Result<ComponentValue> (*)(std::string_view), kKinds> decode;
+  };
+  return Tables{{&bottom_of<I>...}, {&decode_as<I>...}};
+}
+
+constexpr auto kTables = make_tables(std::make_index_sequence<kKinds>{});
+
+std::size_t index_of(ComponentKind kind) {
+  const auto i = static_cast<std::size_t>(kind);
+  if (i >= kKinds) throw std::logic_error("bad component kind " + std::to_string(i));
+  return i;
+}
+
+}  // namespace
+
 ComponentValue ComponentRegistry::bottom(ComponentId id) const {
   const ComponentSpec* spec = find(id);
   if (!spec) throw std::logic_error("bottom: unknown component id " + std::to_string(id));
-  switch (spec->kind) {
-    case ComponentKind::kLwwVec3:
-      return crdt::Position{};
-    case ComponentKind::kPNCounter:
-      return crdt::Health{};
-    case ComponentKind::kBoundedCounter:
-      return crdt::Gold{spec->bound};
-    case ComponentKind::kFirstClaim:
-      return crdt::UniqueItemOwner{};
-    case ComponentKind::kInventory:
-      return crdt::Inventory{};
-    case ComponentKind::kTextSet:
-      return crdt::Buffs{};
-    case ComponentKind::kIdSet:
-      return crdt::GuildMembers{};
-    case ComponentKind::kAuthority:
-      return crdt::EntityAuthority{};
-    case ComponentKind::kMvText:
-      return crdt::DisplayName{};
-    case ComponentKind::kMaxInt:
-      return crdt::HighScore{};
-    case ComponentKind::kGCounter:
-      return crdt::Kills{};
-  }
-  throw std::logic_error("bottom: bad kind");
+  if (spec->kind == ComponentKind::kBoundedCounter) return crdt::Gold{spec->bound};
+  return kTables.bottom[index_of(spec->kind)]();
 }
 
 std::string encode_value(const ComponentValue& v) {
   return std::visit([](const auto& x) { return crdt::encode(x); }, v);
 }
-
-namespace {
-
-template <class T>
-crdt::Result<ComponentValue> decode_as(std::string_view bytes) {
-  auto r = crdt::decode<T>(bytes);
-  if (!r) return r.error();
-  return ComponentValue(std::move(r).value());
-}
-
-}  // namespace
 
 crdt::Result<ComponentValue> decode_value(const ComponentRegistry& registry, ComponentId id,
                                           std::string_view bytes) {
@@ -112,50 +119,13 @@ crdt::Result<ComponentValue> decode_value(const ComponentRegistry& registry, Com
     return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
                             "unknown component id " + std::to_string(id));
   }
-  crdt::Result<ComponentValue> r = crdt::make_error(crdt::ErrorCode::kDecode, "unreachable");
-  switch (spec->kind) {
-    case ComponentKind::kLwwVec3:
-      r = decode_as<crdt::Position>(bytes);
-      break;
-    case ComponentKind::kPNCounter:
-      r = decode_as<crdt::Health>(bytes);
-      break;
-    case ComponentKind::kBoundedCounter:
-      r = decode_as<crdt::Gold>(bytes);
-      if (r && std::get<crdt::Gold>(r.value()).bound() != spec->bound) {
-        return crdt::make_error(crdt::ErrorCode::kInvalidState,
-                                spec->name + ": bound " +
-                                    std::to_string(std::get<crdt::Gold>(r.value()).bound()) +
-                                    " differs from the configured " + std::to_string(spec->bound));
-      }
-      break;
-    case ComponentKind::kFirstClaim:
-      r = decode_as<crdt::UniqueItemOwner>(bytes);
-      break;
-    case ComponentKind::kInventory:
-      r = decode_as<crdt::Inventory>(bytes);
-      break;
-    case ComponentKind::kTextSet:
-      r = decode_as<crdt::Buffs>(bytes);
-      break;
-    case ComponentKind::kIdSet:
-      r = decode_as<crdt::GuildMembers>(bytes);
-      break;
-    case ComponentKind::kAuthority:
-      r = decode_as<crdt::EntityAuthority>(bytes);
-      break;
-    case ComponentKind::kMvText:
-      r = decode_as<crdt::DisplayName>(bytes);
-      break;
-    case ComponentKind::kMaxInt:
-      r = decode_as<crdt::HighScore>(bytes);
-      break;
-    case ComponentKind::kGCounter:
-      r = decode_as<crdt::Kills>(bytes);
-      break;
-  }
-  if (!r) {
-    return crdt::make_error(r.error().code, spec->name + ": " + r.error().message);
+  auto r = kTables.decode[index_of(spec->kind)](bytes);
+  if (!r) return crdt::make_error(r.error().code, spec->name + ": " + r.error().message);
+  if (const auto* gold = std::get_if<crdt::Gold>(&r.value());
+      gold && gold->bound() != spec->bound) {
+    return crdt::make_error(crdt::ErrorCode::kInvalidState,
+                            spec->name + ": bound " + std::to_string(gold->bound()) +
+                                " differs from the configured " + std::to_string(spec->bound));
   }
   return r;
 }
