@@ -78,12 +78,14 @@ struct Engine {
     for (auto& [kind, a] : actions) {
       if (!ingress.admit(kind, a, wall.now_ms())) queue.push(std::move(a), tick);
     }
-    HandlerContext ctx{world, clock, tick};
+    CellWorld cell(world.store(), world.id());
+    HandlerContext ctx{cell, clock, tick};
     std::size_t n = 0;
     for (const Action& a : queue.take(tick)) {
       rules.apply(a, ctx);
       ++n;
     }
+    cell.flush_into(world);
     (void)world.commit(tick);
     return n;
   }

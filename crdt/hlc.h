@@ -12,6 +12,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "crdt/result.h"
 
@@ -67,8 +68,19 @@ class HlcClock {
   // max_skew_ms ahead of the local physical clock.
   Result<Hlc> receive(const Hlc& remote);
 
+  // Moves this clock up to `other` (same node) if it is behind: how a region's per-worker clocks
+  // are kept in step at every tick boundary, so a key written by one worker and then another is
+  // stamped in increasing order.
+  void catch_up(const Hlc& other) {
+    if (std::pair(other.physical_ms, other.logical) > std::pair(last_.physical_ms, last_.logical)) {
+      last_.physical_ms = other.physical_ms;
+      last_.logical = other.logical;
+    }
+  }
+
   const Hlc& last() const { return last_; }
   NodeId node() const { return last_.node; }
+  PhysicalClock& physical() const { return physical_; }
   std::uint64_t max_skew_ms() const { return max_skew_ms_; }
 
  private:

@@ -1,6 +1,8 @@
 #include "region/game_rules.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace worldline::region {
 namespace {
@@ -22,23 +24,53 @@ double distance(const crdt::Vec3& a, const crdt::Vec3& b) {
 
 }  // namespace
 
+std::vector<crdt::EntityId> HandlerContext::nearby(double x, double z, double r) const {
+  std::vector<crdt::EntityId> out;
+  if (own) out = own->within(x, z, r);
+  if (ghosts) {
+    auto g = ghosts->within(x, z, r);
+    std::vector<crdt::EntityId> merged;
+    merged.reserve(out.size() + g.size());
+    std::merge(out.begin(), out.end(), g.begin(), g.end(), std::back_inserter(merged));
+    out = std::move(merged);
+  }
+  return out;
+}
+
 GameRules::GameRules(GameConfig config) : config_(config) {
   auto accept = [](const Action& a, HandlerContext&) { return ok(a); };
-  handlers_.fill(accept);
+  rules_.fill(Rule{accept, {}});
   set(ActionKind::kMove, [this](const Action& a, HandlerContext& c) { return move(a, c); });
-  set(ActionKind::kAttack, [this](const Action& a, HandlerContext& c) { return attack(a, c); });
-  set(ActionKind::kPickup, [this](const Action& a, HandlerContext& c) { return pickup(a, c); });
+  set(ActionKind::kAttack,
+      Rule{[this](const Action& a, HandlerContext& c) { return attack_from(a, c); },
+           [this](const Action& a, HandlerContext& c) { return attack_on(a, c); }});
+  set(ActionKind::kPickup,
+      Rule{accept, [this](const Action& a, HandlerContext& c) { return pickup(a, c); }});
 }
 
-std::int64_t GameRules::health(const replica::Replica& world, ActorId id) {
-  const ComponentValue* v = world.store().get(Key{id, kHealthComponent});
+namespace {
+
+std::int64_t health_of(const ComponentValue* v) {
   return v ? std::get<crdt::Health>(*v).value() : 0;
 }
-
-std::optional<crdt::Vec3> GameRules::position(const replica::Replica& world, ActorId id) {
-  const ComponentValue* v = world.store().get(Key{id, kPositionComponent});
+std::optional<crdt::Vec3> position_of(const ComponentValue* v) {
   if (!v || !std::get<crdt::Position>(*v).has_value()) return std::nullopt;
   return std::get<crdt::Position>(*v).value();
+}
+
+}  // namespace
+
+std::int64_t GameRules::health(const replica::Replica& world, ActorId id) {
+  return health_of(world.store().get(Key{id, kHealthComponent}));
+}
+std::int64_t GameRules::health(const CellWorld& world, ActorId id) {
+  return health_of(world.get(Key{id, kHealthComponent}));
+}
+std::optional<crdt::Vec3> GameRules::position(const replica::Replica& world, ActorId id) {
+  return position_of(world.store().get(Key{id, kPositionComponent}));
+}
+std::optional<crdt::Vec3> GameRules::position(const CellWorld& world, ActorId id) {
+  return position_of(world.get(Key{id, kPositionComponent}));
 }
 
 void GameRules::spawn(replica::Replica& world, ActorId id, const crdt::Vec3& at,
@@ -54,7 +86,7 @@ void GameRules::spawn(replica::Replica& world, ActorId id, const crdt::Vec3& at,
                     });
 }
 
-Outcome GameRules::move(const Action& a, HandlerContext& ctx) {
+Outcome GameRules::move(const Action& a, HandlerContext& ctx) const {
   const auto from = position(ctx.world, a.actor);
   if (!from) return refuse(a, "unknown actor");
   if (health(ctx.world, a.actor) <= 0) return refuse(a, "actor is dead");
@@ -72,27 +104,38 @@ Outcome GameRules::move(const Action& a, HandlerContext& ctx) {
   return ok(a);
 }
 
-Outcome GameRules::attack(const Action& a, HandlerContext& ctx) {
+// The attacker's half, in its cell: alive, in range of where the target stood (a ghost if it is in
+// another cell), off cooldown. The cooldown is spent here, so a swing at a target that dies earlier
+// in the same tick still costs it.
+Outcome GameRules::attack_from(const Action& a, HandlerContext& ctx) {
   const auto me = position(ctx.world, a.actor);
   const auto them = position(ctx.world, a.target);
   if (!me || !them) return refuse(a, "unknown actor or target");
   if (health(ctx.world, a.actor) <= 0) return refuse(a, "actor is dead");
-  if (health(ctx.world, a.target) <= 0) return refuse(a, "target is dead");
   if (distance(*me, *them) > config_.attack_range) return refuse(a, "target out of range");
-  auto last = last_attack_tick_.find(a.actor);
-  if (last != last_attack_tick_.end() && ctx.tick < last->second + config_.attack_cooldown_ticks) {
+  CooldownShard& shard = cooldowns_[a.actor % kCooldownShards];
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto last = shard.last_attack_tick.find(a.actor);
+  if (last != shard.last_attack_tick.end() &&
+      ctx.tick < last->second + config_.attack_cooldown_ticks) {
     return refuse(a, "attack on cooldown");
   }
-  last_attack_tick_[a.actor] = ctx.tick;
-  (void)ctx.world.write(Key{a.target, kHealthComponent},
-                        [&](ComponentValue& v) -> std::optional<ComponentValue> {
-                          return std::get<crdt::Health>(v).decrement(
-                              ctx.world.id(), static_cast<std::uint64_t>(config_.attack_damage));
-                        });
+  shard.last_attack_tick[a.actor] = ctx.tick;
   return ok(a);
 }
 
-Outcome GameRules::pickup(const Action& a, HandlerContext& ctx) {
+// The target's half, in the target's cell: the target's health as of every earlier hit.
+Outcome GameRules::attack_on(const Action& a, HandlerContext& ctx) const {
+  if (health(ctx.world, a.target) <= 0) return refuse(a, "target is dead");
+  (void)ctx.world.write(
+      Key{a.target, kHealthComponent}, [&](ComponentValue& v) -> std::optional<ComponentValue> {
+        return std::get<crdt::Health>(v).decrement(
+            ctx.world.region(), static_cast<std::uint64_t>(config_.attack_damage));
+      });
+  return ok(a);
+}
+
+Outcome GameRules::pickup(const Action& a, HandlerContext& ctx) const {
   std::string refused;
   auto r = ctx.world.write(
       Key{a.target, kItemOwnerComponent}, [&](ComponentValue& v) -> std::optional<ComponentValue> {

@@ -6,17 +6,25 @@
 //              dead at <= 0, and the dead neither attack nor take damage;
 //   pickup   — a unique item by first-claim-wins: one owner, the losers get a reject;
 //   interact, chat, emote, collide — accepted (the studio's rules give them meaning).
-// Thread safety: one GameRules per worker; handlers own no state beyond their worker's.
+// A rule that touches a target has two halves: on_actor runs in the actor's cell (checks, writes
+// to the actor), on_target in the target's cell (writes to the target). When both stand in one
+// cell they run back to back; otherwise the pipeline forwards the action to the target's cell,
+// which resolves it after every cell's own actions — the target's owner decides, deterministically.
+// Thread safety: shared by the region's worker threads during a tick. Handlers write only through
+// their HandlerContext; set() only between ticks. The attack cooldowns are sharded under locks.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "crdt/hlc.h"
 #include "region/action.h"
+#include "region/cell_world.h"
+#include "region/interest_grid.h"
 #include "replica/replica.h"
 
 namespace worldline::region {
@@ -42,23 +50,40 @@ struct Outcome {
 };
 
 struct HandlerContext {
-  replica::Replica& world;
-  crdt::HlcClock& clock;
+  CellWorld& world;       // reads and writes of the cell the handler runs in
+  crdt::HlcClock& clock;  // the worker's clock: stamps for LWW and first-claim writes
   std::uint64_t tick;
+  // The cell's interest grids as of the tick's start (RegionPipeline sets them): its own entities
+  // and its neighbours' ghosts.
+  const InterestGrid* own = nullptr;
+  const InterestGrid* ghosts = nullptr;
+
+  // Entities within r of (x, z), sorted by id: complete for r up to the pipeline's ghost margin.
+  std::vector<crdt::EntityId> nearby(double x, double z, double r) const;
 };
 
 class GameRules {
  public:
   using Handler = std::function<Outcome(const Action&, HandlerContext&)>;
+  struct Rule {
+    Handler on_actor;   // in the actor's cell; refusing here ends the action
+    Handler on_target;  // in the target's cell, once on_actor accepted; empty: nothing to do there
+  };
 
   explicit GameRules(GameConfig config);
 
-  // Replaces the handler of one kind (a studio's own rule).
+  // Replaces the rule of one kind (a studio's own rule). A single handler runs in the actor's cell.
   void set(ActionKind kind, Handler handler) {
-    handlers_[static_cast<int>(kind)] = std::move(handler);
+    rules_[static_cast<int>(kind)] = {std::move(handler), {}};
   }
-  Outcome apply(const Action& action, HandlerContext& ctx) {
-    return handlers_[static_cast<int>(action.kind)](action, ctx);
+  void set(ActionKind kind, Rule rule) { rules_[static_cast<int>(kind)] = std::move(rule); }
+  const Rule& rule(ActionKind kind) const { return rules_[static_cast<int>(kind)]; }
+  // Both halves in one context (actor and target in the same cell).
+  Outcome apply(const Action& action, HandlerContext& ctx) const {
+    const Rule& r = rule(action.kind);
+    Outcome o = r.on_actor(action, ctx);
+    if (o.ok && r.on_target) o = r.on_target(action, ctx);
+    return o;
   }
 
   // Creates a player: its position and spawn health, as deltas like any other write.
@@ -68,16 +93,26 @@ class GameRules {
   const GameConfig& config() const { return config_; }
 
   static std::int64_t health(const replica::Replica& world, ActorId id);
+  static std::int64_t health(const CellWorld& world, ActorId id);
   static std::optional<crdt::Vec3> position(const replica::Replica& world, ActorId id);
+  static std::optional<crdt::Vec3> position(const CellWorld& world, ActorId id);
 
  private:
-  Outcome move(const Action& a, HandlerContext& ctx);
-  Outcome attack(const Action& a, HandlerContext& ctx);
-  Outcome pickup(const Action& a, HandlerContext& ctx);
+  Outcome move(const Action& a, HandlerContext& ctx) const;
+  Outcome attack_from(const Action& a, HandlerContext& ctx);
+  Outcome attack_on(const Action& a, HandlerContext& ctx) const;
+  Outcome pickup(const Action& a, HandlerContext& ctx) const;
 
   GameConfig config_;
-  std::array<Handler, kActionKinds> handlers_;
-  std::unordered_map<ActorId, std::uint64_t> last_attack_tick_;
+  std::array<Rule, kActionKinds> rules_;
+  // Last attack tick per actor. An actor acts in one cell per tick, but two workers may touch
+  // the map at once, so it is split into shards, each under its own lock.
+  struct CooldownShard {
+    std::mutex mutex;
+    std::unordered_map<ActorId, std::uint64_t> last_attack_tick;  // GUARDED_BY(mutex)
+  };
+  static constexpr std::size_t kCooldownShards = 64;
+  std::array<CooldownShard, kCooldownShards> cooldowns_;
 };
 
 }  // namespace worldline::region

@@ -2,42 +2,103 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iterator>
 #include <set>
+#include <tuple>
 
 namespace worldline::region {
 
-RegionPipeline::RegionPipeline(PartitionOptions partition, PriorityRules priority, GameRules& rules,
-                               replica::Replica& world, crdt::HlcClock& clock, IngressLimits limits,
-                               double tick_period_ms)
-    : partition_(partition),
+struct RegionPipeline::Cell {
+  Cell(CellId id_, const PriorityRules& rules, const replica::Store& store,
+       replica::ReplicaId region, double bucket)
+      : id(id_), queue(rules), world(store, region), own(bucket), ghosts(bucket) {}
+
+  CellId id;
+  ActionQueue queue;
+  CellWorld world;
+  InterestGrid own;     // entities standing here
+  InterestGrid ghosts;  // neighbours' entities within the margin
+  // Phase 1 → 2: interactions of this cell's actors on other cells' entities, and the ones other
+  // cells forwarded here.
+  std::vector<std::pair<CellId, Action>> forwards;
+  std::vector<Action> inbox;
+  std::vector<Outcome> outcomes, forwarded_outcomes;  // this tick's, by phase
+  std::uint64_t processed = 0;                        // this tick
+};
+
+namespace {
+
+int worker_count(const PartitionOptions& p) {
+  return std::max(1, p.workers);
+}
+
+PartitionOptions with_workers(PartitionOptions p) {
+  p.workers = worker_count(p);
+  return p;
+}
+
+bool near_edge(const Rect& r, double x, double z, double margin) {
+  return x - r.min_x < margin || r.max_x - x <= margin || z - r.min_z < margin ||
+         r.max_z - z <= margin;
+}
+
+}  // namespace
+
+RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, GameRules& rules,
+                               replica::Replica& world, crdt::HlcClock& clock)
+    : options_(options),
+      partition_(with_workers(options.partition)),
       priority_(std::move(priority)),
       rules_(rules),
       world_(world),
       clock_(clock),
-      ingress_(limits, clock),
-      tick_period_ms_(tick_period_ms) {}
-
-CellId RegionPipeline::cell_for(ActorId actor) const {
-  const auto p = GameRules::position(world_, actor).value_or(crdt::Vec3{});  // unknown: origin
-  return partition_.cell_of(p.x, p.z);
+      ingress_(options.limits, clock),
+      workers_(worker_count(options.partition)) {
+  for (int w = 0; w < workers_.size(); ++w) {
+    worker_clocks_.push_back(w == 0 ? nullptr
+                                    : std::make_unique<crdt::HlcClock>(
+                                          clock.node(), clock.physical(), clock.max_skew_ms()));
+    if (w > 0) worker_clocks_.back()->catch_up(clock.last());
+    worker_latency_.emplace_back(stats_.latency_ms.bounds());
+  }
+  for (CellId leaf : partition_.leaves())
+    cell(leaf);
+  world_.watch_changes();
+  for (const auto& [key, value] : world_.store().entries()) {
+    if (key.component == kPositionComponent) place(key.entity);
+  }
+  (void)world_.take_changes();  // everything there is has just been placed
 }
 
-ActionQueue& RegionPipeline::queue(CellId cell) {
-  auto it = queues_.find(cell);
-  if (it == queues_.end()) it = queues_.emplace(cell, ActionQueue(priority_)).first;
-  return it->second;
+RegionPipeline::~RegionPipeline() = default;
+
+RegionPipeline::Cell& RegionPipeline::cell(CellId id) {
+  auto it = cells_.find(id);
+  if (it == cells_.end()) {
+    it = cells_
+             .emplace(id, std::make_unique<Cell>(id, priority_, world_.store(), world_.id(),
+                                                 options_.interest_bucket))
+             .first;
+  }
+  return *it->second;
+}
+
+CellId RegionPipeline::owner_cell(crdt::EntityId entity) const {
+  auto it = placed_.find(entity);
+  if (it != placed_.end()) return it->second.home;
+  return partition_.cell_of(0, 0);  // no position (an item on no map, an unknown actor)
 }
 
 std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::uint64_t now_ms) {
   if (auto reject = ingress_.admit(raw_kind, action, now_ms)) return reject;
   auto home = home_.find(action.actor);
-  const CellId cell = home != home_.end() ? home->second : cell_for(action.actor);
-  home_[action.actor] = cell;
+  const CellId at = home != home_.end() ? home->second : owner_cell(action.actor);
+  home_[action.actor] = at;
   const ActorId actor = action.actor;
   const std::uint64_t seq = action.client_seq;
-  if (!queue(cell).push(std::move(action), stats_.ticks + 1)) {
+  if (!cell(at).queue.push(std::move(action), stats_.ticks + 1)) {
     ingress_.count(RejectReason::kDuplicate);
     return Reject{RejectReason::kDuplicate, "action " + std::to_string(seq) + " of " +
                                                 std::to_string(actor) + " was already received"};
@@ -45,76 +106,253 @@ std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::u
   return std::nullopt;
 }
 
+void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
+                                     replica::Histogram& latency_ms) {
+  HandlerContext ctx{c.world, clock, tick, &c.own, &c.ghosts};
+  const std::uint64_t now_ms = clock.physical().now_ms();
+  for (Action& a : c.queue.take(tick)) {
+    ++c.processed;
+    latency_ms.record(static_cast<double>(now_ms - std::min(now_ms, a.stamp.physical_ms)));
+    const GameRules::Rule& rule = rules_.rule(a.kind);
+    if (rule.on_target && a.target != a.actor) {
+      const CellId target_cell = owner_cell(a.target);
+      if (target_cell != c.id) {
+        Outcome o = rule.on_actor(a, ctx);
+        if (o.ok) {
+          c.forwards.emplace_back(target_cell, std::move(a));
+        } else {
+          c.outcomes.push_back(std::move(o));
+        }
+        continue;
+      }
+    }
+    c.outcomes.push_back(rules_.apply(a, ctx));
+  }
+}
+
+void RegionPipeline::run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick) {
+  HandlerContext ctx{c.world, clock, tick, &c.own, &c.ghosts};
+  for (const Action& a : c.inbox)
+    c.forwarded_outcomes.push_back(rules_.rule(a.kind).on_target(a, ctx));
+  c.inbox.clear();
+}
+
 std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   const auto start = std::chrono::steady_clock::now();
   ++stats_.ticks;
+  absorb_changes(true);  // peers' deltas and writes made between ticks
+
+  std::vector<std::vector<Cell*>> mine(static_cast<std::size_t>(workers_.size()));
+  for (auto& [id, c] : cells_) {
+    c->processed = 0;
+    mine[static_cast<std::size_t>(partition_.worker_of(id))].push_back(c.get());
+  }
+  auto clock_of = [&](int w) -> crdt::HlcClock& {
+    return w == 0 ? clock_ : *worker_clocks_[static_cast<std::size_t>(w)];
+  };
+
+  // Phase 1: every cell's own queue.
+  workers_.run([&](int w) {
+    crdt::HlcClock& clock = clock_of(w);
+    auto& latency = worker_latency_[static_cast<std::size_t>(w)];
+    for (Cell* c : mine[static_cast<std::size_t>(w)])
+      run_own_actions(*c, clock, tick, latency);
+  });
+  // Phase 2: interactions across cells, resolved by the target's cell in stamp order.
+  bool forwarded = false;
+  for (auto& [id, c] : cells_) {
+    for (auto& [to, a] : c->forwards)
+      cells_.at(to)->inbox.push_back(std::move(a));
+    c->forwards.clear();
+  }
+  for (auto& [id, c] : cells_) {
+    if (c->inbox.empty()) continue;
+    forwarded = true;
+    stats_.forwarded += c->inbox.size();
+    std::sort(c->inbox.begin(), c->inbox.end(), [](const Action& a, const Action& b) {
+      return std::tie(a.stamp, a.actor, a.client_seq) < std::tie(b.stamp, b.actor, b.client_seq);
+    });
+  }
+  if (forwarded) {
+    workers_.run([&](int w) {
+      crdt::HlcClock& clock = clock_of(w);
+      for (Cell* c : mine[static_cast<std::size_t>(w)])
+        run_forwarded(*c, clock, tick);
+    });
+  }
+
+  // Tick boundary, on this thread: outcomes, deltas into the replica, clocks in step.
   std::vector<Outcome> out;
-  HandlerContext ctx{world_, clock_, tick};
-  processed_in_cell_.clear();
-  for (auto& [cell, q] : queues_) {
-    for (const Action& a : q.take(tick)) {
-      out.push_back(rules_.apply(a, ctx));
-      ++processed_in_cell_[cell];
-    }
+  for (auto& [id, c] : cells_) {
+    std::move(c->outcomes.begin(), c->outcomes.end(), std::back_inserter(out));
+    c->outcomes.clear();
   }
-  // Tick boundary: loads, rebalance, then every actor to the queue of the leaf it stands in.
-  // Each actor's position is read once: it counts for the load and decides the hand-over.
-  std::vector<std::pair<ActorId, crdt::Vec3>> positions;
-  positions.reserve(home_.size());
-  for (const auto& [actor, cell] : home_) {
-    positions.emplace_back(actor, GameRules::position(world_, actor).value_or(crdt::Vec3{}));
+  for (auto& [id, c] : cells_) {
+    std::move(c->forwarded_outcomes.begin(), c->forwarded_outcomes.end(), std::back_inserter(out));
+    c->forwarded_outcomes.clear();
   }
-  std::map<CellId, std::uint64_t> load;
-  for (CellId c : partition_.leaves())
-    load[c] = 0;
-  for (const auto& [actor, p] : positions)
-    ++load[partition_.cell_of(p.x, p.z)];
-  for (const auto& [cell, n] : processed_in_cell_) {
-    if (load.count(cell)) load[cell] += n;
+  std::uint64_t processed = 0;
+  for (auto& [id, c] : cells_) {
+    c->world.flush_into(world_);
+    processed += c->processed;
   }
-  for (const auto& [cell, l] : load)
-    partition_.set_load(cell, l);
+  stats_.processed += processed;
+  crdt::Hlc latest = clock_.last();
+  for (int w = 1; w < workers_.size(); ++w)
+    latest = std::max(latest, worker_clocks_[static_cast<std::size_t>(w)]->last());
+  clock_.catch_up(latest);
+  for (int w = 1; w < workers_.size(); ++w)
+    worker_clocks_[static_cast<std::size_t>(w)]->catch_up(latest);
+  for (auto& h : worker_latency_) {
+    stats_.latency_ms.merge(h);
+    h = replica::Histogram(stats_.latency_ms.bounds());
+  }
+
+  // Re-place what moved (this tick's own writes are in the change list), report loads,
+  // rebalance, hand actors over.
+  absorb_changes(false);
+  for (auto& [id, c] : cells_)
+    partition_.set_load(id, c->own.size() + c->processed);
   stats_.last_rebalance = partition_.rebalance();
-  stats_.splits += stats_.last_rebalance.splits;
-  stats_.merges += stats_.last_rebalance.merges;
+  stats_.splits += static_cast<std::uint64_t>(stats_.last_rebalance.splits);
+  stats_.merges += static_cast<std::uint64_t>(stats_.last_rebalance.merges);
   const std::uint64_t handovers_before = stats_.handovers;
-  rehome_all(positions);
+  if (stats_.last_rebalance.splits > 0 || stats_.last_rebalance.merges > 0) regrid_all();
+  rehome_queues();
+
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   stats_.tick_ms.record(ms);
-  if (ms > tick_period_ms_) {
+  if (ms > options_.tick_period_ms) {
     ++stats_.overruns;
     spdlog::warn(
-        "region tick {} overran: {:.1f} ms > {:.1f} ms period ({} actions in {} cells, "
-        "{} hand-overs, {} splits, {} merges)",
-        tick, ms, tick_period_ms_, out.size(), processed_in_cell_.size(),
-        stats_.handovers - handovers_before, stats_.last_rebalance.splits,
+        "region tick {} overran: {:.1f} ms > {:.1f} ms period ({} actions, {} forwarded, {} cells "
+        "on {} workers, {} hand-overs, {} splits, {} merges)",
+        tick, ms, options_.tick_period_ms, processed, stats_.forwarded, cells_.size(),
+        workers_.size(), stats_.handovers - handovers_before, stats_.last_rebalance.splits,
         stats_.last_rebalance.merges);
   }
   return out;
 }
 
-void RegionPipeline::rehome_all(const std::vector<std::pair<ActorId, crdt::Vec3>>& positions) {
-  for (const auto& [actor, p] : positions) {
-    const CellId target = partition_.cell_of(p.x, p.z);
-    CellId& home = home_.at(actor);
+void RegionPipeline::absorb_changes(bool external) {
+  for (const replica::Key& key : world_.take_changes()) {
+    if (key.component != kPositionComponent) continue;
+    place(key.entity);
+    stats_.remote_moves += external;
+  }
+}
+
+void RegionPipeline::place(crdt::EntityId id) {
+  const auto pos = GameRules::position(world_, id);
+  if (pos) {
+    place_at(id, *pos);
+    return;
+  }
+  auto it = placed_.find(id);
+  if (it == placed_.end()) return;
+  unplace(id, it->second);
+  placed_.erase(it);
+}
+
+void RegionPipeline::unplace(crdt::EntityId id, const Placement& p) {
+  cell(p.home).own.remove(id);
+  for (CellId g : p.ghosts)
+    cell(g).ghosts.remove(id);
+}
+
+void RegionPipeline::place_at(crdt::EntityId id, const crdt::Vec3& pos) {
+  const CellId home = partition_.cell_of(pos.x, pos.z);
+  std::vector<CellId> ghosts;
+  if (near_edge(partition_.bounds(home), pos.x, pos.z, options_.ghost_margin)) {
+    ghosts = partition_.ghost_cells(pos.x, pos.z, options_.ghost_margin, home);
+  }
+  auto [it, fresh] = placed_.try_emplace(id);
+  Placement& p = it->second;
+  if (!fresh) {
+    if (p.home != home) cell(p.home).own.remove(id);
+    for (CellId g : p.ghosts) {
+      if (std::find(ghosts.begin(), ghosts.end(), g) == ghosts.end()) cell(g).ghosts.remove(id);
+    }
+  }
+  cell(home).own.upsert(id, pos.x, pos.z);
+  for (CellId g : ghosts)
+    cell(g).ghosts.upsert(id, pos.x, pos.z);
+  p.pos = pos;
+  p.home = home;
+  p.ghosts = std::move(ghosts);
+}
+
+void RegionPipeline::regrid_all() {
+  ++stats_.regrids;
+  const auto leaves = partition_.leaves();
+  for (CellId leaf : leaves)
+    cell(leaf);
+  for (auto& [id, c] : cells_) {
+    c->own = InterestGrid(options_.interest_bucket);
+    c->ghosts = InterestGrid(options_.interest_bucket);
+  }
+  std::vector<std::pair<crdt::EntityId, crdt::Vec3>> all;
+  all.reserve(placed_.size());
+  for (const auto& [id, p] : placed_)
+    all.emplace_back(id, p.pos);
+  placed_.clear();
+  for (const auto& [id, pos] : all)
+    place_at(id, pos);
+}
+
+void RegionPipeline::rehome_queues() {
+  for (auto& [actor, home] : home_) {
+    const CellId target = owner_cell(actor);
     if (target == home) continue;
-    queue(target).adopt(queue(home).release(actor));
+    cell(target).queue.adopt(cell(home).queue.release(actor));
     home = target;
     ++stats_.handovers;
   }
-  // Queues of cells that are no longer leaves are empty now: drop them (ids are reused).
+  // Cells that are no longer leaves are empty now (their actors were handed over, their deltas
+  // flushed, their entities re-placed): drop them (ids are reused).
   const auto leaves = partition_.leaves();
   const std::set<CellId> live(leaves.begin(), leaves.end());
-  for (auto it = queues_.begin(); it != queues_.end();) {
-    it = live.count(it->first) ? std::next(it) : queues_.erase(it);
+  for (auto it = cells_.begin(); it != cells_.end();) {
+    if (live.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second->queue.size() != 0 || it->second->own.size() != 0) {
+      spdlog::error("region: dropping cell {} that still holds {} actions and {} entities (bug)",
+                    it->first, it->second->queue.size(), it->second->own.size());
+    }
+    add_queue_stats(retired_, it->second->queue.stats());  // counters never go down
+    it = cells_.erase(it);
   }
 }
 
 void RegionPipeline::set_rules(PriorityRules rules) {
   priority_ = std::move(rules);
-  for (auto& [cell, q] : queues_)
-    q.set_rules(priority_);
+  for (auto& [id, c] : cells_)
+    c->queue.set_rules(priority_);
+}
+
+std::vector<crdt::EntityId> RegionPipeline::within(double x, double z, double r) const {
+  std::vector<crdt::EntityId> out;
+  for (const auto& [id, c] : cells_) {
+    if (partition_.bounds(id).distance(x, z) > r) continue;
+    auto found = c->own.within(x, z, r);
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::optional<CellId> RegionPipeline::cell_of_entity(crdt::EntityId id) const {
+  auto it = placed_.find(id);
+  if (it == placed_.end()) return std::nullopt;
+  return it->second.home;
+}
+
+std::vector<CellId> RegionPipeline::ghost_cells_of(crdt::EntityId id) const {
+  auto it = placed_.find(id);
+  return it == placed_.end() ? std::vector<CellId>{} : it->second.ghosts;
 }
 
 std::optional<CellId> RegionPipeline::home_of(ActorId actor) const {
@@ -124,8 +362,38 @@ std::optional<CellId> RegionPipeline::home_of(ActorId actor) const {
 }
 
 bool RegionPipeline::queue_holds(CellId cell, ActorId actor) const {
-  auto it = queues_.find(cell);
-  return it != queues_.end() && it->second.holds(actor);
+  auto it = cells_.find(cell);
+  return it != cells_.end() && it->second->queue.holds(actor);
+}
+
+std::vector<CellReport> RegionPipeline::cells() const {
+  std::vector<CellReport> out;
+  for (const auto& [id, c] : cells_) {
+    out.push_back(CellReport{id, partition_.worker_of(id), c->queue.size(), c->own.size(),
+                             c->ghosts.size(), c->processed});
+  }
+  return out;
+}
+
+void RegionPipeline::add_queue_stats(QueueStats& into, const QueueStats& s) {
+  auto add = [](std::vector<std::uint64_t>& to, const std::vector<std::uint64_t>& from) {
+    if (to.size() < from.size()) to.resize(from.size(), 0);
+    for (std::size_t i = 0; i < from.size(); ++i)
+      to[i] += from[i];
+  };
+  add(into.depth_by_class, s.depth_by_class);
+  add(into.processed_by_class, s.processed_by_class);
+  add(into.deferred_by_class, s.deferred_by_class);
+  add(into.forced_by_class, s.forced_by_class);
+  add(into.wait_ticks, s.wait_ticks);
+  into.duplicates += s.duplicates;
+}
+
+QueueStats RegionPipeline::queue_stats() const {
+  QueueStats sum = retired_;
+  for (const auto& [id, c] : cells_)
+    add_queue_stats(sum, c->queue.stats());
+  return sum;
 }
 
 }  // namespace worldline::region

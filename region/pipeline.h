@@ -1,51 +1,102 @@
-// RegionPipeline: one region's actions from ingress to CRDT deltas — route each action to the
-// queue of its actor's cell, run a tick cell by cell (causal priority order, game rules), then,
-// at the tick boundary, hand over actors that moved to another cell and rebalance the partition,
-// re-homing the actors of split and merged cells. An actor's scheduling state lives in exactly one
-// cell's queue at any time, so no action is lost or applied twice across hand-overs.
+// RegionPipeline: one region's actions from ingress to CRDT deltas, on N worker threads.
 //
-// This is the single-threaded core: cells are processed one after another on the calling thread.
-// Running each worker's cells on its own thread comes next (issue #4).
+// submit() validates an action, stamps it and queues it in the cell its actor stands in. tick()
+// runs in phases, each on every worker at once (TickWorkers: a barrier before and after):
+//   1. every cell processes its own queue in causal priority order (ActionQueue) with the game
+//      rules; an interaction whose target stands in another cell runs its actor half here and is
+//      forwarded to the target's cell;
+//   2. every cell resolves the interactions forwarded to it, in HLC stamp order — the target's
+//      owner decides, deterministically, whatever the number of workers;
+//   then, on the calling thread (the coordinator): every cell's deltas go into the replica (one
+//   delta group per tick, journaled and gossiped by its owner), worker clocks are brought into
+//   step, entities that moved are re-placed, cell loads are reported, the partition rebalances
+//   (split, merge, cells moved between workers), and actors that changed cell are handed over
+//   with their pending actions.
+//
+// Placement: every entity with a position — local or written by another region — stands in
+// exactly one cell, whose interest grid holds it, and is a read-only ghost in the grids of the
+// other cells within `ghost_margin` of it. Entities moved by other regions (their authority) are
+// re-placed from the replica's change list at the start of each tick, so local interest queries
+// see them.
+//
+// Threading: submit(), tick() and every other call from one thread, the same that owns the
+// replica (remote deltas join between ticks, never during one). Handlers run on the workers and
+// touch the world only through their cell's CellWorld.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "region/action_queue.h"
+#include "region/cell_world.h"
 #include "region/game_rules.h"
 #include "region/ingress.h"
+#include "region/interest_grid.h"
 #include "region/partitioner.h"
+#include "region/tick_workers.h"
 #include "replica/histogram.h"
 
 namespace worldline::region {
 
+struct PipelineOptions {
+  PartitionOptions partition;  // partition.workers is the number of worker threads
+  IngressLimits limits;
+  double tick_period_ms = 50;
+  double ghost_margin = 20;     // world units: an entity this close to a cell is a ghost there
+  double interest_bucket = 25;  // world units: the interest grid's bucket size
+};
+
 struct PipelineStats {
   std::uint64_t ticks = 0;
+  std::uint64_t processed = 0;
   std::uint64_t handovers = 0;  // actors moved to another cell's queue
+  std::uint64_t forwarded = 0;  // interactions resolved by the target's cell
   std::uint64_t splits = 0, merges = 0;
+  std::uint64_t regrids = 0;       // full re-placements after the tree changed
+  std::uint64_t remote_moves = 0;  // positions written outside this pipeline (peers, spawns)
   RebalanceReport last_rebalance;
   std::uint64_t overruns = 0;  // ticks that took longer than the tick period
   replica::Histogram tick_ms{{1, 2, 5, 10, 16.7, 25, 50, 100, 200, 500}};  // tick durations
+  // HLC stamp at ingress → processed, in ms of the physical clock (includes the wait for the tick).
+  replica::Histogram latency_ms{{1, 5, 10, 20, 50, 75, 100, 200, 500, 1000}};
+};
+
+// One cell as the stats API shows it.
+struct CellReport {
+  CellId cell = 0;
+  int worker = 0;
+  std::size_t queued = 0;    // actions waiting
+  std::size_t entities = 0;  // standing in it
+  std::size_t ghosts = 0;    // of neighbours, within the margin
+  std::uint64_t processed_last_tick = 0;
 };
 
 class RegionPipeline {
  public:
-  // REQUIRES: rules, world and clock outlive the pipeline.
-  RegionPipeline(PartitionOptions partition, PriorityRules priority, GameRules& rules,
-                 replica::Replica& world, crdt::HlcClock& clock, IngressLimits limits = {},
-                 double tick_period_ms = 50);
+  // REQUIRES: rules, world and clock outlive the pipeline. Starts partition.workers - 1 threads;
+  // entities already in the world are placed.
+  RegionPipeline(PipelineOptions options, PriorityRules priority, GameRules& rules,
+                 replica::Replica& world, crdt::HlcClock& clock);
+  ~RegionPipeline();
 
   // Admits an action (validation, HLC stamp) and queues it in its actor's cell. A duplicate of
   // an action already queued or processed is refused as kDuplicate.
   std::optional<Reject> submit(int raw_kind, Action action, std::uint64_t now_ms);
-  // Runs one tick and returns every action's outcome, in processing order.
+  // Runs one tick and returns every action's outcome: phase 1 by cell, then phase 2 by cell.
   std::vector<Outcome> tick(std::uint64_t tick);
   // Replaces the priority rules of every cell from the next tick on. REQUIRES: between ticks.
   void set_rules(PriorityRules rules);
   const PriorityRules& rules() const { return priority_; }
+
+  // Entities (local or remote) standing within r of (x, z), sorted by id.
+  std::vector<crdt::EntityId> within(double x, double z, double r) const;
+  // The cell an entity stands in (nullopt: it has no position), and where it is a ghost.
+  std::optional<CellId> cell_of_entity(crdt::EntityId id) const;
+  std::vector<CellId> ghost_cells_of(crdt::EntityId id) const;
 
   // The cell whose queue holds `actor`'s state (nullopt if it never acted).
   std::optional<CellId> home_of(ActorId actor) const;
@@ -53,24 +104,49 @@ class RegionPipeline {
   const SpatialPartitioner& partition() const { return partition_; }
   const PipelineStats& stats() const { return stats_; }
   const Ingress& ingress() const { return ingress_; }
+  std::vector<CellReport> cells() const;
+  QueueStats queue_stats() const;  // summed over cells
+  int workers() const { return workers_.size(); }
 
  private:
-  CellId cell_for(ActorId actor) const;
-  ActionQueue& queue(CellId cell);
-  // Moves every actor's queue state to the leaf it stands in (positions read once per tick).
-  void rehome_all(const std::vector<std::pair<ActorId, crdt::Vec3>>& positions);
+  struct Cell;
+  struct Placement {
+    crdt::Vec3 pos;
+    CellId home = 0;
+    std::vector<CellId> ghosts;
+  };
 
+  Cell& cell(CellId id);
+  // The cell that resolves writes to `entity`: where it stands, else the cell of the origin.
+  CellId owner_cell(crdt::EntityId entity) const;
+  void run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
+                       replica::Histogram& latency_ms);
+  void run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick);
+  // Places an entity from its position in the store (removes it if it has none).
+  void place(crdt::EntityId id);
+  void place_at(crdt::EntityId id, const crdt::Vec3& pos);
+  void unplace(crdt::EntityId id, const Placement& p);
+  // Re-places entities whose position changed; `external`: count them as remote moves.
+  void absorb_changes(bool external);
+  static void add_queue_stats(QueueStats& into, const QueueStats& s);
+  void regrid_all();  // after splits and merges
+  void rehome_queues();
+
+  PipelineOptions options_;
   SpatialPartitioner partition_;
   PriorityRules priority_;
   GameRules& rules_;
   replica::Replica& world_;
   crdt::HlcClock& clock_;
   Ingress ingress_;
-  std::map<CellId, ActionQueue> queues_;
-  std::unordered_map<ActorId, CellId> home_;
-  std::map<CellId, std::uint64_t> processed_in_cell_;  // this tick, for the load
-  double tick_period_ms_;
+  TickWorkers workers_;
+  std::vector<std::unique_ptr<crdt::HlcClock>> worker_clocks_;  // [0] unused: worker 0 uses clock_
+  std::vector<replica::Histogram> worker_latency_;
+  std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers
+  std::unordered_map<ActorId, CellId> home_;       // whose queue holds each actor
+  std::unordered_map<crdt::EntityId, Placement> placed_;
   PipelineStats stats_;
+  QueueStats retired_;  // of cells dropped by merges and splits
 };
 
 }  // namespace worldline::region

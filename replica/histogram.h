@@ -20,7 +20,16 @@ class Histogram {
   void record(double value) {
     const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);
     ++counts_[static_cast<std::size_t>(it - bounds_.begin())];
+    sum_ += value;
   }
+  // Adds another histogram's counts. REQUIRES: the same bounds.
+  void merge(const Histogram& other) {
+    for (std::size_t i = 0; i < counts_.size() && i < other.counts_.size(); ++i)
+      counts_[i] += other.counts_[i];
+    sum_ += other.sum_;
+  }
+  double sum() const { return sum_; }
+  const std::vector<double>& bounds() const { return bounds_; }
 
   std::uint64_t count() const {
     std::uint64_t n = 0;
@@ -54,6 +63,7 @@ class Histogram {
  private:
   std::vector<double> bounds_;
   std::vector<std::uint64_t> counts_;
+  double sum_ = 0;  // of every recorded value (Prometheus' _sum)
 };
 
 }  // namespace worldline::replica

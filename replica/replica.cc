@@ -36,10 +36,17 @@ void Replica::restore(const JournalRecord& record) {
   next_seq_ = std::max(next_seq_, record.seq + 1);
 }
 
+std::vector<Key> Replica::take_changes() {
+  std::vector<Key> out;
+  out.swap(changes_);
+  return out;
+}
+
 crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
   auto delta = store_.mutate(key, mutate);
   if (!delta) return delta.error();
   if (!delta.value()) return false;
+  note_change(key);
   merge_into(open_, key, *delta.value());
   return true;
 }
@@ -260,6 +267,7 @@ void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std:
       continue;
     }
     if (changed.value()) {
+      note_change(e.key);
       merge_into(peer.pending_group, e.key, value);
       peer.pending_record.entries.push_back(e);
     }

@@ -97,6 +97,12 @@ class Replica {
   void request_keys(const std::vector<Key>& keys);
 
   const Store& store() const { return store_; }
+  // Keys whose value changed — by a local write() or a peer's delta — since the last call, in
+  // order, possibly repeated: how the region learns of entities moved by other regions or spawned
+  // outside its tick. Recorded only once watch_changes() was called, so a replica nobody drains
+  // keeps no such list.
+  void watch_changes() { watching_ = true; }
+  std::vector<Key> take_changes();
   std::uint64_t next_seq() const { return next_seq_; }
   ReplicaId id() const { return options_.id; }
   ReplicaStats stats(std::uint64_t now_ms) const;
@@ -137,6 +143,9 @@ class Replica {
   void send_state_diff(ReplicaId to, Peer& peer);
   void collect_garbage(std::uint64_t now_ms);
   std::uint64_t horizon() const;
+  void note_change(const Key& key) {
+    if (watching_) changes_.push_back(key);
+  }
 
   ReplicaOptions options_;
   Store store_;
@@ -149,6 +158,8 @@ class Replica {
   std::uint64_t rejected_messages_ = 0;
   std::uint64_t journal_failures_ = 0;
   Histogram convergence_ms_;  // commit → acknowledged by every peer
+  bool watching_ = false;
+  std::vector<Key> changes_;  // since the last take_changes(), if watching_
 };
 
 }  // namespace worldline::replica

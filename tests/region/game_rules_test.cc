@@ -53,10 +53,12 @@ struct Region {
   }
   std::vector<Outcome> tick(std::uint64_t t) {
     wall.advance(50);
-    HandlerContext ctx{world, clock, t};
+    CellWorld cell(world.store(), world.id());  // the whole region as one cell
+    HandlerContext ctx{cell, clock, t};
     std::vector<Outcome> out;
     for (const Action& a : queue.take(t))
       out.push_back(rules.apply(a, ctx));
+    cell.flush_into(world);
     EXPECT_TRUE(world.commit(t).ok());
     return out;
   }

@@ -25,6 +25,12 @@ class RegionPipelineTest : public ::testing::Test {
   crdt::ManualClock wall{1'000'000};
   crdt::HlcClock clock{1, wall, 10'000};
   replica::Replica world{replica::ReplicaOptions{1, {1}}, registry, journal, outbox};
+
+  static PipelineOptions options(const PartitionOptions& part) {
+    PipelineOptions o;
+    o.partition = part;
+    return o;
+  }
 };
 
 TEST_F(RegionPipelineTest, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActionAndRepeatNone) {
@@ -38,7 +44,7 @@ TEST_F(RegionPipelineTest, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActio
   part.workers = 2;
   auto priority = PriorityRules::defaults();
   priority.classes[2].budget_per_tick = 150;  // movement: some deferral, to hand over pending work
-  RegionPipeline pipeline(part, priority, rules, world, clock);
+  RegionPipeline pipeline(options(part), priority, rules, world, clock);
 
   std::mt19937_64 rng(21);
   std::uniform_real_distribution<double> coord(-900, 900);
@@ -117,7 +123,7 @@ TEST_F(RegionPipelineTest, RulesSwappedAtRunTimeApplyToEveryCellFromTheNextTick)
   PartitionOptions part;
   part.world = {-100, -100, 100, 100};
   part.split_load = 0;  // four cells after the first tick
-  RegionPipeline pipeline(part, PriorityRules::defaults(), rules, world, clock);
+  RegionPipeline pipeline(options(part), PriorityRules::defaults(), rules, world, clock);
   rules.spawn(world, 1, {-50, 0, -50}, clock);
   rules.spawn(world, 2, {50, 0, 50}, clock);
   auto submit = [&](ActorId actor, ActionKind kind, std::uint64_t seq) {

@@ -1,0 +1,65 @@
+// CellWorld: the world as the handlers of one cell see it during a tick. Reads return the cell's
+// own writes of this tick first, then the shared state as it was when the tick began; writes run
+// the mutator on a private copy and keep its delta. At the end of the tick the coordinator flushes
+// every cell's deltas into the replica (store, open delta group, journal, gossip).
+//
+// Why this is safe with worker threads: the shared store is read-only while workers run (remote
+// deltas join between ticks, on the same thread that runs the tick), and every key is written by
+// one cell per tick — an entity's own components by the cell it stands in, a target's by the
+// target's cell (RegionPipeline forwards cross-cell interactions there). So the private copy equals
+// the store's value joined with the cell's deltas, and flushing in any cell order gives the same
+// state. An entity in another cell reads as it was at the start of the tick: a read-only ghost.
+//
+// Thread safety: owned by the worker running its cell; flush_into() on the coordinator.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "replica/replica.h"
+
+namespace worldline::region {
+
+struct KeyHash {
+  std::size_t operator()(const replica::Key& k) const {
+    return std::hash<std::uint64_t>{}(k.entity * 0x9E3779B97F4A7C15ull ^ k.component);
+  }
+};
+
+class CellWorld {
+ public:
+  // REQUIRES: `base` outlives this CellWorld and does not change while a tick writes into it.
+  CellWorld(const replica::Store& base, replica::ReplicaId region) : base_(base), region_(region) {}
+
+  // The value at `key` as this cell sees it (nullptr: absent, i.e. bottom).
+  const replica::ComponentValue* get(const replica::Key& key) const;
+  // Runs `mutate(value) -> optional delta` on this cell's copy of the value. Returns whether it
+  // produced a delta; fails on an unknown component.
+  crdt::Result<bool> write(const replica::Key& key, const replica::Replica::Mutator& mutate);
+
+  // Keys written since the last flush, in first-write order.
+  std::vector<replica::Key> written() const;
+  bool empty() const { return staged_.empty(); }
+  // Joins every delta into `world` (its store and open group), in first-write order, and forgets
+  // them. REQUIRES: no worker is writing into this cell.
+  void flush_into(replica::Replica& world);
+
+  replica::ReplicaId region() const { return region_; }
+
+ private:
+  struct Staged {
+    replica::Key key;
+    replica::ComponentValue value;  // base value ⊔ delta
+    replica::ComponentValue delta;  // the join of this tick's deltas on the key
+  };
+
+  const replica::Store& base_;
+  replica::ReplicaId region_;
+  std::unordered_map<replica::Key, std::size_t, KeyHash> index_;  // key → staged_ position
+  std::vector<Staged> staged_;
+};
+
+}  // namespace worldline::region

@@ -1,0 +1,42 @@
+// TickWorkers: the region's worker threads. run(job) has every worker — the calling thread as
+// worker 0 and n-1 threads of its own — run job(worker) once, and returns when all have finished:
+// a barrier at the start and one at the end of every phase of a tick. Workers sleep on the barrier
+// between phases; nothing else is shared with them.
+// Thread safety: run() from one thread at a time (the tick's coordinator).
+#pragma once
+
+#include <barrier>
+#include <exception>
+#include <functional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace worldline::region {
+
+class TickWorkers {
+ public:
+  // REQUIRES: n >= 1.
+  explicit TickWorkers(int n);
+  ~TickWorkers();
+  TickWorkers(const TickWorkers&) = delete;
+  TickWorkers& operator=(const TickWorkers&) = delete;
+
+  int size() const { return n_; }
+  // Runs job(w) for every worker w in [0, size()) in parallel. An exception thrown by a job is a
+  // bug: it is rethrown here after every worker has finished.
+  void run(const std::function<void(int worker)>& job);
+
+ private:
+  void loop(int worker);
+  void call(int worker);
+
+  int n_;
+  std::barrier<> start_, done_;
+  const std::function<void(int)>* job_ = nullptr;  // set before start_, read after it
+  bool stopping_ = false;                          // likewise
+  std::vector<std::exception_ptr> errors_;         // one slot per worker
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace worldline::region
