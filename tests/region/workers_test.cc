@@ -1,0 +1,281 @@
+// The region on several worker threads: results that do not depend on the number of workers, a
+// PvP battle fought across cell boundaries, ghosts and interest queries, and entities of another
+// region (remote authority) placed from replicated deltas.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <tuple>
+
+#include "region/pipeline.h"
+
+namespace worldline::region {
+namespace {
+
+class QueueOutbox : public replica::Outbox {
+ public:
+  void send(replica::ReplicaId to, std::string bytes) override {
+    sent.emplace_back(to, std::move(bytes));
+  }
+  std::vector<std::pair<replica::ReplicaId, std::string>> sent;
+};
+
+// One region: a replica with an in-memory journal, its clocks, rules and pipeline.
+struct Region {
+  replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+  replica::MemoryJournal journal;
+  QueueOutbox outbox;
+  crdt::ManualClock wall;
+  crdt::HlcClock clock;
+  replica::Replica world;
+  GameRules rules;
+  RegionPipeline pipeline;
+  std::map<ActorId, std::uint64_t> seq;
+
+  Region(replica::ReplicaId id, std::vector<replica::ReplicaId> peers, PipelineOptions options,
+         GameConfig game = {})
+      : wall(1'000'000),
+        clock(id, wall, 10'000),
+        world(replica::ReplicaOptions{id, std::move(peers)}, registry, journal, outbox),
+        rules(game),
+        pipeline(options, PriorityRules::defaults(), rules, world, clock) {}
+
+  // Submits and returns (actor, seq); fails the test on a reject.
+  std::pair<ActorId, std::uint64_t> act(ActorId actor, ActionKind kind, crdt::EntityId target = 0,
+                                        crdt::Vec3 to = {}) {
+    Action a;
+    a.actor = actor;
+    a.client_seq = ++seq[actor];
+    a.client_time_ms = wall.now_ms();
+    a.target = target;
+    a.position = to;
+    a.text = "gg";
+    const auto reject = pipeline.submit(static_cast<int>(kind), a, wall.now_ms());
+    EXPECT_FALSE(reject.has_value()) << reject->detail;
+    return {actor, a.client_seq};
+  }
+  std::vector<Outcome> tick(std::uint64_t t) {
+    wall.advance(50);
+    auto out = pipeline.tick(t);
+    EXPECT_TRUE(world.commit(wall.now_ms()).ok());
+    return out;
+  }
+};
+
+PipelineOptions small_world(int workers, std::uint32_t split_load) {
+  PipelineOptions o;
+  o.partition.world = {-200, -200, 200, 200};
+  o.partition.split_load = split_load;
+  o.partition.merge_load = split_load / 4;
+  o.partition.workers = workers;
+  o.ghost_margin = 10;
+  o.interest_bucket = 10;
+  return o;
+}
+
+// Everything a run decides, without the HLC stamps (which differ with the workers' clocks).
+struct RunResult {
+  std::vector<std::tuple<ActorId, std::uint64_t, bool, std::string>> outcomes;  // sorted
+  std::map<ActorId, std::int64_t> health;
+  std::map<ActorId, std::tuple<double, double, double>> position;
+  std::map<crdt::EntityId, std::optional<crdt::EntityId>> item_owner;
+  std::uint64_t forwarded = 0;
+  bool operator==(const RunResult& o) const {
+    return std::tie(outcomes, health, position, item_owner) ==
+           std::tie(o.outcomes, o.health, o.position, o.item_owner);
+  }
+};
+
+RunResult battle(std::uint64_t seed, int workers, ActorId players, int ticks) {
+  GameConfig game;
+  game.attack_range = 40;
+  game.max_speed_per_tick = 8;
+  Region r(1, {1}, small_world(workers, 30), game);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> coord(-60, 60);
+  for (ActorId p = 1; p <= players; ++p)
+    r.rules.spawn(r.world, p, {coord(rng), 0, coord(rng)}, r.clock);
+  EXPECT_TRUE(r.world.commit(0).ok());
+  RunResult result;
+  for (int t = 1; t <= ticks; ++t) {
+    for (ActorId p = 1; p <= players; ++p) {
+      const auto roll = rng() % 10;
+      ActorId target = 1 + rng() % players;
+      if (target == p) target = target % players + 1;
+      if (roll < 4) {
+        r.act(p, ActionKind::kMove, 0, {coord(rng), 0, coord(rng)});
+      } else if (roll < 8) {
+        r.act(p, ActionKind::kAttack, target);
+      } else if (roll < 9) {
+        r.act(p, ActionKind::kPickup, 500'000 + rng() % 3);
+      } else {
+        r.act(p, ActionKind::kChat);
+      }
+    }
+    for (const Outcome& o : r.tick(static_cast<std::uint64_t>(t))) {
+      // A reason may quote an HLC stamp ("already claimed by 8 at 1000100.3@1"), and the stamps
+      // written by the workers' clocks differ with their number; the decision may not.
+      result.outcomes.emplace_back(o.actor, o.seq, o.ok, o.reason.substr(0, o.reason.find(" at ")));
+    }
+  }
+  std::sort(result.outcomes.begin(), result.outcomes.end());
+  for (ActorId p = 1; p <= players; ++p) {
+    result.health[p] = GameRules::health(r.world, p);
+    const auto pos = *GameRules::position(r.world, p);
+    result.position[p] = {pos.x, pos.y, pos.z};
+  }
+  for (crdt::EntityId item = 500'000; item < 500'003; ++item) {
+    const auto* v = r.world.store().get({item, kItemOwnerComponent});
+    result.item_owner[item] = v ? std::get<crdt::UniqueItemOwner>(*v).owner() : std::nullopt;
+  }
+  result.forwarded = r.pipeline.stats().forwarded;
+  return result;
+}
+
+RC_GTEST_PROP(RegionWorkers, OutcomesAndStateDoNotDependOnTheNumberOfWorkers, ()) {
+  const auto seed = *rc::gen::inRange<std::uint64_t>(1, 1'000'000);
+  const ActorId players = *rc::gen::inRange<ActorId>(20, 120);
+  const RunResult one = battle(seed, 1, players, 12);
+  RC_ASSERT(one.forwarded > 0u);  // interactions did cross cells
+  const RunResult two = battle(seed, 2, players, 12);
+  for (std::size_t i = 0; i < std::min(one.outcomes.size(), two.outcomes.size()); ++i) {
+    if (one.outcomes[i] != two.outcomes[i]) {
+      RC_LOG() << "first difference: actor " << std::get<0>(one.outcomes[i]) << " seq "
+               << std::get<1>(one.outcomes[i]) << ": '" << std::get<3>(one.outcomes[i])
+               << "' with one worker, '" << std::get<3>(two.outcomes[i]) << "' with two\n";
+      break;
+    }
+  }
+  RC_ASSERT(two == one);
+  RC_ASSERT(battle(seed, 3, players, 12) == one);
+}
+
+// The brief's large PvP battle, on two workers, with the fight spread over many cells: every
+// attack gets exactly one outcome, and every health is its spawn health minus the damage log.
+TEST(RegionWorkers, LargePvPBattleAcrossCellsAppliesEveryAttackExactlyOnce) {
+  GameConfig game;
+  game.attack_range = 1000;  // everyone can reach everyone: the hits cross cells and workers
+  Region r(1, {1}, small_world(2, 100), game);
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> coord(-150, 150);
+  const ActorId players = 1000;
+  for (ActorId p = 1; p <= players; ++p)
+    r.rules.spawn(r.world, p, {coord(rng), 0, coord(rng)}, r.clock);
+  ASSERT_TRUE(r.world.commit(0).ok());
+  std::map<std::pair<ActorId, std::uint64_t>, ActorId> target_of;
+  std::set<std::pair<ActorId, std::uint64_t>> outcomes;
+  std::map<ActorId, std::int64_t> damage;
+  std::size_t accepted = 0;
+  for (std::uint64_t t = 1; t <= 200; ++t) {
+    for (ActorId p = 1; p <= players; ++p) {
+      ActorId target = 1 + rng() % players;
+      if (target == p) target = target % players + 1;
+      target_of[r.act(p, ActionKind::kAttack, target)] = target;
+    }
+    for (const Outcome& o : r.tick(t)) {
+      ASSERT_TRUE(outcomes.insert({o.actor, o.seq}).second) << "processed twice";
+      if (o.ok) {
+        ++accepted;
+        damage[target_of.at({o.actor, o.seq})] += game.attack_damage;
+      }
+    }
+  }
+  EXPECT_EQ(outcomes.size(), target_of.size());  // and each one was submitted
+  for (ActorId p = 1; p <= players; ++p) {
+    const std::int64_t h = GameRules::health(r.world, p);
+    EXPECT_EQ(h, game.spawn_health - damage[p]) << "player " << p;
+    EXPECT_GE(h, 0) << "player " << p;
+  }
+  EXPECT_GT(r.pipeline.partition().leaves().size(), 4u);
+  EXPECT_GT(r.pipeline.stats().forwarded, 10'000u);
+  EXPECT_GT(accepted, 5000u);
+}
+
+// Two players either side of a cell boundary: each is a ghost in the other's cell, a handler's
+// interest query sees across the boundary, and an attack across it is resolved by the target's
+// cell.
+TEST(RegionWorkers, GhostsAreVisibleAcrossABoundaryAndTheTargetsCellResolvesTheHit) {
+  PipelineOptions o = small_world(2, 0);  // splits at the first tick: four cells around (0, 0)
+  Region r(1, {1}, o);
+  r.rules.spawn(r.world, 1, {-1.5, 0, -1.5}, r.clock);
+  r.rules.spawn(r.world, 2, {2, 0, 2}, r.clock);       // 4.95 apart: within attack range (5)
+  r.rules.spawn(r.world, 3, {-150, 0, 150}, r.clock);  // far from every boundary
+  r.act(3, ActionKind::kChat);
+  r.tick(1);
+  const auto a = r.pipeline.cell_of_entity(1), b = r.pipeline.cell_of_entity(2);
+  ASSERT_TRUE(a && b);
+  ASSERT_NE(*a, *b);
+  const auto ghosts_of_2 = r.pipeline.ghost_cells_of(2);
+  EXPECT_NE(std::find(ghosts_of_2.begin(), ghosts_of_2.end(), *a), ghosts_of_2.end());
+  EXPECT_TRUE(r.pipeline.ghost_cells_of(3).empty());
+
+  std::vector<crdt::EntityId> seen;
+  r.rules.set(ActionKind::kInteract, [&](const Action& act, HandlerContext& ctx) {
+    const auto me = *GameRules::position(ctx.world, act.actor);
+    seen = ctx.nearby(me.x, me.z, 10);
+    return Outcome{act.actor, act.client_seq, true, {}};
+  });
+  r.act(1, ActionKind::kInteract, 2);
+  r.act(1, ActionKind::kAttack, 2);
+  const auto out = r.tick(2);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].ok && out[1].ok);
+  EXPECT_EQ(seen, (std::vector<crdt::EntityId>{1, 2}));
+  EXPECT_EQ(r.pipeline.stats().forwarded, 1u);  // the attack: interact has no target half
+  EXPECT_EQ(GameRules::health(r.world, 2), 90);
+  EXPECT_EQ(r.pipeline.within(0, 0, 3), (std::vector<crdt::EntityId>{1, 2}));
+  EXPECT_EQ(r.pipeline.within(-150, 150, 1), (std::vector<crdt::EntityId>{3}));
+  const auto cells = r.pipeline.cells();
+  std::size_t entities = 0;
+  for (const auto& c : cells)
+    entities += c.entities;
+  EXPECT_EQ(entities, 3u);
+}
+
+void exchange(Region& x, Region& y, int rounds) {
+  for (int round = 0; round < rounds; ++round) {
+    x.world.gossip(x.wall.now_ms());
+    y.world.gossip(y.wall.now_ms());
+    for (Region* from : {&x, &y}) {
+      Region& to = from == &x ? y : x;
+      auto sent = std::move(from->outbox.sent);
+      from->outbox.sent.clear();
+      for (auto& [id, bytes] : sent) {
+        ASSERT_EQ(id, to.world.id());
+        to.world.receive(from->world.id(), bytes, to.wall.now_ms());
+      }
+    }
+  }
+}
+
+// A player whose authority is region A, seen from region B: B places it from A's deltas, its
+// interest queries follow it as it moves, and B's hits on it count in A too.
+TEST(RegionWorkers, EntitiesOfAnotherRegionArePlacedFromReplicatedDeltas) {
+  Region eu(1, {1, 2}, small_world(2, 50)), us(2, {1, 2}, small_world(2, 50));
+  eu.rules.spawn(eu.world, 7, {10, 0, 10}, eu.clock);
+  us.rules.spawn(us.world, 8, {12, 0, 12}, us.clock);
+  eu.tick(1);
+  us.tick(1);
+  exchange(eu, us, 4);
+  us.tick(2);
+  EXPECT_EQ(us.pipeline.within(10, 10, 1), (std::vector<crdt::EntityId>{7}));
+  EXPECT_GE(us.pipeline.stats().remote_moves, 1u);
+
+  eu.act(7, ActionKind::kMove, 0, {15, 0, 10});
+  eu.tick(3);
+  exchange(eu, us, 4);
+  us.act(8, ActionKind::kAttack, 7);  // a hit from the US on the EU player, where US sees it
+  us.tick(4);
+  EXPECT_TRUE(us.pipeline.within(10, 10, 1).empty());
+  EXPECT_EQ(us.pipeline.within(15, 10, 1), (std::vector<crdt::EntityId>{7}));
+  EXPECT_EQ(us.pipeline.cell_of_entity(7), us.pipeline.partition().cell_of(15, 10));
+  exchange(eu, us, 4);
+  eu.tick(5);
+  EXPECT_EQ(GameRules::health(eu.world, 7), 90);  // the US hit counts in the EU
+  EXPECT_EQ(GameRules::health(us.world, 7), 90);
+}
+
+}  // namespace
+}  // namespace worldline::region
