@@ -1,5 +1,5 @@
 // region_bench: the region engine alone, no network — ingress → schedule → apply → CRDT delta →
-// group commit (in-memory journal), on one thread (the tick loop's workers are not built yet).
+// group commit (in-memory journal), through RegionPipeline on 1 and 2 worker threads.
 //
 //   BM_Engine_MixedActions        actions/s for a mixed workload (move 50 %, attack 30 %,
 //                                 chat 10 %, pickup 5 %, interact 5 %), 10 000 players
@@ -13,12 +13,10 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <random>
 
-#include "region/action_queue.h"
-#include "region/game_rules.h"
-#include "region/ingress.h"
-#include "region/partitioner.h"
+#include "region/pipeline.h"
 
 namespace worldline::region {
 namespace {
@@ -34,19 +32,36 @@ struct Engine {
   crdt::ManualClock wall{1'000'000};
   crdt::HlcClock clock{1, wall, 10'000};
   replica::Replica world{replica::ReplicaOptions{1, {1}}, registry, journal, outbox};
-  GameRules rules{GameConfig{}};
-  ActionQueue queue{PriorityRules::defaults()};
-  Ingress ingress{IngressLimits{}, clock};
+  GameRules rules{game()};
+  std::unique_ptr<RegionPipeline> pipeline;
   std::mt19937_64 rng{3};
   std::map<ActorId, std::uint64_t> seq;
   std::uint64_t tick = 0;
   ActorId players;
 
-  explicit Engine(ActorId n) : players(n) {
+  static GameConfig game() {
+    GameConfig g;
+    g.attack_range = 500;            // every attack lands, most on a target in another cell
+    g.spawn_health = 1'000'000'000;  // and nobody dies during the run
+    return g;
+  }
+
+  Engine(ActorId n, int workers) : players(n) {
     std::uniform_real_distribution<double> coord(0, 300);
     for (ActorId p = 1; p <= n; ++p)
       rules.spawn(world, p, {coord(rng), 0, coord(rng)}, clock);
     (void)world.commit(0);
+    PipelineOptions o;
+    o.partition.workers = workers;
+    o.partition.split_load = 2000;
+    o.partition.merge_load = 500;
+    pipeline = std::make_unique<RegionPipeline>(o, PriorityRules::defaults(), rules, world, clock);
+    std::vector<std::pair<int, Action>> warmup = batch(1);
+    run_tick(warmup);
+    for (int i = 0; i < 10; ++i) {  // let the tree settle around the players
+      std::vector<std::pair<int, Action>> none;
+      run_tick(none);
+    }
   }
 
   std::vector<std::pair<int, Action>> batch(std::size_t n) {
@@ -72,27 +87,20 @@ struct Engine {
     return out;
   }
 
+  // Ingress → schedule → apply (on the workers) → deltas → group commit.
   std::size_t run_tick(std::vector<std::pair<int, Action>>& actions) {
     ++tick;
     wall.advance(50);
-    for (auto& [kind, a] : actions) {
-      if (!ingress.admit(kind, a, wall.now_ms())) queue.push(std::move(a), tick);
-    }
-    CellWorld cell(world.store(), world.id());
-    HandlerContext ctx{cell, clock, tick};
-    std::size_t n = 0;
-    for (const Action& a : queue.take(tick)) {
-      rules.apply(a, ctx);
-      ++n;
-    }
-    cell.flush_into(world);
+    for (auto& [kind, a] : actions)
+      (void)pipeline->submit(kind, std::move(a), wall.now_ms());
+    const std::size_t n = pipeline->tick(tick).size();
     (void)world.commit(tick);
     return n;
   }
 };
 
 void BM_Engine_MixedActions(benchmark::State& state) {
-  Engine e(10'000);
+  Engine e(10'000, static_cast<int>(state.range(0)));
   std::size_t processed = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -101,11 +109,16 @@ void BM_Engine_MixedActions(benchmark::State& state) {
     processed += e.run_tick(actions);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(processed));
+  state.counters["cells"] = static_cast<double>(e.pipeline->partition().leaves().size());
+  state.counters["forwarded_pct"] =
+      100.0 * static_cast<double>(e.pipeline->stats().forwarded) /
+      static_cast<double>(std::max<std::uint64_t>(1, e.pipeline->stats().processed));
 }
 
 void BM_Tick_10kPlayers_5kActions(benchmark::State& state) {
-  Engine e(10'000);
+  Engine e(10'000, static_cast<int>(state.range(0)));
   std::vector<double> ms;
+  TickPhases sum;
   for (auto _ : state) {
     state.PauseTiming();
     auto actions = e.batch(5'000);
@@ -114,7 +127,20 @@ void BM_Tick_10kPlayers_5kActions(benchmark::State& state) {
     e.run_tick(actions);
     ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    const TickPhases& p = e.pipeline->stats().last_phases;
+    sum.own_actions_ms += p.own_actions_ms;
+    sum.forwarded_ms += p.forwarded_ms;
+    sum.flush_ms += p.flush_ms;
+    sum.place_ms += p.place_ms;
+    sum.rebalance_ms += p.rebalance_ms;
   }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["own_ms"] = sum.own_actions_ms / n;
+  state.counters["fwd_ms"] = sum.forwarded_ms / n;
+  state.counters["flush_ms"] = sum.flush_ms / n;
+  state.counters["place_ms"] = sum.place_ms / n;
+  state.counters["rebal_ms"] = sum.rebalance_ms / n;
+  state.counters["regrids"] = static_cast<double>(e.pipeline->stats().regrids);
   std::sort(ms.begin(), ms.end());
   state.counters["p50_ms"] = ms[ms.size() / 2];
   state.counters["p99_ms"] = ms[static_cast<std::size_t>(0.99 * (ms.size() - 1))];
@@ -162,8 +188,17 @@ void BM_Partition_Balance(benchmark::State& state) {
   state.SetLabel(dist == 0 ? "uniform" : dist == 1 ? "clustered" : "single-hotspot");
 }
 
-BENCHMARK(BM_Engine_MixedActions)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Tick_10kPlayers_5kActions)->Unit(benchmark::kMillisecond)->Iterations(200);
+BENCHMARK(BM_Engine_MixedActions)
+    ->ArgName("workers")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Tick_10kPlayers_5kActions)
+    ->ArgName("workers")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(200);
 BENCHMARK(BM_Partition_Balance)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 }  // namespace

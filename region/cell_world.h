@@ -42,6 +42,13 @@ class CellWorld {
 
   // Keys written since the last flush, in first-write order.
   std::vector<replica::Key> written() const;
+  // Calls fn(key, value) for every key written since the last flush, with the value as this cell
+  // sees it (what the store will hold after flush_into), in first-write order.
+  template <typename Fn>
+  void for_each_written(Fn&& fn) const {
+    for (const Staged& s : staged_)
+      fn(s.key, s.value);
+  }
   bool empty() const { return staged_.empty(); }
   // Joins every delta into `world` (its store and open group), in first-write order, and forgets
   // them. REQUIRES: no worker is writing into this cell.

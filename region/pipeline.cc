@@ -139,8 +139,16 @@ void RegionPipeline::run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t
 
 std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   const auto start = std::chrono::steady_clock::now();
+  auto lap = start;
+  auto split = [&lap](double& into) {
+    const auto now = std::chrono::steady_clock::now();
+    into = std::chrono::duration<double, std::milli>(now - lap).count();
+    lap = now;
+  };
+  TickPhases& phases = stats_.last_phases;
   ++stats_.ticks;
-  absorb_changes(true);  // peers' deltas and writes made between ticks
+  absorb_changes();  // peers' deltas and writes made between ticks
+  split(phases.absorb_ms);
 
   std::vector<std::vector<Cell*>> mine(static_cast<std::size_t>(workers_.size()));
   for (auto& [id, c] : cells_) {
@@ -158,6 +166,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     for (Cell* c : mine[static_cast<std::size_t>(w)])
       run_own_actions(*c, clock, tick, latency);
   });
+  split(phases.own_actions_ms);
   // Phase 2: interactions across cells, resolved by the target's cell in stamp order.
   bool forwarded = false;
   for (auto& [id, c] : cells_) {
@@ -180,6 +189,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
         run_forwarded(*c, clock, tick);
     });
   }
+  split(phases.forwarded_ms);
 
   // Tick boundary, on this thread: outcomes, deltas into the replica, clocks in step.
   std::vector<Outcome> out;
@@ -192,11 +202,19 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     c->forwarded_outcomes.clear();
   }
   std::uint64_t processed = 0;
+  std::vector<std::pair<crdt::EntityId, crdt::Vec3>> moved;
   for (auto& [id, c] : cells_) {
+    c->world.for_each_written([&](const replica::Key& key, const replica::ComponentValue& v) {
+      if (key.component != kPositionComponent) return;
+      const auto& pos = std::get<crdt::Position>(v);
+      if (pos.has_value()) moved.emplace_back(key.entity, pos.value());
+    });
     c->world.flush_into(world_);
     processed += c->processed;
   }
+  (void)world_.take_changes();  // exactly this tick's writes: `moved` has their positions
   stats_.processed += processed;
+  split(phases.flush_ms);
   crdt::Hlc latest = clock_.last();
   for (int w = 1; w < workers_.size(); ++w)
     latest = std::max(latest, worker_clocks_[static_cast<std::size_t>(w)]->last());
@@ -208,9 +226,10 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     h = replica::Histogram(stats_.latency_ms.bounds());
   }
 
-  // Re-place what moved (this tick's own writes are in the change list), report loads,
-  // rebalance, hand actors over.
-  absorb_changes(false);
+  // Re-place what moved, report loads, rebalance, hand actors over.
+  for (const auto& [id, pos] : moved)
+    place_at(id, pos);
+  split(phases.place_ms);
   for (auto& [id, c] : cells_)
     partition_.set_load(id, c->own.size() + c->processed);
   stats_.last_rebalance = partition_.rebalance();
@@ -219,6 +238,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   const std::uint64_t handovers_before = stats_.handovers;
   if (stats_.last_rebalance.splits > 0 || stats_.last_rebalance.merges > 0) regrid_all();
   rehome_queues();
+  split(phases.rebalance_ms);
 
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -226,20 +246,22 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   if (ms > options_.tick_period_ms) {
     ++stats_.overruns;
     spdlog::warn(
-        "region tick {} overran: {:.1f} ms > {:.1f} ms period ({} actions, {} forwarded, {} cells "
-        "on {} workers, {} hand-overs, {} splits, {} merges)",
-        tick, ms, options_.tick_period_ms, processed, stats_.forwarded, cells_.size(),
-        workers_.size(), stats_.handovers - handovers_before, stats_.last_rebalance.splits,
-        stats_.last_rebalance.merges);
+        "region tick {} overran: {:.1f} ms > {:.1f} ms period ({} actions in {} cells on {} "
+        "workers, {} hand-overs, {} splits, {} merges; ms in absorb {:.1f}, own actions {:.1f}, "
+        "forwarded {:.1f}, flush {:.1f}, place {:.1f}, rebalance {:.1f})",
+        tick, ms, options_.tick_period_ms, processed, cells_.size(), workers_.size(),
+        stats_.handovers - handovers_before, stats_.last_rebalance.splits,
+        stats_.last_rebalance.merges, phases.absorb_ms, phases.own_actions_ms, phases.forwarded_ms,
+        phases.flush_ms, phases.place_ms, phases.rebalance_ms);
   }
   return out;
 }
 
-void RegionPipeline::absorb_changes(bool external) {
+void RegionPipeline::absorb_changes() {
   for (const replica::Key& key : world_.take_changes()) {
     if (key.component != kPositionComponent) continue;
     place(key.entity);
-    stats_.remote_moves += external;
+    ++stats_.remote_moves;
   }
 }
 
@@ -262,13 +284,21 @@ void RegionPipeline::unplace(crdt::EntityId id, const Placement& p) {
 }
 
 void RegionPipeline::place_at(crdt::EntityId id, const crdt::Vec3& pos) {
+  auto [it, fresh] = placed_.try_emplace(id);
+  Placement& p = it->second;
+  // The common case: a step inside its cell, away from every edge, and no ghosts before either.
+  const Rect& bounds = partition_.bounds(p.home);
+  if (!fresh && p.ghosts.empty() && bounds.contains(pos.x, pos.z) &&
+      !near_edge(bounds, pos.x, pos.z, options_.ghost_margin)) {
+    cells_.at(p.home)->own.upsert(id, pos.x, pos.z);
+    p.pos = pos;
+    return;
+  }
   const CellId home = partition_.cell_of(pos.x, pos.z);
   std::vector<CellId> ghosts;
   if (near_edge(partition_.bounds(home), pos.x, pos.z, options_.ghost_margin)) {
     ghosts = partition_.ghost_cells(pos.x, pos.z, options_.ghost_margin, home);
   }
-  auto [it, fresh] = placed_.try_emplace(id);
-  Placement& p = it->second;
   if (!fresh) {
     if (p.home != home) cell(p.home).own.remove(id);
     for (CellId g : p.ghosts) {

@@ -46,8 +46,20 @@ struct PipelineOptions {
   PartitionOptions partition;  // partition.workers is the number of worker threads
   IngressLimits limits;
   double tick_period_ms = 50;
-  double ghost_margin = 20;     // world units: an entity this close to a cell is a ghost there
+  // World units: an entity this close to a cell is a ghost there. At least the longest reach of
+  // an interaction (attack range), so a handler sees every entity it may touch.
+  double ghost_margin = 8;
   double interest_bucket = 25;  // world units: the interest grid's bucket size
+};
+
+// Where the last tick's time went, in ms: the cause an overrun is logged with.
+struct TickPhases {
+  double absorb_ms = 0;       // placing entities moved between ticks (peers, spawns)
+  double own_actions_ms = 0;  // phase 1, on the workers
+  double forwarded_ms = 0;    // phase 2, on the workers
+  double flush_ms = 0;        // deltas into the replica
+  double place_ms = 0;        // re-placing what moved
+  double rebalance_ms = 0;    // loads, rebalance, regrid, hand-overs
 };
 
 struct PipelineStats {
@@ -59,6 +71,7 @@ struct PipelineStats {
   std::uint64_t regrids = 0;       // full re-placements after the tree changed
   std::uint64_t remote_moves = 0;  // positions written outside this pipeline (peers, spawns)
   RebalanceReport last_rebalance;
+  TickPhases last_phases;
   std::uint64_t overruns = 0;  // ticks that took longer than the tick period
   replica::Histogram tick_ms{{1, 2, 5, 10, 16.7, 25, 50, 100, 200, 500}};  // tick durations
   // HLC stamp at ingress → processed, in ms of the physical clock (includes the wait for the tick).
@@ -126,8 +139,8 @@ class RegionPipeline {
   void place(crdt::EntityId id);
   void place_at(crdt::EntityId id, const crdt::Vec3& pos);
   void unplace(crdt::EntityId id, const Placement& p);
-  // Re-places entities whose position changed; `external`: count them as remote moves.
-  void absorb_changes(bool external);
+  // Re-places entities whose position was written outside the tick (peers' deltas, spawns).
+  void absorb_changes();
   static void add_queue_stats(QueueStats& into, const QueueStats& s);
   void regrid_all();  // after splits and merges
   void rehome_queues();
