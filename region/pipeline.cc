@@ -106,6 +106,19 @@ std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::u
   return std::nullopt;
 }
 
+void RegionPipeline::mark_processed(ActorId actor, std::uint64_t seq) {
+  auto home = home_.find(actor);
+  const CellId at = home != home_.end() ? home->second : owner_cell(actor);
+  home_[actor] = at;
+  cell(at).queue.adopt(ActionQueue::ActorState{actor, seq, {}});
+}
+
+std::uint64_t RegionPipeline::processed_seq(ActorId actor) const {
+  auto home = home_.find(actor);
+  if (home == home_.end()) return 0;
+  return cells_.at(home->second)->queue.processed_seq(actor);
+}
+
 void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
                                      replica::Histogram& latency_ms) {
   HandlerContext ctx{c.world, clock, tick, &c.own, &c.ghosts};

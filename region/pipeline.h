@@ -101,6 +101,11 @@ class RegionPipeline {
   std::optional<Reject> submit(int raw_kind, Action action, std::uint64_t now_ms);
   // Runs one tick and returns every action's outcome: phase 1 by cell, then phase 2 by cell.
   std::vector<Outcome> tick(std::uint64_t tick);
+  // Actions of `actor` up to `seq` were processed elsewhere (another region, before a failover):
+  // from now on they are refused here as duplicates.
+  void mark_processed(ActorId actor, std::uint64_t seq);
+  // The highest seq of `actor` processed by this pipeline (or marked), 0 if none.
+  std::uint64_t processed_seq(ActorId actor) const;
   // Replaces the priority rules of every cell from the next tick on. REQUIRES: between ticks.
   void set_rules(PriorityRules rules);
   const PriorityRules& rules() const { return priority_; }

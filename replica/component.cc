@@ -30,6 +30,7 @@ ComponentRegistry ComponentRegistry::game_defaults() {
   (void)r.add(10, {"display_name", ComponentKind::kMvText});
   (void)r.add(11, {"high_score", ComponentKind::kMaxInt});
   (void)r.add(12, {"kills", ComponentKind::kGCounter});
+  (void)r.add(13, {"input_seq", ComponentKind::kMaxInt});  // highest client seq processed
   return r;
 }
 

@@ -1,0 +1,134 @@
+#include "gateway/client_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace worldline::gateway {
+
+bool TokenBucket::take(double n, std::uint64_t now_ms) {
+  if (!started_) {
+    started_ = true;
+    last_ms_ = now_ms;
+  }
+  if (now_ms > last_ms_) {
+    tokens_ = std::min(burst_, tokens_ + rate_ * static_cast<double>(now_ms - last_ms_) / 1000.0);
+    last_ms_ = now_ms;
+  }
+  if (tokens_ < n) return false;
+  tokens_ -= n;
+  return true;
+}
+
+ClientSession::ClientSession(SessionLimits limits, TokenKey key, std::string region_name,
+                             double tick_hz, RegionPort& region, std::shared_ptr<SessionSink> sink)
+    : limits_(limits),
+      key_(std::move(key)),
+      region_name_(std::move(region_name)),
+      tick_hz_(tick_hz),
+      region_(region),
+      sink_(std::move(sink)),
+      actions_(limits.actions_per_s, limits.action_burst),
+      bytes_(limits.bytes_per_s, limits.byte_burst) {}
+
+ClientSession::~ClientSession() {
+  on_close();
+}
+
+void ClientSession::on_close() {
+  if (session_) region_.detach(*session_);
+  session_.reset();
+  closed_ = true;
+}
+
+void ClientSession::close(int code, const std::string& reason) {
+  if (closed_) return;
+  sink_->close(code, reason);
+  on_close();
+}
+
+void ClientSession::fail(ErrorCode code, const std::string& message) {
+  ++counters_.errors;
+  sink_->deliver(error_json(code, message));
+  violation();
+}
+
+void ClientSession::violation() {
+  if (++violations_ >= limits_.max_violations) {
+    spdlog::warn("session of player {}: {} bad or over-limit frames, closing (1008)", player_,
+                 violations_);
+    close(1008, "too many bad or over-limit frames");
+  }
+}
+
+void ClientSession::hello(const HelloFrame& h, std::int64_t unix_s) {
+  if (session_) {
+    fail(ErrorCode::kAlreadyAuthenticated, "this session already said hello");
+    return;
+  }
+  auto claims = verify_token(h.token, key_, unix_s, limits_.token_leeway_s);
+  if (!claims) {
+    // The reason names what was wrong (signature, expiry, algorithm), never the token.
+    spdlog::info("hello refused: {}", claims.error().message);
+    ++counters_.errors;
+    sink_->deliver(error_json(ErrorCode::kAuthFailed, claims.error().message));
+    close(1008, "authentication failed");
+    return;
+  }
+  player_ = claims.value().player;
+  session_ = region_.attach(player_, sink_);
+  sink_->deliver(welcome_json(player_, region_name_, tick_hz_, h.last_ack.value_or(0)));
+}
+
+void ClientSession::on_text(std::string_view frame, std::uint64_t now_ms, std::int64_t unix_s) {
+  if (closed_) return;
+  ++counters_.frames;
+  if (session_ && !bytes_.take(static_cast<double>(frame.size()), now_ms)) {
+    ++counters_.rate_limited;
+    fail(ErrorCode::kRateLimited, "over " + std::to_string(limits_.bytes_per_s) + " bytes/s");
+    return;
+  }
+  ParseResult parsed = parse_client_frame(frame, limits_.protocol);
+  if (auto* e = std::get_if<ProtocolError>(&parsed)) {
+    if (!session_ && e->code == ErrorCode::kAuthFailed) {
+      ++counters_.errors;
+      sink_->deliver(error_json(e->code, e->message));
+      close(1008, "authentication failed");
+      return;
+    }
+    fail(e->code, e->message);
+    return;
+  }
+  ClientFrame& f = std::get<ClientFrame>(parsed);
+  if (auto* h = std::get_if<HelloFrame>(&f)) {
+    hello(*h, unix_s);
+    return;
+  }
+  if (!session_) {
+    fail(ErrorCode::kNotAuthenticated, "say hello with a token first");
+    return;
+  }
+  if (auto* p = std::get_if<PingFrame>(&f)) {
+    sink_->deliver(pong_json(p->t, now_ms));
+    return;
+  }
+  auto& a = std::get<ActionFrame>(f);
+  if (!actions_.take(1, now_ms)) {
+    // Refused like any action, so the client's prediction is corrected; and counted as abuse.
+    ++counters_.rate_limited;
+    sink_->deliver(reject_json(a.action.client_seq, "rate_limited",
+                               "over " + std::to_string(limits_.actions_per_s) + " actions/s"));
+    violation();
+    return;
+  }
+  ++counters_.actions;
+  region_.submit(*session_, a.raw_kind, std::move(a.action), now_ms);
+}
+
+void ClientSession::on_binary(std::size_t, std::uint64_t) {
+  if (closed_) return;
+  ++counters_.frames;
+  fail(ErrorCode::kBadJson, "binary frame on the worldline.json subprotocol");
+}
+
+}  // namespace worldline::gateway

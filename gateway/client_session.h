@@ -1,0 +1,90 @@
+// ClientSession: the protocol logic of one client connection, without the socket. The WebSocket
+// session (server.cc) feeds it every frame; it answers through the session's SessionSink.
+//
+//   before hello: only `hello` — its token is verified (signature, expiry), then the player is
+//   attached to the region and `welcome` sent; anything else gets `error not_authenticated`;
+//   after hello: `action` (rate-limited per session by two token buckets, actions/s and bytes/s)
+//   goes to the region, `ping` gets `pong`, a second `hello` is an error.
+// Every malformed frame gets an `error` with its code and the session carries on; repeated abuse
+// (max_violations malformed or rate-limited frames) closes it with 1008 (policy violation), and a
+// failed hello closes it at once. Logs never contain the token.
+// Thread safety: one thread at a time (the connection's strand).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gateway/protocol.h"
+#include "gateway/region_host.h"
+#include "gateway/token.h"
+
+namespace worldline::gateway {
+
+struct SessionLimits {
+  ProtocolLimits protocol;
+  double actions_per_s = 60;  // sustained, per session
+  double action_burst = 120;
+  double bytes_per_s = 64 * 1024;
+  double byte_burst = 256 * 1024;
+  int max_violations = 20;  // malformed or rate-limited frames before a 1008 close
+  std::int64_t token_leeway_s = 30;
+};
+
+// A token bucket: `rate` tokens per second, at most `burst` saved.
+class TokenBucket {
+ public:
+  TokenBucket(double rate, double burst) : rate_(rate), burst_(burst), tokens_(burst) {}
+  bool take(double n, std::uint64_t now_ms);
+
+ private:
+  double rate_, burst_, tokens_;
+  std::uint64_t last_ms_ = 0;
+  bool started_ = false;
+};
+
+struct SessionCounters {
+  std::uint64_t frames = 0, actions = 0, errors = 0, rate_limited = 0;
+};
+
+class ClientSession {
+ public:
+  // REQUIRES: region outlives the session.
+  ClientSession(SessionLimits limits, TokenKey key, std::string region_name, double tick_hz,
+                RegionPort& region, std::shared_ptr<SessionSink> sink);
+  ~ClientSession();
+
+  // One text frame. now_ms: a steady clock; unix_s: wall time, for token expiry.
+  void on_text(std::string_view frame, std::uint64_t now_ms, std::int64_t unix_s);
+  // A binary frame under the JSON subprotocol: an error (the Cap'n Proto form is not served yet).
+  void on_binary(std::size_t bytes, std::uint64_t now_ms);
+  // The connection is gone: detaches from the region.
+  void on_close();
+
+  bool authenticated() const { return session_.has_value(); }
+  bool closed() const { return closed_; }
+  std::uint64_t player() const { return player_; }
+  const SessionCounters& counters() const { return counters_; }
+
+ private:
+  void fail(ErrorCode code, const std::string& message);
+  void violation();  // counts one; closes with 1008 at max_violations
+  void close(int code, const std::string& reason);
+  void hello(const HelloFrame& h, std::int64_t unix_s);
+
+  SessionLimits limits_;
+  TokenKey key_;
+  std::string region_name_;
+  double tick_hz_;
+  RegionPort& region_;
+  std::shared_ptr<SessionSink> sink_;
+  std::optional<SessionId> session_;
+  std::uint64_t player_ = 0;
+  TokenBucket actions_, bytes_;
+  int violations_ = 0;
+  bool closed_ = false;
+  SessionCounters counters_;
+};
+
+}  // namespace worldline::gateway

@@ -1,0 +1,180 @@
+#include "gateway/region_host.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace worldline::gateway {
+
+using replica::ComponentValue;
+using replica::Key;
+
+RegionHost::RegionHost(HostOptions options, region::RegionPipeline& pipeline,
+                       region::GameRules& rules, replica::Replica& world, crdt::HlcClock& clock)
+    : options_(std::move(options)),
+      pipeline_(pipeline),
+      rules_(rules),
+      world_(world),
+      clock_(clock) {}
+
+SessionId RegionHost::attach(std::uint64_t player, std::shared_ptr<SessionSink> sink) {
+  std::lock_guard<std::mutex> lock(inbox_mutex_);
+  const SessionId id = next_session_++;
+  Event e{Event::Kind::kAttach, id, player, std::move(sink), 0, {}, 0};
+  inbox_.push_back(std::move(e));
+  return id;
+}
+
+void RegionHost::submit(SessionId session, int raw_kind, region::Action action,
+                        std::uint64_t now_ms) {
+  std::lock_guard<std::mutex> lock(inbox_mutex_);
+  ++received_;
+  inbox_.push_back(
+      Event{Event::Kind::kAction, session, 0, nullptr, raw_kind, std::move(action), now_ms});
+}
+
+void RegionHost::detach(SessionId session) {
+  std::lock_guard<std::mutex> lock(inbox_mutex_);
+  inbox_.push_back(Event{Event::Kind::kDetach, session, 0, nullptr, 0, {}, 0});
+}
+
+std::uint64_t RegionHost::replicated_seq(std::uint64_t player) const {
+  const ComponentValue* v = world_.store().get(Key{player, kInputSeqComponent});
+  if (!v) return 0;
+  const auto& seq = std::get<crdt::HighScore>(*v).get();
+  return seq && *seq > 0 ? static_cast<std::uint64_t>(*seq) : 0;
+}
+
+void RegionHost::take_authority(std::uint64_t player) {
+  const ComponentValue* v = world_.store().get(Key{player, kAuthorityComponent});
+  const std::optional<crdt::Authority> current =
+      v ? std::get<crdt::EntityAuthority>(*v).get() : std::nullopt;
+  if (!current || current->region != world_.id()) {
+    const crdt::Authority next{current ? current->epoch + 1 : 1, world_.id()};
+    (void)world_.write(Key{player, kAuthorityComponent},
+                       [&](ComponentValue& c) -> std::optional<ComponentValue> {
+                         return std::get<crdt::EntityAuthority>(c).set(next);
+                       });
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.authority_taken;
+    if (current) {
+      spdlog::info("player {}: authority moves from region {} to {} (epoch {})", player,
+                   current->region, world_.id(), next.epoch);
+    }
+  }
+  if (!region::GameRules::position(world_, player)) {
+    rules_.spawn(world_, player, options_.spawn_point, clock_);
+  }
+}
+
+void RegionHost::tick(std::uint64_t tick, std::uint64_t now_ms) {
+  tick_ = tick;
+  std::vector<Event> events;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mutex_);
+    events.swap(inbox_);
+  }
+  std::uint64_t rejected = 0, received = 0, attached = 0;
+  for (Event& e : events) {
+    switch (e.kind) {
+      case Event::Kind::kAttach: {
+        ++attached;
+        take_authority(e.player);
+        // Whatever another region already processed for this player is never applied again.
+        pipeline_.mark_processed(e.player, replicated_seq(e.player));
+        PlayerProgress& p = progress_[e.player];
+        p.processed_seq = std::max(p.processed_seq, pipeline_.processed_seq(e.player));
+        sessions_[e.session] = Session{e.player, std::move(e.sink), {}, {}};
+        break;
+      }
+      case Event::Kind::kDetach:
+        sessions_.erase(e.session);
+        break;
+      case Event::Kind::kAction: {
+        auto s = sessions_.find(e.session);
+        if (s == sessions_.end()) break;  // detached meanwhile
+        ++received;
+        e.action.actor = s->second.player;
+        const std::uint64_t seq = e.action.client_seq;
+        if (auto reject = pipeline_.submit(e.raw_kind, std::move(e.action), now_ms)) {
+          ++rejected;
+          s->second.pending.push_back(
+              reject_json(seq, region::to_string(reject->reason), reject->detail));
+        } else {
+          progress_[s->second.player].waiting.emplace_back(seq, e.received_ms);
+        }
+        break;
+      }
+    }
+  }
+  std::unordered_map<std::uint64_t, SessionId> session_of;
+  for (const auto& [id, s] : sessions_)
+    session_of[s.player] = id;
+  std::unordered_map<std::uint64_t, std::uint64_t> highest;
+  for (const region::Outcome& o : pipeline_.tick(tick)) {
+    std::uint64_t& h = highest[o.actor];
+    h = std::max(h, o.seq);
+    if (o.ok) continue;
+    ++rejected;
+    auto s = session_of.find(o.actor);
+    if (s != session_of.end()) {
+      sessions_.at(s->second).pending.push_back(reject_json(o.seq, "refused", o.reason));
+    }
+  }
+  for (const auto& [player, seq] : highest) {
+    PlayerProgress& p = progress_[player];
+    p.processed_seq = std::max(p.processed_seq, seq);
+    (void)world_.write(
+        Key{player, kInputSeqComponent}, [&](ComponentValue& c) -> std::optional<ComponentValue> {
+          return std::get<crdt::HighScore>(c).set(static_cast<std::int64_t>(p.processed_seq));
+        });
+  }
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  stats_.actions_received += received;
+  stats_.rejected += rejected;
+  stats_.attached_total += attached;
+}
+
+void RegionHost::publish(std::uint64_t now_ms) {
+  std::uint64_t frames = 0;
+  replica::Histogram ack_ms(stats_.ack_ms.bounds());
+  for (auto& [id, s] : sessions_) {
+    PlayerProgress& p = progress_[s.player];
+    StateFrame f;
+    f.tick = tick_;
+    f.ack = p.processed_seq;
+    std::set<crdt::EntityId> now_visible;
+    if (const auto me = region::GameRules::position(world_, s.player)) {
+      for (crdt::EntityId e : pipeline_.within(me->x, me->z, options_.interest_radius)) {
+        const auto pos = region::GameRules::position(world_, e);
+        if (!pos) continue;
+        f.entities.push_back(EntityState{e, *pos, region::GameRules::health(world_, e)});
+        now_visible.insert(e);
+      }
+    }
+    std::set_difference(s.visible.begin(), s.visible.end(), now_visible.begin(), now_visible.end(),
+                        std::back_inserter(f.removed));
+    s.visible = std::move(now_visible);
+    for (std::string& frame : s.pending)
+      s.sink->deliver(std::move(frame));
+    s.pending.clear();
+    s.sink->deliver(state_json(f));
+    ++frames;
+    auto done = std::partition(p.waiting.begin(), p.waiting.end(),
+                               [&](const auto& w) { return w.first > p.processed_seq; });
+    for (auto it = done; it != p.waiting.end(); ++it)
+      ack_ms.record(static_cast<double>(now_ms - std::min(now_ms, it->second)));
+    p.waiting.erase(done, p.waiting.end());
+  }
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  stats_.state_frames += frames;
+  stats_.ack_ms.merge(ack_ms);
+  stats_.sessions = sessions_.size();
+}
+
+HostStats RegionHost::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  return stats_;
+}
+
+}  // namespace worldline::gateway

@@ -1,0 +1,409 @@
+#include "gateway/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace worldline::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr const char* kJsonSubprotocol = "worldline.json";
+
+std::uint64_t steady_now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+std::int64_t unix_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// Sessions point to the Impl with a plain pointer: the Impl owns the io_context, whose destruction
+// (after stop()) destroys every pending handler and with it every session — so the Impl outlives
+// them all, and no reference cycle keeps anything alive past the server.
+struct GatewayServer::Impl {
+  class WsSession;
+  class HttpSession;
+
+  Impl(ServerOptions o, RegionPort& r, HttpHandler h)
+      : options(std::move(o)), region(r), http_handler(std::move(h)), acceptor(ioc) {}
+
+  ServerOptions options;
+  RegionPort& region;
+  HttpHandler http_handler;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> connections{0}, open{0}, slow_consumers{0}, http_requests{0},
+      frames_in{0}, frames_out{0};
+  std::mutex sessions_mutex;
+  std::vector<std::weak_ptr<WsSession>> sessions;  // GUARDED_BY(sessions_mutex)
+
+  void do_accept();
+};
+
+// One WebSocket connection: the ClientSession's socket side.
+class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(tcp::socket&& socket, Impl* server) : ws_(std::move(socket)), server_(server) {}
+
+  // Answers the upgrade request; `subprotocol` is what we agreed on ("" if the client named none).
+  void run(http::request<http::string_body> req, std::string subprotocol) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
+      res.set(http::field::server, "worldline");
+      if (!subprotocol.empty()) res.set(http::field::sec_websocket_protocol, subprotocol);
+    }));
+    // Frames a little over the protocol's limit get a protocol error; far over it, Beast closes
+    // the connection (1009) without buffering them.
+    ws_.read_message_max(server_->options.limits.protocol.max_frame_bytes * 4);
+    ws_.async_accept(req, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+  }
+
+  // From any thread: hands a frame to the connection's strand.
+  void post_send(std::string frame) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
+      self->send(std::move(f));
+    });
+  }
+  void post_close(int code, std::string reason) {
+    net::post(ws_.get_executor(),
+              [self = shared_from_this(), code, r = std::move(reason)] { self->close(code, r); });
+  }
+
+ private:
+  class Sink : public SessionSink {
+   public:
+    explicit Sink(std::weak_ptr<WsSession> s) : session_(std::move(s)) {}
+    void deliver(std::string frame) override {
+      if (auto s = session_.lock()) s->post_send(std::move(frame));
+    }
+    void close(int code, std::string reason) override {
+      if (auto s = session_.lock()) s->post_close(code, std::move(reason));
+    }
+
+   private:
+    std::weak_ptr<WsSession> session_;
+  };
+
+  void on_accept(beast::error_code ec) {
+    if (ec) {
+      spdlog::debug("websocket handshake failed: {}", ec.message());
+      return;
+    }
+    ++server_->connections;
+    ++server_->open;
+    counted_ = true;
+    {
+      std::lock_guard<std::mutex> lock(server_->sessions_mutex);
+      auto& all = server_->sessions;
+      all.erase(std::remove_if(all.begin(), all.end(), [](const auto& w) { return w.expired(); }),
+                all.end());
+      all.push_back(weak_from_this());
+    }
+    const ServerOptions& o = server_->options;
+    core_ =
+        std::make_unique<ClientSession>(o.limits, o.key, o.region_name, o.tick_hz, server_->region,
+                                        std::make_shared<Sink>(weak_from_this()));
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) {
+      if (ec != websocket::error::closed && ec != net::error::operation_aborted &&
+          ec != net::error::eof) {
+        spdlog::info("session of player {}: read ended: {}", core_ ? core_->player() : 0,
+                     ec.message());
+      }
+      finish();
+      return;
+    }
+    ++server_->frames_in;
+    if (ws_.got_text()) {
+      const std::string text = beast::buffers_to_string(buffer_.data());
+      core_->on_text(text, steady_now_ms(), unix_now_s());
+    } else {
+      core_->on_binary(buffer_.size(), steady_now_ms());
+    }
+    buffer_.consume(buffer_.size());
+    if (!core_->closed()) do_read();
+  }
+
+  void send(std::string frame) {
+    if (closing_) return;
+    if (queue_.size() >= server_->options.max_send_queue) {
+      // The client is not reading: tell it (past the queue) and cut it.
+      ++server_->slow_consumers;
+      spdlog::warn("session of player {}: {} frames unread, disconnecting a slow consumer",
+                   core_ ? core_->player() : 0, queue_.size());
+      queue_.clear();
+      queue_.push_back(error_json(ErrorCode::kSlowConsumer, "frames were not read in time"));
+      close_code_ = websocket::close_code::policy_error;
+      close_reason_ = "slow consumer";
+      closing_ = true;
+      if (!writing_) do_write();
+      return;
+    }
+    queue_.push_back(std::move(frame));
+    if (!writing_) do_write();
+  }
+
+  void do_write() {
+    if (queue_.empty()) {
+      if (closing_) do_close();
+      return;
+    }
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(queue_.front()),
+                    beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+      finish();
+      return;
+    }
+    ++server_->frames_out;
+    queue_.pop_front();
+    do_write();
+  }
+
+  void close(int code, const std::string& reason) {
+    if (closing_) return;
+    closing_ = true;
+    close_code_ = static_cast<websocket::close_code>(code);
+    close_reason_ = reason;
+    if (!writing_)
+      do_write();  // flushes what is queued (e.g. the error that explains), then closes
+  }
+
+  void do_close() {
+    if (close_sent_) return;
+    close_sent_ = true;
+    websocket::close_reason cr(close_code_);
+    cr.reason = close_reason_.substr(0, 120);
+    ws_.async_close(cr, [self = shared_from_this()](beast::error_code) { self->finish(); });
+  }
+
+  void finish() {
+    if (core_) core_->on_close();
+    if (counted_) {
+      counted_ = false;
+      --server_->open;
+    }
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  Impl* server_;
+  beast::flat_buffer buffer_;
+  std::unique_ptr<ClientSession> core_;
+  std::deque<std::string> queue_;
+  bool writing_ = false, closing_ = false, close_sent_ = false, counted_ = false;
+  websocket::close_code close_code_ = websocket::close_code::normal;
+  std::string close_reason_;
+};
+
+// One HTTP connection: requests answered by the node's handler, or an upgrade to a WsSession.
+class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket&& socket, Impl* server) : stream_(std::move(socket)), server_(server) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(server_->options.max_http_body);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    if (ec) return;  // a broken or oversized request: nothing to answer
+    http::request<http::string_body> req = parser_->release();
+    if (websocket::is_upgrade(req)) {
+      const std::string offered(req[http::field::sec_websocket_protocol]);
+      std::string agreed;
+      if (!offered.empty()) {
+        if (offered.find(kJsonSubprotocol) == std::string::npos) {
+          respond(req, HttpReply{400, "text/plain; charset=utf-8",
+                                 "unsupported subprotocol: this node serves worldline.json\n"});
+          return;
+        }
+        agreed = kJsonSubprotocol;
+      }
+      stream_.expires_never();
+      std::make_shared<WsSession>(stream_.release_socket(), server_)->run(std::move(req), agreed);
+      return;
+    }
+    ++server_->http_requests;
+    HttpRequest r{std::string(req.method_string()), std::string(req.target()), req.body(), {}};
+    const std::string auth(req[http::field::authorization]);
+    if (auth.rfind("Bearer ", 0) == 0) r.bearer = auth.substr(7);
+    HttpReply reply;
+    try {
+      reply = server_->http_handler ? server_->http_handler(r) : HttpReply{404, {}, "not found\n"};
+    } catch (const std::exception& e) {
+      spdlog::error("http {} {}: handler failed: {}", r.method, r.target, e.what());
+      reply = HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};
+    }
+    respond(req, reply);
+  }
+
+  void respond(const http::request<http::string_body>& req, const HttpReply& reply) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(reply.status), req.version());
+    res->set(http::field::server, "worldline");
+    res->set(http::field::content_type, reply.content_type);
+    res->keep_alive(req.keep_alive());
+    res->body() = reply.body;
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec) return;
+                        if (!res->keep_alive()) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return;
+                        }
+                        self->do_read();
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  Impl* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+void GatewayServer::Impl::do_accept() {
+  acceptor.async_accept(net::make_strand(ioc),
+                        [self = this](beast::error_code ec, tcp::socket socket) {
+                          if (self->stopping) return;
+                          if (!ec) {
+                            std::make_shared<HttpSession>(std::move(socket), self)->run();
+                          } else {
+                            spdlog::warn("gateway: accept failed: {}", ec.message());
+                          }
+                          self->do_accept();
+                        });
+}
+
+GatewayServer::GatewayServer(ServerOptions options, RegionPort& region, HttpHandler http)
+    : impl_(std::make_unique<Impl>(std::move(options), region, std::move(http))) {}
+
+GatewayServer::~GatewayServer() {
+  stop();
+}
+
+crdt::Result<bool> GatewayServer::start() {
+  const std::string& listen = impl_->options.listen;
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
+                            "gateway listen address '" + listen + "' is not host:port");
+  }
+  beast::error_code ec;
+  const auto address = net::ip::make_address(listen.substr(0, colon), ec);
+  int port = -1;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+  }
+  if (ec || port < 0 || port > 65535) {
+    return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
+                            "gateway listen address '" + listen + "' is not a valid ip:port");
+  }
+  const tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
+                            "gateway cannot listen on " + listen + ": " + ec.message());
+  }
+  impl_->do_accept();
+  for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i)
+    impl_->threads.emplace_back([impl = impl_.get()] { impl->ioc.run(); });
+  spdlog::info("gateway listening on {}:{} ({} I/O threads)", address.to_string(), this->port(),
+               impl_->threads.size());
+  return true;
+}
+
+std::uint16_t GatewayServer::port() const {
+  beast::error_code ec;
+  const auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void GatewayServer::stop() {
+  if (impl_->threads.empty() || impl_->stopping.exchange(true)) return;
+  net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+  {
+    std::lock_guard<std::mutex> lock(impl_->sessions_mutex);
+    for (auto& w : impl_->sessions) {
+      if (auto s = w.lock()) s->post_close(1001, "node shutting down");
+    }
+  }
+  // Give the sessions a moment to send their close frames, then stop the loop.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (impl_->open.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads)
+    t.join();
+  impl_->threads.clear();
+}
+
+ServerStats GatewayServer::stats() const {
+  return ServerStats{impl_->connections.load(),    impl_->open.load(),
+                     impl_->slow_consumers.load(), impl_->http_requests.load(),
+                     impl_->frames_in.load(),      impl_->frames_out.load()};
+}
+
+}  // namespace worldline::gateway

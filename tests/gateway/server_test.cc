@@ -1,0 +1,360 @@
+// The gateway end to end over real sockets on loopback: a Beast WebSocket client says hello with a
+// signed token, acts, and receives its ack and the authoritative state; forged and expired tokens
+// are refused; every class of malformed frame gets its error while the node keeps serving others;
+// abuse closes with 1008; a contested item gives one owner and one reject; HTTP on the same port.
+#include "gateway/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "gateway/region_host.h"
+
+namespace worldline::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+
+const TokenKey kKey{TokenKey::Kind::kHs256, "e2e test secret 42"};
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string token_for(std::uint64_t player, std::int64_t expires_in_s = 3600,
+                      const TokenKey& key = kKey) {
+  return mint_token(TokenClaims{player, "player", unix_now() + expires_in_s, unix_now()}, key)
+      .value();
+}
+
+struct NullOutbox : replica::Outbox {
+  void send(replica::ReplicaId, std::string) override {}
+};
+
+// One region node in-process: replica (in-memory journal), pipeline, host, gateway, and a tick
+// thread at 20 Hz doing what `worldline node` does each tick: region tick, commit, publish.
+class Node {
+ public:
+  explicit Node(SessionLimits limits = {}) {
+    world.watch_changes();
+    region::PipelineOptions po;
+    po.partition.workers = 2;
+    pipeline = std::make_unique<region::RegionPipeline>(po, region::PriorityRules::defaults(),
+                                                        rules, world, clock);
+    host = std::make_unique<RegionHost>(HostOptions{"eu-west", 20, 60, {0, 0, 0}}, *pipeline, rules,
+                                        world, clock);
+    ServerOptions so;
+    so.region_name = "eu-west";
+    so.limits = limits;
+    so.key = kKey;
+    server = std::make_unique<GatewayServer>(so, *host, [](const HttpRequest& r) {
+      if (r.target == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
+      return HttpReply{404, "text/plain", "not found\n"};
+    });
+    EXPECT_TRUE(server->start().ok());
+    ticker = std::thread([this] {
+      std::uint64_t t = 0;
+      while (!stop) {
+        const auto start = std::chrono::steady_clock::now();
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          const std::uint64_t now = wall.now_ms();
+          host->tick(++t, now);
+          EXPECT_TRUE(world.commit(now).ok());
+          host->publish(now);
+        }
+        std::this_thread::sleep_until(start + std::chrono::milliseconds(50));
+      }
+    });
+  }
+  ~Node() {
+    stop = true;
+    ticker.join();
+    server->stop();
+  }
+  std::uint16_t port() const { return server->port(); }
+  template <typename Fn>
+  auto with_world(Fn&& fn) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return fn(world);
+  }
+
+  replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+  replica::MemoryJournal journal;
+  NullOutbox outbox;
+  crdt::SystemClock wall;
+  crdt::HlcClock clock{1, wall, 10'000};
+  replica::Replica world{replica::ReplicaOptions{1, {1}}, registry, journal, outbox};
+  region::GameRules rules{region::GameConfig{}};
+  std::unique_ptr<region::RegionPipeline> pipeline;
+  std::unique_ptr<RegionHost> host;
+  std::unique_ptr<GatewayServer> server;
+  std::mutex mutex;
+  std::atomic<bool> stop{false};
+  std::thread ticker;
+};
+
+// A test client: a blocking Beast WebSocket with a read timeout.
+class Client {
+ public:
+  explicit Client(std::uint16_t port, const std::string& subprotocol = "worldline.json") {
+    tcp::resolver resolver(ioc_);
+    net::connect(ws_.next_layer(), resolver.resolve("127.0.0.1", std::to_string(port)));
+    ws_.set_option(websocket::stream_base::decorator([subprotocol](websocket::request_type& req) {
+      if (!subprotocol.empty()) req.set(http::field::sec_websocket_protocol, subprotocol);
+    }));
+    websocket::response_type res;
+    ws_.handshake(res, "127.0.0.1", "/");
+    agreed = std::string(res[http::field::sec_websocket_protocol]);
+  }
+  void send(const std::string& text) {
+    ws_.text(true);
+    ws_.write(net::buffer(text));
+  }
+  void send_binary(const std::string& bytes) {
+    ws_.binary(true);
+    ws_.write(net::buffer(bytes));
+  }
+  // The next frame as JSON; a null value when the server closed the connection.
+  json::value read() {
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    ws_.read(buffer, ec);
+    if (ec) {
+      closed_with = ws_.reason().code;
+      return nullptr;
+    }
+    return json::parse(beast::buffers_to_string(buffer.data()));
+  }
+  // Reads frames until `pred` holds (returns that frame) or the connection closes (null).
+  json::value read_until(const std::function<bool(const json::value&)>& pred, int max = 400) {
+    for (int i = 0; i < max; ++i) {
+      json::value v = read();
+      if (getenv("E2E_DEBUG")) std::fprintf(stderr, "frame: %s\n", json::serialize(v).c_str());
+      if (v.is_null() || pred(v)) return v;
+    }
+    ADD_FAILURE() << "no matching frame in " << max;
+    return nullptr;
+  }
+  json::value hello(std::uint64_t player) {
+    send(R"({"type":"hello","token":")" + token_for(player) + R"("})");
+    return read();
+  }
+
+  std::string agreed;
+  std::uint16_t closed_with = 0;
+
+ private:
+  net::io_context ioc_;
+  websocket::stream<tcp::socket> ws_{ioc_};
+};
+
+bool is_type(const json::value& v, const char* type) {
+  return v.is_object() && v.as_object().contains("type") && v.at("type").as_string() == type;
+}
+
+TEST(Gateway, AClientActsAndReceivesItsAckAndTheAuthoritativeState) {
+  Node node;
+  Client c(node.port());
+  EXPECT_EQ(c.agreed, "worldline.json");
+  const json::value welcome = c.hello(5);
+  ASSERT_TRUE(is_type(welcome, "welcome")) << welcome;
+  EXPECT_EQ(welcome.at("player").as_int64(), 5);
+  EXPECT_EQ(welcome.at("region").as_string(), "eu-west");
+  const std::string t = std::to_string(unix_now() * 1000);  // the client's clock, Unix ms
+  c.send(R"({"type":"action","seq":1,"kind":"move","t":)" + t + R"(,"args":{"x":3,"y":0,"z":4}})");
+  const json::value state = c.read_until(
+      [](const json::value& v) { return is_type(v, "state") && v.at("ack").as_int64() >= 1; });
+  ASSERT_FALSE(state.is_null());
+  EXPECT_EQ(state.at("ack").as_int64(), 1);
+  const json::array& entities = state.at("entities").as_array();
+  ASSERT_EQ(entities.size(), 1u);
+  EXPECT_EQ(entities[0].at("id").as_int64(), 5);
+  EXPECT_EQ(entities[0].at("x").as_double(), 3.0);
+  EXPECT_EQ(entities[0].at("z").as_double(), 4.0);
+  EXPECT_EQ(entities[0].at("health").as_int64(), 100);
+  // A move beyond max speed is clamped: the authoritative state corrects the prediction.
+  c.send(R"({"type":"action","seq":2,"kind":"move","t":)" + t +
+         R"(,"args":{"x":103,"y":0,"z":4}})");
+
+  const json::value corrected = c.read_until(
+      [](const json::value& v) { return is_type(v, "state") && v.at("ack").as_int64() >= 2; });
+  EXPECT_EQ(corrected.at("entities").at(0).at("x").as_double(), 13.0);
+  // A client clock a day off is refused (ingress: clock_skew), with the reason.
+  c.send(R"({"type":"action","seq":3,"kind":"move","t":1,"args":{"x":0,"y":0,"z":0}})");
+  const json::value skew = c.read_until([](const json::value& v) { return is_type(v, "reject"); });
+  EXPECT_EQ(skew.at("seq").as_int64(), 3);
+  EXPECT_EQ(skew.at("reason").as_string(), "clock_skew");
+  c.send(R"({"type":"ping","t":77})");
+  const json::value pong = c.read_until([](const json::value& v) { return is_type(v, "pong"); });
+  EXPECT_EQ(pong.at("t").as_int64(), 77);
+  EXPECT_EQ(
+      node.with_world([](replica::Replica& w) { return region::GameRules::position(w, 5)->x; }),
+      13.0);
+}
+
+TEST(Gateway, ForgedExpiredAndMissingTokensAreRefusedAndTheSessionClosed) {
+  Node node;
+  struct Case {
+    std::string hello;
+    const char* why;
+  };
+  const TokenKey other{TokenKey::Kind::kHs256, "not the cluster's secret"};
+  const Case cases[] = {
+      {R"({"type":"hello","token":")" + token_for(5, 3600, other) + R"("})", "bad signature"},
+      {R"({"type":"hello","token":")" + token_for(5, -3600) + R"("})", "expired"},
+      {R"({"type":"hello","token":"not.a.jwt"})", "token"},
+      {R"({"type":"hello"})", "token"},
+  };
+  for (const Case& k : cases) {
+    Client c(node.port());
+    c.send(k.hello);
+    const json::value e = c.read();
+    ASSERT_TRUE(is_type(e, "error")) << k.why;
+    EXPECT_EQ(e.at("code").as_int64(), 4011) << k.why;
+    EXPECT_NE(std::string(e.at("message").as_string()).find(k.why), std::string::npos)
+        << e.at("message").as_string();
+    EXPECT_TRUE(c.read().is_null());  // then the close
+    EXPECT_EQ(c.closed_with, 1008) << k.why;
+  }
+}
+
+TEST(Gateway, EveryMalformedFrameGetsItsErrorAndTheNodeKeepsServingOthers) {
+  SessionLimits limits;
+  limits.protocol.max_frame_bytes = 512;
+  Node node(limits);
+  Client bad(node.port());
+  bad.send(R"({"type":"action","seq":1,"kind":"move"})");  // before hello
+  EXPECT_EQ(bad.read().at("code").as_int64(), 4010);
+  ASSERT_TRUE(is_type(bad.hello(6), "welcome"));
+  struct Case {
+    std::string frame;
+    int code;
+  };
+  std::string deep = R"({"type":"ping","x":)" + std::string(30, '[') + std::string(30, ']') + "}";
+  const Case cases[] = {
+      {"{not json", 4002},
+      {deep, 4003},
+      {R"({"type":"format_disk"})", 4004},
+      {R"({"type":"action","seq":"one","kind":"move"})", 4005},
+      {R"({"type":"ping","pad":")" + std::string(600, 'x') + R"("})", 4001},
+      {R"({"type":"hello","token":")" + token_for(6) + R"("})", 4012},
+  };
+  for (const Case& k : cases) {
+    bad.send(k.frame);
+    const json::value e = bad.read_until([](const json::value& v) { return is_type(v, "error"); });
+    EXPECT_EQ(e.at("code").as_int64(), k.code) << k.frame.substr(0, 60);
+  }
+  bad.send_binary(std::string("\x00\x01\x02", 3));
+  EXPECT_EQ(bad.read_until([](const json::value& v) { return is_type(v, "error"); })
+                .at("code")
+                .as_int64(),
+            4002);
+  // Out-of-world coordinates and unknown kinds are refused by ingress, with the reason.
+  bad.send(R"({"type":"action","seq":1,"kind":"move","args":{"x":1e300,"z":0}})");
+  bad.send(R"({"type":"action","seq":2,"kind":"teleport"})");
+  const json::value r1 = bad.read_until([](const json::value& v) { return is_type(v, "reject"); });
+  EXPECT_EQ(r1.at("seq").as_int64(), 1);
+  EXPECT_EQ(r1.at("reason").as_string(), "out_of_world");
+  const json::value r2 = bad.read_until([](const json::value& v) { return is_type(v, "reject"); });
+  EXPECT_EQ(r2.at("seq").as_int64(), 2);
+  EXPECT_EQ(r2.at("reason").as_string(), "unknown_kind");
+
+  // The bad client's session lives on, and so does everyone else's.
+  Client good(node.port());
+  ASSERT_TRUE(is_type(good.hello(7), "welcome"));
+  good.send(R"({"type":"action","seq":1,"kind":"chat","args":{"text":"hi"}})");
+  const json::value s = good.read_until(
+      [](const json::value& v) { return is_type(v, "state") && v.at("ack").as_int64() == 1; });
+  EXPECT_FALSE(s.is_null());
+  bad.send(R"({"type":"ping","t":1})");
+  EXPECT_FALSE(bad.read_until([](const json::value& v) { return is_type(v, "pong"); }).is_null());
+}
+
+TEST(Gateway, RepeatedAbuseClosesTheSessionWithPolicyViolation) {
+  SessionLimits limits;
+  limits.actions_per_s = 1;
+  limits.action_burst = 3;
+  limits.max_violations = 4;
+  Node node(limits);
+  Client c(node.port());
+  ASSERT_TRUE(is_type(c.hello(8), "welcome"));
+  for (int seq = 1; seq <= 10; ++seq) {
+    c.send(R"({"type":"action","seq":)" + std::to_string(seq) + R"(,"kind":"emote"})");
+  }
+  int rate_limited = 0;
+  for (;;) {
+    const json::value v = c.read();
+    if (v.is_null()) break;
+    if (is_type(v, "reject") && v.at("reason").as_string() == "rate_limited") ++rate_limited;
+  }
+  EXPECT_EQ(rate_limited, 4);  // the 4th over-limit action is the last straw
+  EXPECT_EQ(c.closed_with, 1008);
+}
+
+TEST(Gateway, TwoPlayersGrabbingOneItemGetOneOwnerAndOneReject) {
+  Node node;
+  Client a(node.port()), b(node.port());
+  ASSERT_TRUE(is_type(a.hello(11), "welcome"));
+  ASSERT_TRUE(is_type(b.hello(12), "welcome"));
+  // Both sessions must be attached before the grabs, or one could arrive ticks earlier.
+  for (Client* c : {&a, &b}) {
+    ASSERT_FALSE(c->read_until([](const json::value& v) { return is_type(v, "state"); }).is_null());
+  }
+  a.send(R"({"type":"action","seq":1,"kind":"pickup","args":{"target":900001}})");
+  b.send(R"({"type":"action","seq":1,"kind":"pickup","args":{"target":900001}})");
+  int rejects = 0;
+  for (Client* c : {&a, &b}) {
+    bool rejected = false;
+    c->read_until([&](const json::value& v) {
+      if (is_type(v, "reject")) {
+        rejected = true;
+        EXPECT_NE(std::string(v.at("detail").as_string()).find("already claimed"),
+                  std::string::npos);
+      }
+      return is_type(v, "state") && v.at("ack").as_int64() >= 1;
+    });
+    rejects += rejected;
+  }
+  EXPECT_EQ(rejects, 1);
+  const auto owner = node.with_world([](replica::Replica& w) {
+    return std::get<crdt::UniqueItemOwner>(*w.store().get({900001, 5})).owner();
+  });
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_TRUE(*owner == 11u || *owner == 12u);
+}
+
+TEST(Gateway, HttpOnTheSamePortAndAnUnsupportedSubprotocolIsRefused) {
+  Node node;
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  tcp::resolver resolver(ioc);
+  stream.connect(resolver.resolve("127.0.0.1", std::to_string(node.port())));
+  http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(res.body(), "ok\n");
+  EXPECT_THROW(Client(node.port(), "worldline.capnp"), beast::system_error);
+}
+
+}  // namespace
+}  // namespace worldline::gateway
