@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "app/crdt_walkthrough.h"
+#include "app/region_node.h"
 #include "app/replica_demo.h"
 #include "gateway/token.h"
 #include "replica/node_config.h"
@@ -57,6 +58,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replica->add_option("--stop-after-ms", run.stop_after_ms, "stop by itself after this long");
 
+  auto* node = app.add_subcommand(
+      "node",
+      "run one region node — WebSocket gateway + region pipeline + replica — from a TOML config "
+      "with [replica], [region] and [gateway] tables; see docs/node.md");
+  std::string node_config_path;
+  worldline::app::RegionNodeRun node_run;
+  node->add_option("--config", node_config_path, "the node's TOML file")->required();
+  node->add_option("--status-interval-ms", node_run.status_interval_ms,
+                   "print a status line this often (0: never)")
+      ->capture_default_str();
+
   auto* token = app.add_subcommand(
       "token", "mint a signed access token (JWT) for a player or an admin, for tests and demos");
   std::uint64_t token_player = 0;
@@ -101,6 +113,14 @@ int main(int argc, char** argv) {
     }
     std::cout << t.value() << "\n";
     return 0;
+  }
+  if (node->parsed()) {
+    auto config = worldline::app::load_region_node_config(node_config_path);
+    if (!config) {
+      spdlog::error("{}", config.error().message);
+      return 2;
+    }
+    return worldline::app::run_region_node(config.value(), node_run);
   }
   if (replica->parsed()) {
     auto config = worldline::replica::load_node_config(config_path);

@@ -3,6 +3,7 @@
 #include <lmdb.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <filesystem>
 
 #include <chrono>
 #include <cstring>
@@ -115,7 +116,9 @@ LmdbJournal::~LmdbJournal() = default;
 
 crdt::Result<std::unique_ptr<LmdbJournal>> LmdbJournal::open(const std::string& dir,
                                                              std::uint64_t map_size_bytes) {
-  ::mkdir(dir.c_str(), 0755);  // fine if it exists; mdb_env_open reports real problems
+  // Parents too (a fresh machine has no /var/lib/worldline); mdb_env_open reports real problems.
+  std::error_code ignored;
+  std::filesystem::create_directories(dir, ignored);
   auto env = std::make_unique<Env>();
   int rc = mdb_env_create(&env->env);
   if (rc) return lmdb_error("env_create", rc);

@@ -294,10 +294,12 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       spdlog::info("replica {}: write load done ({} writes)", config.id, written);
   }
 
-  void tick() {
+  void tick(const RunOptions& options) {
     const std::uint64_t now = steady_ms();
     generate_writes();
+    if (options.before_commit) options.before_commit(*replica, now);
     auto seq = replica->commit(now);
+    if (options.after_commit) options.after_commit(*replica, seq.ok(), now);
     if (!seq) {
       spdlog::error("replica {}: group commit failed, writes stay unacknowledged: {}", config.id,
                     seq.error().to_string());
@@ -448,7 +450,7 @@ int ReplicaNode::run(const RunOptions& options) {
 
   auto stop_flag = kj::newPromiseAndFulfiller<void>();
   n.tasks->add(n.every(n.config.tick_ms, [&n, &options, &stop_flag] {
-    n.tick();
+    n.tick(options);
     if (options.on_tick) options.on_tick(*n.replica, steady_ms());
     if (options.stop && options.stop->load() && stop_flag.fulfiller->isWaiting()) {
       stop_flag.fulfiller->fulfill();
@@ -478,7 +480,7 @@ int ReplicaNode::run(const RunOptions& options) {
   }
   stop.wait(io.waitScope);
   spdlog::info("replica {}: stopping: final commit and snapshot", n.config.id);
-  n.tick();
+  n.tick(options);  // a region node drains its inbox in this last tick
   n.snapshot();
   if (options.status_interval_ms) n.status();
   return 0;

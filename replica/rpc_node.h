@@ -47,6 +47,12 @@ struct RunOptions {
   const std::atomic<bool>* stop = nullptr;  // if set, checked every tick: stop when true
   // Called on the node's thread after every tick (benchmarks and tests observe the state here).
   std::function<void(const Replica&, std::uint64_t steady_ms)> on_tick;
+  // Called on the node's thread every tick before the group commit: what it writes goes into this
+  // tick's delta group. A region node runs its region tick here.
+  std::function<void(Replica&, std::uint64_t steady_ms)> before_commit;
+  // Called right after the group commit: `durable` is false when the journal refused the group
+  // (nothing written this tick may be acknowledged). A region node publishes state frames here.
+  std::function<void(const Replica&, bool durable, std::uint64_t steady_ms)> after_commit;
 };
 
 class ReplicaNode {

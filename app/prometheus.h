@@ -1,0 +1,63 @@
+// PromText: writes metrics in the Prometheus text exposition format (version 0.0.4): one
+// HELP and TYPE line per metric family, then its samples. Used by the node's /metrics.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include "replica/histogram.h"
+
+namespace worldline::app {
+
+class PromText {
+ public:
+  // `labels` is added to every sample, e.g. region="eu-west".
+  explicit PromText(std::string labels) : labels_(std::move(labels)) {}
+
+  void counter(const std::string& name, const std::string& help, double v,
+               const std::string& extra = {}) {
+    family(name, help, "counter");
+    sample(name, extra, v);
+  }
+  void gauge(const std::string& name, const std::string& help, double v,
+             const std::string& extra = {}) {
+    family(name, help, "gauge");
+    sample(name, extra, v);
+  }
+  // Further samples of the family last opened (other label values).
+  void more(const std::string& name, double v, const std::string& extra) { sample(name, extra, v); }
+  void histogram(const std::string& name, const std::string& help, const replica::Histogram& h) {
+    family(name, help, "histogram");
+    std::uint64_t cumulative = 0;
+    for (const auto& [bound, n] : h.buckets()) {
+      cumulative += n;
+      std::ostringstream le;
+      if (std::isinf(bound)) {
+        le << "+Inf";
+      } else {
+        le << bound;
+      }
+      sample(name + "_bucket", "le=\"" + le.str() + "\"", static_cast<double>(cumulative));
+    }
+    sample(name + "_sum", {}, h.sum());
+    sample(name + "_count", {}, static_cast<double>(h.count()));
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  void family(const std::string& name, const std::string& help, const char* type) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void sample(const std::string& name, const std::string& extra, double v) {
+    out_ << name << '{' << labels_;
+    if (!extra.empty()) out_ << ',' << extra;
+    out_ << "} " << v << '\n';
+  }
+
+  std::string labels_;
+  std::ostringstream out_;
+};
+
+}  // namespace worldline::app

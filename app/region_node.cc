@@ -1,0 +1,405 @@
+#include "app/region_node.h"
+
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+
+#include "app/prometheus.h"
+#include "gateway/region_host.h"
+
+namespace worldline::app {
+namespace {
+
+crdt::Error config_error(const std::string& source, const std::string& what) {
+  return crdt::make_error(crdt::ErrorCode::kInvalidArgument, source + ": " + what);
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::int64_t unix_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
+                                                        const std::string& source) {
+  auto replica = replica::parse_node_config(text, source);
+  if (!replica) return replica.error();
+  RegionNodeConfig c;
+  c.replica = std::move(replica).value();
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return config_error(source, std::string("TOML syntax: ") + std::string(e.description()));
+  }
+  const toml::table empty;
+  const toml::table& r = root["region"].as_table() ? *root["region"].as_table() : empty;
+  c.region_name = r["name"].value_or("region-" + std::to_string(c.replica.id));
+  c.tick_hz = r["tick_hz"].value_or(20.0);
+  if (!(c.tick_hz >= 1 && c.tick_hz <= 120)) return config_error(source, "region.tick_hz: 1..120");
+  c.pipeline.tick_period_ms = 1000.0 / c.tick_hz;
+  c.pipeline.partition.workers = static_cast<int>(r["workers"].value_or<std::int64_t>(2));
+  if (c.pipeline.partition.workers < 1 || c.pipeline.partition.workers > 256) {
+    return config_error(source, "region.workers: 1..256");
+  }
+  if (const toml::array* w = r["world"].as_array()) {
+    if (w->size() != 4) return config_error(source, "region.world is [min_x, min_z, max_x, max_z]");
+    double v[4];
+    for (std::size_t i = 0; i < 4; ++i) {
+      const auto d = (*w)[i].value<double>();
+      if (!d || !std::isfinite(*d)) return config_error(source, "region.world: numbers");
+      v[i] = *d;
+    }
+    if (!(v[0] < v[2] && v[1] < v[3])) return config_error(source, "region.world: min < max");
+    c.pipeline.partition.world = {v[0], v[1], v[2], v[3]};
+    c.pipeline.limits.world.min = {v[0], c.pipeline.limits.world.min.y, v[1]};
+    c.pipeline.limits.world.max = {v[2], c.pipeline.limits.world.max.y, v[3]};
+  }
+  c.pipeline.partition.split_load =
+      static_cast<std::uint32_t>(r["split_load"].value_or<std::int64_t>(4000));
+  c.pipeline.partition.merge_load =
+      static_cast<std::uint32_t>(r["merge_load"].value_or<std::int64_t>(1000));
+  if (c.pipeline.partition.merge_load > c.pipeline.partition.split_load ||
+      c.pipeline.partition.split_load == 0) {
+    return config_error(source, "region.split_load must be > 0 and >= merge_load");
+  }
+  c.pipeline.ghost_margin = r["ghost_margin"].value_or(8.0);
+  c.interest_radius = r["interest_radius"].value_or(60.0);
+  c.game.max_speed_per_tick = r["max_speed_per_tick"].value_or(10.0);
+  c.game.attack_range = r["attack_range"].value_or(5.0);
+  c.game.attack_damage = r["attack_damage"].value_or<std::int64_t>(10);
+  c.game.attack_cooldown_ticks =
+      static_cast<std::uint32_t>(r["attack_cooldown_ticks"].value_or<std::int64_t>(2));
+  c.game.spawn_health = r["spawn_health"].value_or<std::int64_t>(100);
+  if (c.pipeline.ghost_margin < c.game.attack_range) {
+    return config_error(source, "region.ghost_margin must be at least region.attack_range");
+  }
+  if (auto rules_file = r["rules"].value<std::string>()) {
+    const auto text_rules = read_file(*rules_file);
+    if (!text_rules) return config_error(source, "region.rules cannot be read: " + *rules_file);
+    auto rules = region::PriorityRules::parse(*text_rules, *rules_file);
+    if (!rules) return rules.error();
+    c.rules = std::move(rules).value();
+  }
+
+  const toml::table* g = root["gateway"].as_table();
+  if (!g) return config_error(source, "missing [gateway] table");
+  c.gateway.listen = (*g)["listen"].value_or(std::string());
+  if (c.gateway.listen.find(':') == std::string::npos) {
+    return config_error(source, "gateway.listen must be host:port");
+  }
+  c.gateway.io_threads = static_cast<int>((*g)["io_threads"].value_or<std::int64_t>(1));
+  if (c.gateway.io_threads < 1 || c.gateway.io_threads > 64) {
+    return config_error(source, "gateway.io_threads: 1..64");
+  }
+  if (auto secret = (*g)["token_secret"].value<std::string>()) {
+    c.gateway.key = {gateway::TokenKey::Kind::kHs256, *secret};
+  } else if (auto file = (*g)["token_public_key_file"].value<std::string>()) {
+    const auto pem = read_file(*file);
+    if (!pem) return config_error(source, "gateway.token_public_key_file cannot be read: " + *file);
+    c.gateway.key = {gateway::TokenKey::Kind::kRs256, *pem};
+  } else {
+    return config_error(source, "gateway needs token_secret or token_public_key_file");
+  }
+  if (c.gateway.key.kind == gateway::TokenKey::Kind::kHs256 && c.gateway.key.material.size() < 8) {
+    return config_error(source, "gateway.token_secret must be at least 8 characters");
+  }
+  auto& l = c.gateway.limits;
+  l.actions_per_s = (*g)["actions_per_s"].value_or(60.0);
+  l.action_burst = (*g)["action_burst"].value_or(120.0);
+  l.bytes_per_s = (*g)["bytes_per_s"].value_or(65536.0);
+  l.byte_burst = (*g)["byte_burst"].value_or(262144.0);
+  l.max_violations = static_cast<int>((*g)["max_violations"].value_or<std::int64_t>(20));
+  l.protocol.max_frame_bytes =
+      static_cast<std::size_t>((*g)["max_frame_bytes"].value_or<std::int64_t>(16384));
+  c.gateway.max_send_queue =
+      static_cast<std::size_t>((*g)["max_send_queue"].value_or<std::int64_t>(64));
+  if (l.actions_per_s <= 0 || l.bytes_per_s <= 0 || l.max_violations < 1 ||
+      l.protocol.max_frame_bytes < 256 || c.gateway.max_send_queue < 4) {
+    return config_error(source,
+                        "gateway limits must be positive (max_frame_bytes >= 256, "
+                        "max_send_queue >= 4)");
+  }
+  c.gateway.region_name = c.region_name;
+  c.gateway.tick_hz = c.tick_hz;
+  return c;
+}
+
+crdt::Result<RegionNodeConfig> load_region_node_config(const std::string& path) {
+  const auto text = read_file(path);
+  if (!text) return config_error(path, "cannot open the file");
+  return parse_region_node_config(*text, path);
+}
+
+namespace {
+
+// Everything a running node owns beyond the replica node; touched on the node's thread except
+// where a mutex says otherwise.
+struct RegionNode {
+  const RegionNodeConfig& config;
+  const RegionNodeRun& run;
+  crdt::SystemClock wall;
+  std::unique_ptr<crdt::HlcClock> clock;
+  region::GameRules rules{config.game};
+  std::unique_ptr<region::RegionPipeline> pipeline;
+  std::unique_ptr<gateway::RegionHost> host;
+  std::unique_ptr<gateway::GatewayServer> server;
+  std::atomic<bool> stop{false};
+  std::uint64_t tick = 0;
+  std::uint64_t last_status_ms = 0, last_status_processed = 0, last_metrics_ms = 0;
+  std::atomic<std::uint64_t> last_tick_ms{0};
+
+  std::mutex mutex;
+  std::string metrics_text;                        // GUARDED_BY(mutex)
+  std::optional<region::PriorityRules> new_rules;  // GUARDED_BY(mutex), applied between ticks
+  std::string rules_toml;                          // GUARDED_BY(mutex)
+
+  RegionNode(const RegionNodeConfig& c, const RegionNodeRun& r) : config(c), run(r) {}
+
+  gateway::HttpReply http(const gateway::HttpRequest& req) {
+    const std::string path = req.target.substr(0, req.target.find('?'));
+    if (path == "/healthz") {
+      const std::uint64_t last = last_tick_ms.load();
+      const std::uint64_t now = replica::steady_ms();
+      if (last == 0 || now - last > 2000) {
+        return {503, "text/plain; charset=utf-8", "not ticking\n"};
+      }
+      return {200, "text/plain; charset=utf-8", "ok\n"};
+    }
+    if (path == "/metrics") {
+      std::lock_guard<std::mutex> lock(mutex);
+      return {200, "text/plain; version=0.0.4", metrics_text};
+    }
+    if (path == "/admin/rules") {
+      if (req.bearer.empty()) {
+        return {401, "text/plain; charset=utf-8",
+                "needs Authorization: Bearer <token with role admin> (worldline token --role "
+                "admin)\n"};
+      }
+      auto claims = gateway::verify_token(req.bearer, config.gateway.key, unix_now_s());
+      if (!claims) return {401, "text/plain; charset=utf-8", claims.error().message + "\n"};
+      if (claims.value().role != "admin") {
+        return {403, "text/plain; charset=utf-8", "role admin required\n"};
+      }
+      if (req.method == "GET") {
+        std::lock_guard<std::mutex> lock(mutex);
+        return {200, "application/toml", rules_toml};
+      }
+      if (req.method == "PUT" || req.method == "POST") {
+        auto parsed = region::PriorityRules::parse(req.body, "PUT /admin/rules");
+        if (!parsed) return {400, "text/plain; charset=utf-8", parsed.error().message + "\n"};
+        spdlog::info("admin (player {}): new priority rules, applied from the next tick",
+                     claims.value().player);
+        std::lock_guard<std::mutex> lock(mutex);
+        new_rules = std::move(parsed).value();
+        rules_toml = new_rules->to_toml();
+        return {200, "text/plain; charset=utf-8", "accepted: applies from the next tick\n"};
+      }
+      return {405, "text/plain; charset=utf-8", "GET or PUT\n"};
+    }
+    return {404, "text/plain; charset=utf-8", "not found: /healthz, /metrics, /admin/rules\n"};
+  }
+
+  // First tick: the replica exists now (recovered from LMDB); build the region and open the doors.
+  bool start(replica::Replica& world) {
+    clock = std::make_unique<crdt::HlcClock>(world.id(), wall, 10'000);
+    pipeline = std::make_unique<region::RegionPipeline>(config.pipeline, config.rules, rules, world,
+                                                        *clock);
+    host = std::make_unique<gateway::RegionHost>(
+        gateway::HostOptions{config.region_name, config.tick_hz, config.interest_radius,
+                             config.spawn},
+        *pipeline, rules, world, *clock);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      rules_toml = config.rules.to_toml();
+    }
+    server = std::make_unique<gateway::GatewayServer>(
+        config.gateway, *host, [this](const gateway::HttpRequest& r) { return http(r); });
+    auto started = server->start();
+    if (!started) {
+      spdlog::error("{}", started.error().message);
+      return false;
+    }
+    spdlog::info("region {} ({}): {} workers at {} Hz; clients on ws://{}/ (worldline.json)",
+                 config.region_name, world.id(), pipeline->workers(), config.tick_hz,
+                 config.gateway.listen);
+    if (run.on_listening) run.on_listening(server->port());
+    return true;
+  }
+
+  void before_commit(replica::Replica& world, std::uint64_t now) {
+    if (!host && !start(world)) {
+      stop = true;
+      return;
+    }
+    if (!host) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (new_rules) {
+        pipeline->set_rules(std::move(*new_rules));
+        new_rules.reset();
+      }
+    }
+    host->tick(++tick, now);
+  }
+
+  void after_commit(const replica::Replica& world, bool durable, std::uint64_t now) {
+    if (!host) return;
+    // Acks only for what is durable: on a journal failure the group stays open and the next
+    // successful commit publishes these outcomes.
+    if (durable) host->publish(now);
+    last_tick_ms = now;
+    if (now - last_metrics_ms >= 250 || run.on_metrics) {
+      last_metrics_ms = now;
+      std::string text = metrics(world, now);
+      if (run.on_metrics) run.on_metrics(text);
+      std::lock_guard<std::mutex> lock(mutex);
+      metrics_text = std::move(text);
+    }
+    if (run.status_interval_ms && now - last_status_ms >= run.status_interval_ms) status(now);
+  }
+
+  void status(std::uint64_t now) {
+    const auto& ps = pipeline->stats();
+    const auto hs = host->stats();
+    const auto ss = server->stats();
+    const double secs = last_status_ms ? static_cast<double>(now - last_status_ms) / 1000 : 1;
+    const double rate = static_cast<double>(ps.processed - last_status_processed) / secs;
+    last_status_ms = now;
+    last_status_processed = ps.processed;
+    spdlog::info(
+        "region {}: players={} actions/s={:.0f} ack_p95<={}ms ticks={} overruns={} cells={} "
+        "rejected={} slow_consumers={}",
+        config.region_name, hs.sessions, rate, hs.ack_ms.quantile_bound(0.95), ps.ticks,
+        ps.overruns, pipeline->partition().leaves().size(), hs.rejected, ss.slow_consumers);
+  }
+
+  std::string metrics(const replica::Replica& world, std::uint64_t now) {
+    PromText p("region=\"" + config.region_name + "\"");
+    const auto& ps = pipeline->stats();
+    p.counter("worldline_region_ticks_total", "Ticks run.", static_cast<double>(ps.ticks));
+    p.counter("worldline_region_tick_overruns_total", "Ticks longer than the tick period.",
+              static_cast<double>(ps.overruns));
+    p.histogram("worldline_region_tick_duration_ms", "Tick duration.", ps.tick_ms);
+    p.histogram("worldline_region_action_latency_ms", "Ingress stamp to processed.", ps.latency_ms);
+    p.counter("worldline_region_actions_processed_total", "Actions processed.",
+              static_cast<double>(ps.processed));
+    p.counter("worldline_region_actions_forwarded_total",
+              "Interactions resolved by the target's cell.", static_cast<double>(ps.forwarded));
+    p.counter("worldline_region_handovers_total", "Actors handed to another cell.",
+              static_cast<double>(ps.handovers));
+    p.counter("worldline_region_splits_total", "Cell splits.", static_cast<double>(ps.splits));
+    p.counter("worldline_region_merges_total", "Cell merges.", static_cast<double>(ps.merges));
+    p.gauge("worldline_region_cells", "Cells (leaves of the partition).",
+            static_cast<double>(pipeline->partition().leaves().size()));
+    p.gauge("worldline_region_balance", "Max worker load / mean, at the last rebalance.",
+            ps.last_rebalance.balance);
+    const auto& rejected = pipeline->ingress().rejected();
+    p.counter("worldline_region_rejected_total", "Actions refused at ingress, by reason.",
+              static_cast<double>(rejected[0]),
+              std::string("reason=\"") + region::to_string(region::RejectReason{0}) + "\"");
+    for (int i = 1; i < region::kRejectReasons; ++i) {
+      p.more("worldline_region_rejected_total",
+             static_cast<double>(rejected[static_cast<std::size_t>(i)]),
+             std::string("reason=\"") + region::to_string(static_cast<region::RejectReason>(i)) +
+                 "\"");
+    }
+    const region::QueueStats qs = pipeline->queue_stats();
+    const auto& classes = pipeline->rules().classes;
+    auto per_class = [&](const std::string& name, const std::string& help, bool counter,
+                         const std::vector<std::uint64_t>& values) {
+      for (std::size_t i = 0; i < classes.size(); ++i) {
+        const double v = i < values.size() ? static_cast<double>(values[i]) : 0;
+        const std::string label = "class=\"" + classes[i].name + "\"";
+        if (i == 0) {
+          counter ? p.counter(name, help, v, label) : p.gauge(name, help, v, label);
+        } else {
+          p.more(name, v, label);
+        }
+      }
+    };
+    per_class("worldline_region_queue_depth", "Actions waiting, by class.", false,
+              qs.depth_by_class);
+    per_class("worldline_region_deferred_total", "Action-ticks deferred by budgets, by class.",
+              true, qs.deferred_by_class);
+    per_class("worldline_region_forced_total", "Actions processed at their max wait, by class.",
+              true, qs.forced_by_class);
+    const auto hs = host->stats();
+    p.gauge("worldline_gateway_sessions", "Client sessions attached.",
+            static_cast<double>(hs.sessions));
+    p.counter("worldline_gateway_actions_received_total", "Actions received from clients.",
+              static_cast<double>(hs.actions_received));
+    p.counter("worldline_gateway_rejects_total", "Rejects sent to clients.",
+              static_cast<double>(hs.rejected));
+    p.counter("worldline_gateway_state_frames_total", "State frames sent.",
+              static_cast<double>(hs.state_frames));
+    p.counter("worldline_gateway_authority_taken_total", "Players whose authority moved here.",
+              static_cast<double>(hs.authority_taken));
+    p.histogram("worldline_gateway_ack_ms", "Action received to its ack published.", hs.ack_ms);
+    const auto ss = server->stats();
+    p.counter("worldline_gateway_connections_total", "WebSocket connections accepted.",
+              static_cast<double>(ss.connections));
+    p.counter("worldline_gateway_slow_consumers_total", "Clients cut for not reading.",
+              static_cast<double>(ss.slow_consumers));
+    const auto rs = world.stats(now);
+    p.gauge("worldline_replica_next_seq", "Next delta group sequence number.",
+            static_cast<double>(rs.next_seq));
+    p.counter("worldline_replica_rejected_entries_total", "Remote entries refused.",
+              static_cast<double>(rs.rejected_entries));
+    bool first = true;
+    for (const auto& [id, peer] : rs.peers) {
+      const std::string label = "peer=\"" + std::to_string(id) + "\"";
+      if (first) {
+        p.gauge("worldline_replica_lag_ms", "Age of the oldest group a peer has not acked.",
+                static_cast<double>(peer.lag_ms), label);
+        first = false;
+      } else {
+        p.more("worldline_replica_lag_ms", static_cast<double>(peer.lag_ms), label);
+      }
+    }
+    p.histogram("worldline_replica_convergence_ms", "Commit to acked by every peer.",
+                rs.convergence_ms);
+    return p.str();
+  }
+};
+
+}  // namespace
+
+int run_region_node(const RegionNodeConfig& config, const RegionNodeRun& run) {
+  const auto registry = replica::ComponentRegistry::game_defaults();
+  replica::ReplicaNodeConfig rc = config.replica;
+  rc.tick_ms = static_cast<std::uint64_t>(std::lround(1000.0 / config.tick_hz));
+  RegionNode node(config, run);
+  replica::RunOptions options;
+  options.status_interval_ms = 0;  // the region's status line says more; the replica's is noise
+  options.stop = &node.stop;
+  options.before_commit = [&node](replica::Replica& w, std::uint64_t now) {
+    node.before_commit(w, now);
+  };
+  options.after_commit = [&node](const replica::Replica& w, bool durable, std::uint64_t now) {
+    node.after_commit(w, durable, now);
+  };
+  options.on_tick = [&node, &run](const replica::Replica&, std::uint64_t) {
+    if (run.stop && run.stop->load()) node.stop = true;
+  };
+  replica::ReplicaNode replica_node(rc, registry);
+  const int code = replica_node.run(options);
+  if (node.server) node.server->stop();
+  spdlog::info("region {}: stopped", config.region_name);
+  return code;
+}
+
+}  // namespace worldline::app

@@ -1,0 +1,51 @@
+// A region node: gateway + region + replica in one process (`worldline node --config f.toml`).
+// The replica node's thread (Cap'n Proto RPC, LMDB) runs the region tick before each group commit
+// and publishes state frames to the clients after it; the gateway's I/O threads hand actions to
+// the region through RegionHost's inbox. HTTP on the gateway's port: /healthz, /metrics
+// (Prometheus text), /admin/rules (GET the priority rules, PUT new ones; role admin).
+// The configuration format is documented in docs/node.md.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "gateway/server.h"
+#include "region/pipeline.h"
+#include "replica/node_config.h"
+#include "replica/rpc_node.h"
+
+namespace worldline::app {
+
+struct RegionNodeConfig {
+  replica::ReplicaNodeConfig replica;
+  std::string region_name;
+  double tick_hz = 20;
+  region::PipelineOptions pipeline;
+  region::GameConfig game;
+  region::PriorityRules rules = region::PriorityRules::defaults();
+  double interest_radius = 60;
+  crdt::Vec3 spawn{0, 0, 0};
+  gateway::ServerOptions gateway;
+};
+
+// Reads [replica], [region] and [gateway]; every error names the file and the field.
+crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& toml_text,
+                                                        const std::string& source_name);
+crdt::Result<RegionNodeConfig> load_region_node_config(const std::string& path);
+
+struct RegionNodeRun {
+  std::uint64_t status_interval_ms = 1000;
+  const std::atomic<bool>* stop = nullptr;  // stop when set (tests, the demo)
+  // Called once the gateway listens, with its port (the config may say port 0).
+  std::function<void(std::uint16_t port)> on_listening;
+  // Called on the node's thread after every published tick (the demo reads its figures here).
+  std::function<void(const std::string& metrics_text)> on_metrics;
+};
+
+// Runs until SIGTERM/SIGINT or run.stop: then stops accepting, drains the inbox in a last tick,
+// commits and snapshots. Returns a process exit code.
+int run_region_node(const RegionNodeConfig& config, const RegionNodeRun& run);
+
+}  // namespace worldline::app
