@@ -30,6 +30,9 @@ install_deps() {
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # Node.js and npm run the independent WebSocket client test (tests/e2e, the npm `ws` package);
+  # a machine may already have them from elsewhere (e.g. NodeSource), which is fine.
+  command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
   [[ ${#missing[@]} -eq 0 ]] && return 0
   local sudo=()
   if [[ $(id -u) -ne 0 ]]; then

@@ -67,8 +67,10 @@ void RegionHost::take_authority(std::uint64_t player) {
   }
 }
 
-void RegionHost::tick(std::uint64_t tick, std::uint64_t now_ms) {
+void RegionHost::tick(std::uint64_t tick, std::uint64_t) {
   tick_ = tick;
+  // Ingress compares the client's clock with the region's physical (Unix) clock.
+  const std::uint64_t region_ms = clock_.physical().now_ms();
   std::vector<Event> events;
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -96,7 +98,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t now_ms) {
         ++received;
         e.action.actor = s->second.player;
         const std::uint64_t seq = e.action.client_seq;
-        if (auto reject = pipeline_.submit(e.raw_kind, std::move(e.action), now_ms)) {
+        if (auto reject = pipeline_.submit(e.raw_kind, std::move(e.action), region_ms)) {
           ++rejected;
           s->second.pending.push_back(
               reject_json(seq, region::to_string(reject->reason), reject->detail));

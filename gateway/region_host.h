@@ -84,9 +84,11 @@ class RegionHost final : public RegionPort {
   void detach(SessionId session) override;
 
   // Tick thread: drains the inbox, runs one tick (writing into the replica's open group).
-  void tick(std::uint64_t tick, std::uint64_t now_ms);
+  // `steady_ms` is unused for now; the region's clock gives ingress its time.
+  void tick(std::uint64_t tick, std::uint64_t steady_ms);
   // Tick thread, after the group commit: sends every session its state frame and rejects.
-  void publish(std::uint64_t now_ms);
+  // `steady_ms`: the clock submit() was given (for the ack latency histogram).
+  void publish(std::uint64_t steady_ms);
 
   HostStats stats() const;
   const HostOptions& options() const { return options_; }

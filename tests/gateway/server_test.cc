@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "gateway/region_host.h"
+#include "replica/rpc_node.h"
 
 namespace worldline::gateway {
 namespace {
@@ -73,7 +74,7 @@ class Node {
         const auto start = std::chrono::steady_clock::now();
         {
           std::lock_guard<std::mutex> lock(mutex);
-          const std::uint64_t now = wall.now_ms();
+          const std::uint64_t now = replica::steady_ms();  // the sessions' clock
           host->tick(++t, now);
           EXPECT_TRUE(world.commit(now).ok());
           host->publish(now);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Two real `worldline node` processes (regions A and B, replicating to each other over Cap'n Proto)
+# driven by an independent WebSocket client — the npm `ws` package under Node.js, see
+# ws_client.mjs: act and get the ack and state, see the other region's player move, malformed
+# frames and a forged token, then kill -9 region A and resume in B with no action lost or applied
+# twice.
+# Usage: two_regions_ws.sh <path to worldline>        (ctest runs it; label `e2e`)
+set -euo pipefail
+WL="$1"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+DIR="$(mktemp -d /tmp/worldline-ws.XXXXXX)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  if [[ "${KEEP:-0}" == 1 ]]; then echo "kept $DIR"; else rm -rf "$DIR"; fi
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$DIR"/*.log; do echo "--- $f"; tail -n 30 "$f"; done; exit 1; }
+
+command -v node >/dev/null || fail "node (Node.js) is not installed: bash dev.sh install"
+# The client's one dependency, pinned by package-lock.json, installed outside the source tree.
+cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/ws_client.mjs" "$DIR/"
+(cd "$DIR" && timeout 120 npm ci --silent --no-audit --no-fund >"$DIR/npm.log" 2>&1) ||
+  fail "npm ci (the ws package) failed"
+
+BASE=$(( 20000 + (RANDOM % 2000) * 10 ))
+SECRET="ws e2e token secret"
+config() {  # id name rpc-port gateway-port peer-id peer-rpc-port
+  cat <<TOML
+[replica]
+id = $1
+listen = "127.0.0.1:$3"
+data_dir = "$DIR/data-$2"
+secret = "ws e2e cluster secret"
+gossip_interval_ms = 25
+[[replica.peers]]
+id = $5
+address = "127.0.0.1:$6"
+[region]
+name = "$2"
+tick_hz = 20
+[gateway]
+listen = "127.0.0.1:$4"
+token_secret = "$SECRET"
+TOML
+}
+config 1 region-a $((BASE + 1)) $((BASE + 3)) 2 $((BASE + 2)) > "$DIR/a.toml"
+config 2 region-b $((BASE + 2)) $((BASE + 4)) 1 $((BASE + 1)) > "$DIR/b.toml"
+"$WL" node --config "$DIR/a.toml" > "$DIR/a.log" 2>&1 & PID_A=$!; PIDS+=($PID_A)
+"$WL" node --config "$DIR/b.toml" > "$DIR/b.log" 2>&1 & PID_B=$!; PIDS+=($PID_B)
+
+healthy() {  # port: GET /healthz over bash's /dev/tcp
+  exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
+  printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
+  grep -q "200 OK" <&3
+  local ok=$?
+  exec 3<&-
+  return $ok
+}
+for i in $(seq 100); do
+  healthy $((BASE + 3)) && healthy $((BASE + 4)) && break
+  [[ $i == 100 ]] && fail "nodes not healthy after 10 s"
+  sleep 0.1
+done
+
+node "$DIR/ws_client.mjs" $((BASE + 3)) $((BASE + 4)) "$PID_A" "$SECRET" || fail "client scenario"
+kill -TERM "$PID_B"
+wait "$PID_B" || fail "region B did not stop cleanly on SIGTERM"
+grep -q "stopping: final commit and snapshot" "$DIR/b.log" || fail "no final commit in B's log"
+echo "PASS: two regions, independent ws client, failover"
