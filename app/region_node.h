@@ -44,8 +44,8 @@ struct RegionNodeRun {
   std::function<void(const std::string& metrics_text)> on_metrics;
 };
 
-// Runs until SIGTERM/SIGINT or run.stop: then stops accepting, drains the inbox in a last tick,
-// commits and snapshots. Returns a process exit code.
+// Runs until SIGTERM/SIGINT or run.stop: then drains the inbox in a last tick, commits and
+// snapshots, publishes, and closes the gateway. Returns a process exit code.
 int run_region_node(const RegionNodeConfig& config, const RegionNodeRun& run);
 
 }  // namespace worldline::app
