@@ -8,8 +8,9 @@
 #include <iterator>
 
 #include "app/crdt_walkthrough.h"
+#include "app/demo.h"
 #include "app/region_node.h"
-#include "app/replica_demo.h"
+#include "bench/loadgen/loadgen.h"
 #include "gateway/token.h"
 #include "replica/node_config.h"
 #include "replica/rpc_node.h"
@@ -27,13 +28,39 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "print the version and exit");
   auto* demo = app.add_subcommand(
       "demo",
-      "run the demo: a CRDT replication walkthrough across three regions, then three real "
-      "replica nodes on loopback (the full demo with players arrives with the gateway)");
-  std::uint64_t demo_seconds = 5, demo_rate = 500;
-  demo->add_option("--seconds", demo_seconds, "how long the replica nodes write")
+      "run the demo: three region nodes on loopback and simulated players over WebSockets, "
+      "one progress line per second, a final report and a convergence check");
+  worldline::app::DemoOptions demo_options;
+  bool demo_walkthrough = false;
+  demo->add_option("--players", demo_options.players, "simulated players")->capture_default_str();
+  demo->add_option("--seconds", demo_options.seconds, "how long they play")->capture_default_str();
+  demo->add_option("--rate", demo_options.actions_per_player_s, "actions per player per second")
       ->capture_default_str();
-  demo->add_option("--writes-per-second", demo_rate, "writes per node per second")
+  demo->add_option("--scenario", demo_options.scenario,
+                   "mixed, wander, hotspot, pvp, item_rush, region_hop")
       ->capture_default_str();
+  demo->add_flag("--walkthrough", demo_walkthrough,
+                 "first print the CRDT walkthrough (three in-process regions, step by step)");
+
+  auto* loadgen = app.add_subcommand(
+      "loadgen",
+      "simulated players over real WebSockets against running nodes; reports actions/s, "
+      "action -> ack latency, state frames per client, errors");
+  worldline::loadgen::Options lg;
+  std::string lg_secret;
+  loadgen->add_option("--target", lg.targets, "host:port of a node's gateway (repeat for more)")
+      ->required();
+  loadgen->add_option("--players", lg.players, "players")->capture_default_str();
+  loadgen->add_option("--first-player", lg.first_player, "first player id")->capture_default_str();
+  loadgen->add_option("--rate", lg.actions_per_player_s, "actions per player per second")
+      ->capture_default_str();
+  loadgen->add_option("--seconds", lg.seconds, "measured seconds (after everyone connected)")
+      ->capture_default_str();
+  loadgen
+      ->add_option("--scenario", lg.scenario, "wander, hotspot, pvp, item_rush, region_hop, mixed")
+      ->capture_default_str();
+  loadgen->add_option("--secret", lg_secret, "the nodes' token_secret (HS256)")->required();
+  loadgen->add_option("--connects-per-second", lg.connects_per_s, "ramp-up")->capture_default_str();
 
   auto* replica = app.add_subcommand(
       "replica",
@@ -134,13 +161,28 @@ int main(int argc, char** argv) {
     worldline::replica::ReplicaNode node(std::move(config).value(), registry);
     return node.run(run);
   }
+  if (loadgen->parsed()) {
+    if (!worldline::loadgen::valid_scenario(lg.scenario)) {
+      spdlog::error("unknown scenario '{}'", lg.scenario);
+      return 2;
+    }
+    lg.key = {worldline::gateway::TokenKey::Kind::kHs256, lg_secret};
+    const auto report = worldline::loadgen::run(lg, std::cout);
+    std::cout << report.summary() << "\n";
+    return report.connected == 0 ? 1 : 0;
+  }
   if (demo->parsed()) {
-    spdlog::info("demo: CRDT replication walkthrough");
+    if (!worldline::loadgen::valid_scenario(demo_options.scenario)) {
+      spdlog::error("unknown scenario '{}'", demo_options.scenario);
+      return 2;
+    }
     try {
-      const int walkthrough = worldline::app::run_crdt_walkthrough(std::cout);
-      if (walkthrough != 0) return walkthrough;
+      if (demo_walkthrough) {
+        const int walkthrough = worldline::app::run_crdt_walkthrough(std::cout);
+        if (walkthrough != 0) return walkthrough;
+      }
       spdlog::set_level(spdlog::level::warn);  // the progress lines tell the story
-      return worldline::app::run_replica_demo(std::cout, demo_seconds, demo_rate);
+      return worldline::app::run_demo(std::cout, demo_options);
     } catch (const std::exception& e) {
       spdlog::error("demo failed: {}", e.what());
       return 1;

@@ -78,6 +78,10 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   }
   c.pipeline.ghost_margin = r["ghost_margin"].value_or(8.0);
   c.interest_radius = r["interest_radius"].value_or(60.0);
+  c.spawn_radius = r["spawn_radius"].value_or(200.0);
+  if (!(c.interest_radius > 0) || !(c.spawn_radius >= 0)) {
+    return config_error(source, "region.interest_radius > 0 and region.spawn_radius >= 0");
+  }
   c.game.max_speed_per_tick = r["max_speed_per_tick"].value_or(10.0);
   c.game.attack_range = r["attack_range"].value_or(5.0);
   c.game.attack_damage = r["attack_damage"].value_or<std::int64_t>(10);
@@ -220,7 +224,7 @@ struct RegionNode {
                                                         *clock);
     host = std::make_unique<gateway::RegionHost>(
         gateway::HostOptions{config.region_name, config.tick_hz, config.interest_radius,
-                             config.spawn},
+                             config.spawn, config.spawn_radius},
         *pipeline, rules, world, *clock);
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -270,6 +274,27 @@ struct RegionNode {
       metrics_text = std::move(text);
     }
     if (run.status_interval_ms && now - last_status_ms >= run.status_interval_ms) status(now);
+    if (run.figures) figures(world, now, *run.figures);
+  }
+
+  void figures(const replica::Replica& world, std::uint64_t now, NodeFigures& f) {
+    const auto& ps = pipeline->stats();
+    f.ticks = ps.ticks;
+    f.overruns = ps.overruns;
+    f.processed = ps.processed;
+    f.forwarded = ps.forwarded;
+    const auto hs = host->stats();
+    f.sessions = hs.sessions;
+    f.rejected = hs.rejected;
+    std::uint64_t lag = 0;
+    for (const auto& [id, peer] : world.stats(now).peers)
+      lag = std::max(lag, peer.lag_ms);
+    f.max_lag_ms = lag;
+    f.entries = world.store().entries().size();
+    if (f.want_digest.exchange(false)) {
+      f.digest = world.store().digest();
+      ++f.digest_seq;
+    }
   }
 
   void status(std::uint64_t now) {

@@ -27,6 +27,7 @@ struct RegionNodeConfig {
   region::PriorityRules rules = region::PriorityRules::defaults();
   double interest_radius = 60;
   crdt::Vec3 spawn{0, 0, 0};
+  double spawn_radius = 200;
   gateway::ServerOptions gateway;
 };
 
@@ -35,6 +36,17 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& toml_
                                                         const std::string& source_name);
 crdt::Result<RegionNodeConfig> load_region_node_config(const std::string& path);
 
+// A node's headline figures, updated by the node's thread every tick and read from any thread
+// (the demo's progress lines).
+struct NodeFigures {
+  std::atomic<std::uint64_t> ticks{0}, overruns{0}, sessions{0}, processed{0}, forwarded{0};
+  std::atomic<std::uint64_t> rejected{0}, max_lag_ms{0}, entries{0};
+  // Ask for the state's digest: set want_digest; the node answers at its next tick by storing
+  // the digest and then bumping digest_seq.
+  std::atomic<bool> want_digest{false};
+  std::atomic<std::uint64_t> digest{0}, digest_seq{0};
+};
+
 struct RegionNodeRun {
   std::uint64_t status_interval_ms = 1000;
   const std::atomic<bool>* stop = nullptr;  // stop when set (tests, the demo)
@@ -42,6 +54,7 @@ struct RegionNodeRun {
   std::function<void(std::uint16_t port)> on_listening;
   // Called on the node's thread after every published tick (the demo reads its figures here).
   std::function<void(const std::string& metrics_text)> on_metrics;
+  NodeFigures* figures = nullptr;  // if set, kept up to date
 };
 
 // Runs until SIGTERM/SIGINT or run.stop: then drains the inbox in a last tick, commits and

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace worldline::gateway {
 
@@ -63,7 +64,17 @@ void RegionHost::take_authority(std::uint64_t player) {
     }
   }
   if (!region::GameRules::position(world_, player)) {
-    rules_.spawn(world_, player, options_.spawn_point, clock_);
+    crdt::Vec3 at = options_.spawn_point;
+    if (options_.spawn_radius > 0) {
+      // A fixed point of the disc per player: two hashes of the id, as angle and radius.
+      const std::uint64_t h = (player + 1) * 0x9E3779B97F4A7C15ull;
+      const double u = static_cast<double>(h >> 11) / 9007199254740992.0;
+      const double v = static_cast<double>((h * 0xBF58476D1CE4E5B9ull) >> 11) / 9007199254740992.0;
+      const double r = options_.spawn_radius * std::sqrt(v), a = 6.283185307179586 * u;
+      at.x += r * std::cos(a);
+      at.z += r * std::sin(a);
+    }
+    rules_.spawn(world_, player, at, clock_);
   }
 }
 

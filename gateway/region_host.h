@@ -46,6 +46,9 @@ struct HostOptions {
   double tick_hz = 20;
   double interest_radius = 60;  // world units around the player
   crdt::Vec3 spawn_point{0, 0, 0};
+  // New players appear at a point of this disc around spawn_point, fixed per player id (so a
+  // crowd does not start on one spot); 0: all at spawn_point.
+  double spawn_radius = 0;
 };
 
 struct HostStats {

@@ -39,6 +39,7 @@ address = "127.0.0.1:$6"
 [region]
 name = "$2"
 tick_hz = 20
+spawn_radius = 0   # everyone starts at the origin: the client's positions are exact
 [gateway]
 listen = "127.0.0.1:$4"
 token_secret = "$SECRET"

@@ -1,0 +1,21 @@
+// `worldline demo`: three region nodes on loopback (temporary LMDB dirs) and the load generator
+// playing against all three, one progress line per second, a final report and a convergence check.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+namespace worldline::app {
+
+struct DemoOptions {
+  std::uint64_t players = 1500;
+  double seconds = 10;
+  double actions_per_player_s = 2;
+  std::string scenario = "mixed";
+};
+
+// Returns a process exit code: 0 when players were served and the regions converged.
+int run_demo(std::ostream& out, const DemoOptions& options);
+
+}  // namespace worldline::app

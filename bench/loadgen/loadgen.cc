@@ -1,0 +1,472 @@
+#include "bench/loadgen/loadgen.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <ostream>
+#include <random>
+#include <sstream>
+
+namespace worldline::loadgen {
+namespace {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+const char* const kScenarios[] = {"wander", "hotspot", "pvp", "item_rush", "region_hop", "mixed"};
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// The integer after "key": in a frame, without parsing the JSON (state frames are most of the
+// traffic; only their ack matters here).
+std::optional<std::uint64_t> field_u64(const std::string& frame, const char* key) {
+  const auto at = frame.find(key);
+  if (at == std::string::npos) return std::nullopt;
+  const char* p = frame.c_str() + at + std::strlen(key);
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(p, &end, 10);
+  if (end == p) return std::nullopt;
+  return v;
+}
+
+struct Shared {
+  const Options& options;
+  std::vector<tcp::endpoint> targets;
+  Report report;
+  bool measuring = false;
+  bool stopping = false;
+  std::uint64_t welcomed = 0;  // players that got their first state frame, ever
+};
+
+class Bot : public std::enable_shared_from_this<Bot> {
+ public:
+  Bot(net::io_context& ioc, Shared& shared, std::uint64_t player, std::size_t target)
+      : ioc_(ioc), shared_(shared), player_(player), target_(target), timer_(ioc), rng_(player) {}
+
+  void start() { connect(); }
+
+  void stop() {
+    stopped_ = true;
+    timer_.cancel();
+    if (ws_ && ws_->is_open()) {
+      ws_->async_close(websocket::close_code::normal, [self = shared_from_this()](auto) {});
+    }
+  }
+
+ private:
+  enum class Phase { kConnecting, kHello, kSpawning, kRunning };
+
+  void connect() {
+    phase_ = Phase::kConnecting;
+    ws_ = std::make_unique<websocket::stream<beast::tcp_stream>>(net::make_strand(ioc_));
+    beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(10));
+    beast::get_lowest_layer(*ws_).async_connect(
+        shared_.targets[target_ % shared_.targets.size()],
+        [self = shared_from_this()](beast::error_code ec) { self->on_connect(ec); });
+  }
+
+  void on_connect(beast::error_code ec) {
+    if (ec) return failed("connect", ec);
+    beast::get_lowest_layer(*ws_).expires_never();
+    ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    ws_->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(beast::http::field::sec_websocket_protocol, "worldline.json");
+    }));
+    ws_->async_handshake("127.0.0.1", "/", [self = shared_from_this()](beast::error_code e) {
+      self->on_handshake(e);
+    });
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) return failed("handshake", ec);
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto token =
+        gateway::mint_token({player_, "player", now + 24 * 3600, now}, shared_.options.key);
+    std::string hello = R"({"type":"hello","token":")" + token.value() + "\"";
+    if (acked_ > 0) hello += R"(,"resume":{"last_ack":)" + std::to_string(acked_) + "}";
+    hello += "}";
+    phase_ = Phase::kHello;
+    send(std::move(hello));
+    read();
+  }
+
+  void failed(const char* what, beast::error_code ec) {
+    (void)what;
+    (void)ec;
+    if (!stopped_ && phase_ != Phase::kRunning) ++shared_.report.connect_failures;
+    if (!stopped_ && phase_ == Phase::kRunning) ++shared_.report.disconnected;
+    timer_.cancel();
+  }
+
+  void read() {
+    ws_->async_read(buffer_,
+                    [self = shared_from_this(), ws = ws_.get()](beast::error_code ec, std::size_t) {
+                      if (ws != self->ws_.get()) return;  // a read of the connection left by a hop
+                      self->on_read(ec);
+                    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      if (!stopped_) failed("read", ec);
+      return;
+    }
+    std::string frame = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    Report& r = shared_.report;
+    if (frame.find(R"("type":"state")") != std::string::npos) {
+      if (shared_.measuring) ++r.state_frames;
+      if (phase_ == Phase::kSpawning) spawned(frame);
+      // Fighters look at what they see now and then (a full parse of every frame would cost the
+      // load generator more than the node).
+      if (fights() && ++frames_seen_ % 10 == 1) look_around(frame);
+      if (auto ack = field_u64(frame, R"("ack":)")) on_ack(*ack);
+    } else if (frame.find(R"("type":"welcome")") != std::string::npos) {
+      if (phase_ == Phase::kHello) phase_ = Phase::kSpawning;
+      if (!counted_) {
+        counted_ = true;
+        ++r.connected;
+      }
+      resend_unacked();
+    } else if (frame.find(R"("type":"reject")") != std::string::npos) {
+      if (shared_.measuring) ++r.rejects;
+    } else if (frame.find(R"("type":"error")") != std::string::npos) {
+      if (shared_.measuring) ++r.errors;
+    }
+    read();
+  }
+
+  // The first state frame: where this player stands (its home for the scenario).
+  void spawned(const std::string& frame) {
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(frame, ec);
+    if (!ec && v.is_object() && v.as_object().contains("entities")) {
+      for (const auto& e : v.at("entities").as_array()) {
+        if (e.at("id").to_number<std::uint64_t>() == player_) {
+          home_x_ = x_ = e.at("x").to_number<double>();
+          home_z_ = z_ = e.at("z").to_number<double>();
+        }
+      }
+    }
+    if (phase_ == Phase::kSpawning && !started_) {
+      started_ = true;
+      ++shared_.welcomed;
+      // A random phase, so the players' actions spread over the tick.
+      schedule(std::uniform_real_distribution<double>(0, period_ms())(rng_));
+    }
+    phase_ = Phase::kRunning;
+  }
+
+  bool fights() const {
+    return shared_.options.scenario == "pvp" || shared_.options.scenario == "mixed";
+  }
+
+  void look_around(const std::string& frame) {
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(frame, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("entities")) return;
+    visible_.clear();
+    for (const auto& e : v.at("entities").as_array()) {
+      const auto id = e.at("id").to_number<std::uint64_t>();
+      const double x = e.at("x").to_number<double>(), z = e.at("z").to_number<double>();
+      if (id == player_) {
+        x_ = x;
+        z_ = z;
+      } else if (visible_.size() < 8 && e.at("health").to_number<std::int64_t>() > 0) {
+        visible_.push_back({id, x, z});
+      }
+    }
+  }
+
+  void on_ack(std::uint64_t ack) {
+    acked_ = std::max(acked_, ack);
+    while (!pending_.empty() && pending_.front().first <= ack) {
+      if (shared_.measuring) {
+        ++shared_.report.acked;
+        shared_.report.ack_ms.record(ms_since(pending_.front().second));
+      }
+      pending_.pop_front();
+    }
+  }
+
+  double period_ms() const { return 1000.0 / std::max(0.01, shared_.options.actions_per_player_s); }
+
+  void schedule(double ms) {
+    timer_.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000)));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->stopped_ || self->shared_.stopping) return;
+      self->act();
+      self->schedule(self->period_ms());
+    });
+  }
+
+  void act() {
+    if (phase_ != Phase::kRunning) return;
+    const std::string& scenario = shared_.options.scenario;
+    if (scenario == "region_hop" && shared_.targets.size() > 1 && ++since_hop_ > hop_after_) {
+      hop();
+      return;
+    }
+    std::uniform_real_distribution<double> near(-30, 30), unit(0, 1);
+    const std::uint64_t seq = ++seq_;
+    char buf[320];
+    const long long t = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const double roll = unit(rng_);
+    const bool fight = (scenario == "pvp" && roll < 0.6) || (scenario == "mixed" && roll < 0.25);
+    if (fight && !visible_.empty()) {
+      // Close in on someone in sight and hit them (a miss from afar is refused: out of range).
+      const Seen& foe = visible_[rng_() % visible_.size()];
+      if (roll < 0.3 && std::hypot(foe.x - x_, foe.z - z_) > 4) {
+        std::snprintf(
+            buf, sizeof buf,
+            R"({"type":"action","seq":%llu,"kind":"move","t":%lld,"args":{"x":%.2f,"y":0,"z":%.2f}})",
+            static_cast<unsigned long long>(seq), t, foe.x + 1, foe.z + 1);
+      } else {
+        std::snprintf(
+            buf, sizeof buf,
+            R"({"type":"action","seq":%llu,"kind":"attack","t":%lld,"args":{"target":%llu}})",
+            static_cast<unsigned long long>(seq), t, static_cast<unsigned long long>(foe.id));
+      }
+    } else if ((scenario == "item_rush" && roll < 0.15) || (scenario == "mixed" && roll > 0.97)) {
+      // Everyone goes for the same item in each 5 s window.
+      const long long item = 1'000'000 + (t / 5000) % 1000;
+      std::snprintf(
+          buf, sizeof buf,
+          R"({"type":"action","seq":%llu,"kind":"pickup","t":%lld,"args":{"target":%lld}})",
+          static_cast<unsigned long long>(seq), t, item);
+    } else {
+      double x = home_x_ + near(rng_), z = home_z_ + near(rng_);
+      if (scenario == "hotspot") {
+        x = near(rng_) / 6;
+        z = near(rng_) / 6;
+      }
+      std::snprintf(
+          buf, sizeof buf,
+          R"({"type":"action","seq":%llu,"kind":"move","t":%lld,"args":{"x":%.2f,"y":0,"z":%.2f}})",
+          static_cast<unsigned long long>(seq), t, x, z);
+    }
+    pending_.emplace_back(seq, Clock::now());
+    unacked_frames_.emplace_back(seq, buf);
+    while (!unacked_frames_.empty() && unacked_frames_.front().first <= acked_)
+      unacked_frames_.pop_front();
+    if (shared_.measuring) ++shared_.report.actions_sent;
+    send(buf);
+  }
+
+  // Disconnects and resumes in the next region with the last ack; unacked actions are resent.
+  void hop() {
+    since_hop_ = 0;
+    hop_after_ = 20 + rng_() % 60;
+    if (shared_.measuring) ++shared_.report.hops;
+    auto* old = ws_.get();
+    std::shared_ptr<void> keep(std::move(ws_));  // alive until its close completes
+    queue_.clear();
+    writing_ = false;
+    old->async_close(websocket::close_code::normal,
+                     [self = shared_from_this(), keep](beast::error_code) {});
+    ++target_;
+    connect();
+  }
+
+  void resend_unacked() {
+    while (!unacked_frames_.empty() && unacked_frames_.front().first <= acked_)
+      unacked_frames_.pop_front();
+    for (const auto& [seq, frame] : unacked_frames_)
+      send(frame);
+  }
+
+  void send(std::string frame) {
+    queue_.push_back(std::move(frame));
+    if (!writing_) write();
+  }
+
+  void write() {
+    if (queue_.empty() || !ws_) return;
+    writing_ = true;
+    ws_->text(true);
+    ws_->async_write(net::buffer(queue_.front()), [self = shared_from_this(), ws = ws_.get()](
+                                                      beast::error_code ec, std::size_t) {
+      if (ws != self->ws_.get()) return;
+      self->writing_ = false;
+      if (ec) return;
+      self->queue_.pop_front();
+      self->write();
+    });
+  }
+
+  net::io_context& ioc_;
+  Shared& shared_;
+  std::uint64_t player_;
+  std::size_t target_;
+  net::steady_timer timer_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<websocket::stream<beast::tcp_stream>> ws_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  bool writing_ = false, stopped_ = false, counted_ = false, started_ = false;
+  Phase phase_ = Phase::kConnecting;
+  std::uint64_t seq_ = 0, acked_ = 0;
+  std::deque<std::pair<std::uint64_t, Clock::time_point>> pending_;   // sent, not yet acked
+  std::deque<std::pair<std::uint64_t, std::string>> unacked_frames_;  // to resend after a hop
+  double home_x_ = 0, home_z_ = 0;
+  double x_ = 0, z_ = 0;  // last seen
+  struct Seen {
+    std::uint64_t id;
+    double x, z;
+  };
+  std::vector<Seen> visible_;
+  std::uint64_t frames_seen_ = 0;
+  std::uint64_t since_hop_ = 0, hop_after_ = 40;
+};
+
+std::string quantiles(const replica::Histogram& h) {
+  std::ostringstream o;
+  o << "p50<=" << h.quantile_bound(0.50) << " p95<=" << h.quantile_bound(0.95)
+    << " p99<=" << h.quantile_bound(0.99) << " max<=" << h.quantile_bound(1.0) << " ms";
+  return o.str();
+}
+
+}  // namespace
+
+bool valid_scenario(const std::string& name) {
+  for (const char* s : kScenarios) {
+    if (name == s) return true;
+  }
+  return false;
+}
+
+std::string Report::summary() const {
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(1);
+  o << "players " << connected << "/" << players << " connected (" << connect_failures
+    << " failed, " << disconnected << " dropped), " << seconds << " s measured\n"
+    << "actions: " << actions_sent << " sent, " << acked << " acked = " << actions_per_s()
+    << " /s, " << rejects << " rejects, " << errors << " errors, " << hops << " region hops\n"
+    << "action -> ack (client-measured): " << quantiles(ack_ms) << "\n"
+    << "state frames: " << state_frames_per_client_s() << " per client per second";
+  return o.str();
+}
+
+Report run(const Options& options, std::ostream& out, const std::atomic<bool>* stop,
+           const ProgressHook& hook) {
+  net::io_context ioc(1);
+  Shared shared{options, {}, {}, false, false, 0};
+  shared.report.players = options.players;
+  for (const std::string& t : options.targets) {
+    const auto colon = t.rfind(':');
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(t.substr(0, colon), ec);
+    if (ec || colon == std::string::npos) {
+      out << "loadgen: bad target '" << t << "' (want ip:port)\n";
+      return shared.report;
+    }
+    shared.targets.emplace_back(address,
+                                static_cast<std::uint16_t>(std::stoi(t.substr(colon + 1))));
+  }
+  if (shared.targets.empty()) {
+    out << "loadgen: no targets\n";
+    return shared.report;
+  }
+  std::vector<std::shared_ptr<Bot>> bots;
+  for (std::uint64_t i = 0; i < options.players; ++i)
+    bots.push_back(std::make_shared<Bot>(ioc, shared, options.first_player + i, i));
+
+  // Ramp-up: connections spread at connects_per_s.
+  net::steady_timer ramp(ioc);
+  std::size_t started = 0;
+  std::function<void()> start_more = [&] {
+    const std::size_t batch =
+        std::max<std::size_t>(1, static_cast<std::size_t>(options.connects_per_s / 100));
+    for (std::size_t i = 0; i < batch && started < bots.size(); ++i)
+      bots[started++]->start();
+    if (started < bots.size()) {
+      ramp.expires_after(std::chrono::milliseconds(10));
+      ramp.async_wait([&](beast::error_code ec) {
+        if (!ec) start_more();
+      });
+    }
+  };
+  start_more();
+
+  const auto begin = Clock::now();
+  auto measure_start = begin;
+  net::steady_timer tick(ioc);
+  std::uint64_t last_print_ms = 0;
+  Report last{};
+  std::function<void()> every = [&] {
+    const double elapsed = ms_since(begin);
+    const bool all_in = shared.welcomed + shared.report.connect_failures >= options.players;
+    const bool ramp_timeout =
+        elapsed > 1000.0 * (5 + options.players / std::max(1.0, options.connects_per_s));
+    if (!shared.measuring && (all_in || ramp_timeout)) {
+      shared.measuring = true;
+      measure_start = Clock::now();
+      out << "loadgen: " << shared.welcomed << " players in the world after "
+          << static_cast<int>(elapsed) << " ms; measuring for " << options.seconds << " s\n";
+    }
+    const double measured = shared.measuring ? ms_since(measure_start) / 1000.0 : 0;
+    shared.report.seconds = measured;
+    if (options.progress_every_ms && shared.measuring &&
+        elapsed - static_cast<double>(last_print_ms) >=
+            static_cast<double>(options.progress_every_ms)) {
+      last_print_ms = static_cast<std::uint64_t>(elapsed);
+      const Report& r = shared.report;
+      const double dt = static_cast<double>(options.progress_every_ms) / 1000.0;
+      if (hook) {
+        hook(r, static_cast<std::uint64_t>(measured * 1000));
+      } else {
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "[%5.1fs] players=%llu actions/s=%.0f acks/s=%.0f ack_p95<=%.0fms "
+                      "rejects=%llu errors=%llu\n",
+                      measured, static_cast<unsigned long long>(r.connected),
+                      (r.actions_sent - last.actions_sent) / dt, (r.acked - last.acked) / dt,
+                      r.ack_ms.quantile_bound(0.95), static_cast<unsigned long long>(r.rejects),
+                      static_cast<unsigned long long>(r.errors));
+        out << line << std::flush;
+      }
+      last = r;
+    }
+    const bool done = (shared.measuring && measured >= options.seconds) || (stop && stop->load());
+    if (done) {
+      shared.stopping = true;
+      for (auto& b : bots)
+        b->stop();
+      ramp.cancel();
+      // Give the close frames a moment, then end the loop.
+      tick.expires_after(std::chrono::milliseconds(300));
+      tick.async_wait([&](beast::error_code) { ioc.stop(); });
+      return;
+    }
+    tick.expires_after(std::chrono::milliseconds(50));
+    tick.async_wait([&](beast::error_code ec) {
+      if (!ec) every();
+    });
+  };
+  every();
+  ioc.run();
+  return shared.report;
+}
+
+}  // namespace worldline::loadgen

@@ -1,0 +1,65 @@
+// The load generator: thousands of simulated players, each a real WebSocket session (Boost.Beast,
+// subprotocol worldline.json) on one I/O thread, playing a scenario against one or more region
+// nodes, and measuring what a game client would: action → ack latency, state frames per second,
+// rejects and errors. `worldline loadgen` and `worldline demo` run it; bench/e2e.sh tabulates it.
+//
+// Scenarios:
+//   wander      — random walks around where each player spawned;
+//   hotspot     — everyone walks to one point (a congregation: the region's tree splits);
+//   pvp         — moves and attacks on random players of the same run;
+//   item_rush   — moves, and every few seconds everyone grabs the same few items;
+//   region_hop  — wander, and every few seconds a player disconnects and resumes (with its
+//                 last ack) in the next region;
+//   mixed       — the demo's: wander, fights with players in sight (any region's), and now and
+//                 then a rush for the same item.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "gateway/token.h"
+#include "replica/histogram.h"
+
+namespace worldline::loadgen {
+
+struct Options {
+  std::vector<std::string> targets;  // host:port of region nodes; players are spread round-robin
+  std::uint64_t players = 100;
+  std::uint64_t first_player = 1;   // player ids first_player .. first_player + players - 1
+  double actions_per_player_s = 5;  // each player's rate
+  double seconds = 10;              // after every player connected
+  std::string scenario = "wander";
+  gateway::TokenKey key;                   // mints the players' tokens
+  double connects_per_s = 2000;            // ramp-up
+  std::uint64_t progress_every_ms = 1000;  // 0: no progress lines
+};
+
+struct Report {
+  std::uint64_t players = 0, connected = 0, connect_failures = 0, disconnected = 0;
+  std::uint64_t actions_sent = 0, acked = 0, rejects = 0, errors = 0;
+  std::uint64_t state_frames = 0, hops = 0;
+  double seconds = 0;  // of the measured phase
+  // Client-measured action sent → first state frame whose ack covers it, ms.
+  replica::Histogram ack_ms{{1,  2,  5,  10, 15,  20,  25,  30,  35,  40,   45,   50,
+                             55, 60, 70, 80, 100, 150, 200, 300, 500, 1000, 2000, 5000}};
+  double actions_per_s() const { return seconds > 0 ? acked / seconds : 0; }
+  double state_frames_per_client_s() const {
+    return seconds > 0 && connected > 0 ? state_frames / seconds / connected : 0;
+  }
+  // A few lines: the figures and the latency quantiles (bucket upper bounds).
+  std::string summary() const;
+};
+
+// One progress line per progress_every_ms on `out`; returns when the run is over or `stop` is set.
+// A line for callers to extend (the demo adds the nodes' figures).
+using ProgressHook = std::function<void(const Report& so_far, std::uint64_t elapsed_ms)>;
+Report run(const Options& options, std::ostream& out, const std::atomic<bool>* stop = nullptr,
+           const ProgressHook& hook = {});
+
+bool valid_scenario(const std::string& name);
+
+}  // namespace worldline::loadgen
