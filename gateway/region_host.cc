@@ -10,6 +10,12 @@ namespace worldline::gateway {
 using replica::ComponentValue;
 using replica::Key;
 
+namespace {
+
+constexpr std::uint64_t kClaimWatchMs = 10'000;  // gossip has long converged by then
+
+}  // namespace
+
 RegionHost::RegionHost(HostOptions options, region::RegionPipeline& pipeline,
                        region::GameRules& rules, replica::Replica& world, crdt::HlcClock& clock)
     : options_(std::move(options)),
@@ -78,8 +84,37 @@ void RegionHost::take_authority(std::uint64_t player) {
   }
 }
 
-void RegionHost::tick(std::uint64_t tick, std::uint64_t) {
+void RegionHost::check_claims(std::uint64_t now_ms) {
+  std::unordered_map<std::uint64_t, SessionId> session_of;
+  for (const auto& [id, s] : sessions_)
+    session_of[s.player] = id;
+  std::uint64_t lost = 0;
+  auto it = std::remove_if(granted_.begin(), granted_.end(), [&](const Claim& c) {
+    const ComponentValue* v = world_.store().get(Key{c.item, region::kItemOwnerComponent});
+    const auto owner = v ? std::get<crdt::UniqueItemOwner>(*v).owner() : std::nullopt;
+    if (owner && *owner != c.player) {
+      ++lost;
+      auto s = session_of.find(c.player);
+      if (s != session_of.end()) {
+        sessions_.at(s->second).pending.push_back(
+            reject_json(c.seq, "conflict_lost",
+                        "item " + std::to_string(c.item) + " went to player " +
+                            std::to_string(*owner) + ": an earlier claim in another region won"));
+      }
+      return true;
+    }
+    return now_ms > c.until_ms;
+  });
+  granted_.erase(it, granted_.end());
+  if (lost) {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    stats_.claims_lost += lost;
+  }
+}
+
+void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   tick_ = tick;
+  check_claims(steady_ms);  // peers' deltas joined since the last tick may have decided some
   // Ingress compares the client's clock with the region's physical (Unix) clock.
   const std::uint64_t region_ms = clock_.physical().now_ms();
   std::vector<Event> events;
@@ -109,6 +144,9 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t) {
         ++received;
         e.action.actor = s->second.player;
         const std::uint64_t seq = e.action.client_seq;
+        if (e.raw_kind == static_cast<int>(region::ActionKind::kPickup)) {
+          claiming_[{s->second.player, seq}] = e.action.target;
+        }
         if (auto reject = pipeline_.submit(e.raw_kind, std::move(e.action), region_ms)) {
           ++rejected;
           s->second.pending.push_back(
@@ -127,6 +165,10 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t) {
   for (const region::Outcome& o : pipeline_.tick(tick)) {
     std::uint64_t& h = highest[o.actor];
     h = std::max(h, o.seq);
+    if (auto c = claiming_.find({o.actor, o.seq}); c != claiming_.end()) {
+      if (o.ok) granted_.push_back(Claim{o.actor, o.seq, c->second, steady_ms + kClaimWatchMs});
+      claiming_.erase(c);
+    }
     if (o.ok) continue;
     ++rejected;
     auto s = session_of.find(o.actor);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +59,7 @@ struct HostStats {
   std::uint64_t rejected = 0;
   std::uint64_t state_frames = 0;
   std::uint64_t authority_taken = 0;  // players whose authority moved here
+  std::uint64_t claims_lost = 0;      // granted item claims that lost to another region's
   // Received by the host → its outcome published, in ms (includes the wait for the tick).
   replica::Histogram ack_ms{{1, 5, 10, 20, 30, 40, 50, 55, 60, 75, 100, 200, 500}};
 };
@@ -87,7 +89,7 @@ class RegionHost final : public RegionPort {
   void detach(SessionId session) override;
 
   // Tick thread: drains the inbox, runs one tick (writing into the replica's open group).
-  // `steady_ms` is unused for now; the region's clock gives ingress its time.
+  // `steady_ms` times the watch of granted item claims; ingress uses the region's own clock.
   void tick(std::uint64_t tick, std::uint64_t steady_ms);
   // Tick thread, after the group commit: sends every session its state frame and rejects.
   // `steady_ms`: the clock submit() was given (for the ack latency histogram).
@@ -118,6 +120,10 @@ class RegionHost final : public RegionPort {
   };
 
   void take_authority(std::uint64_t player);
+  // Item claims this region granted can still lose to an earlier claim made in another region
+  // (first-claim-wins by HLC, decided when the deltas meet). Each granted claim is watched for a
+  // while; if the item's owner turns out to be someone else, the claimer gets a late reject.
+  void check_claims(std::uint64_t now_ms);
   std::uint64_t replicated_seq(std::uint64_t player) const;
 
   HostOptions options_;
@@ -134,6 +140,13 @@ class RegionHost final : public RegionPort {
   // Tick thread only.
   std::unordered_map<SessionId, Session> sessions_;
   std::unordered_map<std::uint64_t, PlayerProgress> progress_;
+  struct Claim {
+    std::uint64_t player, seq;
+    crdt::EntityId item;
+    std::uint64_t until_ms;  // watched until then
+  };
+  std::map<std::pair<std::uint64_t, std::uint64_t>, crdt::EntityId> claiming_;  // (player, seq)
+  std::vector<Claim> granted_;
   std::uint64_t tick_ = 0;
   mutable std::mutex stats_mutex_;
   HostStats stats_;  // GUARDED_BY(stats_mutex_), written by the tick thread

@@ -134,25 +134,41 @@ async function main() {
   await forger.next(() => false, 'close after the forged token', { orClose: true });
   check(forger.closeCode === 1008, 'and the connection closed with 1008');
 
-  // 5. Failover: A dies; player 1 resumes in B with its last ack. The acknowledged seq 3 is not
+  // 5. Two players in two regions grab the same item at once: exactly one keeps it. The loser
+  //    hears it either at once (the winner's claim had already arrived: `refused`) or after the
+  //    regions' deltas met (`conflict_lost`).
+  const grab = (seq) => ({ type: 'action', seq, kind: 'pickup', t: Date.now(), args: { target: 777 } });
+  const verdicts = [];
+  const watch = (c, seq, who) => c.next((f) => (f.type === 'reject' && f.seq === seq) ||
+    (f.type === 'state' && f.ack >= seq && Date.now() > grabbedAt + 1500), `verdict for ${who}`)
+    .then((f) => verdicts.push({ who, lost: f.type === 'reject', reason: f.reason }));
+  const grabbedAt = Date.now();
+  a.send(grab(3));
+  b.send(grab(1));
+  await Promise.all([watch(a, 3, 'A'), watch(b, 1, 'B')]);
+  const losers = verdicts.filter((v) => v.lost);
+  check(losers.length === 1 && ['refused', 'conflict_lost'].includes(losers[0].reason),
+    `one of the two grabs lost (${losers.map((l) => l.who + ':' + l.reason).join(',')})`);
+
+  // 6. Failover: A dies; player 1 resumes in B with its last ack. The acknowledged seq 3 is not
   //    applied twice (B refuses the resend as a duplicate); the unacknowledged seq 4 is applied.
-  a.send(move(3, 15, 5));
-  const s3 = await a.ackAtLeast(3, 'ack of seq 3');
-  check(entity(s3, 1).x === 15, 'seq 3 applied on A (x=15)');
+  a.send(move(4, 15, 5));
+  const s3 = await a.ackAtLeast(4, 'ack of seq 4');
+  check(entity(s3, 1).x === 15, 'seq 4 applied on A (x=15)');
   await b.next((f) => f.type === 'state' && entity(f, 1) && entity(f, 1).x === 15,
-    'B holds seq 3\'s effect before A dies');
+    'B holds seq 4\'s effect before A dies');
   process.kill(Number(pidA), 'SIGKILL');
   const killedAt = Date.now();
   const a2 = new Client(portB);
   await a2.open();
-  const w2 = await a2.hello(1, { last_ack: 3 });
+  const w2 = await a2.hello(1, { last_ack: 4 });
   check(w2.type === 'welcome' && w2.region !== welcome.region, 'player 1 resumes in region B');
-  a2.send(move(3, 15, 5));  // resent: the client cannot tell it was applied
-  a2.send(move(4, 20, 5));
-  const dup = await a2.next((f) => f.type === 'reject' && f.seq === 3, 'reject of the resent seq 3');
-  check(dup.reason === 'duplicate', 'the resent seq 3 is refused as a duplicate, not applied twice');
-  const s4 = await a2.ackAtLeast(4, 'ack of seq 4 in B');
-  check(s4.ack === 4 && entity(s4, 1).x === 20, 'seq 4 applied in B (x=20), ack 4');
+  a2.send(move(4, 15, 5));  // resent: the client cannot tell it was applied
+  a2.send(move(5, 20, 5));
+  const dup = await a2.next((f) => f.type === 'reject' && f.seq === 4, 'reject of the resent seq 4');
+  check(dup.reason === 'duplicate', 'the resent seq 4 is refused as a duplicate, not applied twice');
+  const s5 = await a2.ackAtLeast(5, 'ack of seq 5 in B');
+  check(s5.ack === 5 && entity(s5, 1).x === 20, 'seq 5 applied in B (x=20), ack 5');
   console.log(`ok: acting again in B ${Date.now() - killedAt} ms after A was killed`);
 
   for (const c of [b, a2]) c.ws.close(1000);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# bench/e2e.sh — the whole path over real WebSockets on this machine: `worldline loadgen` against
+# one region node and against three (replicating to each other), for a list of player counts,
+# printing one table row per run. The load generator shares the machine with the nodes.
+#
+#   bash bench/e2e.sh                       # defaults below
+#   PLAYERS="1000 5000" RATE=10 SECONDS_PER_RUN=10 NODES="1 3" TICK_HZ=20 bash bench/e2e.sh
+#
+# Columns: nodes, players, offered actions/s (players × rate), acked actions/s, client-measured
+# action → ack p50/p95/p99 (upper bounds of the histogram buckets holding them), state frames per
+# client per second, % of ticks on time (from the nodes' /metrics), rejects, errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PLAYERS="${PLAYERS:-500 1000 2000 4000}"
+RATE="${RATE:-10}"
+SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
+NODES="${NODES:-1 3}"
+TICK_HZ="${TICK_HZ:-20}"
+bash dev.sh install >/dev/null
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF \
+  -DWORLDLINE_BENCH=OFF >/dev/null
+cmake --build build/release --target worldline >/dev/null
+WL=build/release/app/worldline
+DIR="$(mktemp -d /tmp/worldline-e2e-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+SECRET="e2e bench token secret"
+BASE=$(( 40000 + (RANDOM % 500) * 20 ))
+
+config() {  # id count
+  local id=$1 n=$2
+  echo "[replica]"
+  echo "id = $id"
+  echo "listen = \"127.0.0.1:$((BASE + id))\""
+  echo "data_dir = \"$DIR/run$RUN/node$id\""
+  echo "secret = \"e2e bench cluster secret\""
+  for p in $(seq "$n"); do
+    [[ $p == "$id" ]] && continue
+    printf '[[replica.peers]]\nid = %s\naddress = "127.0.0.1:%s"\n' "$p" $((BASE + p))
+  done
+  printf '[region]\nname = "r%s"\ntick_hz = %s\nworkers = 1\nspawn_radius = 1500\n' "$id" "$TICK_HZ"
+  printf 'interest_radius = 30\n'
+  printf '[gateway]\nlisten = "127.0.0.1:%s"\ntoken_secret = "%s"\n' $((BASE + 10 + id)) "$SECRET"
+  printf 'actions_per_s = 1000\naction_burst = 1000\nmax_send_queue = 1024\n'
+}
+
+metric() {  # port name: the sum of a metric's samples from /metrics
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
+  awk -v m="$2" '$1 ~ "^"m"[{]" {s += $2} END {printf "%d", s}' <&3
+  exec 3<&-
+}
+
+printf '%-5s %-7s %-9s %-9s %-22s %-8s %-8s %-8s %-6s\n' nodes players offered/s acked/s \
+  "ack p50/p95/p99 ms" frames/s on-time rejects errors
+RUN=0
+for n in $NODES; do
+  for players in $PLAYERS; do
+    RUN=$((RUN + 1))
+    PIDS=()
+    targets=()
+    for id in $(seq "$n"); do
+      config "$id" "$n" > "$DIR/n$id.toml"
+      "$WL" node --config "$DIR/n$id.toml" --status-interval-ms 0 > "$DIR/n$id-$RUN.log" 2>&1 &
+      PIDS+=($!)
+      targets+=(--target "127.0.0.1:$((BASE + 10 + id))")
+    done
+    sleep 1.5
+    ticks0=0; over0=0
+    for id in $(seq "$n"); do
+      ticks0=$((ticks0 + $(metric $((BASE + 10 + id)) worldline_region_ticks_total)))
+      over0=$((over0 + $(metric $((BASE + 10 + id)) worldline_region_tick_overruns_total)))
+    done
+    out="$("$WL" loadgen "${targets[@]}" --players "$players" --rate "$RATE" \
+      --seconds "$SECONDS_PER_RUN" --secret "$SECRET" --connects-per-second 2000 2>&1 || true)"
+    ticks=0; over=0
+    for id in $(seq "$n"); do
+      ticks=$((ticks + $(metric $((BASE + 10 + id)) worldline_region_ticks_total)))
+      over=$((over + $(metric $((BASE + 10 + id)) worldline_region_tick_overruns_total)))
+    done
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    acked=$(grep -o 'acked = [0-9.]*' <<<"$out" | awk '{print $3}')
+    q=$(grep -o 'p50<=[0-9.inf]* p95<=[0-9.inf]* p99<=[0-9.inf]*' <<<"$out" |
+      sed 's/p[0-9]*<=//g' | tr ' ' '/')
+    frames=$(grep -o 'state frames: [0-9.]*' <<<"$out" | awk '{print $3}')
+    summary="$(grep '^actions:' <<<"$out" || true)"
+    rejects=$(grep -o '[0-9]\+ rejects' <<<"$summary" | awk '{print $1}')
+    errors=$(grep -o '[0-9]\+ errors' <<<"$summary" | awk '{print $1}')
+    dt=$((ticks - ticks0)); dover=$((over - over0))
+    ontime=$(awk -v t="$dt" -v o="$dover" 'BEGIN { if (t > 0) printf "%.2f%%", 100 * (t - o) / t; else print "-" }')
+    printf '%-5s %-7s %-9s %-9s %-22s %-8s %-8s %-8s %-6s\n' "$n" "$players" \
+      $((players * ${RATE%.*})) "${acked:-0}" "${q:--}" "${frames:-0}" "$ontime" \
+      "${rejects:-0}" "${errors:-0}"
+  done
+done
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "rerun: PLAYERS=\"$PLAYERS\" RATE=$RATE SECONDS_PER_RUN=$SECONDS_PER_RUN NODES=\"$NODES\" TICK_HZ=$TICK_HZ bash bench/e2e.sh"
