@@ -3,6 +3,7 @@
 // a late `conflict_lost` reject and, in the next state frames, the world as it is. Also: attaching
 // moves the player's authority here with an epoch bump.
 #include "gateway/region_host.h"
+#include "tests/support/outboxes.h"
 
 #include <gtest/gtest.h>
 
@@ -13,13 +14,7 @@ namespace {
 
 namespace json = boost::json;
 
-class QueueOutbox : public replica::Outbox {
- public:
-  void send(replica::ReplicaId to, std::string bytes) override {
-    sent.emplace_back(to, std::move(bytes));
-  }
-  std::vector<std::pair<replica::ReplicaId, std::string>> sent;
-};
+using testing::QueueOutbox;
 
 struct RecordingSink : SessionSink {
   void deliver(std::string frame) override { frames.push_back(json::parse(frame)); }
@@ -70,17 +65,7 @@ struct Region {
 };
 
 void exchange(Region& x, Region& y) {
-  for (int round = 0; round < 4; ++round) {
-    x.world.gossip(x.wall.now_ms());
-    y.world.gossip(y.wall.now_ms());
-    for (Region* from : {&x, &y}) {
-      Region& to = from == &x ? y : x;
-      auto sent = std::move(from->outbox.sent);
-      from->outbox.sent.clear();
-      for (auto& [id, bytes] : sent)
-        to.world.receive(from->world.id(), bytes, to.wall.now_ms());
-    }
-  }
+  testing::exchange(x.world, x.outbox, y.world, y.outbox, x.wall.now_ms());
 }
 
 TEST(RegionHost, TwoRegionsGrabbingOneItemAtOnceLeaveOneOwnerAndTellTheOther) {

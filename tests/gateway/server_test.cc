@@ -18,6 +18,7 @@
 
 #include "gateway/region_host.h"
 #include "replica/rpc_node.h"
+#include "tests/support/outboxes.h"
 
 namespace worldline::gateway {
 namespace {
@@ -43,9 +44,7 @@ std::string token_for(std::uint64_t player, std::int64_t expires_in_s = 3600,
       .value();
 }
 
-struct NullOutbox : replica::Outbox {
-  void send(replica::ReplicaId, std::string) override {}
-};
+using testing::NullOutbox;
 
 // One region node in-process: replica (in-memory journal), pipeline, host, gateway, and a tick
 // thread at 20 Hz doing what `worldline node` does each tick: region tick, commit, publish.

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "region/action_queue.h"
+#include "tests/support/outboxes.h"
 
 namespace worldline::region {
 namespace {
@@ -18,13 +19,7 @@ using replica::ComponentRegistry;
 using replica::Replica;
 using replica::ReplicaOptions;
 
-class QueueOutbox : public replica::Outbox {
- public:
-  void send(replica::ReplicaId to, std::string bytes) override {
-    sent.emplace_back(to, std::move(bytes));
-  }
-  std::vector<std::pair<replica::ReplicaId, std::string>> sent;
-};
+using testing::QueueOutbox;
 
 struct Region {
   ComponentRegistry registry = ComponentRegistry::game_defaults();

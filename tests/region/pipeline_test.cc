@@ -2,6 +2,7 @@
 // under them; every action still gets exactly one outcome, in its actor's order, and an actor's
 // state lives in exactly one cell's queue — the one it stands in — at every tick boundary.
 #include "region/pipeline.h"
+#include "tests/support/outboxes.h"
 
 #include <gtest/gtest.h>
 
@@ -12,9 +13,7 @@
 namespace worldline::region {
 namespace {
 
-struct NullOutbox : replica::Outbox {
-  void send(replica::ReplicaId, std::string) override {}
-};
+using testing::NullOutbox;
 
 // One region's world: a replica with an in-memory journal, and its clocks.
 class RegionPipelineTest : public ::testing::Test {

@@ -10,17 +10,12 @@
 #include <tuple>
 
 #include "region/pipeline.h"
+#include "tests/support/outboxes.h"
 
 namespace worldline::region {
 namespace {
 
-class QueueOutbox : public replica::Outbox {
- public:
-  void send(replica::ReplicaId to, std::string bytes) override {
-    sent.emplace_back(to, std::move(bytes));
-  }
-  std::vector<std::pair<replica::ReplicaId, std::string>> sent;
-};
+using testing::QueueOutbox;
 
 // One region: a replica with an in-memory journal, its clocks, rules and pipeline.
 struct Region {
@@ -235,19 +230,7 @@ TEST(RegionWorkers, GhostsAreVisibleAcrossABoundaryAndTheTargetsCellResolvesTheH
 }
 
 void exchange(Region& x, Region& y, int rounds) {
-  for (int round = 0; round < rounds; ++round) {
-    x.world.gossip(x.wall.now_ms());
-    y.world.gossip(y.wall.now_ms());
-    for (Region* from : {&x, &y}) {
-      Region& to = from == &x ? y : x;
-      auto sent = std::move(from->outbox.sent);
-      from->outbox.sent.clear();
-      for (auto& [id, bytes] : sent) {
-        ASSERT_EQ(id, to.world.id());
-        to.world.receive(from->world.id(), bytes, to.wall.now_ms());
-      }
-    }
-  }
+  testing::exchange(x.world, x.outbox, y.world, y.outbox, x.wall.now_ms(), rounds);
 }
 
 // A player whose authority is region A, seen from region B: B places it from A's deltas, its
