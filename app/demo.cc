@@ -93,6 +93,7 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
     });
   }
   auto stop_all = [&] {
+    spdlog::set_level(spdlog::level::err);  // links closing as the nodes stop are expected
     stop = true;
     for (auto& t : nodes)
       t.join();

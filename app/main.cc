@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   loadgen->add_option("--secret", lg_secret, "the nodes' token_secret (HS256)")->required();
   loadgen->add_option("--connects-per-second", lg.connects_per_s, "ramp-up")->capture_default_str();
+  loadgen->add_option("--threads", lg.threads, "I/O threads of the load generator")
+      ->capture_default_str();
 
   auto* replica = app.add_subcommand(
       "replica",

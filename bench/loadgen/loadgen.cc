@@ -14,9 +14,11 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace worldline::loadgen {
 namespace {
@@ -45,13 +47,20 @@ std::optional<std::uint64_t> field_u64(const std::string& frame, const char* key
   return v;
 }
 
+// Set by the coordinating thread, read by every I/O thread.
+struct Control {
+  std::atomic<bool> measuring{false}, stopping{false};
+};
+
+// One I/O thread's view: its bots write `report` and `welcomed` on that thread only.
 struct Shared {
   const Options& options;
-  std::vector<tcp::endpoint> targets;
+  const std::vector<tcp::endpoint>& targets;
+  Control& control;
   Report report;
-  bool measuring = false;
-  bool stopping = false;
   std::uint64_t welcomed = 0;  // players that got their first state frame, ever
+  bool measuring() const { return control.measuring.load(std::memory_order_relaxed); }
+  bool stopping() const { return control.stopping.load(std::memory_order_relaxed); }
 };
 
 class Bot : public std::enable_shared_from_this<Bot> {
@@ -133,7 +142,7 @@ class Bot : public std::enable_shared_from_this<Bot> {
     buffer_.consume(buffer_.size());
     Report& r = shared_.report;
     if (frame.find(R"("type":"state")") != std::string::npos) {
-      if (shared_.measuring) ++r.state_frames;
+      if (shared_.measuring()) ++r.state_frames;
       if (phase_ == Phase::kSpawning) spawned(frame);
       // Fighters look at what they see now and then (a full parse of every frame would cost the
       // load generator more than the node).
@@ -147,9 +156,9 @@ class Bot : public std::enable_shared_from_this<Bot> {
       }
       resend_unacked();
     } else if (frame.find(R"("type":"reject")") != std::string::npos) {
-      if (shared_.measuring) ++r.rejects;
+      if (shared_.measuring()) ++r.rejects;
     } else if (frame.find(R"("type":"error")") != std::string::npos) {
-      if (shared_.measuring) ++r.errors;
+      if (shared_.measuring()) ++r.errors;
     }
     read();
   }
@@ -199,7 +208,7 @@ class Bot : public std::enable_shared_from_this<Bot> {
   void on_ack(std::uint64_t ack) {
     acked_ = std::max(acked_, ack);
     while (!pending_.empty() && pending_.front().first <= ack) {
-      if (shared_.measuring) {
+      if (shared_.measuring()) {
         ++shared_.report.acked;
         shared_.report.ack_ms.record(ms_since(pending_.front().second));
       }
@@ -212,7 +221,7 @@ class Bot : public std::enable_shared_from_this<Bot> {
   void schedule(double ms) {
     timer_.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000)));
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->stopped_ || self->shared_.stopping) return;
+      if (ec || self->stopped_ || self->shared_.stopping()) return;
       self->act();
       self->schedule(self->period_ms());
     });
@@ -269,7 +278,7 @@ class Bot : public std::enable_shared_from_this<Bot> {
     unacked_frames_.emplace_back(seq, buf);
     while (!unacked_frames_.empty() && unacked_frames_.front().first <= acked_)
       unacked_frames_.pop_front();
-    if (shared_.measuring) ++shared_.report.actions_sent;
+    if (shared_.measuring()) ++shared_.report.actions_sent;
     send(buf);
   }
 
@@ -277,7 +286,7 @@ class Bot : public std::enable_shared_from_this<Bot> {
   void hop() {
     since_hop_ = 0;
     hop_after_ = 20 + rng_() % 60;
-    if (shared_.measuring) ++shared_.report.hops;
+    if (shared_.measuring()) ++shared_.report.hops;
     auto* old = ws_.get();
     std::shared_ptr<void> keep(std::move(ws_));  // alive until its close completes
     queue_.clear();
@@ -368,105 +377,166 @@ std::string Report::summary() const {
   return o.str();
 }
 
+namespace {
+
+void add(Report& into, const Report& r) {
+  into.connected += r.connected;
+  into.connect_failures += r.connect_failures;
+  into.disconnected += r.disconnected;
+  into.actions_sent += r.actions_sent;
+  into.acked += r.acked;
+  into.rejects += r.rejects;
+  into.errors += r.errors;
+  into.state_frames += r.state_frames;
+  into.hops += r.hops;
+  into.ack_ms.merge(r.ack_ms);
+}
+
+// One I/O thread: its io_context, its bots, and a snapshot of its figures for the coordinator.
+struct Worker {
+  Worker(const Options& o, const std::vector<tcp::endpoint>& targets, Control& control)
+      : shared{o, targets, control, {}, 0} {}
+  net::io_context ioc{1};
+  Shared shared;
+  std::vector<std::shared_ptr<Bot>> bots;
+  std::mutex mutex;
+  Report snapshot;             // GUARDED_BY(mutex)
+  std::uint64_t welcomed = 0;  // GUARDED_BY(mutex)
+
+  void run(double connects_per_s) {
+    net::steady_timer ramp(ioc), tick(ioc);
+    std::size_t started = 0;
+    const std::size_t batch =
+        std::max<std::size_t>(1, static_cast<std::size_t>(connects_per_s / 100));
+    std::function<void()> start_more = [&] {
+      for (std::size_t i = 0; i < batch && started < bots.size(); ++i)
+        bots[started++]->start();
+      if (started < bots.size()) {
+        ramp.expires_after(std::chrono::milliseconds(10));
+        ramp.async_wait([&](beast::error_code ec) {
+          if (!ec && !shared.stopping()) start_more();
+        });
+      }
+    };
+    bool stopped = false;
+    std::function<void()> every = [&] {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        snapshot = shared.report;
+        welcomed = shared.welcomed;
+      }
+      if (shared.stopping() && !stopped) {
+        stopped = true;
+        ramp.cancel();
+        for (auto& b : bots)
+          b->stop();
+        tick.expires_after(std::chrono::milliseconds(300));  // the close frames
+        tick.async_wait([&](beast::error_code) { ioc.stop(); });
+        return;
+      }
+      tick.expires_after(std::chrono::milliseconds(50));
+      tick.async_wait([&](beast::error_code ec) {
+        if (!ec) every();
+      });
+    };
+    start_more();
+    every();
+    ioc.run();
+  }
+};
+
+}  // namespace
+
 Report run(const Options& options, std::ostream& out, const std::atomic<bool>* stop,
            const ProgressHook& hook) {
-  net::io_context ioc(1);
-  Shared shared{options, {}, {}, false, false, 0};
-  shared.report.players = options.players;
+  Report total;
+  total.players = options.players;
+  std::vector<tcp::endpoint> targets;
   for (const std::string& t : options.targets) {
     const auto colon = t.rfind(':');
     boost::system::error_code ec;
     const auto address = net::ip::make_address(t.substr(0, colon), ec);
     if (ec || colon == std::string::npos) {
       out << "loadgen: bad target '" << t << "' (want ip:port)\n";
-      return shared.report;
+      return total;
     }
-    shared.targets.emplace_back(address,
-                                static_cast<std::uint16_t>(std::stoi(t.substr(colon + 1))));
+    targets.emplace_back(address, static_cast<std::uint16_t>(std::stoi(t.substr(colon + 1))));
   }
-  if (shared.targets.empty()) {
+  if (targets.empty()) {
     out << "loadgen: no targets\n";
-    return shared.report;
+    return total;
   }
-  std::vector<std::shared_ptr<Bot>> bots;
-  for (std::uint64_t i = 0; i < options.players; ++i)
-    bots.push_back(std::make_shared<Bot>(ioc, shared, options.first_player + i, i));
-
-  // Ramp-up: connections spread at connects_per_s.
-  net::steady_timer ramp(ioc);
-  std::size_t started = 0;
-  std::function<void()> start_more = [&] {
-    const std::size_t batch =
-        std::max<std::size_t>(1, static_cast<std::size_t>(options.connects_per_s / 100));
-    for (std::size_t i = 0; i < batch && started < bots.size(); ++i)
-      bots[started++]->start();
-    if (started < bots.size()) {
-      ramp.expires_after(std::chrono::milliseconds(10));
-      ramp.async_wait([&](beast::error_code ec) {
-        if (!ec) start_more();
-      });
-    }
-  };
-  start_more();
+  Control control;
+  const std::size_t n = static_cast<std::size_t>(std::max(1, options.threads));
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (std::size_t w = 0; w < n; ++w)
+    workers.push_back(std::make_unique<Worker>(options, targets, control));
+  for (std::uint64_t i = 0; i < options.players; ++i) {
+    Worker& w = *workers[i % n];
+    w.bots.push_back(std::make_shared<Bot>(w.ioc, w.shared, options.first_player + i, i));
+  }
+  std::vector<std::thread> threads;
+  for (auto& w : workers)
+    threads.emplace_back(
+        [&options, &w, n] { w->run(options.connects_per_s / static_cast<double>(n)); });
 
   const auto begin = Clock::now();
   auto measure_start = begin;
-  net::steady_timer tick(ioc);
-  std::uint64_t last_print_ms = 0;
-  Report last{};
-  std::function<void()> every = [&] {
-    const double elapsed = ms_since(begin);
-    const bool all_in = shared.welcomed + shared.report.connect_failures >= options.players;
-    const bool ramp_timeout =
-        elapsed > 1000.0 * (5 + options.players / std::max(1.0, options.connects_per_s));
-    if (!shared.measuring && (all_in || ramp_timeout)) {
-      shared.measuring = true;
-      measure_start = Clock::now();
-      out << "loadgen: " << shared.welcomed << " players in the world after "
-          << static_cast<int>(elapsed) << " ms; measuring for " << options.seconds << " s\n";
+  double last_print_ms = 0;
+  Report last;
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Report now;
+    std::uint64_t welcomed = 0;
+    for (auto& w : workers) {
+      std::lock_guard<std::mutex> lock(w->mutex);
+      add(now, w->snapshot);
+      welcomed += w->welcomed;
     }
-    const double measured = shared.measuring ? ms_since(measure_start) / 1000.0 : 0;
-    shared.report.seconds = measured;
-    if (options.progress_every_ms && shared.measuring &&
-        elapsed - static_cast<double>(last_print_ms) >=
-            static_cast<double>(options.progress_every_ms)) {
-      last_print_ms = static_cast<std::uint64_t>(elapsed);
-      const Report& r = shared.report;
-      const double dt = static_cast<double>(options.progress_every_ms) / 1000.0;
+    now.players = options.players;
+    const double elapsed = ms_since(begin);
+    const bool all_in = welcomed + now.connect_failures >= options.players;
+    const bool ramp_timeout = elapsed > 1000.0 * (5 + static_cast<double>(options.players) /
+                                                          std::max(1.0, options.connects_per_s));
+    if (!control.measuring && (all_in || ramp_timeout)) {
+      control.measuring = true;
+      measure_start = Clock::now();
+      out << "loadgen: " << welcomed << " players in the world after " << static_cast<int>(elapsed)
+          << " ms (" << n << " I/O threads); measuring for " << options.seconds << " s\n";
+    }
+    const double measured = control.measuring ? ms_since(measure_start) / 1000.0 : 0;
+    now.seconds = measured;
+    if (options.progress_every_ms && control.measuring &&
+        elapsed - last_print_ms >= static_cast<double>(options.progress_every_ms)) {
+      const double dt = (elapsed - last_print_ms) / 1000.0;
+      last_print_ms = elapsed;
       if (hook) {
-        hook(r, static_cast<std::uint64_t>(measured * 1000));
+        hook(now, static_cast<std::uint64_t>(measured * 1000));
       } else {
         char line[256];
         std::snprintf(line, sizeof line,
                       "[%5.1fs] players=%llu actions/s=%.0f acks/s=%.0f ack_p95<=%.0fms "
                       "rejects=%llu errors=%llu\n",
-                      measured, static_cast<unsigned long long>(r.connected),
-                      (r.actions_sent - last.actions_sent) / dt, (r.acked - last.acked) / dt,
-                      r.ack_ms.quantile_bound(0.95), static_cast<unsigned long long>(r.rejects),
-                      static_cast<unsigned long long>(r.errors));
+                      measured, static_cast<unsigned long long>(now.connected),
+                      static_cast<double>(now.actions_sent - last.actions_sent) / dt,
+                      static_cast<double>(now.acked - last.acked) / dt,
+                      now.ack_ms.quantile_bound(0.95), static_cast<unsigned long long>(now.rejects),
+                      static_cast<unsigned long long>(now.errors));
         out << line << std::flush;
       }
-      last = r;
+      last = now;
     }
-    const bool done = (shared.measuring && measured >= options.seconds) || (stop && stop->load());
-    if (done) {
-      shared.stopping = true;
-      for (auto& b : bots)
-        b->stop();
-      ramp.cancel();
-      // Give the close frames a moment, then end the loop.
-      tick.expires_after(std::chrono::milliseconds(300));
-      tick.async_wait([&](beast::error_code) { ioc.stop(); });
-      return;
+    if ((control.measuring && measured >= options.seconds) || (stop && stop->load())) {
+      total.seconds = measured;
+      break;
     }
-    tick.expires_after(std::chrono::milliseconds(50));
-    tick.async_wait([&](beast::error_code ec) {
-      if (!ec) every();
-    });
-  };
-  every();
-  ioc.run();
-  return shared.report;
+  }
+  control.stopping = true;
+  for (auto& t : threads)
+    t.join();
+  for (auto& w : workers)
+    add(total, w->shared.report);
+  return total;
 }
 
 }  // namespace worldline::loadgen

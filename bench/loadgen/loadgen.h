@@ -1,5 +1,5 @@
 // The load generator: thousands of simulated players, each a real WebSocket session (Boost.Beast,
-// subprotocol worldline.json) on one I/O thread, playing a scenario against one or more region
+// subprotocol worldline.json) on a few I/O threads, playing a scenario against one or more region
 // nodes, and measuring what a game client would: action → ack latency, state frames per second,
 // rejects and errors. `worldline loadgen` and `worldline demo` run it; bench/e2e.sh tabulates it.
 //
@@ -35,6 +35,7 @@ struct Options {
   std::string scenario = "wander";
   gateway::TokenKey key;                   // mints the players' tokens
   double connects_per_s = 2000;            // ramp-up
+  int threads = 2;                         // I/O threads, each with its share of the players
   std::uint64_t progress_every_ms = 1000;  // 0: no progress lines
 };
 
