@@ -108,6 +108,8 @@ int main(int argc, char** argv) {
   token->add_option("--ttl", token_ttl, "seconds until it expires")->capture_default_str();
   token->add_option("--secret", token_secret, "HS256 shared secret");
   token->add_option("--rsa-key", token_rsa_key_file, "RS256: PEM private key file");
+  std::string token_ec_key_file;
+  token->add_option("--ec-key", token_ec_key_file, "ES256: PEM private key file (P-256)");
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -118,18 +120,21 @@ int main(int argc, char** argv) {
   }
   if (token->parsed()) {
     worldline::gateway::TokenKey key;
-    if (!token_rsa_key_file.empty()) {
-      std::ifstream in(token_rsa_key_file);
+    if (!token_rsa_key_file.empty() || !token_ec_key_file.empty()) {
+      const bool rsa = !token_rsa_key_file.empty();
+      const std::string& file = rsa ? token_rsa_key_file : token_ec_key_file;
+      std::ifstream in(file);
       if (!in) {
-        spdlog::error("cannot read {}", token_rsa_key_file);
+        spdlog::error("cannot read {}", file);
         return 2;
       }
-      key.kind = worldline::gateway::TokenKey::Kind::kRs256;
+      key.kind = rsa ? worldline::gateway::TokenKey::Kind::kRs256
+                     : worldline::gateway::TokenKey::Kind::kEs256;
       key.material.assign(std::istreambuf_iterator<char>(in), {});
     } else if (token_secret.size() >= 8) {
       key.material = token_secret;
     } else {
-      spdlog::error("give --secret (at least 8 characters) or --rsa-key");
+      spdlog::error("give --secret (at least 8 characters), --rsa-key or --ec-key");
       return 2;
     }
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(

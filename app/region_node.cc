@@ -114,7 +114,13 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   } else if (auto file = (*g)["token_public_key_file"].value<std::string>()) {
     const auto pem = read_file(*file);
     if (!pem) return config_error(source, "gateway.token_public_key_file cannot be read: " + *file);
-    c.gateway.key = {gateway::TokenKey::Kind::kRs256, *pem};
+    const std::string alg = (*g)["token_algorithm"].value_or(std::string("RS256"));
+    if (alg != "RS256" && alg != "ES256") {
+      return config_error(source,
+                          "gateway.token_algorithm must be RS256 or ES256, not '" + alg + "'");
+    }
+    c.gateway.key = {
+        alg == "RS256" ? gateway::TokenKey::Kind::kRs256 : gateway::TokenKey::Kind::kEs256, *pem};
   } else {
     return config_error(source, "gateway needs token_secret or token_public_key_file");
   }

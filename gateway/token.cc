@@ -1,6 +1,8 @@
 #include "gateway/token.h"
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -87,7 +89,58 @@ PKey load_key(const std::string& pem, bool want_private) {
 }
 
 const char* alg_name(TokenKey::Kind k) {
-  return k == TokenKey::Kind::kHs256 ? "HS256" : "RS256";
+  switch (k) {
+    case TokenKey::Kind::kHs256:
+      return "HS256";
+    case TokenKey::Kind::kRs256:
+      return "RS256";
+    case TokenKey::Kind::kEs256:
+      return "ES256";
+  }
+  return "?";
+}
+
+// The key type an algorithm needs: an RSA key offered for ES256 (or the reverse) is refused.
+bool key_fits(const EVP_PKEY* k, TokenKey::Kind kind) {
+  const int id = EVP_PKEY_get_base_id(k);
+  if (kind == TokenKey::Kind::kRs256) return id == EVP_PKEY_RSA;
+  if (kind != TokenKey::Kind::kEs256 || id != EVP_PKEY_EC) return false;
+  return EVP_PKEY_get_bits(k) == 256;  // P-256
+}
+
+// JWS carries an ECDSA signature as r ‖ s, 32 bytes each; OpenSSL speaks DER.
+std::string ecdsa_der_to_raw(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(
+      d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())), &ECDSA_SIG_free);
+  if (!sig) return {};
+  std::string raw(64, '\0');
+  const BIGNUM *r = nullptr, *s = nullptr;
+  ECDSA_SIG_get0(sig.get(), &r, &s);
+  if (BN_bn2binpad(r, reinterpret_cast<unsigned char*>(raw.data()), 32) != 32 ||
+      BN_bn2binpad(s, reinterpret_cast<unsigned char*>(raw.data()) + 32, 32) != 32) {
+    return {};
+  }
+  return raw;
+}
+
+std::string ecdsa_raw_to_der(const std::string& raw) {
+  if (raw.size() != 64) return {};
+  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(ECDSA_SIG_new(), &ECDSA_SIG_free);
+  const auto* b = reinterpret_cast<const unsigned char*>(raw.data());
+  BIGNUM* r = BN_bin2bn(b, 32, nullptr);
+  BIGNUM* s = BN_bin2bn(b + 32, 32, nullptr);
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    return {};
+  }
+  unsigned char* out = nullptr;
+  const int len = i2d_ECDSA_SIG(sig.get(), &out);
+  if (len <= 0) return {};
+  std::string der(reinterpret_cast<const char*>(out), static_cast<std::size_t>(len));
+  OPENSSL_free(out);
+  return der;
 }
 
 }  // namespace
@@ -104,23 +157,30 @@ crdt::Result<std::string> mint_token(const TokenClaims& claims, const TokenKey& 
   if (key.kind == TokenKey::Kind::kHs256) {
     signature = hmac_sha256(key.material, signing_input);
   } else {
+    const std::string alg = alg_name(key.kind);
     PKey pkey = load_key(key.material, /*want_private=*/true);
-    if (!pkey) return token_error("the RS256 key is not a PEM private key");
+    if (!pkey || !key_fits(pkey.get(), key.kind)) {
+      return token_error("the " + alg + " key is not a PEM private key of that kind");
+    }
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     std::size_t len = 0;
     if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey.get()) != 1 ||
         EVP_DigestSign(ctx.get(), nullptr, &len,
                        reinterpret_cast<const unsigned char*>(signing_input.data()),
                        signing_input.size()) != 1) {
-      return token_error("RS256 signing failed");
+      return token_error(alg + " signing failed");
     }
     signature.resize(len);
     if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &len,
                        reinterpret_cast<const unsigned char*>(signing_input.data()),
                        signing_input.size()) != 1) {
-      return token_error("RS256 signing failed");
+      return token_error(alg + " signing failed");
     }
     signature.resize(len);
+    if (key.kind == TokenKey::Kind::kEs256) {
+      signature = ecdsa_der_to_raw(signature);
+      if (signature.empty()) return token_error("ES256 signing failed");
+    }
   }
   return signing_input + "." + base64url(signature);
 }
@@ -158,7 +218,14 @@ crdt::Result<TokenClaims> verify_token(const std::string& token, const TokenKey&
     }
   } else {
     PKey pkey = load_key(key.material, /*want_private=*/false);
-    if (!pkey) return token_error("the RS256 key is not a PEM key");
+    if (!pkey || !key_fits(pkey.get(), key.kind)) {
+      return token_error(std::string("the ") + alg_name(key.kind) +
+                         " key is not a PEM key of that kind");
+    }
+    if (key.kind == TokenKey::Kind::kEs256) {
+      signature = ecdsa_raw_to_der(signature);
+      if (signature.empty()) return token_error("bad signature");
+    }
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey.get()) != 1 ||
         EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),

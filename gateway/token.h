@@ -1,8 +1,9 @@
 // Access tokens: JWTs (RFC 7519) a client presents in `hello`, signed by the studio's account
-// service. HS256 with a shared secret, or RS256 with the account service's RSA key (the node holds
-// only the public key). Claims used: `sub` (the player id), `exp` (required), `role` ("player"
-// default, or "admin" for /admin endpoints). `alg: none` and every other algorithm are refused.
-// Errors never include the token itself (it is a credential): they say what was wrong.
+// service. HS256 with a shared secret, or RS256 / ES256 (ECDSA P-256) with the account service's
+// key pair (the node holds only the public key). Claims used: `sub` (the player id), `exp`
+// (required), `role` ("player" default, or "admin" for /admin endpoints). `alg: none` and every
+// other algorithm are refused. Errors never include the token itself (it is a credential): they say
+// what was wrong.
 #pragma once
 
 #include <cstdint>
@@ -20,9 +21,10 @@ struct TokenClaims {
 };
 
 struct TokenKey {
-  enum class Kind { kHs256, kRs256 };
+  enum class Kind { kHs256, kRs256, kEs256 };
   Kind kind = Kind::kHs256;
-  // kHs256: the shared secret. kRs256: a PEM key — private to mint, public (or private) to verify.
+  // kHs256: the shared secret. kRs256 (RSA), kEs256 (EC P-256): a PEM key — private to mint,
+  // public (or private) to verify.
   std::string material;
 };
 

@@ -1,4 +1,4 @@
-// Access tokens: HS256 and RS256 round trips, and every way a token can be wrong — expired,
+// Access tokens: HS256, RS256 and ES256 round trips, and every way a token can be wrong — expired,
 // forged, another algorithm (including "none"), garbage, missing claims — refused with a reason
 // that does not echo the token.
 #include "gateway/token.h"
@@ -74,12 +74,12 @@ TEST(Token, RefusesMissingOrBadClaims) {
             "token: unknown role");
 }
 
-struct RsaKeys {
+struct KeyPair {
   std::string private_pem, public_pem;
 };
 
-RsaKeys make_rsa() {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_RSA_gen(2048), &EVP_PKEY_free);
+KeyPair pem_pair(EVP_PKEY* raw) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(raw, &EVP_PKEY_free);
   auto to_pem = [&](bool priv) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
     if (priv) {
@@ -94,9 +94,16 @@ RsaKeys make_rsa() {
   return {to_pem(true), to_pem(false)};
 }
 
+KeyPair make_rsa() {
+  return pem_pair(EVP_RSA_gen(2048));
+}
+KeyPair make_ec() {
+  return pem_pair(EVP_EC_gen("P-256"));
+}
+
 TEST(Token, Rs256SignedByTheAccountServiceVerifiedWithItsPublicKey) {
-  const RsaKeys keys = make_rsa();
-  const RsaKeys other = make_rsa();
+  const KeyPair keys = make_rsa();
+  const KeyPair other = make_rsa();
   const TokenKey signer{TokenKey::Kind::kRs256, keys.private_pem};
   const TokenKey verifier{TokenKey::Kind::kRs256, keys.public_pem};
   auto t = mint_token(claims(99), signer);
@@ -112,7 +119,34 @@ TEST(Token, Rs256SignedByTheAccountServiceVerifiedWithItsPublicKey) {
   EXPECT_EQ(error_of(verify_token(hs, verifier, kNow)), "token: algorithm must be RS256");
   EXPECT_FALSE(mint_token(claims(1), verifier).ok());  // a public key cannot sign
   EXPECT_EQ(error_of(verify_token(t.value(), TokenKey{TokenKey::Kind::kRs256, "not pem"}, kNow)),
-            "token: the RS256 key is not a PEM key");
+            "token: the RS256 key is not a PEM key of that kind");
+}
+
+TEST(Token, Es256SignedByTheAccountServiceVerifiedWithItsPublicKey) {
+  const KeyPair keys = make_ec(), other = make_ec(), rsa = make_rsa();
+  const TokenKey signer{TokenKey::Kind::kEs256, keys.private_pem};
+  const TokenKey verifier{TokenKey::Kind::kEs256, keys.public_pem};
+  auto t = mint_token(claims(77, "admin"), signer);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  // JWS form: the signature is r ‖ s, 64 bytes (86 base64url characters).
+  EXPECT_EQ(t.value().size() - t.value().rfind('.') - 1, 86u);
+  auto c = verify_token(t.value(), verifier, kNow);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c.value().player, 77u);
+  EXPECT_EQ(c.value().role, "admin");
+  EXPECT_EQ(
+      error_of(verify_token(t.value(), TokenKey{TokenKey::Kind::kEs256, other.public_pem}, kNow)),
+      "token: bad signature");
+  // A flipped bit in the signature.
+  std::string flipped = t.value();
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(error_of(verify_token(flipped, verifier, kNow)), "token: bad signature");
+  // An RSA key where an EC key is expected, and an RS256 token where ES256 is expected.
+  EXPECT_EQ(
+      error_of(verify_token(t.value(), TokenKey{TokenKey::Kind::kEs256, rsa.public_pem}, kNow)),
+      "token: the ES256 key is not a PEM key of that kind");
+  const auto rs = mint_token(claims(77), TokenKey{TokenKey::Kind::kRs256, rsa.private_pem}).value();
+  EXPECT_EQ(error_of(verify_token(rs, verifier, kNow)), "token: algorithm must be ES256");
 }
 
 }  // namespace
