@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <random>
 #include <set>
@@ -227,6 +228,57 @@ TEST(RegionWorkers, GhostsAreVisibleAcrossABoundaryAndTheTargetsCellResolvesTheH
   for (const auto& c : cells)
     entities += c.entities;
   EXPECT_EQ(entities, 3u);
+}
+
+// The brief's congregation, through the threaded pipeline: 10 000 players walk to one point. The
+// tree splits to follow them, every move gets exactly one outcome, ownership follows position,
+// and the load stays balanced across the two workers.
+TEST(RegionWorkers, TenThousandPlayersWalkingToOnePointSplitTheTreeAndStayBalanced) {
+  PipelineOptions o;
+  o.partition.world = {-2000, -2000, 2000, 2000};
+  o.partition.split_load = 800;
+  o.partition.merge_load = 200;
+  o.partition.workers = 2;
+  GameConfig game;
+  game.max_speed_per_tick = 60;
+  Region r(1, {1}, o, game);
+  std::mt19937_64 rng(31);
+  std::uniform_real_distribution<double> unit(0, 1);
+  const ActorId players = 10'000;
+  const crdt::Vec3 goal{700, 0, -300};
+  for (ActorId p = 1; p <= players; ++p) {
+    const double rad = 1500 * std::sqrt(unit(rng)), a = 6.283185307179586 * unit(rng);
+    r.rules.spawn(r.world, p, {rad * std::cos(a), 0, rad * std::sin(a)}, r.clock);
+  }
+  ASSERT_TRUE(r.world.commit(0).ok());
+  const std::size_t cells_before = r.pipeline.partition().leaves().size();
+  for (std::uint64_t t = 1; t <= 40; ++t) {
+    for (ActorId p = 1; p <= players; ++p) {
+      // Everyone heads for a spot on a small disc around the goal.
+      const double rad = 60 * std::sqrt(unit(rng)), a = 6.283185307179586 * unit(rng);
+      r.act(p, ActionKind::kMove, 0, {goal.x + rad * std::cos(a), 0, goal.z + rad * std::sin(a)});
+    }
+    const auto out = r.tick(t);
+    ASSERT_EQ(out.size(), players) << "tick " << t;
+    std::set<ActorId> seen;
+    for (const Outcome& x : out)
+      ASSERT_TRUE(seen.insert(x.actor).second) << "actor " << x.actor << " twice in tick " << t;
+  }
+  std::size_t near_goal = 0;
+  for (ActorId p = 1; p <= players; ++p) {
+    const auto pos = *GameRules::position(r.world, p);
+    near_goal += std::hypot(pos.x - goal.x, pos.z - goal.z) <= 61;
+    ASSERT_EQ(r.pipeline.cell_of_entity(p), r.pipeline.partition().cell_of(pos.x, pos.z));
+    ASSERT_EQ(r.pipeline.home_of(p), r.pipeline.cell_of_entity(p)) << "player " << p;
+  }
+  EXPECT_EQ(near_goal, players);  // 40 ticks × 60 units reach the goal from anywhere on the disc
+  EXPECT_GT(r.pipeline.stats().splits, 5u);
+  EXPECT_GT(r.pipeline.partition().leaves().size(), cells_before + 10);
+  EXPECT_LE(r.pipeline.stats().last_rebalance.balance, 1.25);
+  std::size_t entities = 0;
+  for (const auto& c : r.pipeline.cells())
+    entities += c.entities;
+  EXPECT_EQ(entities, players);
 }
 
 void exchange(Region& x, Region& y, int rounds) {
