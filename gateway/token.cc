@@ -63,7 +63,9 @@ bool unbase64url(std::string_view in, std::string* out) {
       out->push_back(static_cast<char>((buf >> bits) & 0xFF));
     }
   }
-  return true;
+  // Canonical only: the bits left over past the last byte must be zero, so one token has exactly
+  // one spelling (no altered-but-still-valid copies of a signature).
+  return (buf & ((1u << bits) - 1)) == 0;
 }
 
 std::string hmac_sha256(const std::string& key, std::string_view data) {

@@ -137,7 +137,14 @@ TEST(Token, Es256SignedByTheAccountServiceVerifiedWithItsPublicKey) {
   EXPECT_EQ(
       error_of(verify_token(t.value(), TokenKey{TokenKey::Kind::kEs256, other.public_pem}, kNow)),
       "token: bad signature");
-  // A changed character inside the signature (not the last one: its low bits are padding).
+  // The last character's low bits are padding: a non-canonical spelling is refused too.
+  std::string respelled = t.value();
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const std::size_t v = alphabet.find(respelled.back());
+  ASSERT_EQ(v % 16, 0u);               // canonical: 2 data bits, then 4 zero bits
+  respelled.back() = alphabet[v | 1];  // the same data bits, one padding bit set
+  EXPECT_EQ(error_of(verify_token(respelled, verifier, kNow)), "token: a part is not base64url");
+  // A changed character inside the signature.
   std::string flipped = t.value();
   char& c40 = flipped[flipped.rfind('.') + 40];
   c40 = c40 == 'A' ? 'B' : 'A';
