@@ -272,10 +272,9 @@ struct RegionNode {
     // successful commit publishes these outcomes.
     if (durable) host->publish(now);
     last_tick_ms = now;
-    if (now - last_metrics_ms >= 250 || run.on_metrics) {
+    if (now - last_metrics_ms >= 250) {
       last_metrics_ms = now;
       std::string text = metrics(world, now);
-      if (run.on_metrics) run.on_metrics(text);
       std::lock_guard<std::mutex> lock(mutex);
       metrics_text = std::move(text);
     }

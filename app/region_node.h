@@ -52,8 +52,6 @@ struct RegionNodeRun {
   const std::atomic<bool>* stop = nullptr;  // stop when set (tests, the demo)
   // Called once the gateway listens, with its port (the config may say port 0).
   std::function<void(std::uint16_t port)> on_listening;
-  // Called on the node's thread after every published tick (the demo reads its figures here).
-  std::function<void(const std::string& metrics_text)> on_metrics;
   NodeFigures* figures = nullptr;  // if set, kept up to date
 };
 

@@ -17,13 +17,12 @@
 #include <random>
 
 #include "region/pipeline.h"
+#include "tests/support/outboxes.h"
 
 namespace worldline::region {
 namespace {
 
-struct NullOutbox : replica::Outbox {
-  void send(replica::ReplicaId, std::string) override {}
-};
+using testing::NullOutbox;
 
 struct Engine {
   replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();

@@ -84,10 +84,8 @@ void RegionHost::take_authority(std::uint64_t player) {
   }
 }
 
-void RegionHost::check_claims(std::uint64_t now_ms) {
-  std::unordered_map<std::uint64_t, SessionId> session_of;
-  for (const auto& [id, s] : sessions_)
-    session_of[s.player] = id;
+void RegionHost::check_claims(std::uint64_t now_ms,
+                              const std::unordered_map<std::uint64_t, SessionId>& session_of) {
   std::uint64_t lost = 0;
   auto it = std::remove_if(granted_.begin(), granted_.end(), [&](const Claim& c) {
     const ComponentValue* v = world_.store().get(Key{c.item, region::kItemOwnerComponent});
@@ -114,7 +112,6 @@ void RegionHost::check_claims(std::uint64_t now_ms) {
 
 void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   tick_ = tick;
-  check_claims(steady_ms);  // peers' deltas joined since the last tick may have decided some
   // Ingress compares the client's clock with the region's physical (Unix) clock.
   const std::uint64_t region_ms = clock_.physical().now_ms();
   std::vector<Event> events;
@@ -158,9 +155,10 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
       }
     }
   }
-  std::unordered_map<std::uint64_t, SessionId> session_of;
+  std::unordered_map<std::uint64_t, SessionId> session_of;  // each player's latest session
   for (const auto& [id, s] : sessions_)
     session_of[s.player] = id;
+  check_claims(steady_ms, session_of);  // peers' deltas joined since the last tick may decide some
   std::unordered_map<std::uint64_t, std::uint64_t> highest;
   for (const region::Outcome& o : pipeline_.tick(tick)) {
     std::uint64_t& h = highest[o.actor];

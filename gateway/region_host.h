@@ -123,7 +123,8 @@ class RegionHost final : public RegionPort {
   // Item claims this region granted can still lose to an earlier claim made in another region
   // (first-claim-wins by HLC, decided when the deltas meet). Each granted claim is watched for a
   // while; if the item's owner turns out to be someone else, the claimer gets a late reject.
-  void check_claims(std::uint64_t now_ms);
+  void check_claims(std::uint64_t now_ms,
+                    const std::unordered_map<std::uint64_t, SessionId>& session_of);
   std::uint64_t replicated_seq(std::uint64_t player) const;
 
   HostOptions options_;

@@ -33,14 +33,6 @@ crdt::Result<bool> CellWorld::write(const Key& key, const replica::Replica::Muta
   return true;
 }
 
-std::vector<Key> CellWorld::written() const {
-  std::vector<Key> out;
-  out.reserve(staged_.size());
-  for (const Staged& s : staged_)
-    out.push_back(s.key);
-  return out;
-}
-
 void CellWorld::flush_into(replica::Replica& world) {
   for (Staged& s : staged_) {
     // The key is known to the registry (write() checked), so this cannot fail.

@@ -40,8 +40,6 @@ class CellWorld {
   // produced a delta; fails on an unknown component.
   crdt::Result<bool> write(const replica::Key& key, const replica::Replica::Mutator& mutate);
 
-  // Keys written since the last flush, in first-write order.
-  std::vector<replica::Key> written() const;
   // Calls fn(key, value) for every key written since the last flush, with the value as this cell
   // sees it (what the store will hold after flush_into), in first-write order.
   template <typename Fn>
@@ -49,7 +47,6 @@ class CellWorld {
     for (const Staged& s : staged_)
       fn(s.key, s.value);
   }
-  bool empty() const { return staged_.empty(); }
   // Joins every delta into `world` (its store and open group), in first-write order, and forgets
   // them. REQUIRES: no worker is writing into this cell.
   void flush_into(replica::Replica& world);
