@@ -122,6 +122,7 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
   lo.actions_per_player_s = o.actions_per_player_s;
   lo.seconds = o.seconds;
   lo.scenario = o.scenario;
+  lo.format = o.protocol == "capnp" ? gateway::WireFormat::kCapnp : gateway::WireFormat::kJson;
   lo.key = {gateway::TokenKey::Kind::kHs256, kTokenSecret};
   lo.connects_per_s = 1500;
   std::uint64_t last_acked = 0;

@@ -13,6 +13,7 @@ struct DemoOptions {
   double seconds = 10;
   double actions_per_player_s = 2;
   std::string scenario = "mixed";
+  std::string protocol = "json";  // the players' subprotocol: json or capnp
 };
 
 // Returns a process exit code: 0 when players were served and the regions converged.

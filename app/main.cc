@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
   demo->add_option("--scenario", demo_options.scenario,
                    "mixed, wander, hotspot, pvp, item_rush, region_hop")
       ->capture_default_str();
+  demo->add_option("--protocol", demo_options.protocol,
+                   "the players' wire form: json or capnp (docs/protocol.md)")
+      ->check(CLI::IsMember({"json", "capnp"}))
+      ->capture_default_str();
   demo->add_flag("--walkthrough", demo_walkthrough,
                  "first print the CRDT walkthrough (three in-process regions, step by step)");
 
@@ -62,6 +66,13 @@ int main(int argc, char** argv) {
   loadgen->add_option("--secret", lg_secret, "the nodes' token_secret (HS256)")->required();
   loadgen->add_option("--connects-per-second", lg.connects_per_s, "ramp-up")->capture_default_str();
   loadgen->add_option("--threads", lg.threads, "I/O threads of the load generator")
+      ->capture_default_str();
+  std::string lg_protocol = "json";
+  loadgen
+      ->add_option("--protocol", lg_protocol,
+                   "the players' wire form: json (worldline.json text frames) or capnp "
+                   "(worldline.capnp binary frames)")
+      ->check(CLI::IsMember({"json", "capnp"}))
       ->capture_default_str();
 
   auto* replica = app.add_subcommand(
@@ -174,6 +185,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     lg.key = {worldline::gateway::TokenKey::Kind::kHs256, lg_secret};
+    lg.format = lg_protocol == "capnp" ? worldline::gateway::WireFormat::kCapnp
+                                       : worldline::gateway::WireFormat::kJson;
     const auto report = worldline::loadgen::run(lg, std::cout);
     std::cout << report.summary() << "\n";
     return report.connected == 0 ? 1 : 0;

@@ -4,7 +4,8 @@
 # printing one table row per run. The load generator shares the machine with the nodes.
 #
 #   bash bench/e2e.sh                       # defaults below
-#   PLAYERS="1000 5000" RATE=10 SECONDS_PER_RUN=10 NODES="1 3" TICK_HZ=20 bash bench/e2e.sh
+#   PLAYERS="1000 5000" RATE=10 SECONDS_PER_RUN=10 NODES="1 3" TICK_HZ=20 PROTOCOL=capnp \
+#     LOADGEN_THREADS=1 bash bench/e2e.sh
 #
 # Columns: nodes, players, offered actions/s (players × rate), acked actions/s, client-measured
 # action → ack p50/p95/p99 (upper bounds of the histogram buckets holding them), state frames per
@@ -16,6 +17,8 @@ RATE="${RATE:-10}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
 NODES="${NODES:-1 3}"
 TICK_HZ="${TICK_HZ:-20}"
+PROTOCOL="${PROTOCOL:-json}"            # the players' wire form: json or capnp
+LOADGEN_THREADS="${LOADGEN_THREADS:-2}"
 bash dev.sh install >/dev/null
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF \
   -DWORLDLINE_BENCH=OFF >/dev/null
@@ -77,7 +80,8 @@ for n in $NODES; do
       over0=$((over0 + $(metric $((BASE + 10 + id)) worldline_region_tick_overruns_total)))
     done
     out="$("$WL" loadgen "${targets[@]}" --players "$players" --rate "$RATE" \
-      --seconds "$SECONDS_PER_RUN" --secret "$SECRET" --connects-per-second 2000 2>&1 || true)"
+      --seconds "$SECONDS_PER_RUN" --secret "$SECRET" --connects-per-second 2000 \
+      --protocol "$PROTOCOL" --threads "$LOADGEN_THREADS" 2>&1 || true)"
     ticks=0; over=0
     for id in $(seq "$n"); do
       ticks=$((ticks + $(metric $((BASE + 10 + id)) worldline_region_ticks_total)))
@@ -100,4 +104,4 @@ for n in $NODES; do
   done
 done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "rerun: PLAYERS=\"$PLAYERS\" RATE=$RATE SECONDS_PER_RUN=$SECONDS_PER_RUN NODES=\"$NODES\" TICK_HZ=$TICK_HZ bash bench/e2e.sh"
+echo "rerun: PLAYERS=\"$PLAYERS\" RATE=$RATE SECONDS_PER_RUN=$SECONDS_PER_RUN NODES=\"$NODES\" TICK_HZ=$TICK_HZ PROTOCOL=$PROTOCOL LOADGEN_THREADS=$LOADGEN_THREADS bash bench/e2e.sh"

@@ -21,8 +21,10 @@ bool TokenBucket::take(double n, std::uint64_t now_ms) {
 }
 
 ClientSession::ClientSession(SessionLimits limits, TokenKey key, std::string region_name,
-                             double tick_hz, RegionPort& region, std::shared_ptr<SessionSink> sink)
+                             double tick_hz, RegionPort& region, std::shared_ptr<SessionSink> sink,
+                             WireFormat format)
     : limits_(limits),
+      format_(format),
       key_(std::move(key)),
       region_name_(std::move(region_name)),
       tick_hz_(tick_hz),
@@ -49,7 +51,7 @@ void ClientSession::close(int code, const std::string& reason) {
 
 void ClientSession::fail(ErrorCode code, const std::string& message) {
   ++counters_.errors;
-  sink_->deliver(error_json(code, message));
+  sink_->deliver(ErrorFrame{code, message});
   violation();
 }
 
@@ -71,16 +73,17 @@ void ClientSession::hello(const HelloFrame& h, std::int64_t unix_s) {
     // The reason names what was wrong (signature, expiry, algorithm), never the token.
     spdlog::info("hello refused: {}", claims.error().message);
     ++counters_.errors;
-    sink_->deliver(error_json(ErrorCode::kAuthFailed, claims.error().message));
+    sink_->deliver(ErrorFrame{ErrorCode::kAuthFailed, claims.error().message});
     close(1008, "authentication failed");
     return;
   }
   player_ = claims.value().player;
   session_ = region_.attach(player_, sink_);
-  sink_->deliver(welcome_json(player_, region_name_, tick_hz_, h.last_ack.value_or(0)));
+  sink_->deliver(WelcomeFrame{player_, region_name_, tick_hz_, h.last_ack.value_or(0)});
 }
 
-void ClientSession::on_text(std::string_view frame, std::uint64_t now_ms, std::int64_t unix_s) {
+void ClientSession::on_frame(std::string_view frame, bool binary, std::uint64_t now_ms,
+                             std::int64_t unix_s) {
   if (closed_) return;
   ++counters_.frames;
   if (session_ && !bytes_.take(static_cast<double>(frame.size()), now_ms)) {
@@ -88,11 +91,17 @@ void ClientSession::on_text(std::string_view frame, std::uint64_t now_ms, std::i
     fail(ErrorCode::kRateLimited, "over " + std::to_string(limits_.bytes_per_s) + " bytes/s");
     return;
   }
-  ParseResult parsed = parse_client_frame(frame, limits_.protocol);
+  if (binary != (format_ == WireFormat::kCapnp)) {
+    fail(ErrorCode::kWrongFrameKind,
+         std::string(binary ? "a binary" : "a text") + " frame under " + subprotocol_name(format_));
+    return;
+  }
+  ParseResult parsed = binary ? parse_client_capnp(frame, limits_.protocol)
+                              : parse_client_frame(frame, limits_.protocol);
   if (auto* e = std::get_if<ProtocolError>(&parsed)) {
     if (!session_ && e->code == ErrorCode::kAuthFailed) {
       ++counters_.errors;
-      sink_->deliver(error_json(e->code, e->message));
+      sink_->deliver(ErrorFrame{e->code, e->message});
       close(1008, "authentication failed");
       return;
     }
@@ -109,26 +118,20 @@ void ClientSession::on_text(std::string_view frame, std::uint64_t now_ms, std::i
     return;
   }
   if (auto* p = std::get_if<PingFrame>(&f)) {
-    sink_->deliver(pong_json(p->t, now_ms));
+    sink_->deliver(PongFrame{p->t, now_ms});
     return;
   }
   auto& a = std::get<ActionFrame>(f);
   if (!actions_.take(1, now_ms)) {
     // Refused like any action, so the client's prediction is corrected; and counted as abuse.
     ++counters_.rate_limited;
-    sink_->deliver(reject_json(a.action.client_seq, "rate_limited",
-                               "over " + std::to_string(limits_.actions_per_s) + " actions/s"));
+    sink_->deliver(RejectFrame{a.action.client_seq, "rate_limited",
+                               "over " + std::to_string(limits_.actions_per_s) + " actions/s"});
     violation();
     return;
   }
   ++counters_.actions;
   region_.submit(*session_, a.raw_kind, std::move(a.action), now_ms);
-}
-
-void ClientSession::on_binary(std::size_t, std::uint64_t) {
-  if (closed_) return;
-  ++counters_.frames;
-  fail(ErrorCode::kBadJson, "binary frame on the worldline.json subprotocol");
 }
 
 }  // namespace worldline::gateway

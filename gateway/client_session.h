@@ -1,5 +1,7 @@
 // ClientSession: the protocol logic of one client connection, without the socket. The WebSocket
-// session (server.cc) feeds it every frame; it answers through the session's SessionSink.
+// session (server.cc) feeds it every frame; it answers through the session's SessionSink. The
+// session speaks one wire form, agreed at the upgrade: JSON text frames or Cap'n Proto binary
+// frames; a frame of the other kind is an error (`wrong_frame_kind`).
 //
 //   before hello: only `hello` — its token is verified (signature, expiry), then the player is
 //   attached to the region and `welcome` sent; anything else gets `error not_authenticated`;
@@ -52,13 +54,15 @@ class ClientSession {
  public:
   // REQUIRES: region outlives the session.
   ClientSession(SessionLimits limits, TokenKey key, std::string region_name, double tick_hz,
-                RegionPort& region, std::shared_ptr<SessionSink> sink);
+                RegionPort& region, std::shared_ptr<SessionSink> sink,
+                WireFormat format = WireFormat::kJson);
   ~ClientSession();
 
-  // One text frame. now_ms: a steady clock; unix_s: wall time, for token expiry.
-  void on_text(std::string_view frame, std::uint64_t now_ms, std::int64_t unix_s);
-  // A binary frame under the JSON subprotocol: an error (the Cap'n Proto form is not served yet).
-  void on_binary(std::size_t bytes, std::uint64_t now_ms);
+  // One frame, text or binary. now_ms: a steady clock; unix_s: wall time, for token expiry.
+  void on_frame(std::string_view frame, bool binary, std::uint64_t now_ms, std::int64_t unix_s);
+  void on_text(std::string_view frame, std::uint64_t now_ms, std::int64_t unix_s) {
+    on_frame(frame, false, now_ms, unix_s);
+  }
   // The connection is gone: detaches from the region.
   void on_close();
 
@@ -74,6 +78,7 @@ class ClientSession {
   void hello(const HelloFrame& h, std::int64_t unix_s);
 
   SessionLimits limits_;
+  WireFormat format_;
   TokenKey key_;
   std::string region_name_;
   double tick_hz_;

@@ -6,6 +6,8 @@
 namespace worldline::gateway {
 namespace json = boost::json;
 
+std::string encode_capnp(const ServerFrame& frame);  // protocol_capnp.cc
+
 const char* to_string(ErrorCode code) {
   switch (code) {
     case ErrorCode::kFrameTooLarge:
@@ -18,6 +20,10 @@ const char* to_string(ErrorCode code) {
       return "unknown_type";
     case ErrorCode::kBadField:
       return "bad_field";
+    case ErrorCode::kWrongFrameKind:
+      return "wrong_frame_kind";
+    case ErrorCode::kBadCapnp:
+      return "bad_capnp";
     case ErrorCode::kNotAuthenticated:
       return "not_authenticated";
     case ErrorCode::kAuthFailed:
@@ -32,6 +38,16 @@ const char* to_string(ErrorCode code) {
       return "shutting_down";
   }
   return "unknown";
+}
+
+const char* subprotocol_name(WireFormat format) {
+  return format == WireFormat::kCapnp ? "worldline.capnp" : "worldline.json";
+}
+
+std::optional<WireFormat> wire_format_from_subprotocol(std::string_view name) {
+  if (name == "worldline.json") return WireFormat::kJson;
+  if (name == "worldline.capnp") return WireFormat::kCapnp;
+  return std::nullopt;
 }
 
 namespace {
@@ -163,47 +179,55 @@ double finite(double v) {
 
 }  // namespace
 
-std::string welcome_json(std::uint64_t player, const std::string& region, double tick_hz,
-                         std::uint64_t ack) {
-  return json::serialize(json::object{{"type", "welcome"},
-                                      {"player", player},
-                                      {"region", region},
-                                      {"tick_hz", tick_hz},
-                                      {"ack", ack}});
+namespace {
+
+std::string encode_json(const ServerFrame& frame) {
+  struct Visitor {
+    json::object operator()(const WelcomeFrame& w) const {
+      return json::object{{"type", "welcome"},
+                          {"player", w.player},
+                          {"region", w.region},
+                          {"tick_hz", w.tick_hz},
+                          {"ack", w.ack}};
+    }
+    json::object operator()(const StateFrame& state) const {
+      json::array entities;
+      entities.reserve(state.entities.size());
+      for (const EntityState& e : state.entities) {
+        entities.push_back(json::object{{"id", e.id},
+                                        {"x", finite(e.position.x)},
+                                        {"y", finite(e.position.y)},
+                                        {"z", finite(e.position.z)},
+                                        {"health", e.health}});
+      }
+      json::array removed(state.removed.begin(), state.removed.end());
+      return json::object{{"type", "state"},
+                          {"tick", state.tick},
+                          {"ack", state.ack},
+                          {"entities", std::move(entities)},
+                          {"removed", std::move(removed)}};
+    }
+    json::object operator()(const RejectFrame& r) const {
+      return json::object{
+          {"type", "reject"}, {"seq", r.seq}, {"reason", r.reason}, {"detail", r.detail}};
+    }
+    json::object operator()(const ErrorFrame& e) const {
+      return json::object{{"type", "error"},
+                          {"code", static_cast<int>(e.code)},
+                          {"name", to_string(e.code)},
+                          {"message", e.message}};
+    }
+    json::object operator()(const PongFrame& p) const {
+      return json::object{{"type", "pong"}, {"t", p.t}, {"server_ms", p.server_ms}};
+    }
+  };
+  return json::serialize(std::visit(Visitor{}, frame));
 }
 
-std::string state_json(const StateFrame& state) {
-  json::array entities;
-  entities.reserve(state.entities.size());
-  for (const EntityState& e : state.entities) {
-    entities.push_back(json::object{{"id", e.id},
-                                    {"x", finite(e.position.x)},
-                                    {"y", finite(e.position.y)},
-                                    {"z", finite(e.position.z)},
-                                    {"health", e.health}});
-  }
-  json::array removed(state.removed.begin(), state.removed.end());
-  return json::serialize(json::object{{"type", "state"},
-                                      {"tick", state.tick},
-                                      {"ack", state.ack},
-                                      {"entities", std::move(entities)},
-                                      {"removed", std::move(removed)}});
-}
+}  // namespace
 
-std::string reject_json(std::uint64_t seq, const std::string& reason, const std::string& detail) {
-  return json::serialize(
-      json::object{{"type", "reject"}, {"seq", seq}, {"reason", reason}, {"detail", detail}});
-}
-
-std::string error_json(ErrorCode code, const std::string& message) {
-  return json::serialize(json::object{{"type", "error"},
-                                      {"code", static_cast<int>(code)},
-                                      {"name", to_string(code)},
-                                      {"message", message}});
-}
-
-std::string pong_json(std::uint64_t t, std::uint64_t server_ms) {
-  return json::serialize(json::object{{"type", "pong"}, {"t", t}, {"server_ms", server_ms}});
+std::string encode(WireFormat format, const ServerFrame& frame) {
+  return format == WireFormat::kCapnp ? encode_capnp(frame) : encode_json(frame);
 }
 
 }  // namespace worldline::gateway

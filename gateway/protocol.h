@@ -1,11 +1,14 @@
-// The client protocol's JSON form (subprotocol `worldline.json`, docs/protocol.md): parsing what a
-// game client sends, and writing what the node sends back. No sockets here: the WebSocket session
-// hands each text frame to parse_client_frame() and writes the strings these functions build, so
-// the parser can be unit-tested and fuzzed on its own.
+// The client protocol (docs/protocol.md) in its two wire forms: JSON text frames under the
+// WebSocket subprotocol `worldline.json`, and Cap'n Proto packed binary frames
+// (schemas/client.capnp) under `worldline.capnp` — the same messages either way. Parsing what a
+// game client sends, and encoding what the node sends back. No sockets here: the WebSocket session
+// hands each frame to parse_client_frame() and writes the bytes encode() builds, so the parsers
+// can be unit-tested and fuzzed on their own.
 //
 // Hostile input is expected: a frame over the size limit, JSON nested past the depth limit, a
-// wrong type or value — each yields a ProtocolError with a code and a message the client can act
-// on; unknown fields are ignored (newer clients keep working). Nothing here throws on input.
+// Cap'n Proto message that is truncated or claims more than the limits, a wrong type or value —
+// each yields a ProtocolError with a code and a message the client can act on; unknown fields are
+// ignored (newer clients keep working). Nothing here throws on input.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +30,8 @@ enum class ErrorCode : std::uint16_t {
   kTooDeep = 4003,
   kUnknownType = 4004,
   kBadField = 4005,
+  kWrongFrameKind = 4006,    // a binary frame under worldline.json, or text under worldline.capnp
+  kBadCapnp = 4007,          // a binary frame that is not a packed ClientMessage within the limits
   kNotAuthenticated = 4010,  // an action or ping before a successful hello
   kAuthFailed = 4011,        // missing, forged or expired token
   kAlreadyAuthenticated = 4012,
@@ -36,9 +41,14 @@ enum class ErrorCode : std::uint16_t {
 };
 const char* to_string(ErrorCode code);
 
+// The two wire forms, named by their WebSocket subprotocol.
+enum class WireFormat { kJson, kCapnp };
+const char* subprotocol_name(WireFormat format);  // "worldline.json", "worldline.capnp"
+std::optional<WireFormat> wire_format_from_subprotocol(std::string_view name);
+
 struct ProtocolLimits {
-  std::size_t max_frame_bytes = 16 * 1024;
-  int max_depth = 8;
+  std::size_t max_frame_bytes = 16 * 1024;  // as received (packed, for Cap'n Proto)
+  int max_depth = 8;                        // JSON nesting; Cap'n Proto struct nesting
 };
 
 struct HelloFrame {
@@ -66,9 +76,20 @@ struct ProtocolError {
 
 using ParseResult = std::variant<ClientFrame, ProtocolError>;
 
+// One JSON text frame.
 ParseResult parse_client_frame(std::string_view text, const ProtocolLimits& limits);
+// One Cap'n Proto binary frame (a packed ClientMessage). Unpacked it may be at most
+// 4 × max_frame_bytes: a few packed bytes can claim many zero words.
+ParseResult parse_client_capnp(std::string_view bytes, const ProtocolLimits& limits);
 
 // Server → client frames.
+struct WelcomeFrame {
+  std::uint64_t player = 0;
+  std::string region;
+  double tick_hz = 0;
+  std::uint64_t ack = 0;  // the resume's last_ack, echoed
+};
+
 struct EntityState {
   crdt::EntityId id = 0;
   crdt::Vec3 position;
@@ -82,11 +103,31 @@ struct StateFrame {
   std::vector<crdt::EntityId> removed;  // left the client's area of interest
 };
 
-std::string welcome_json(std::uint64_t player, const std::string& region, double tick_hz,
-                         std::uint64_t ack);
-std::string state_json(const StateFrame& state);
-std::string reject_json(std::uint64_t seq, const std::string& reason, const std::string& detail);
-std::string error_json(ErrorCode code, const std::string& message);
-std::string pong_json(std::uint64_t t, std::uint64_t server_ms);
+struct RejectFrame {
+  std::uint64_t seq = 0;
+  std::string reason;  // a reason name, docs/protocol.md
+  std::string detail;
+};
+
+struct ErrorFrame {
+  ErrorCode code = ErrorCode::kBadJson;
+  std::string message;
+};
+
+struct PongFrame {
+  std::uint64_t t = 0;
+  std::uint64_t server_ms = 0;
+};
+
+using ServerFrame = std::variant<WelcomeFrame, StateFrame, RejectFrame, ErrorFrame, PongFrame>;
+
+// The frame's bytes in the given form: JSON text, or a packed Cap'n Proto ServerMessage.
+std::string encode(WireFormat format, const ServerFrame& frame);
+
+// The client's side of the binary form, for clients written against this library (the load
+// generator, tests): a ClientFrame as a packed ClientMessage, and a ServerMessage decoded (an
+// error with the reason if the bytes are not one).
+std::string encode_client_capnp(const ClientFrame& frame);
+std::variant<ServerFrame, std::string> decode_server_capnp(std::string_view bytes);
 
 }  // namespace worldline::gateway

@@ -95,9 +95,9 @@ void RegionHost::check_claims(std::uint64_t now_ms,
       auto s = session_of.find(c.player);
       if (s != session_of.end()) {
         sessions_.at(s->second).pending.push_back(
-            reject_json(c.seq, "conflict_lost",
+            RejectFrame{c.seq, "conflict_lost",
                         "item " + std::to_string(c.item) + " went to player " +
-                            std::to_string(*owner) + ": an earlier claim in another region won"));
+                            std::to_string(*owner) + ": an earlier claim in another region won"});
       }
       return true;
     }
@@ -147,7 +147,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
         if (auto reject = pipeline_.submit(e.raw_kind, std::move(e.action), region_ms)) {
           ++rejected;
           s->second.pending.push_back(
-              reject_json(seq, region::to_string(reject->reason), reject->detail));
+              RejectFrame{seq, region::to_string(reject->reason), reject->detail});
         } else {
           progress_[s->second.player].waiting.emplace_back(seq, e.received_ms);
         }
@@ -171,7 +171,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
     ++rejected;
     auto s = session_of.find(o.actor);
     if (s != session_of.end()) {
-      sessions_.at(s->second).pending.push_back(reject_json(o.seq, "refused", o.reason));
+      sessions_.at(s->second).pending.push_back(RejectFrame{o.seq, "refused", o.reason});
     }
   }
   for (const auto& [player, seq] : highest) {
@@ -208,10 +208,10 @@ void RegionHost::publish(std::uint64_t now_ms) {
     std::set_difference(s.visible.begin(), s.visible.end(), now_visible.begin(), now_visible.end(),
                         std::back_inserter(f.removed));
     s.visible = std::move(now_visible);
-    for (std::string& frame : s.pending)
+    for (RejectFrame& frame : s.pending)
       s.sink->deliver(std::move(frame));
     s.pending.clear();
-    s.sink->deliver(state_json(f));
+    s.sink->deliver(std::move(f));
     ++frames;
     auto done = std::partition(p.waiting.begin(), p.waiting.end(),
                                [&](const auto& w) { return w.first > p.processed_seq; });

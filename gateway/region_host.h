@@ -33,12 +33,13 @@ namespace worldline::gateway {
 inline constexpr replica::ComponentId kAuthorityComponent = 9;
 inline constexpr replica::ComponentId kInputSeqComponent = 13;
 
-// Where a session's frames go. Implementations post to the session's own strand: deliver() and
-// close() may be called from the tick thread and must not block.
+// Where a session's frames go. Implementations post to the session's own strand, which encodes
+// the frame in the session's wire form: deliver() and close() may be called from the tick thread
+// and must not block.
 class SessionSink {
  public:
   virtual ~SessionSink() = default;
-  virtual void deliver(std::string frame) = 0;
+  virtual void deliver(ServerFrame frame) = 0;
   virtual void close(int code, std::string reason) = 0;
 };
 
@@ -112,7 +113,7 @@ class RegionHost final : public RegionPort {
     std::uint64_t player = 0;
     std::shared_ptr<SessionSink> sink;
     std::set<crdt::EntityId> visible;  // in the last state frame
-    std::vector<std::string> pending;  // rejects to send with the next publish
+    std::vector<RejectFrame> pending;  // rejects to send with the next publish
   };
   struct PlayerProgress {
     std::uint64_t processed_seq = 0;                               // highest seq with an outcome

@@ -27,7 +27,23 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-constexpr const char* kJsonSubprotocol = "worldline.json";
+// The subprotocol to speak: the first of the client's offers (comma-separated, in its order of
+// preference) that this node serves. No offer at all: JSON, for clients that name none.
+std::optional<WireFormat> choose_subprotocol(std::string_view offered) {
+  if (offered.find_first_not_of(" \t") == std::string_view::npos) return WireFormat::kJson;
+  while (!offered.empty()) {
+    const auto comma = offered.find(',');
+    std::string_view item = offered.substr(0, comma);
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    if (first != std::string_view::npos) {
+      if (auto f = wire_format_from_subprotocol(item.substr(first, last - first + 1))) return f;
+    }
+    if (comma == std::string_view::npos) break;
+    offered.remove_prefix(comma + 1);
+  }
+  return std::nullopt;
+}
 
 std::uint64_t steady_now_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -70,7 +86,8 @@ struct GatewayServer::Impl {
 // One WebSocket connection: the ClientSession's socket side.
 class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(tcp::socket&& socket, Impl* server) : ws_(std::move(socket)), server_(server) {}
+  WsSession(tcp::socket&& socket, Impl* server, WireFormat format)
+      : ws_(std::move(socket)), server_(server), format_(format) {}
 
   // Answers the upgrade request; `subprotocol` is what we agreed on ("" if the client named none).
   void run(http::request<http::string_body> req, std::string subprotocol) {
@@ -85,10 +102,11 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
     ws_.async_accept(req, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
   }
 
-  // From any thread: hands a frame to the connection's strand.
-  void post_send(std::string frame) {
+  // From any thread: hands a frame to the connection's strand, which encodes it (so encoding runs
+  // on the I/O threads, not on the tick thread that publishes).
+  void post_send(ServerFrame frame) {
     net::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
-      self->send(std::move(f));
+      self->send(encode(self->format_, f));
     });
   }
   void post_close(int code, std::string reason) {
@@ -100,7 +118,7 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
   class Sink : public SessionSink {
    public:
     explicit Sink(std::weak_ptr<WsSession> s) : session_(std::move(s)) {}
-    void deliver(std::string frame) override {
+    void deliver(ServerFrame frame) override {
       if (auto s = session_.lock()) s->post_send(std::move(frame));
     }
     void close(int code, std::string reason) override {
@@ -129,7 +147,7 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
     const ServerOptions& o = server_->options;
     core_ =
         std::make_unique<ClientSession>(o.limits, o.key, o.region_name, o.tick_hz, server_->region,
-                                        std::make_shared<Sink>(weak_from_this()));
+                                        std::make_shared<Sink>(weak_from_this()), format_);
     do_read();
   }
 
@@ -148,12 +166,9 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
       return;
     }
     ++server_->frames_in;
-    if (ws_.got_text()) {
-      const std::string text = beast::buffers_to_string(buffer_.data());
-      core_->on_text(text, steady_now_ms(), unix_now_s());
-    } else {
-      core_->on_binary(buffer_.size(), steady_now_ms());
-    }
+    const auto data = buffer_.cdata();
+    core_->on_frame(std::string_view(static_cast<const char*>(data.data()), data.size()),
+                    ws_.got_binary(), steady_now_ms(), unix_now_s());
     buffer_.consume(buffer_.size());
     if (!core_->closed()) do_read();
   }
@@ -166,7 +181,8 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
       spdlog::warn("session of player {}: {} frames unread, disconnecting a slow consumer",
                    core_ ? core_->player() : 0, queue_.size());
       queue_.clear();
-      queue_.push_back(error_json(ErrorCode::kSlowConsumer, "frames were not read in time"));
+      queue_.push_back(
+          encode(format_, ErrorFrame{ErrorCode::kSlowConsumer, "frames were not read in time"}));
       close_code_ = websocket::close_code::policy_error;
       close_reason_ = "slow consumer";
       closing_ = true;
@@ -183,7 +199,7 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
       return;
     }
     writing_ = true;
-    ws_.text(true);
+    ws_.binary(format_ == WireFormat::kCapnp);
     ws_.async_write(net::buffer(queue_.front()),
                     beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
   }
@@ -226,6 +242,7 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
 
   websocket::stream<beast::tcp_stream> ws_;
   Impl* server_;
+  const WireFormat format_;
   beast::flat_buffer buffer_;
   std::unique_ptr<ClientSession> core_;
   std::deque<std::string> queue_;
@@ -262,18 +279,19 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
     if (ec) return;  // a broken or oversized request: nothing to answer
     http::request<http::string_body> req = parser_->release();
     if (websocket::is_upgrade(req)) {
-      const std::string offered(req[http::field::sec_websocket_protocol]);
-      std::string agreed;
-      if (!offered.empty()) {
-        if (offered.find(kJsonSubprotocol) == std::string::npos) {
-          respond(req, HttpReply{400, "text/plain; charset=utf-8",
-                                 "unsupported subprotocol: this node serves worldline.json\n"});
-          return;
-        }
-        agreed = kJsonSubprotocol;
+      const std::string_view offered = req[http::field::sec_websocket_protocol];
+      const std::optional<WireFormat> format = choose_subprotocol(offered);
+      if (!format) {
+        respond(req, HttpReply{400, "text/plain; charset=utf-8",
+                               "unsupported subprotocol: this node serves worldline.json and "
+                               "worldline.capnp\n"});
+        return;
       }
+      // A client that named no subprotocol gets JSON and no Sec-WebSocket-Protocol header.
+      const std::string agreed = offered.empty() ? "" : subprotocol_name(*format);
       stream_.expires_never();
-      std::make_shared<WsSession>(stream_.release_socket(), server_)->run(std::move(req), agreed);
+      std::make_shared<WsSession>(stream_.release_socket(), server_, *format)
+          ->run(std::move(req), agreed);
       return;
     }
     ++server_->http_requests;

@@ -1,5 +1,6 @@
 // GatewayServer: the node's client-facing listener, on Boost.Beast. One port serves
-//   - WebSocket upgrades (subprotocol `worldline.json`): one ClientSession per connection, on a
+//   - WebSocket upgrades (subprotocol `worldline.json` or `worldline.capnp`, the client's first
+//     choice that the node serves): one ClientSession per connection, on a
 //     strand of its own, exactly one write in flight and a bounded send queue behind it — a client
 //     that does not read its frames is told (`error slow_consumer`) and disconnected, memory never
 //     grows without bound;

@@ -19,20 +19,20 @@ struct PackedReader::Impl {
   kj::Own<capnp::FlatArrayMessageReader> reader;
 };
 
-PackedReader::PackedReader(std::string_view bytes) : impl_(new Impl) {
+PackedReader::PackedReader(std::string_view bytes, std::uint64_t max_words, int nesting_limit)
+    : impl_(new Impl) {
   try {
     KJ_REQUIRE(!bytes.empty(), "empty input");
     const auto packed = kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size());
     const std::size_t words = capnp::computeUnpackedSizeInWords(packed);
-    KJ_REQUIRE(words <= kMaxMessageWords, "message exceeds the size limit", words,
-               kMaxMessageWords);
+    KJ_REQUIRE(words <= max_words, "message exceeds the size limit", words, max_words);
     impl_->buffer = kj::heapArray<capnp::word>(words);
     kj::ArrayInputStream in(packed);
     capnp::_::PackedInputStream unpacker(in);
     unpacker.read(impl_->buffer.asBytes().begin(), impl_->buffer.asBytes().size());
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = kMaxMessageWords;
-    options.nestingLimit = kNestingLimit;
+    options.traversalLimitInWords = max_words;
+    options.nestingLimit = nesting_limit;
     impl_->reader = kj::heap<capnp::FlatArrayMessageReader>(impl_->buffer, options);
     KJ_REQUIRE(impl_->reader->getEnd() == impl_->buffer.end(), "trailing bytes after the message");
   } catch (...) {

@@ -20,10 +20,12 @@ std::string to_packed_bytes(capnp::MessageBuilder& message);
 // A packed message unpacked into a flat buffer, read with the limits above. The constructor throws
 // kj::Exception on malformed input: truncation, a claim past the limit, trailing bytes. The input
 // is unpacked in one read: a stream reader would read on in its destructor, where a malformed tail
-// would throw out of a destructor.
+// would throw out of a destructor. A reader of smaller messages (a client's frame) passes tighter
+// limits: max_words bounds both the unpacked size and the traversal.
 class PackedReader {
  public:
-  explicit PackedReader(std::string_view bytes);
+  explicit PackedReader(std::string_view bytes, std::uint64_t max_words = kMaxMessageWords,
+                        int nesting_limit = kNestingLimit);
   ~PackedReader();
   PackedReader(const PackedReader&) = delete;
   PackedReader& operator=(const PackedReader&) = delete;

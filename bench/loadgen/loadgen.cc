@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include "gateway/protocol.h"
+
 namespace worldline::loadgen {
 namespace {
 
@@ -94,8 +96,8 @@ class Bot : public std::enable_shared_from_this<Bot> {
     if (ec) return failed("connect", ec);
     beast::get_lowest_layer(*ws_).expires_never();
     ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-    ws_->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(beast::http::field::sec_websocket_protocol, "worldline.json");
+    ws_->set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
+      req.set(beast::http::field::sec_websocket_protocol, gateway::subprotocol_name(format()));
     }));
     ws_->async_handshake("127.0.0.1", "/", [self = shared_from_this()](beast::error_code e) {
       self->on_handshake(e);
@@ -109,12 +111,39 @@ class Bot : public std::enable_shared_from_this<Bot> {
                          .count();
     auto token =
         gateway::mint_token({player_, "player", now + 24 * 3600, now}, shared_.options.key);
-    std::string hello = R"({"type":"hello","token":")" + token.value() + "\"";
-    if (acked_ > 0) hello += R"(,"resume":{"last_ack":)" + std::to_string(acked_) + "}";
-    hello += "}";
+    gateway::HelloFrame hello{token.value(), std::nullopt};
+    if (acked_ > 0) hello.last_ack = acked_;
     phase_ = Phase::kHello;
-    send(std::move(hello));
+    send(encode_client(hello));
     read();
+  }
+
+  gateway::WireFormat format() const { return shared_.options.format; }
+
+  // A frame as this bot's wire form carries it. JSON is written by hand: a full JSON writer per
+  // action would cost the load generator more than the node spends parsing it.
+  std::string encode_client(const gateway::ClientFrame& frame) const {
+    if (format() == gateway::WireFormat::kCapnp) return gateway::encode_client_capnp(frame);
+    char buf[512];
+    if (const auto* h = std::get_if<gateway::HelloFrame>(&frame)) {
+      std::string out = R"({"type":"hello","token":")" + h->token + "\"";
+      if (h->last_ack) out += R"(,"resume":{"last_ack":)" + std::to_string(*h->last_ack) + "}";
+      return out + "}";
+    }
+    const auto& a = std::get<gateway::ActionFrame>(frame);
+    const auto seq = static_cast<unsigned long long>(a.action.client_seq);
+    const auto t = static_cast<unsigned long long>(a.action.client_time_ms);
+    if (a.kind_name == "move") {
+      std::snprintf(
+          buf, sizeof buf,
+          R"({"type":"action","seq":%llu,"kind":"move","t":%llu,"args":{"x":%.2f,"y":0,"z":%.2f}})",
+          seq, t, a.action.position.x, a.action.position.z);
+    } else {
+      std::snprintf(buf, sizeof buf,
+                    R"({"type":"action","seq":%llu,"kind":"%s","t":%llu,"args":{"target":%llu}})",
+                    seq, a.kind_name.c_str(), t, static_cast<unsigned long long>(a.action.target));
+    }
+    return buf;
   }
 
   void failed(const char* what, beast::error_code ec) {
@@ -140,42 +169,96 @@ class Bot : public std::enable_shared_from_this<Bot> {
     }
     std::string frame = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
+    if (format() == gateway::WireFormat::kCapnp) {
+      on_capnp(frame);
+    } else {
+      on_json(frame);
+    }
+    read();
+  }
+
+  void on_json(const std::string& frame) {
     Report& r = shared_.report;
     if (frame.find(R"("type":"state")") != std::string::npos) {
       if (shared_.measuring()) ++r.state_frames;
-      if (phase_ == Phase::kSpawning) spawned(frame);
       // Fighters look at what they see now and then (a full parse of every frame would cost the
       // load generator more than the node).
-      if (fights() && ++frames_seen_ % 10 == 1) look_around(frame);
+      const bool look = phase_ == Phase::kSpawning || (fights() && ++frames_seen_ % 10 == 1);
+      if (look) saw(entities_of_json(frame));
       if (auto ack = field_u64(frame, R"("ack":)")) on_ack(*ack);
     } else if (frame.find(R"("type":"welcome")") != std::string::npos) {
-      if (phase_ == Phase::kHello) phase_ = Phase::kSpawning;
-      if (!counted_) {
-        counted_ = true;
-        ++r.connected;
-      }
-      resend_unacked();
+      welcomed();
     } else if (frame.find(R"("type":"reject")") != std::string::npos) {
       if (shared_.measuring()) ++r.rejects;
     } else if (frame.find(R"("type":"error")") != std::string::npos) {
       if (shared_.measuring()) ++r.errors;
     }
-    read();
   }
 
-  // The first state frame: where this player stands (its home for the scenario).
-  void spawned(const std::string& frame) {
+  void on_capnp(const std::string& bytes) {
+    Report& r = shared_.report;
+    auto decoded = gateway::decode_server_capnp(bytes);
+    const auto* frame = std::get_if<gateway::ServerFrame>(&decoded);
+    if (!frame) {
+      if (shared_.measuring()) ++r.errors;
+      return;
+    }
+    if (const auto* state = std::get_if<gateway::StateFrame>(frame)) {
+      if (shared_.measuring()) ++r.state_frames;
+      if (phase_ == Phase::kSpawning || (fights() && ++frames_seen_ % 10 == 1)) {
+        saw(state->entities);
+      }
+      on_ack(state->ack);
+    } else if (std::holds_alternative<gateway::WelcomeFrame>(*frame)) {
+      welcomed();
+    } else if (std::holds_alternative<gateway::RejectFrame>(*frame)) {
+      if (shared_.measuring()) ++r.rejects;
+    } else if (std::holds_alternative<gateway::ErrorFrame>(*frame)) {
+      if (shared_.measuring()) ++r.errors;
+    }
+  }
+
+  void welcomed() {
+    if (phase_ == Phase::kHello) phase_ = Phase::kSpawning;
+    if (!counted_) {
+      counted_ = true;
+      ++shared_.report.connected;
+    }
+    resend_unacked();
+  }
+
+  static std::vector<gateway::EntityState> entities_of_json(const std::string& frame) {
+    std::vector<gateway::EntityState> out;
     boost::system::error_code ec;
     const auto v = boost::json::parse(frame, ec);
-    if (!ec && v.is_object() && v.as_object().contains("entities")) {
-      for (const auto& e : v.at("entities").as_array()) {
-        if (e.at("id").to_number<std::uint64_t>() == player_) {
-          home_x_ = x_ = e.at("x").to_number<double>();
-          home_z_ = z_ = e.at("z").to_number<double>();
-        }
+    if (ec || !v.is_object() || !v.as_object().contains("entities")) return out;
+    for (const auto& e : v.at("entities").as_array()) {
+      out.push_back(
+          gateway::EntityState{e.at("id").to_number<std::uint64_t>(),
+                               {e.at("x").to_number<double>(), 0, e.at("z").to_number<double>()},
+                               e.at("health").to_number<std::int64_t>()});
+    }
+    return out;
+  }
+
+  // What a state frame shows: on the first one, where this player stands (its home for the
+  // scenario); later, who is in sight to fight.
+  void saw(const std::vector<gateway::EntityState>& entities) {
+    if (phase_ == Phase::kSpawning) {
+      spawned(entities);
+    } else {
+      look_around(entities);
+    }
+  }
+
+  void spawned(const std::vector<gateway::EntityState>& entities) {
+    for (const auto& e : entities) {
+      if (e.id == player_) {
+        home_x_ = x_ = e.position.x;
+        home_z_ = z_ = e.position.z;
       }
     }
-    if (phase_ == Phase::kSpawning && !started_) {
+    if (!started_) {
       started_ = true;
       ++shared_.welcomed;
       // A random phase, so the players' actions spread over the tick.
@@ -188,19 +271,14 @@ class Bot : public std::enable_shared_from_this<Bot> {
     return shared_.options.scenario == "pvp" || shared_.options.scenario == "mixed";
   }
 
-  void look_around(const std::string& frame) {
-    boost::system::error_code ec;
-    const auto v = boost::json::parse(frame, ec);
-    if (ec || !v.is_object() || !v.as_object().contains("entities")) return;
+  void look_around(const std::vector<gateway::EntityState>& entities) {
     visible_.clear();
-    for (const auto& e : v.at("entities").as_array()) {
-      const auto id = e.at("id").to_number<std::uint64_t>();
-      const double x = e.at("x").to_number<double>(), z = e.at("z").to_number<double>();
-      if (id == player_) {
-        x_ = x;
-        z_ = z;
-      } else if (visible_.size() < 8 && e.at("health").to_number<std::int64_t>() > 0) {
-        visible_.push_back({id, x, z});
+    for (const auto& e : entities) {
+      if (e.id == player_) {
+        x_ = e.position.x;
+        z_ = e.position.z;
+      } else if (visible_.size() < 8 && e.health > 0) {
+        visible_.push_back({e.id, e.position.x, e.position.z});
       }
     }
   }
@@ -235,51 +313,45 @@ class Bot : public std::enable_shared_from_this<Bot> {
       return;
     }
     std::uniform_real_distribution<double> near(-30, 30), unit(0, 1);
-    const std::uint64_t seq = ++seq_;
-    char buf[320];
+    gateway::ActionFrame a;
+    a.action.client_seq = ++seq_;
+    const std::uint64_t seq = a.action.client_seq;
     const long long t = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
+    a.action.client_time_ms = static_cast<std::uint64_t>(t);
     const double roll = unit(rng_);
     const bool fight = (scenario == "pvp" && roll < 0.6) || (scenario == "mixed" && roll < 0.25);
     if (fight && !visible_.empty()) {
       // Close in on someone in sight and hit them (a miss from afar is refused: out of range).
       const Seen& foe = visible_[rng_() % visible_.size()];
       if (roll < 0.3 && std::hypot(foe.x - x_, foe.z - z_) > 4) {
-        std::snprintf(
-            buf, sizeof buf,
-            R"({"type":"action","seq":%llu,"kind":"move","t":%lld,"args":{"x":%.2f,"y":0,"z":%.2f}})",
-            static_cast<unsigned long long>(seq), t, foe.x + 1, foe.z + 1);
+        a.kind_name = "move";
+        a.action.position = {foe.x + 1, 0, foe.z + 1};
       } else {
-        std::snprintf(
-            buf, sizeof buf,
-            R"({"type":"action","seq":%llu,"kind":"attack","t":%lld,"args":{"target":%llu}})",
-            static_cast<unsigned long long>(seq), t, static_cast<unsigned long long>(foe.id));
+        a.kind_name = "attack";
+        a.action.target = foe.id;
       }
     } else if ((scenario == "item_rush" && roll < 0.15) || (scenario == "mixed" && roll > 0.97)) {
       // Everyone goes for the same item in each 5 s window.
-      const long long item = 1'000'000 + (t / 5000) % 1000;
-      std::snprintf(
-          buf, sizeof buf,
-          R"({"type":"action","seq":%llu,"kind":"pickup","t":%lld,"args":{"target":%lld}})",
-          static_cast<unsigned long long>(seq), t, item);
+      a.kind_name = "pickup";
+      a.action.target = static_cast<std::uint64_t>(1'000'000 + (t / 5000) % 1000);
     } else {
       double x = home_x_ + near(rng_), z = home_z_ + near(rng_);
       if (scenario == "hotspot") {
         x = near(rng_) / 6;
         z = near(rng_) / 6;
       }
-      std::snprintf(
-          buf, sizeof buf,
-          R"({"type":"action","seq":%llu,"kind":"move","t":%lld,"args":{"x":%.2f,"y":0,"z":%.2f}})",
-          static_cast<unsigned long long>(seq), t, x, z);
+      a.kind_name = "move";
+      a.action.position = {x, 0, z};
     }
+    std::string frame = encode_client(a);
     pending_.emplace_back(seq, Clock::now());
-    unacked_frames_.emplace_back(seq, buf);
+    unacked_frames_.emplace_back(seq, frame);
     while (!unacked_frames_.empty() && unacked_frames_.front().first <= acked_)
       unacked_frames_.pop_front();
     if (shared_.measuring()) ++shared_.report.actions_sent;
-    send(buf);
+    send(std::move(frame));
   }
 
   // Disconnects and resumes in the next region with the last ack; unacked actions are resent.
@@ -312,7 +384,7 @@ class Bot : public std::enable_shared_from_this<Bot> {
   void write() {
     if (queue_.empty() || !ws_) return;
     writing_ = true;
-    ws_->text(true);
+    ws_->binary(format() == gateway::WireFormat::kCapnp);
     ws_->async_write(net::buffer(queue_.front()), [self = shared_from_this(), ws = ws_.get()](
                                                       beast::error_code ec, std::size_t) {
       if (ws != self->ws_.get()) return;

@@ -1,7 +1,8 @@
 // The load generator: thousands of simulated players, each a real WebSocket session (Boost.Beast,
-// subprotocol worldline.json) on a few I/O threads, playing a scenario against one or more region
-// nodes, and measuring what a game client would: action → ack latency, state frames per second,
-// rejects and errors. `worldline loadgen` and `worldline demo` run it; bench/e2e.sh tabulates it.
+// subprotocol worldline.json or worldline.capnp) on a few I/O threads, playing a scenario against
+// one or more region nodes, and measuring what a game client would: action → ack latency, state
+// frames per second, rejects and errors. `worldline loadgen` and `worldline demo` run it;
+// bench/e2e.sh tabulates it.
 //
 // Scenarios:
 //   wander      — random walks around where each player spawned;
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/protocol.h"
 #include "gateway/token.h"
 #include "replica/histogram.h"
 
@@ -33,8 +35,9 @@ struct Options {
   double actions_per_player_s = 5;  // each player's rate
   double seconds = 10;              // after every player connected
   std::string scenario = "wander";
-  gateway::TokenKey key;                   // mints the players' tokens
-  double connects_per_s = 2000;            // ramp-up
+  gateway::WireFormat format = gateway::WireFormat::kJson;  // the players' subprotocol
+  gateway::TokenKey key;                                    // mints the players' tokens
+  double connects_per_s = 2000;                             // ramp-up
   int threads = 2;                         // I/O threads, each with its share of the players
   std::uint64_t progress_every_ms = 1000;  // 0: no progress lines
 };

@@ -141,7 +141,7 @@ TEST(ClientProtocol, ServerFramesReadBackAsWritten) {
   s.ack = 5;
   s.entities = {{7, {1.5, 0, -2}, 90}, {8, {std::numeric_limits<double>::quiet_NaN(), 0, 0}, 100}};
   s.removed = {3};
-  const json::value v = json::parse(state_json(s));
+  const json::value v = json::parse(encode(WireFormat::kJson, s));
   EXPECT_EQ(v.at("type").as_string(), "state");
   EXPECT_EQ(v.at("tick").as_int64(), 12);
   EXPECT_EQ(v.at("ack").as_int64(), 5);
@@ -152,13 +152,15 @@ TEST(ClientProtocol, ServerFramesReadBackAsWritten) {
   EXPECT_EQ(v.at("entities").at(1).at("x").as_double(), 0.0);  // JSON has no NaN
   EXPECT_EQ(v.at("removed").at(0).as_int64(), 3);
 
-  const json::value e = json::parse(error_json(ErrorCode::kRateLimited, "slow down"));
+  const json::value e =
+      json::parse(encode(WireFormat::kJson, ErrorFrame{ErrorCode::kRateLimited, "slow down"}));
   EXPECT_EQ(e.at("code").as_int64(), 4029);
   EXPECT_EQ(e.at("name").as_string(), "rate_limited");
-  const json::value r = json::parse(reject_json(4, "target_out_of_range", "12 > 5"));
+  const json::value r =
+      json::parse(encode(WireFormat::kJson, RejectFrame{4, "target_out_of_range", "12 > 5"}));
   EXPECT_EQ(r.at("seq").as_int64(), 4);
   EXPECT_EQ(r.at("reason").as_string(), "target_out_of_range");
-  const json::value w = json::parse(welcome_json(42, "eu-west", 20, 3));
+  const json::value w = json::parse(encode(WireFormat::kJson, WelcomeFrame{42, "eu-west", 20, 3}));
   EXPECT_EQ(w.at("player").as_int64(), 42);
   EXPECT_EQ(w.at("region").as_string(), "eu-west");
   EXPECT_EQ(w.at("ack").as_int64(), 3);

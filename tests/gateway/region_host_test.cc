@@ -17,7 +17,9 @@ namespace json = boost::json;
 using testing::QueueOutbox;
 
 struct RecordingSink : SessionSink {
-  void deliver(std::string frame) override { frames.push_back(json::parse(frame)); }
+  void deliver(ServerFrame frame) override {
+    frames.push_back(json::parse(encode(WireFormat::kJson, frame)));
+  }
   void close(int code, std::string) override { closed = code; }
   std::vector<json::value> frames;
   int closed = 0;

@@ -109,7 +109,9 @@ class Node {
   std::thread ticker;
 };
 
-// A test client: a blocking Beast WebSocket with a read timeout.
+// A test client: a blocking Beast WebSocket with a read timeout. Under `worldline.capnp` it speaks
+// the binary form: send() takes the JSON form of a frame and sends it as a packed ClientMessage,
+// read() decodes a ServerMessage and returns its JSON form, so one test reads the same either way.
 class Client {
  public:
   explicit Client(std::uint16_t port, const std::string& subprotocol = "worldline.json") {
@@ -121,8 +123,20 @@ class Client {
     websocket::response_type res;
     ws_.handshake(res, "127.0.0.1", "/");
     agreed = std::string(res[http::field::sec_websocket_protocol]);
+    binary_ = agreed == "worldline.capnp";
   }
   void send(const std::string& text) {
+    if (!binary_) {
+      send_text(text);
+      return;
+    }
+    ProtocolLimits roomy;
+    roomy.max_frame_bytes = 1 << 20;
+    const ParseResult frame = parse_client_frame(text, roomy);
+    ASSERT_TRUE(std::holds_alternative<ClientFrame>(frame)) << text;
+    send_binary(encode_client_capnp(std::get<ClientFrame>(frame)));
+  }
+  void send_text(const std::string& text) {
     ws_.text(true);
     ws_.write(net::buffer(text));
   }
@@ -139,7 +153,15 @@ class Client {
       closed_with = ws_.reason().code;
       return nullptr;
     }
-    return json::parse(beast::buffers_to_string(buffer.data()));
+    const std::string bytes = beast::buffers_to_string(buffer.data());
+    EXPECT_EQ(ws_.got_binary(), binary_) << "a frame of the wrong kind for " << agreed;
+    if (!binary_) return json::parse(bytes);
+    auto decoded = decode_server_capnp(bytes);
+    if (auto* why = std::get_if<std::string>(&decoded)) {
+      ADD_FAILURE() << *why;
+      return nullptr;
+    }
+    return json::parse(encode(WireFormat::kJson, std::get<ServerFrame>(decoded)));
   }
   // Reads frames until `pred` holds (returns that frame) or the connection closes (null).
   json::value read_until(const std::function<bool(const json::value&)>& pred, int max = 400) {
@@ -160,6 +182,7 @@ class Client {
   std::uint16_t closed_with = 0;
 
  private:
+  bool binary_ = false;
   net::io_context ioc_;
   websocket::stream<tcp::socket> ws_{ioc_};
 };
@@ -168,10 +191,13 @@ bool is_type(const json::value& v, const char* type) {
   return v.is_object() && v.as_object().contains("type") && v.at("type").as_string() == type;
 }
 
-TEST(Gateway, AClientActsAndReceivesItsAckAndTheAuthoritativeState) {
+// The same conversation in both wire forms.
+class GatewayBothForms : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GatewayBothForms, AClientActsAndReceivesItsAckAndTheAuthoritativeState) {
   Node node;
-  Client c(node.port());
-  EXPECT_EQ(c.agreed, "worldline.json");
+  Client c(node.port(), GetParam());
+  EXPECT_EQ(c.agreed, GetParam());
   const json::value welcome = c.hello(5);
   ASSERT_TRUE(is_type(welcome, "welcome")) << welcome;
   EXPECT_EQ(welcome.at("player").as_int64(), 5);
@@ -207,6 +233,13 @@ TEST(Gateway, AClientActsAndReceivesItsAckAndTheAuthoritativeState) {
       node.with_world([](replica::Replica& w) { return region::GameRules::position(w, 5)->x; }),
       13.0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Subprotocols, GatewayBothForms,
+                         ::testing::Values("worldline.json", "worldline.capnp"),
+                         [](const auto& info) {
+                           return info.param == "worldline.json" ? std::string("Json")
+                                                                 : std::string("Capnp");
+                         });
 
 TEST(Gateway, ForgedExpiredAndMissingTokensAreRefusedAndTheSessionClosed) {
   Node node;
@@ -264,7 +297,7 @@ TEST(Gateway, EveryMalformedFrameGetsItsErrorAndTheNodeKeepsServingOthers) {
   EXPECT_EQ(bad.read_until([](const json::value& v) { return is_type(v, "error"); })
                 .at("code")
                 .as_int64(),
-            4002);
+            4006);  // a binary frame under worldline.json
   // Out-of-world coordinates and unknown kinds are refused by ingress, with the reason.
   bad.send(R"({"type":"action","seq":1,"kind":"move","args":{"x":1e300,"z":0}})");
   bad.send(R"({"type":"action","seq":2,"kind":"teleport"})");
@@ -353,7 +386,46 @@ TEST(Gateway, HttpOnTheSamePortAndAnUnsupportedSubprotocolIsRefused) {
   http::read(stream, buffer, res);
   EXPECT_EQ(res.result_int(), 200u);
   EXPECT_EQ(res.body(), "ok\n");
-  EXPECT_THROW(Client(node.port(), "worldline.capnp"), beast::system_error);
+  EXPECT_THROW(Client(node.port(), "worldline.xml"), beast::system_error);
+  // The client's first choice that the node serves wins.
+  EXPECT_EQ(Client(node.port(), "worldline.xml, worldline.capnp, worldline.json").agreed,
+            "worldline.capnp");
+  EXPECT_EQ(Client(node.port(), "worldline.json,worldline.capnp").agreed, "worldline.json");
+  EXPECT_EQ(Client(node.port(), "").agreed, "");  // none named: JSON, no header
+}
+
+TEST(Gateway, MalformedBinaryFramesGetTheirErrorsAndTheCapnpSessionLivesOn) {
+  Node node;
+  Client c(node.port(), "worldline.capnp");
+  ASSERT_TRUE(is_type(c.hello(21), "welcome"));
+  struct Case {
+    std::string bytes;
+    int code;
+  };
+  std::string bomb("\x40\x01", 2);  // a segment claiming 64 Ki words, then 64 Ki zero words
+  for (int i = 0; i < 256; ++i)
+    bomb += std::string("\x00\xff", 2);
+  const Case cases[] = {
+      {std::string("\x00\x01\x02", 3), 4007},
+      {bomb, 4007},
+      {std::string(20000, '\x11'), 4001},
+  };
+  for (const Case& k : cases) {
+    c.send_binary(k.bytes);
+    const json::value e = c.read_until([](const json::value& v) { return is_type(v, "error"); });
+    EXPECT_EQ(e.at("code").as_int64(), k.code) << k.bytes.size() << " bytes";
+  }
+  c.send_text(R"({"type":"ping","t":1})");  // a text frame under worldline.capnp
+  EXPECT_EQ(
+      c.read_until([](const json::value& v) { return is_type(v, "error"); }).at("code").as_int64(),
+      4006);
+  c.send(R"({"type":"action","seq":1,"kind":"move","args":{"x":1e300,"z":0}})");
+  const json::value r = c.read_until([](const json::value& v) { return is_type(v, "reject"); });
+  EXPECT_EQ(r.at("seq").as_int64(), 1);
+  EXPECT_EQ(r.at("reason").as_string(), "out_of_world");
+  c.send(R"({"type":"ping","t":9})");
+  EXPECT_EQ(
+      c.read_until([](const json::value& v) { return is_type(v, "pong"); }).at("t").as_int64(), 9);
 }
 
 }  // namespace
