@@ -88,14 +88,21 @@ struct Engine {
 
   // Ingress → schedule → apply (on the workers) → deltas → group commit.
   std::size_t run_tick(std::vector<std::pair<int, Action>>& actions) {
+    using Clock = std::chrono::steady_clock;
     ++tick;
     wall.advance(50);
+    const auto t0 = Clock::now();
     for (auto& [kind, a] : actions)
       (void)pipeline->submit(kind, std::move(a), wall.now_ms());
+    const auto t1 = Clock::now();
     const std::size_t n = pipeline->tick(tick).size();
+    const auto t2 = Clock::now();
     (void)world.commit(tick);
+    submit_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    commit_ms += std::chrono::duration<double, std::milli>(Clock::now() - t2).count();
     return n;
   }
+  double submit_ms = 0, commit_ms = 0;  // summed over run_tick calls
 };
 
 void BM_Engine_MixedActions(benchmark::State& state) {
@@ -116,6 +123,7 @@ void BM_Engine_MixedActions(benchmark::State& state) {
 
 void BM_Tick_10kPlayers_5kActions(benchmark::State& state) {
   Engine e(10'000, static_cast<int>(state.range(0)));
+  e.submit_ms = e.commit_ms = 0;
   std::vector<double> ms;
   TickPhases sum;
   for (auto _ : state) {
@@ -134,6 +142,8 @@ void BM_Tick_10kPlayers_5kActions(benchmark::State& state) {
     sum.rebalance_ms += p.rebalance_ms;
   }
   const double n = static_cast<double>(state.iterations());
+  state.counters["submit_ms"] = e.submit_ms / n;
+  state.counters["commit_ms"] = e.commit_ms / n;
   state.counters["own_ms"] = sum.own_actions_ms / n;
   state.counters["fwd_ms"] = sum.forwarded_ms / n;
   state.counters["flush_ms"] = sum.flush_ms / n;

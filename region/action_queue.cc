@@ -23,17 +23,32 @@ void ActionQueue::resize_stats() {
   stats_.wait_ticks.resize(kWaitHistogramSize, 0);
 }
 
+bool ActionQueue::ActorQueue::insert(Action&& a) {
+  if (pending.empty() || pending.back().client_seq < a.client_seq) {
+    pending.push_back(std::move(a));
+    return true;
+  }
+  auto at = std::lower_bound(
+      pending.begin(), pending.end(), a.client_seq,
+      [](const Action& queued, std::uint64_t seq) { return queued.client_seq < seq; });
+  if (at != pending.end() && at->client_seq == a.client_seq) return false;
+  pending.insert(at, std::move(a));
+  return true;
+}
+
 bool ActionQueue::push(Action action, std::uint64_t tick) {
   const ActorId actor = action.actor;
   ActorQueue& q = actors_[actor];
-  if (action.client_seq <= q.processed_seq || q.pending.count(action.client_seq)) {
+  action.enqueued_tick = tick;
+  if (action.client_seq <= q.processed_seq || !q.insert(std::move(action))) {
     ++stats_.duplicates;
     return false;
   }
-  action.enqueued_tick = tick;
-  q.pending.emplace(action.client_seq, std::move(action));
   ++queued_;
-  active_.insert(actor);
+  if (!q.listed) {
+    q.listed = true;
+    active_.push_back(actor);
+  }
   return true;
 }
 
@@ -66,28 +81,33 @@ std::vector<Action> ActionQueue::take(std::uint64_t tick) {
   // An actor's head is forced when any of its queued actions is due: the due action cannot be
   // processed before the ones ahead of it, so they are forced along with it.
   auto forced = [&](const ActorQueue& q) {
-    return std::any_of(q.pending.begin(), q.pending.end(),
-                       [&](const auto& entry) { return due(entry.second); });
+    return std::any_of(q.pending.begin(), q.pending.end(), due);
   };
   auto push_head = [&](ActorId actor, const ActorQueue& q) {
-    const Action& a = q.pending.begin()->second;
+    const Action& a = q.pending.front();
     heads.push(Head{rules_.rank(a.kind) - static_cast<double>(waited(a)) * rules_.aging_per_tick,
                     a.stamp, actor});
   };
-  for (ActorId actor : active_)
-    push_head(actor, actors_.at(actor));
+  std::vector<ActorId> listed;
+  listed.swap(active_);
+  for (ActorId actor : listed) {
+    auto it = actors_.find(actor);
+    if (it == actors_.end() || !it->second.listed) continue;  // released meanwhile
+    it->second.listed = false;
+    if (!it->second.pending.empty()) push_head(actor, it->second);
+  }
   // Actors whose head waits on another actor's action, by the actor waited on.
   std::unordered_map<ActorId, std::vector<ActorId>> waiting_on;
 
   while (!heads.empty()) {
     const ActorId actor = heads.top().actor;
     heads.pop();
-    ActorQueue& q = actors_[actor];
-    Action& a = q.pending.begin()->second;
+    ActorQueue& q = actors_.at(actor);
+    Action& a = q.pending.front();
     const int c = rules_.rank(a.kind);
     const bool is_forced = forced(q);
     if (a.after && a.after->actor != actor && !is_forced &&
-        actors_[a.after->actor].processed_seq < a.after->seq) {
+        processed_seq(a.after->actor) < a.after->seq) {
       // Woken when the actor it depends on makes progress this tick. A dependency that never
       // comes (lost, refused) holds the action only until its max wait.
       waiting_on[a.after->actor].push_back(actor);
@@ -104,13 +124,9 @@ std::vector<Action> ActionQueue::take(std::uint64_t tick) {
     ++stats_.wait_ticks[std::min<std::uint64_t>(waited(a), kWaitHistogramSize - 1)];
     q.processed_seq = a.client_seq;
     out.push_back(std::move(a));
-    q.pending.erase(q.pending.begin());
+    q.pending.erase(q.pending.begin());  // a few elements at most: cheaper than a list
     --queued_;
-    if (!q.pending.empty()) {
-      push_head(actor, q);
-    } else {
-      active_.erase(actor);
-    }
+    if (!q.pending.empty()) push_head(actor, q);
     if (auto w = waiting_on.find(actor); w != waiting_on.end()) {
       std::vector<ActorId> woken = std::move(w->second);
       waiting_on.erase(w);
@@ -120,8 +136,14 @@ std::vector<Action> ActionQueue::take(std::uint64_t tick) {
   }
   // Whatever is left waits for the next tick.
   std::fill(stats_.depth_by_class.begin(), stats_.depth_by_class.end(), 0);
-  for (ActorId actor : active_) {
-    for (const auto& [seq, a] : actors_.at(actor).pending) {
+  for (ActorId actor : listed) {
+    auto it = actors_.find(actor);
+    if (it == actors_.end()) continue;  // released before this tick
+    ActorQueue& q = it->second;
+    if (q.pending.empty() || q.listed) continue;
+    q.listed = true;
+    active_.push_back(actor);
+    for (const Action& a : q.pending) {
       ++stats_.deferred_by_class[rules_.rank(a.kind)];
       ++stats_.depth_by_class[rules_.rank(a.kind)];
     }
@@ -139,11 +161,9 @@ ActionQueue::ActorState ActionQueue::release(ActorId actor) {
   auto it = actors_.find(actor);
   if (it == actors_.end()) return out;
   out.processed_seq = it->second.processed_seq;
-  for (auto& [seq, a] : it->second.pending)
-    out.pending.push_back(std::move(a));
+  out.pending = std::move(it->second.pending);
   queued_ -= out.pending.size();
-  actors_.erase(it);
-  active_.erase(actor);
+  actors_.erase(it);  // a stale entry in active_ is skipped by take()
   return out;
 }
 
@@ -152,9 +172,12 @@ void ActionQueue::adopt(ActorState state) {
   q.processed_seq = std::max(q.processed_seq, state.processed_seq);
   for (Action& a : state.pending) {
     if (a.client_seq <= q.processed_seq) continue;  // cannot happen: one queue holds an actor
-    if (q.pending.emplace(a.client_seq, std::move(a)).second) ++queued_;
+    if (q.insert(std::move(a))) ++queued_;
   }
-  if (!q.pending.empty()) active_.insert(state.actor);
+  if (!q.pending.empty() && !q.listed) {
+    q.listed = true;
+    active_.push_back(state.actor);
+  }
 }
 
 }  // namespace worldline::region

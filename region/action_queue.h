@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <map>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "region/action.h"
@@ -69,15 +68,23 @@ class ActionQueue {
 
  private:
   struct ActorQueue {
-    std::map<std::uint64_t, Action> pending;  // by client_seq
+    // Ascending client_seq, no two equal. A vector, not a map: an actor rarely has more than a
+    // few actions queued, they mostly arrive in order (appended), and the capacity stays with
+    // the actor, so a tick allocates nothing per action.
+    std::vector<Action> pending;
     std::uint64_t processed_seq = 0;
+    bool listed = false;  // in active_
+    // Inserts in order; false if that seq is already queued.
+    bool insert(Action&& a);
   };
 
   void resize_stats();
 
   PriorityRules rules_;
   std::unordered_map<ActorId, ActorQueue> actors_;
-  std::unordered_set<ActorId> active_;  // actors with pending actions: a tick visits only these
+  // Actors with pending actions — a tick visits only these. A list, not a set (no allocation per
+  // action); it may name an actor that has since been released, which take() skips.
+  std::vector<ActorId> active_;
   std::size_t queued_ = 0;
   QueueStats stats_;
 };

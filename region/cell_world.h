@@ -23,12 +23,6 @@
 
 namespace worldline::region {
 
-struct KeyHash {
-  std::size_t operator()(const replica::Key& k) const {
-    return std::hash<std::uint64_t>{}(k.entity * 0x9E3779B97F4A7C15ull ^ k.component);
-  }
-};
-
 class CellWorld {
  public:
   // REQUIRES: `base` outlives this CellWorld and does not change while a tick writes into it.
@@ -62,7 +56,7 @@ class CellWorld {
 
   const replica::Store& base_;
   replica::ReplicaId region_;
-  std::unordered_map<replica::Key, std::size_t, KeyHash> index_;  // key → staged_ position
+  std::unordered_map<replica::Key, std::size_t, replica::KeyHash> index_;  // key → staged_ position
   std::vector<Staged> staged_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace worldline::region {
 
@@ -16,35 +17,71 @@ std::int64_t InterestGrid::bucket_of(double v) const {
   return static_cast<std::int64_t>(std::floor(v / bucket_size_));
 }
 
-void InterestGrid::unlink(crdt::EntityId id, const Place& p) {
-  auto it = buckets_.find(bucket_key(p.bx, p.bz));
-  if (it == buckets_.end()) return;
-  auto& v = it->second;
-  v.erase(std::remove(v.begin(), v.end(), id), v.end());
-  if (v.empty()) buckets_.erase(it);
+std::uint64_t InterestGrid::bucket_at(double x, double z) const {
+  return bucket_key(bucket_of(x), bucket_of(z));
 }
 
-void InterestGrid::upsert(crdt::EntityId id, double x, double z) {
-  const Place next{x, z, bucket_of(x), bucket_of(z)};
-  auto it = where_.find(id);
-  if (it != where_.end()) {
-    if (it->second.bx == next.bx && it->second.bz == next.bz) {
-      it->second = next;  // same bucket: just the coordinates
-      return;
-    }
-    unlink(id, it->second);
-    it->second = next;
-  } else {
-    where_.emplace(id, next);
+InterestGrid::Entry& InterestGrid::checked(Slot slot, crdt::EntityId id) {
+  if (slot >= entries_.size() || !entries_[slot].live || entries_[slot].id != id) {
+    throw std::logic_error(
+        "InterestGrid: slot " + std::to_string(slot) + " does not hold entity " +
+        std::to_string(id) +
+        (slot < entries_.size() ? " (it holds " + std::to_string(entries_[slot].id) + ")" : ""));
   }
-  buckets_[bucket_key(next.bx, next.bz)].push_back(id);
+  return entries_[slot];
 }
 
-void InterestGrid::remove(crdt::EntityId id) {
-  auto it = where_.find(id);
-  if (it == where_.end()) return;
-  unlink(id, it->second);
-  where_.erase(it);
+void InterestGrid::link(Slot slot) {
+  Entry& e = entries_[slot];
+  auto& list = buckets_[e.bucket];
+  e.index = static_cast<std::uint32_t>(list.size());
+  list.push_back(slot);
+}
+
+void InterestGrid::unlink(Slot slot) {
+  const Entry& e = entries_[slot];
+  auto it = buckets_.find(e.bucket);
+  auto& list = it->second;
+  // Swap-remove: the last slot of the bucket takes this one's place.
+  const Slot last = list.back();
+  list[e.index] = last;
+  entries_[last].index = e.index;
+  list.pop_back();
+  if (list.empty()) buckets_.erase(it);
+}
+
+InterestGrid::Slot InterestGrid::insert(crdt::EntityId id, double x, double z) {
+  Slot slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    slot = static_cast<Slot>(entries_.size());
+    entries_.emplace_back();
+  }
+  entries_[slot] = Entry{id, x, z, bucket_at(x, z), 0, true};
+  link(slot);
+  ++live_;
+  return slot;
+}
+
+void InterestGrid::move(Slot slot, crdt::EntityId id, double x, double z) {
+  Entry& e = checked(slot, id);
+  e.x = x;
+  e.z = z;
+  const std::uint64_t bucket = bucket_at(x, z);
+  if (bucket == e.bucket) return;  // the common case: coordinates only
+  unlink(slot);
+  e.bucket = bucket;
+  link(slot);
+}
+
+void InterestGrid::erase(Slot slot, crdt::EntityId id) {
+  checked(slot, id);
+  unlink(slot);
+  entries_[slot].live = false;
+  free_.push_back(slot);
+  --live_;
 }
 
 std::vector<crdt::EntityId> InterestGrid::within(double x, double z, double r) const {
@@ -57,10 +94,10 @@ std::vector<crdt::EntityId> InterestGrid::within(double x, double z, double r) c
     for (std::int64_t bz = bz0; bz <= bz1; ++bz) {
       auto it = buckets_.find(bucket_key(bx, bz));
       if (it == buckets_.end()) continue;
-      for (crdt::EntityId id : it->second) {
-        const Place& p = where_.at(id);
-        const double dx = p.x - x, dz = p.z - z;
-        if (dx * dx + dz * dz <= r2) out.push_back(id);
+      for (Slot s : it->second) {
+        const Entry& e = entries_[s];
+        const double dx = e.x - x, dz = e.z - z;
+        if (dx * dx + dz * dz <= r2) out.push_back(e.id);
       }
     }
   }

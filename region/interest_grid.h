@@ -2,6 +2,12 @@
 // so a query touches only the buckets the circle overlaps. One per cell, owned by its worker; the
 // gateway's fan-out asks it for each client's area of interest, and ghosts from neighbouring cells
 // are inserted like any other entity.
+//
+// Entities are held in slots: insert() returns the slot, and the caller (RegionPipeline, which
+// already looks the entity up in its placement table) keeps it to move or erase the entity later
+// without a second lookup by id. A slot stays valid until it is erased or the grid is replaced.
+// move() and erase() check that the slot still holds the entity they name: a stale slot is a bug,
+// reported with the values, never a silent corruption.
 #pragma once
 
 #include <cstdint>
@@ -14,30 +20,42 @@ namespace worldline::region {
 
 class InterestGrid {
  public:
+  using Slot = std::uint32_t;
+
   // REQUIRES: bucket_size > 0 (world units; about the typical query radius works well).
   explicit InterestGrid(double bucket_size);
 
-  // Inserts or moves an entity.
-  void upsert(crdt::EntityId id, double x, double z);
-  void remove(crdt::EntityId id);
+  Slot insert(crdt::EntityId id, double x, double z);
+  // REQUIRES: `slot` holds `id` (throws std::logic_error otherwise).
+  void move(Slot slot, crdt::EntityId id, double x, double z);
+  void erase(Slot slot, crdt::EntityId id);
+
   // Entities at distance <= r from (x, z), sorted by id.
   std::vector<crdt::EntityId> within(double x, double z, double r) const;
-  std::size_t size() const { return where_.size(); }
+  std::size_t size() const { return live_; }
 
  private:
-  struct Place {
-    double x, z;
-    std::int64_t bx, bz;
+  struct Entry {
+    crdt::EntityId id = 0;
+    double x = 0, z = 0;
+    std::uint64_t bucket = 0;
+    std::uint32_t index = 0;  // position in its bucket's list
+    bool live = false;
   };
   static std::uint64_t bucket_key(std::int64_t bx, std::int64_t bz) {
     return (static_cast<std::uint64_t>(bx) << 32) ^ static_cast<std::uint32_t>(bz);
   }
+  std::uint64_t bucket_at(double x, double z) const;
   std::int64_t bucket_of(double v) const;
-  void unlink(crdt::EntityId id, const Place& p);
+  Entry& checked(Slot slot, crdt::EntityId id);
+  void link(Slot slot);
+  void unlink(Slot slot);
 
   double bucket_size_;
-  std::unordered_map<crdt::EntityId, Place> where_;
-  std::unordered_map<std::uint64_t, std::vector<crdt::EntityId>> buckets_;
+  std::vector<Entry> entries_;
+  std::vector<Slot> free_;
+  std::size_t live_ = 0;
+  std::unordered_map<std::uint64_t, std::vector<Slot>> buckets_;
 };
 
 }  // namespace worldline::region

@@ -93,9 +93,9 @@ CellId RegionPipeline::owner_cell(crdt::EntityId entity) const {
 
 std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::uint64_t now_ms) {
   if (auto reject = ingress_.admit(raw_kind, action, now_ms)) return reject;
-  auto home = home_.find(action.actor);
-  const CellId at = home != home_.end() ? home->second : owner_cell(action.actor);
-  home_[action.actor] = at;
+  auto [home, fresh] = home_.try_emplace(action.actor, 0);
+  if (fresh) home->second = owner_cell(action.actor);
+  const CellId at = home->second;
   const ActorId actor = action.actor;
   const std::uint64_t seq = action.client_seq;
   if (!cell(at).queue.push(std::move(action), stats_.ticks + 1)) {
@@ -107,9 +107,9 @@ std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::u
 }
 
 void RegionPipeline::mark_processed(ActorId actor, std::uint64_t seq) {
-  auto home = home_.find(actor);
-  const CellId at = home != home_.end() ? home->second : owner_cell(actor);
-  home_[actor] = at;
+  auto [home, fresh] = home_.try_emplace(actor, 0);
+  if (fresh) home->second = owner_cell(actor);
+  const CellId at = home->second;
   cell(at).queue.adopt(ActionQueue::ActorState{actor, seq, {}});
 }
 
@@ -243,13 +243,16 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   for (const auto& [id, pos] : moved)
     place_at(id, pos);
   split(phases.place_ms);
-  for (auto& [id, c] : cells_)
+  std::vector<std::pair<CellId, Rect>> before;
+  for (auto& [id, c] : cells_) {
     partition_.set_load(id, c->own.size() + c->processed);
+    before.emplace_back(id, partition_.bounds(id));
+  }
   stats_.last_rebalance = partition_.rebalance();
   stats_.splits += static_cast<std::uint64_t>(stats_.last_rebalance.splits);
   stats_.merges += static_cast<std::uint64_t>(stats_.last_rebalance.merges);
   const std::uint64_t handovers_before = stats_.handovers;
-  if (stats_.last_rebalance.splits > 0 || stats_.last_rebalance.merges > 0) regrid_all();
+  if (stats_.last_rebalance.splits > 0 || stats_.last_rebalance.merges > 0) regrid(before);
   rehome_queues();
   split(phases.rebalance_ms);
 
@@ -288,70 +291,127 @@ void RegionPipeline::place(crdt::EntityId id) {
   if (it == placed_.end()) return;
   unplace(id, it->second);
   placed_.erase(it);
+  rehomed_.push_back(id);
 }
 
 void RegionPipeline::unplace(crdt::EntityId id, const Placement& p) {
-  cell(p.home).own.remove(id);
-  for (CellId g : p.ghosts)
-    cell(g).ghosts.remove(id);
+  cell(p.home).own.erase(p.slot, id);
+  for (const Placement::Ghost& g : p.ghosts)
+    cell(g.cell).ghosts.erase(g.slot, id);
 }
 
 void RegionPipeline::place_at(crdt::EntityId id, const crdt::Vec3& pos) {
   auto [it, fresh] = placed_.try_emplace(id);
   Placement& p = it->second;
+  p.pos = pos;
   // The common case: a step inside its cell, away from every edge, and no ghosts before either.
-  const Rect& bounds = partition_.bounds(p.home);
-  if (!fresh && p.ghosts.empty() && bounds.contains(pos.x, pos.z) &&
-      !near_edge(bounds, pos.x, pos.z, options_.ghost_margin)) {
-    cells_.at(p.home)->own.upsert(id, pos.x, pos.z);
-    p.pos = pos;
-    return;
-  }
-  const CellId home = partition_.cell_of(pos.x, pos.z);
-  std::vector<CellId> ghosts;
-  if (near_edge(partition_.bounds(home), pos.x, pos.z, options_.ghost_margin)) {
-    ghosts = partition_.ghost_cells(pos.x, pos.z, options_.ghost_margin, home);
-  }
-  if (!fresh) {
-    if (p.home != home) cell(p.home).own.remove(id);
-    for (CellId g : p.ghosts) {
-      if (std::find(ghosts.begin(), ghosts.end(), g) == ghosts.end()) cell(g).ghosts.remove(id);
+  if (!fresh && p.ghosts.empty()) {
+    const Rect& bounds = partition_.bounds(p.home);
+    if (bounds.contains(pos.x, pos.z) && !near_edge(bounds, pos.x, pos.z, options_.ghost_margin)) {
+      cells_.at(p.home)->own.move(p.slot, id, pos.x, pos.z);
+      return;
     }
   }
-  cell(home).own.upsert(id, pos.x, pos.z);
-  for (CellId g : ghosts)
-    cell(g).ghosts.upsert(id, pos.x, pos.z);
-  p.pos = pos;
-  p.home = home;
+  const CellId home = partition_.cell_of(pos.x, pos.z);
+  std::vector<CellId> ghost_cells;
+  if (near_edge(partition_.bounds(home), pos.x, pos.z, options_.ghost_margin)) {
+    ghost_cells = partition_.ghost_cells(pos.x, pos.z, options_.ghost_margin, home);
+  }
+  if (fresh || p.home != home) {
+    rehomed_.push_back(id);
+    if (!fresh) cell(p.home).own.erase(p.slot, id);
+    p.slot = cell(home).own.insert(id, pos.x, pos.z);
+    p.home = home;
+  } else {
+    cells_.at(home)->own.move(p.slot, id, pos.x, pos.z);
+  }
+  // Ghosts: kept where the entity still is one (moved), dropped where it no longer is, added in
+  // the cells it is near now.
+  std::vector<Placement::Ghost> ghosts;
+  ghosts.reserve(ghost_cells.size());
+  for (const Placement::Ghost& g : p.ghosts) {
+    if (std::find(ghost_cells.begin(), ghost_cells.end(), g.cell) == ghost_cells.end()) {
+      cell(g.cell).ghosts.erase(g.slot, id);
+    }
+  }
+  for (CellId c : ghost_cells) {
+    auto was = std::find_if(p.ghosts.begin(), p.ghosts.end(),
+                            [c](const Placement::Ghost& g) { return g.cell == c; });
+    if (was != p.ghosts.end()) {
+      cells_.at(c)->ghosts.move(was->slot, id, pos.x, pos.z);
+      ghosts.push_back(*was);
+    } else {
+      ghosts.push_back(Placement::Ghost{c, cell(c).ghosts.insert(id, pos.x, pos.z)});
+    }
+  }
   p.ghosts = std::move(ghosts);
 }
 
-void RegionPipeline::regrid_all() {
+void RegionPipeline::regrid(const std::vector<std::pair<CellId, Rect>>& before) {
   ++stats_.regrids;
+  rehome_all_ = true;
+  // The cells that changed: leaves that are gone or (ids are reused) cover another rectangle now,
+  // and the new leaves. Only entities standing in one of them, or ghosted into one, move.
+  auto same_rect = [](const Rect& a, const Rect& b) {
+    return a.min_x == b.min_x && a.min_z == b.min_z && a.max_x == b.max_x && a.max_z == b.max_z;
+  };
+  std::set<CellId> changed;
   const auto leaves = partition_.leaves();
-  for (CellId leaf : leaves)
-    cell(leaf);
-  for (auto& [id, c] : cells_) {
-    c->own = InterestGrid(options_.interest_bucket);
-    c->ghosts = InterestGrid(options_.interest_bucket);
+  const std::set<CellId> live(leaves.begin(), leaves.end());
+  std::map<CellId, Rect> old_bounds(before.begin(), before.end());
+  for (const auto& [id, rect] : before) {
+    if (!live.count(id) || !same_rect(rect, partition_.bounds(id))) changed.insert(id);
   }
-  std::vector<std::pair<crdt::EntityId, crdt::Vec3>> all;
-  all.reserve(placed_.size());
-  for (const auto& [id, p] : placed_)
-    all.emplace_back(id, p.pos);
-  placed_.clear();
-  for (const auto& [id, pos] : all)
+  for (CellId leaf : leaves) {
+    auto it = old_bounds.find(leaf);
+    if (it == old_bounds.end() || !same_rect(it->second, partition_.bounds(leaf))) {
+      changed.insert(leaf);
+    }
+    cell(leaf);
+  }
+  std::vector<std::pair<crdt::EntityId, crdt::Vec3>> moving;
+  for (const auto& [id, p] : placed_) {
+    const bool affected = changed.count(p.home) != 0 ||
+                          std::any_of(p.ghosts.begin(), p.ghosts.end(),
+                                      [&](const auto& g) { return changed.count(g.cell) != 0; });
+    if (!affected) continue;
+    // Out of the grids of unchanged cells; the changed cells' grids are rebuilt below.
+    if (!changed.count(p.home)) cells_.at(p.home)->own.erase(p.slot, id);
+    for (const Placement::Ghost& g : p.ghosts) {
+      if (!changed.count(g.cell)) cells_.at(g.cell)->ghosts.erase(g.slot, id);
+    }
+    moving.emplace_back(id, p.pos);
+  }
+  for (CellId id : changed) {
+    if (auto it = cells_.find(id); it != cells_.end()) {
+      it->second->own = InterestGrid(options_.interest_bucket);
+      it->second->ghosts = InterestGrid(options_.interest_bucket);
+    }
+  }
+  for (const auto& [id, pos] : moving) {
+    placed_.erase(id);
     place_at(id, pos);
+  }
 }
 
 void RegionPipeline::rehome_queues() {
-  for (auto& [actor, home] : home_) {
+  auto rehome = [this](ActorId actor, CellId& home) {
     const CellId target = owner_cell(actor);
-    if (target == home) continue;
+    if (target == home) return;
     cell(target).queue.adopt(cell(home).queue.release(actor));
     home = target;
     ++stats_.handovers;
+  };
+  if (rehome_all_) {
+    for (auto& [actor, home] : home_)
+      rehome(actor, home);
+  } else {
+    for (crdt::EntityId id : rehomed_) {
+      if (auto it = home_.find(id); it != home_.end()) rehome(id, it->second);
+    }
   }
+  rehomed_.clear();
+  rehome_all_ = false;
   // Cells that are no longer leaves are empty now (their actors were handed over, their deltas
   // flushed, their entities re-placed): drop them (ids are reused).
   const auto leaves = partition_.leaves();
@@ -395,7 +455,12 @@ std::optional<CellId> RegionPipeline::cell_of_entity(crdt::EntityId id) const {
 
 std::vector<CellId> RegionPipeline::ghost_cells_of(crdt::EntityId id) const {
   auto it = placed_.find(id);
-  return it == placed_.end() ? std::vector<CellId>{} : it->second.ghosts;
+  std::vector<CellId> out;
+  if (it != placed_.end()) {
+    for (const Placement::Ghost& g : it->second.ghosts)
+      out.push_back(g.cell);
+  }
+  return out;
 }
 
 std::optional<CellId> RegionPipeline::home_of(ActorId actor) const {

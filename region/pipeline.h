@@ -68,7 +68,7 @@ struct PipelineStats {
   std::uint64_t handovers = 0;  // actors moved to another cell's queue
   std::uint64_t forwarded = 0;  // interactions resolved by the target's cell
   std::uint64_t splits = 0, merges = 0;
-  std::uint64_t regrids = 0;       // full re-placements after the tree changed
+  std::uint64_t regrids = 0;       // re-placements of changed cells after the tree changed
   std::uint64_t remote_moves = 0;  // positions written outside this pipeline (peers, spawns)
   RebalanceReport last_rebalance;
   TickPhases last_phases;
@@ -131,7 +131,12 @@ class RegionPipeline {
   struct Placement {
     crdt::Vec3 pos;
     CellId home = 0;
-    std::vector<CellId> ghosts;
+    InterestGrid::Slot slot = 0;  // in home's `own` grid
+    struct Ghost {
+      CellId cell;
+      InterestGrid::Slot slot;  // in that cell's `ghosts` grid
+    };
+    std::vector<Ghost> ghosts;
   };
 
   Cell& cell(CellId id);
@@ -147,7 +152,9 @@ class RegionPipeline {
   // Re-places entities whose position was written outside the tick (peers' deltas, spawns).
   void absorb_changes();
   static void add_queue_stats(QueueStats& into, const QueueStats& s);
-  void regrid_all();  // after splits and merges
+  // After splits and merges: re-places the entities of the cells that changed (`before`: the
+  // leaves and their rectangles before the rebalance) and those ghosted into them.
+  void regrid(const std::vector<std::pair<CellId, Rect>>& before);
   void rehome_queues();
 
   PipelineOptions options_;
@@ -163,6 +170,10 @@ class RegionPipeline {
   std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers
   std::unordered_map<ActorId, CellId> home_;       // whose queue holds each actor
   std::unordered_map<crdt::EntityId, Placement> placed_;
+  // Entities whose owning cell changed since the last hand-over (moved across a boundary,
+  // removed), or all of them after a regrid: the only actors rehome_queues() has to look at.
+  std::vector<crdt::EntityId> rehomed_;
+  bool rehome_all_ = false;
   PipelineStats stats_;
   QueueStats retired_;  // of cells dropped by merges and splits
 };

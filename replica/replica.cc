@@ -164,8 +164,8 @@ void Replica::gossip(std::uint64_t now_ms) {
 
 void Replica::send_state_diff(ReplicaId to, Peer& peer) {
   std::vector<WireEntry> diff;
-  for (const auto& [key, value] : store_.entries()) {
-    std::string bytes = encode_value(value);
+  for (const Key& key : store_.sorted_keys()) {  // in key order: the same state, the same bytes
+    std::string bytes = encode_value(store_.entries().at(key));
     auto it = peer.known_digest->find(key);
     if (it != peer.known_digest->end() && it->second == bytes_digest(bytes)) continue;
     diff.push_back(WireEntry{key, std::move(bytes)});

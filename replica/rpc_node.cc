@@ -506,7 +506,8 @@ int inspect_data_dir(const std::string& data_dir, const ComponentRegistry& regis
     r.restore(rec);
   std::cout << "# " << data_dir << ": " << r.store().entries().size() << " keys, next seq "
             << r.next_seq() << ", " << recovery.value().quarantined << " quarantined\n";
-  for (const auto& [key, value] : r.store().entries()) {
+  for (const Key& key : r.store().sorted_keys()) {  // stable output, diffable between nodes
+    const ComponentValue& value = r.store().entries().at(key);
     const ComponentSpec* spec = registry.find(key.component);
     std::cout << key.to_string() << " " << (spec ? spec->name : "?");
     if (const auto* ids = std::get_if<crdt::GuildMembers>(&value)) {

@@ -1,5 +1,7 @@
 #include "replica/store.h"
 
+#include <algorithm>
+
 namespace worldline::replica {
 
 std::string Key::to_string() const {
@@ -98,20 +100,29 @@ std::uint64_t value_digest(const ComponentValue& v) {
   return bytes_digest(encode_value(v));
 }
 
+std::vector<Key> Store::sorted_keys() const {
+  std::vector<Key> keys;
+  keys.reserve(state_.size());
+  for (const auto& [key, value] : state_)
+    keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
 std::vector<std::pair<Key, std::uint64_t>> Store::key_digests() const {
   std::vector<std::pair<Key, std::uint64_t>> out;
   out.reserve(state_.size());
-  for (const auto& [key, value] : state_)
-    out.emplace_back(key, value_digest(value));
+  for (const Key& key : sorted_keys())
+    out.emplace_back(key, value_digest(state_.at(key)));
   return out;
 }
 
 std::uint64_t Store::digest() const {
   std::uint64_t h = kFnvOffset;
-  for (const auto& [key, value] : state_) {
+  for (const Key& key : sorted_keys()) {
     h = fnv1a(&key.entity, sizeof key.entity, h);
     h = fnv1a(&key.component, sizeof key.component, h);
-    const std::string bytes = encode_value(value);
+    const std::string bytes = encode_value(state_.at(key));
     h = fnv1a(bytes.data(), bytes.size(), h);
   }
   return h;

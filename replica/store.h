@@ -1,6 +1,9 @@
 // Store: the replica's state — one typed CRDT per (entity, component) key. Local writes mutate a
 // value in place and yield its delta; remote values arrive as bytes and are decoded, validated
 // against the component's configured kind and joined, or refused and counted.
+//
+// The state is a hash map: the tick reads and writes it per key many thousand times, and nothing
+// on that path needs an order. What does (the digest, snapshots, `inspect`) walks sorted_keys().
 // Thread safety: owned by the replica's thread.
 #pragma once
 
@@ -11,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "replica/component.h"
@@ -25,8 +29,15 @@ struct Key {
   std::string to_string() const;
 };
 
-// The join of one or more deltas, one value per key.
-using DeltaGroup = std::map<Key, ComponentValue>;
+struct KeyHash {
+  std::size_t operator()(const Key& k) const {
+    return std::hash<std::uint64_t>{}(k.entity * 0x9E3779B97F4A7C15ull ^ k.component);
+  }
+};
+
+
+// The join of one or more deltas, one value per key (in no particular order: joins commute).
+using DeltaGroup = std::unordered_map<Key, ComponentValue, KeyHash>;
 void merge_into(DeltaGroup& group, const Key& key, const ComponentValue& delta);
 
 // FNV-1a of a value's encoding: the per-key hash of digests.
@@ -52,7 +63,9 @@ class Store {
   void join_local(const Key& key, const ComponentValue& value);
 
   const ComponentValue* get(const Key& key) const;
-  const std::map<Key, ComponentValue>& entries() const { return state_; }
+  using Entries = std::unordered_map<Key, ComponentValue, KeyHash>;
+  const Entries& entries() const { return state_; }  // in no particular order
+  std::vector<Key> sorted_keys() const;
   const ComponentRegistry& registry() const { return registry_; }
 
   // A hash of the whole state (FNV-1a over keys and encodings): equal states, equal digests.
@@ -67,7 +80,7 @@ class Store {
   crdt::Result<bool> reject(crdt::Error e);
 
   const ComponentRegistry& registry_;
-  std::map<Key, ComponentValue> state_;
+  Entries state_;
   std::uint64_t rejected_ = 0;
   std::map<std::string, std::uint64_t> rejections_;  // by ErrorCode name
 };

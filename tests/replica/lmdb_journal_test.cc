@@ -143,7 +143,7 @@ TEST(LmdbJournal, SnapshotCoversTheJournalAndRecoveryRebuildsTheStore) {
   const auto reg = ComponentRegistry::game_defaults();
   MemoryJournal unused;
   DirectOutbox box;
-  std::map<Key, ComponentValue> expected;
+  Store::Entries expected;
   {
     auto j = LmdbJournal::open(dir.str());
     ASSERT_TRUE(j.ok());
@@ -194,7 +194,7 @@ class TwoJournals : public ::testing::Test {
   DirectOutbox box_a, box_b;
   crdt::Result<std::unique_ptr<LmdbJournal>> ja = LmdbJournal::open(dir_a.str());
   crdt::Result<std::unique_ptr<LmdbJournal>> jb = LmdbJournal::open(dir_b.str());
-  std::map<Key, ComponentValue> before;
+  Store::Entries before;
 };
 
 TEST_F(TwoJournals, CorruptedRecordIsQuarantinedAndRepairedFromAPeer) {
