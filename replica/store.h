@@ -35,7 +35,6 @@ struct KeyHash {
   }
 };
 
-
 // The join of one or more deltas, one value per key (in no particular order: joins commute).
 using DeltaGroup = std::unordered_map<Key, ComponentValue, KeyHash>;
 void merge_into(DeltaGroup& group, const Key& key, const ComponentValue& delta);
