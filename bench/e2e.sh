@@ -5,7 +5,7 @@
 #
 #   bash bench/e2e.sh                       # defaults below
 #   PLAYERS="1000 5000" RATE=10 SECONDS_PER_RUN=10 NODES="1 3" TICK_HZ=20 PROTOCOL=capnp \
-#     LOADGEN_THREADS=1 bash bench/e2e.sh
+#     LOADGEN_THREADS=1 IO_THREADS=2 bash bench/e2e.sh
 #
 # Columns: nodes, players, offered actions/s (players × rate), acked actions/s, client-measured
 # action → ack p50/p95/p99 (upper bounds of the histogram buckets holding them), state frames per
@@ -19,6 +19,7 @@ NODES="${NODES:-1 3}"
 TICK_HZ="${TICK_HZ:-20}"
 PROTOCOL="${PROTOCOL:-json}"            # the players' wire form: json or capnp
 LOADGEN_THREADS="${LOADGEN_THREADS:-2}"
+IO_THREADS="${IO_THREADS:-1}"           # each node's gateway I/O threads
 bash dev.sh install >/dev/null
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF \
   -DWORLDLINE_BENCH=OFF >/dev/null
@@ -49,7 +50,8 @@ config() {  # id count
   printf '[region]\nname = "r%s"\ntick_hz = %s\nworkers = 1\nspawn_radius = 1500\n' "$id" "$TICK_HZ"
   printf 'interest_radius = 30\n'
   printf '[gateway]\nlisten = "127.0.0.1:%s"\ntoken_secret = "%s"\n' $((BASE + 10 + id)) "$SECRET"
-  printf 'actions_per_s = 1000\naction_burst = 1000\nmax_send_queue = 1024\n'
+  printf 'actions_per_s = 1000\naction_burst = 1000\nmax_send_queue = 1024\nio_threads = %s\n' \
+    "$IO_THREADS"
 }
 
 metric() {  # port name: the sum of a metric's samples from /metrics
@@ -104,4 +106,4 @@ for n in $NODES; do
   done
 done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "rerun: PLAYERS=\"$PLAYERS\" RATE=$RATE SECONDS_PER_RUN=$SECONDS_PER_RUN NODES=\"$NODES\" TICK_HZ=$TICK_HZ PROTOCOL=$PROTOCOL LOADGEN_THREADS=$LOADGEN_THREADS bash bench/e2e.sh"
+echo "rerun: PLAYERS=\"$PLAYERS\" RATE=$RATE SECONDS_PER_RUN=$SECONDS_PER_RUN NODES=\"$NODES\" TICK_HZ=$TICK_HZ PROTOCOL=$PROTOCOL LOADGEN_THREADS=$LOADGEN_THREADS IO_THREADS=$IO_THREADS bash bench/e2e.sh"

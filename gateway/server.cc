@@ -339,6 +339,10 @@ void GatewayServer::Impl::do_accept() {
                         [self = this](beast::error_code ec, tcp::socket socket) {
                           if (self->stopping) return;
                           if (!ec) {
+                            // Frames are small and latency is the point: no Nagle delay (which,
+                            // against the client's delayed ACKs, holds a frame for up to 40 ms).
+                            beast::error_code ignored;
+                            socket.set_option(tcp::no_delay(true), ignored);
                             std::make_shared<HttpSession>(std::move(socket), self)->run();
                           } else {
                             spdlog::warn("gateway: accept failed: {}", ec.message());

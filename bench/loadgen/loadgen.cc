@@ -95,6 +95,8 @@ class Bot : public std::enable_shared_from_this<Bot> {
   void on_connect(beast::error_code ec) {
     if (ec) return failed("connect", ec);
     beast::get_lowest_layer(*ws_).expires_never();
+    beast::error_code ignored;  // a game client sends small frames and wants them out now
+    beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true), ignored);
     ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
     ws_->set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
       req.set(beast::http::field::sec_websocket_protocol, gateway::subprotocol_name(format()));
