@@ -27,6 +27,11 @@ Error invalid(std::string what) {
   return make_error(ErrorCode::kInvalidState, std::move(what));
 }
 
+// The builder's first segment, in words, for registers and counters: their encodings are a few
+// dozen words, and the default first segment (1 024 words, zeroed) cost more than the encoding.
+// A larger value grows further segments as it needs them.
+constexpr unsigned kFirstSegmentWords = 64;
+
 std::string finish(capnp::MallocMessageBuilder& message) {
   return schema::to_packed_bytes(message);
 }
@@ -271,6 +276,7 @@ Error kind_mismatch(const char* what, const char* expected, const char* found) {
 }
 
 std::string encode_causal(const CausalIr& ir) {
+  // Sets and maps can be large: a small first segment would split them over many (slower).
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<s::Causal>();
   put_store(root.initStore(), ir.store);
@@ -291,7 +297,7 @@ Result<CausalIr> decode_causal(std::string_view bytes) {
 }
 
 std::string encode_lww(const StampedScalar& v) {
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(kFirstSegmentWords);
   auto root = message.initRoot<s::LwwRegister>();
   put_hlc(root.initStamp(), v.stamp);
   if (v.value) put_scalar(root.initValue(), *v.value);
@@ -314,7 +320,7 @@ Result<StampedScalar> decode_lww(std::string_view bytes) {
 }
 
 std::string encode_extremum(const std::optional<Scalar>& v) {
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(kFirstSegmentWords);
   auto root = message.initRoot<s::Extremum>();
   if (v) put_scalar(root.initValue(), *v);
   return finish(message);
@@ -331,7 +337,7 @@ Result<std::optional<Scalar>> decode_extremum(std::string_view bytes) {
 }
 
 std::string encode_first_claim(const StampedScalar& v) {
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(kFirstSegmentWords);
   auto root = message.initRoot<s::FirstClaim>();
   put_hlc(root.initAt(), v.stamp);
   if (v.value) put_scalar(root.initClaimant(), *v.value);
@@ -359,7 +365,7 @@ using codec_detail::read_root;
 namespace s = ::worldline::schema;
 
 std::string Codec<GCounter>::encode(const GCounter& v) {
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(codec_detail::kFirstSegmentWords);
   auto root = message.initRoot<s::GCounter>();
   codec_detail::put_counts(root.initEntries(v.entries().size()), v.entries());
   return codec_detail::finish(message);
@@ -375,7 +381,7 @@ Result<GCounter> Codec<GCounter>::decode(std::string_view bytes) {
 }
 
 std::string Codec<PNCounter>::encode(const PNCounter& v) {
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(codec_detail::kFirstSegmentWords);
   auto root = message.initRoot<s::PNCounter>();
   codec_detail::put_counts(root.initPositive().initEntries(v.positive().entries().size()),
                            v.positive().entries());
@@ -396,7 +402,7 @@ Result<PNCounter> Codec<PNCounter>::decode(std::string_view bytes) {
 }
 
 std::string Codec<BoundedCounter>::encode(const BoundedCounter& v) {
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(codec_detail::kFirstSegmentWords);
   auto root = message.initRoot<s::BoundedCounter>();
   root.setBound(v.bound());
   codec_detail::put_counts(root.initIncrements(v.increments().size()), v.increments());

@@ -1,14 +1,19 @@
 #include "schemas/packed.h"
 
 #include <capnp/serialize-packed.h>
+
 #include <capnp/serialize.h>
 #include <kj/debug.h>
 #include <kj/io.h>
+#include <algorithm>
 
 namespace worldline::schema {
 
 std::string to_packed_bytes(capnp::MessageBuilder& message) {
-  kj::VectorOutputStream out;
+  // A small value gets a small buffer, not the stream's default 4 KiB (packing adds at most about
+  // one byte per word); a large one grows from 4 KiB as before.
+  const std::size_t words = capnp::computeSerializedSizeInWords(message);
+  kj::VectorOutputStream out(std::min<std::size_t>(words * 9 + 16, 4096));
   capnp::writePackedMessage(out, message);
   auto bytes = out.getArray();
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
