@@ -66,13 +66,27 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
   for (CellId leaf : partition_.leaves())
     cell(leaf);
   world_.watch_changes();
+  if (workers_.size() > 1) {
+    // The group commit after each tick runs on this (the tick's) thread while the workers wait
+    // for the next tick: they encode its deltas with it.
+    world_.set_commit_parallelism(
+        [this](std::size_t n, const std::function<void(std::size_t, std::size_t)>& body) {
+          const auto k = static_cast<std::size_t>(workers_.size());
+          workers_.run([&](int w) {
+            const auto i = static_cast<std::size_t>(w);
+            body(n * i / k, n * (i + 1) / k);
+          });
+        });
+  }
   for (const auto& [key, value] : world_.store().entries()) {
     if (key.component == kPositionComponent) place(key.entity);
   }
   (void)world_.take_changes();  // everything there is has just been placed
 }
 
-RegionPipeline::~RegionPipeline() = default;
+RegionPipeline::~RegionPipeline() {
+  world_.set_commit_parallelism({});  // the workers go with the pipeline
+}
 
 RegionPipeline::Cell& RegionPipeline::cell(CellId id) {
   auto it = cells_.find(id);

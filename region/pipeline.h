@@ -90,8 +90,10 @@ struct CellReport {
 
 class RegionPipeline {
  public:
-  // REQUIRES: rules, world and clock outlive the pipeline. Starts partition.workers - 1 threads;
-  // entities already in the world are placed.
+  // REQUIRES: rules, world and clock outlive the pipeline, and world.commit() is called on the
+  // thread that calls tick() (the workers encode the group with it, see
+  // Replica::set_commit_parallelism). Starts partition.workers - 1 threads; entities already in
+  // the world are placed.
   RegionPipeline(PipelineOptions options, PriorityRules priority, GameRules& rules,
                  replica::Replica& world, crdt::HlcClock& clock);
   ~RegionPipeline();

@@ -36,11 +36,26 @@ std::vector<WireEntry> get_entries(capnp::List<s::Entry>::Reader list) {
 
 }  // namespace
 
-std::vector<WireEntry> to_wire(const DeltaGroup& group) {
+std::vector<WireEntry> to_wire(const DeltaGroup& group, const ParallelFor& parallel) {
+  // Below this many values, handing them to other threads costs more than it saves.
+  constexpr std::size_t kParallelFrom = 512;
   std::vector<WireEntry> out;
   out.reserve(group.size());
-  for (const auto& [key, value] : group)
-    out.push_back(WireEntry{key, encode_value(value)});
+  if (!parallel || group.size() < kParallelFrom) {
+    for (const auto& [key, value] : group)
+      out.push_back(WireEntry{key, encode_value(value)});
+    return out;
+  }
+  std::vector<const ComponentValue*> values;
+  values.reserve(group.size());
+  for (const auto& [key, value] : group) {
+    out.push_back(WireEntry{key, {}});
+    values.push_back(&value);
+  }
+  parallel(out.size(), [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i)
+      out[i].value = encode_value(*values[i]);
+  });
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,7 +46,13 @@ struct GossipMessage {
 std::string encode_message(const GossipMessage& m);
 crdt::Result<GossipMessage> decode_message(std::string_view bytes);
 
-std::vector<WireEntry> to_wire(const DeltaGroup& group);
+// Runs body(begin, end) over ranges that together cover [0, n), possibly on several threads, and
+// returns when every range is done. Empty: everything on the calling thread.
+using ParallelFor =
+    std::function<void(std::size_t n, const std::function<void(std::size_t, std::size_t)>& body)>;
+
+// Every value of the group encoded (through `parallel`, when given, for large groups).
+std::vector<WireEntry> to_wire(const DeltaGroup& group, const ParallelFor& parallel = {});
 
 struct JournalRecord {
   std::uint64_t seq = 0;

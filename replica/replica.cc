@@ -54,7 +54,7 @@ crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
 crdt::Result<std::optional<std::uint64_t>> Replica::commit(std::uint64_t now_ms) {
   if (open_.empty()) return std::optional<std::uint64_t>{};
   const std::uint64_t seq = next_seq_;
-  JournalRecord record{seq, to_wire(open_)};
+  JournalRecord record{seq, to_wire(open_, parallel_)};
   auto ok = journal_.append(record);
   if (!ok) {
     ++journal_failures_;

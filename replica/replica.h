@@ -84,6 +84,10 @@ class Replica {
   // nullopt when the group was empty. On a journal failure the group stays open and the error is
   // returned: nothing in it may be acknowledged.
   crdt::Result<std::optional<std::uint64_t>> commit(std::uint64_t now_ms);
+  // Lends commit() threads to encode a large group with (the region's workers, idle between
+  // ticks). Empty: commit() encodes on its own thread. REQUIRES: `parallel` may be called from the
+  // thread that calls commit(), and stays valid until replaced.
+  void set_commit_parallelism(ParallelFor parallel) { parallel_ = std::move(parallel); }
 
   // Sends every peer what it is missing (or a heartbeat).
   void gossip(std::uint64_t now_ms);
@@ -148,6 +152,7 @@ class Replica {
   }
 
   ReplicaOptions options_;
+  ParallelFor parallel_;  // for commit()'s encoding
   Store store_;
   Journal& journal_;
   Outbox& outbox_;

@@ -5,6 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
+#include <thread>
+
 #include "crdt/codec.h"
 #include "replica/node_config.h"
 #include "replica/rpc_node.h"
@@ -276,6 +280,44 @@ TEST(Replica, AnswersDigestRequestsFetchesAndResyncs) {
   replies = out.decoded_to(2);
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].delta.entries.size(), 4u);
+}
+
+TEST(Replica, ACommitEncodedOnSeveralThreadsJournalsTheSameRecord) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal serial_journal, parallel_journal;
+  CapturingOutbox out;
+  Replica serial(ReplicaOptions{1, {1}}, reg, serial_journal, out);
+  Replica parallel(ReplicaOptions{1, {1}}, reg, parallel_journal, out);
+  std::atomic<int> ranges{0};
+  parallel.set_commit_parallelism(
+      [&](std::size_t n, const std::function<void(std::size_t, std::size_t)>& body) {
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < 3; ++i)
+          threads.emplace_back([&, i] {
+            body(n * i / 3, n * (i + 1) / 3);
+            ++ranges;
+          });
+        for (auto& t : threads)
+          t.join();
+      });
+  for (Replica* r : {&serial, &parallel}) {
+    for (std::uint64_t e = 1; e <= 2000; ++e) {  // past the size that goes parallel
+      ASSERT_TRUE(r->write(Key{e, 8}, [&](ComponentValue& v) { return add_member(v, 1, e); }).ok());
+    }
+    ASSERT_TRUE(r->commit(0).ok());
+  }
+  EXPECT_EQ(ranges.load(), 3);
+  const auto& a = serial_journal.records();
+  const auto& b = parallel_journal.records();
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  ASSERT_EQ(a[0].entries.size(), 2000u);
+  std::map<Key, std::string> sa, sb;
+  for (const auto& e : a[0].entries)
+    sa[e.key] = e.value;
+  for (const auto& e : b[0].entries)
+    sb[e.key] = e.value;
+  EXPECT_EQ(sa, sb);
 }
 
 TEST(Replica, JournalFailureKeepsTheGroupOpenAndUnacknowledged) {
