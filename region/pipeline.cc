@@ -68,11 +68,21 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
   world_.watch_changes();
   if (workers_.size() > 1) {
     // The group commit after each tick runs on this (the tick's) thread while the workers wait
-    // for the next tick: they encode its deltas with it.
+    // for the next tick: they encode its deltas with it. The replica may outlive the pipeline (a
+    // node tears the replica down first, a test the pipeline): it holds only a weak handle, and
+    // encodes alone once the workers are gone.
+    lent_workers_ = std::make_shared<TickWorkers*>(&workers_);
     world_.set_commit_parallelism(
-        [this](std::size_t n, const std::function<void(std::size_t, std::size_t)>& body) {
-          const auto k = static_cast<std::size_t>(workers_.size());
-          workers_.run([&](int w) {
+        [lent = std::weak_ptr<TickWorkers*>(lent_workers_)](
+            std::size_t n, const std::function<void(std::size_t, std::size_t)>& body) {
+          const auto workers = lent.lock();
+          if (!workers) {
+            body(0, n);
+            return;
+          }
+          TickWorkers& pool = **workers;
+          const auto k = static_cast<std::size_t>(pool.size());
+          pool.run([&](int w) {
             const auto i = static_cast<std::size_t>(w);
             body(n * i / k, n * (i + 1) / k);
           });
@@ -84,9 +94,7 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
   (void)world_.take_changes();  // everything there is has just been placed
 }
 
-RegionPipeline::~RegionPipeline() {
-  world_.set_commit_parallelism({});  // the workers go with the pipeline
-}
+RegionPipeline::~RegionPipeline() = default;
 
 RegionPipeline::Cell& RegionPipeline::cell(CellId id) {
   auto it = cells_.find(id);

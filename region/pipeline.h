@@ -90,8 +90,8 @@ struct CellReport {
 
 class RegionPipeline {
  public:
-  // REQUIRES: rules, world and clock outlive the pipeline, and world.commit() is called on the
-  // thread that calls tick() (the workers encode the group with it, see
+  // REQUIRES: rules, world and clock outlive the pipeline's ticks, and world.commit() is called
+  // on the thread that calls tick() (the workers encode the group with it, see
   // Replica::set_commit_parallelism). Starts partition.workers - 1 threads; entities already in
   // the world are placed.
   RegionPipeline(PipelineOptions options, PriorityRules priority, GameRules& rules,
@@ -167,6 +167,7 @@ class RegionPipeline {
   crdt::HlcClock& clock_;
   Ingress ingress_;
   TickWorkers workers_;
+  std::shared_ptr<TickWorkers*> lent_workers_;  // the replica's weak handle on workers_
   std::vector<std::unique_ptr<crdt::HlcClock>> worker_clocks_;  // [0] unused: worker 0 uses clock_
   std::vector<replica::Histogram> worker_latency_;
   std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers
