@@ -8,8 +8,9 @@
 #     LOADGEN_THREADS=1 IO_THREADS=2 bash bench/e2e.sh
 #
 # Columns: nodes, players, offered actions/s (players × rate), acked actions/s, client-measured
-# action → ack p50/p95/p99 (upper bounds of the histogram buckets holding them), state frames per
-# client per second, % of ticks on time (from the nodes' /metrics), rejects, errors.
+# action → ack p50/p95/p99 (upper bounds of the histogram buckets holding them), the nodes' own
+# receive → ack-published p50/p95/p99 (from their /metrics), state frames per client per second,
+# % of ticks on time (from the nodes' /metrics), rejects, errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PLAYERS="${PLAYERS:-500 1000 2000 4000}"
@@ -61,8 +62,32 @@ metric() {  # port name: the sum of a metric's samples from /metrics
   exec 3<&-
 }
 
-printf '%-5s %-7s %-9s %-9s %-22s %-8s %-8s %-8s %-6s\n' nodes players offered/s acked/s \
-  "ack p50/p95/p99 ms" frames/s on-time rejects errors
+# The nodes' own receive → ack-published latency (worldline_gateway_ack_ms, over the whole run,
+# ramp-up included): p50/p95/p99 as bucket upper bounds, summed over the nodes' histograms.
+node_ack() {  # ports...
+  for port in "$@"; do
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
+    grep '^worldline_gateway_ack_ms_bucket' <&3 || true
+    exec 3<&-
+  done | sed -E 's/.*le="([^"]+)"\} ([0-9.e+]+)/\1 \2/' | awk '
+    { n[$1] += $2; if ($1 != "+Inf") le[$1] = $1 + 0 }
+    END {
+      total = n["+Inf"]; if (total == 0) { print "-"; exit }
+      k = 0; for (b in le) keys[++k] = le[b]
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (keys[j] < keys[i]) { t = keys[i]; keys[i] = keys[j]; keys[j] = t }
+      split("0.5 0.95 0.99", qs, " "); out = ""
+      for (q = 1; q <= 3; q++) {
+        v = "inf"
+        for (i = 1; i <= k; i++) if (n[keys[i] ""] >= qs[q] * total) { v = keys[i]; break }
+        out = out (q > 1 ? "/" : "") v
+      }
+      print out
+    }'
+}
+
+printf '%-5s %-7s %-9s %-9s %-22s %-16s %-8s %-8s %-8s %-6s\n' nodes players offered/s acked/s \
+  "ack p50/p95/p99 ms" "node ack ms" frames/s on-time rejects errors
 RUN=0
 for n in $NODES; do
   for players in $PLAYERS; do
@@ -84,6 +109,9 @@ for n in $NODES; do
     out="$("$WL" loadgen "${targets[@]}" --players "$players" --rate "$RATE" \
       --seconds "$SECONDS_PER_RUN" --secret "$SECRET" --connects-per-second 2000 \
       --protocol "$PROTOCOL" --threads "$LOADGEN_THREADS" 2>&1 || true)"
+    ports=()
+    for id in $(seq "$n"); do ports+=($((BASE + 10 + id))); done
+    nack=$(node_ack "${ports[@]}")
     ticks=0; over=0
     for id in $(seq "$n"); do
       ticks=$((ticks + $(metric $((BASE + 10 + id)) worldline_region_ticks_total)))
@@ -100,8 +128,8 @@ for n in $NODES; do
     errors=$(grep -o '[0-9]\+ errors' <<<"$summary" | awk '{print $1}')
     dt=$((ticks - ticks0)); dover=$((over - over0))
     ontime=$(awk -v t="$dt" -v o="$dover" 'BEGIN { if (t > 0) printf "%.2f%%", 100 * (t - o) / t; else print "-" }')
-    printf '%-5s %-7s %-9s %-9s %-22s %-8s %-8s %-8s %-6s\n' "$n" "$players" \
-      $((players * ${RATE%.*})) "${acked:-0}" "${q:--}" "${frames:-0}" "$ontime" \
+    printf '%-5s %-7s %-9s %-9s %-22s %-16s %-8s %-8s %-8s %-6s\n' "$n" "$players" \
+      $((players * ${RATE%.*})) "${acked:-0}" "${q:--}" "${nack:--}" "${frames:-0}" "$ontime" \
       "${rejects:-0}" "${errors:-0}"
   done
 done
