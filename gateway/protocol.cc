@@ -138,12 +138,15 @@ ParseResult parse_action(const json::object& o) {
 
 }  // namespace
 
+std::optional<ProtocolError> frame_too_large(std::size_t bytes, const ProtocolLimits& limits) {
+  if (bytes <= limits.max_frame_bytes) return std::nullopt;
+  return bad(ErrorCode::kFrameTooLarge, "frame of " + std::to_string(bytes) +
+                                            " bytes; the limit is " +
+                                            std::to_string(limits.max_frame_bytes));
+}
+
 ParseResult parse_client_frame(std::string_view text, const ProtocolLimits& limits) {
-  if (text.size() > limits.max_frame_bytes) {
-    return bad(ErrorCode::kFrameTooLarge, "frame of " + std::to_string(text.size()) +
-                                              " bytes; the limit is " +
-                                              std::to_string(limits.max_frame_bytes));
-  }
+  if (auto e = frame_too_large(text.size(), limits)) return *e;
   json::parse_options options;
   options.max_depth = static_cast<std::size_t>(limits.max_depth);
   boost::system::error_code ec;

@@ -76,6 +76,8 @@ struct ProtocolError {
 
 using ParseResult = std::variant<ClientFrame, ProtocolError>;
 
+// The frame-size check both parsers start with: an error for a frame over the limit.
+std::optional<ProtocolError> frame_too_large(std::size_t bytes, const ProtocolLimits& limits);
 // One JSON text frame.
 ParseResult parse_client_frame(std::string_view text, const ProtocolLimits& limits);
 // One Cap'n Proto binary frame (a packed ClientMessage). Unpacked it may be at most

@@ -79,11 +79,7 @@ ParseResult read_client_message(wire::ClientMessage::Reader m) {
 }  // namespace
 
 ParseResult parse_client_capnp(std::string_view bytes, const ProtocolLimits& limits) {
-  if (bytes.size() > limits.max_frame_bytes) {
-    return bad(ErrorCode::kFrameTooLarge, "frame of " + std::to_string(bytes.size()) +
-                                              " bytes; the limit is " +
-                                              std::to_string(limits.max_frame_bytes));
-  }
+  if (auto e = frame_too_large(bytes.size(), limits)) return *e;
   const std::uint64_t max_words = std::max<std::uint64_t>(64, limits.max_frame_bytes * 4 / 8);
   try {
     schema::PackedReader reader(bytes, max_words, limits.max_depth);
