@@ -47,7 +47,7 @@ crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
   if (!delta) return delta.error();
   if (!delta.value()) return false;
   note_change(key);
-  merge_into(open_, key, *delta.value());
+  merge_into(open_, key, std::move(*delta.value()));
   return true;
 }
 

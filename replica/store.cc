@@ -13,6 +13,15 @@ void merge_into(DeltaGroup& group, const Key& key, const ComponentValue& delta) 
   if (!inserted) join_value(it->second, delta);
 }
 
+void merge_into(DeltaGroup& group, const Key& key, ComponentValue&& delta) {
+  auto it = group.find(key);
+  if (it == group.end()) {
+    group.emplace(key, std::move(delta));
+  } else {
+    join_value(it->second, delta);
+  }
+}
+
 crdt::Result<std::optional<ComponentValue>> Store::mutate(
     const Key& key, const std::function<std::optional<ComponentValue>(ComponentValue&)>& fn) {
   auto it = state_.find(key);

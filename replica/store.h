@@ -38,6 +38,7 @@ struct KeyHash {
 // The join of one or more deltas, one value per key (in no particular order: joins commute).
 using DeltaGroup = std::unordered_map<Key, ComponentValue, KeyHash>;
 void merge_into(DeltaGroup& group, const Key& key, const ComponentValue& delta);
+void merge_into(DeltaGroup& group, const Key& key, ComponentValue&& delta);  // moves a new key
 
 // FNV-1a of a value's encoding: the per-key hash of digests.
 std::uint64_t value_digest(const ComponentValue& v);
