@@ -171,6 +171,7 @@ struct RegionNode {
   std::uint64_t tick = 0;
   std::uint64_t last_status_ms = 0, last_status_processed = 0, last_metrics_ms = 0;
   std::atomic<std::uint64_t> last_tick_ms{0};
+  replica::NodeStats node_stats;  // refreshed by the replica node every tick, on its thread
 
   std::mutex mutex;
   std::string metrics_text;                        // GUARDED_BY(mutex)
@@ -389,17 +390,59 @@ struct RegionNode {
             static_cast<double>(rs.next_seq));
     p.counter("worldline_replica_rejected_entries_total", "Remote entries refused.",
               static_cast<double>(rs.rejected_entries));
-    bool first = true;
-    for (const auto& [id, peer] : rs.peers) {
-      const std::string label = "peer=\"" + std::to_string(id) + "\"";
-      if (first) {
-        p.gauge("worldline_replica_lag_ms", "Age of the oldest group a peer has not acked.",
-                static_cast<double>(peer.lag_ms), label);
+    p.gauge("worldline_replica_buffer_groups", "Delta groups kept for peers not yet acked.",
+            static_cast<double>(rs.buffer_groups));
+    p.counter("worldline_replica_rejected_messages_total", "Peer messages refused.",
+              static_cast<double>(rs.rejected_messages));
+    p.counter("worldline_replica_journal_failures_total", "Group commits the journal refused.",
+              static_cast<double>(rs.journal_failures));
+    const replica::NodeStats& ns = node_stats;
+    p.histogram("worldline_replica_journal_commit_us", "Synced LMDB group commit, microseconds.",
+                ns.journal.commit_us);
+    p.counter("worldline_replica_journal_bytes_total", "Bytes appended to the journal.",
+              static_cast<double>(ns.journal.append_bytes));
+    p.counter("worldline_replica_journal_snapshots_total", "Snapshots written.",
+              static_cast<double>(ns.journal.snapshots));
+    p.counter("worldline_replica_quarantined_total",
+              "Journal records or snapshot entries that failed their checksum at recovery.",
+              static_cast<double>(ns.journal.quarantined));
+    p.counter("worldline_replica_auth_failures_total", "Peer logins refused.",
+              static_cast<double>(ns.auth_failures));
+    p.counter("worldline_replica_sessions_cut_total", "Peer sessions dropped for bad messages.",
+              static_cast<double>(ns.sessions_cut));
+    p.counter("worldline_replica_sends_dropped_total", "Gossip messages dropped on full links.",
+              static_cast<double>(ns.sends_dropped));
+    // Per peer: one family per figure, a sample per peer.
+    auto per_peer = [&](const std::string& name, const std::string& help, bool counter,
+                        auto value) {
+      bool first = true;
+      for (const auto& [id, peer] : rs.peers) {
+        const std::string label = "peer=\"" + std::to_string(id) + "\"";
+        const double v = static_cast<double>(value(peer));
+        if (!first) {
+          p.more(name, v, label);
+        } else if (counter) {
+          p.counter(name, help, v, label);
+        } else {
+          p.gauge(name, help, v, label);
+        }
         first = false;
-      } else {
-        p.more("worldline_replica_lag_ms", static_cast<double>(peer.lag_ms), label);
       }
-    }
+    };
+    using Peer = replica::PeerStats;
+    per_peer("worldline_replica_lag_ms", "Age of the oldest group a peer has not acked.", false,
+             [](const Peer& x) { return x.lag_ms; });
+    per_peer("worldline_replica_lag_groups", "Groups a peer has not acked.", false,
+             [](const Peer& x) { return x.lag_groups; });
+    per_peer("worldline_replica_peer_up", "1 if the failure detector holds the peer up.", false,
+             [](const Peer& x) { return x.up ? 1 : 0; });
+    per_peer("worldline_replica_bytes_sent_total", "Gossip bytes sent to a peer.", true,
+             [](const Peer& x) { return x.bytes_sent; });
+    per_peer("worldline_replica_bytes_received_total", "Gossip bytes received from a peer.", true,
+             [](const Peer& x) { return x.bytes_received; });
+    per_peer("worldline_replica_full_states_sent_total",
+             "Whole-state or digest-diff transfers to a peer.", true,
+             [](const Peer& x) { return x.full_states_sent; });
     p.histogram("worldline_replica_convergence_ms", "Commit to acked by every peer.",
                 rs.convergence_ms);
     return p.str();
@@ -416,6 +459,7 @@ int run_region_node(const RegionNodeConfig& config, const RegionNodeRun& run) {
   replica::RunOptions options;
   options.status_interval_ms = 0;  // the region's status line says more; the replica's is noise
   options.stop = &node.stop;
+  options.stats_out = &node.node_stats;
   options.before_commit = [&node](replica::Replica& w, std::uint64_t now) {
     node.before_commit(w, now);
   };

@@ -299,6 +299,15 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     generate_writes();
     if (options.before_commit) options.before_commit(*replica, now);
     auto seq = replica->commit(now);
+    if (options.stats_out) {
+      NodeStats& out = *options.stats_out;
+      out.journal = journal->stats();
+      out.auth_failures = auth_failures;
+      out.sessions_cut = sessions_cut;
+      out.sends_dropped = 0;
+      for (const auto& [id, link] : links)
+        out.sends_dropped += link.dropped;
+    }
     if (options.after_commit) options.after_commit(*replica, seq.ok(), now);
     if (!seq) {
       spdlog::error("replica {}: group commit failed, writes stay unacknowledged: {}", config.id,

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "replica/component.h"
+#include "replica/lmdb_journal.h"
 #include "replica/node_config.h"
 
 namespace worldline::replica {
@@ -40,6 +41,14 @@ struct WriteLoad {
   std::string log_path;
 };
 
+// What a node knows beyond its Replica's own stats: the journal and the peer links.
+struct NodeStats {
+  JournalStats journal;
+  std::uint64_t auth_failures = 0;  // peer logins refused (wrong secret, unknown id, replay)
+  std::uint64_t sessions_cut = 0;   // peer sessions dropped for sending garbage
+  std::uint64_t sends_dropped = 0;  // gossip messages dropped on full links
+};
+
 struct RunOptions {
   WriteLoad load;
   std::uint64_t status_interval_ms = 1000;  // 0: no status lines
@@ -53,6 +62,8 @@ struct RunOptions {
   // Called right after the group commit: `durable` is false when the journal refused the group
   // (nothing written this tick may be acknowledged). A region node publishes state frames here.
   std::function<void(const Replica&, bool durable, std::uint64_t steady_ms)> after_commit;
+  // If set, refreshed on the node's thread every tick before after_commit (for metrics).
+  NodeStats* stats_out = nullptr;
 };
 
 class ReplicaNode {

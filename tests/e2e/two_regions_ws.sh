@@ -65,6 +65,31 @@ for i in $(seq 100); do
 done
 
 node "$DIR/ws_client.mjs" $((BASE + 3)) $((BASE + 4)) "$PID_A" "$SECRET" || fail "client scenario"
+
+# Region B's /metrics (refreshed every 250 ms) shows what it did: ticks, synced journal commits,
+# the client's acks, gossip received from A before A was killed.
+sleep 0.6
+exec 3<>"/dev/tcp/127.0.0.1/$((BASE + 4))"
+printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
+cat <&3 > "$DIR/metrics.txt"
+exec 3<&-
+metric() {  # sample (name and labels): its value, or "missing"
+  awk -v m="$1" 'index($0, m " ") == 1 {print $2; found = 1; exit} END {if (!found) print "missing"}' \
+    "$DIR/metrics.txt"
+}
+positive() {  # sample
+  local v; v=$(metric "$1")
+  awk -v v="$v" 'BEGIN {exit !(v != "missing" && v + 0 > 0)}' || fail "metric $1 = $v, expected > 0"
+}
+R='region="region-b"'
+positive "worldline_region_ticks_total{$R}"
+positive "worldline_replica_journal_commit_us_count{$R}"
+positive "worldline_gateway_connections_total{$R}"
+positive "worldline_gateway_ack_ms_count{$R}"
+positive "worldline_replica_bytes_received_total{$R,peer=\"1\"}"
+positive "worldline_replica_bytes_sent_total{$R,peer=\"1\"}"
+[[ "$(metric "worldline_replica_peer_up{$R,peer=\"1\"}")" =~ ^[01]$ ]] || fail "no peer_up for A"
+[[ "$(metric "worldline_replica_quarantined_total{$R}")" == 0 ]] || fail "B quarantined records"
 kill -TERM "$PID_B"
 wait "$PID_B" || fail "region B did not stop cleanly on SIGTERM"
 grep -q "stopping: final commit and snapshot" "$DIR/b.log" || fail "no final commit in B's log"
