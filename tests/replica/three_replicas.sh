@@ -64,8 +64,13 @@ sleep 0.5
 start 2 "$DIR/r2.toml" --write-rate 400 --write-count 400 --incarnation 1 --write-log "$DIR/ack2b.log"
 
 echo "garbage at replica 3's RPC port"
-head -c 4096 /dev/urandom > "/dev/tcp/127.0.0.1/$(port 3)" 2>/dev/null || true
-printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' > "/dev/tcp/127.0.0.1/$(port 3)" 2>/dev/null || true
+# The node may cut the connection before everything is written: a write to it then raises SIGPIPE,
+# which would kill this script (printf is a builtin) — ignored in the subshell, it is an error.
+(
+  trap '' PIPE
+  head -c 4096 /dev/urandom > "/dev/tcp/127.0.0.1/$(port 3)" 2>/dev/null || true
+  printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' > "/dev/tcp/127.0.0.1/$(port 3)" 2>/dev/null || true
+)
 
 # Wait (bounded) for the loads to finish and the digests to agree.
 digest() { grep '^status ' "$DIR/out-$1.log" | tail -n 1 | sed -n 's/.* digest=\([0-9a-f]*\).*/\1/p'; }
