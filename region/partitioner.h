@@ -19,6 +19,7 @@ using CellId = std::uint32_t;
 
 struct Rect {
   double min_x = 0, min_z = 0, max_x = 0, max_z = 0;
+  bool operator==(const Rect&) const = default;
   bool contains(double x, double z) const {
     return x >= min_x && x < max_x && z >= min_z && z < max_z;
   }

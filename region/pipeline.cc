@@ -265,10 +265,10 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   for (const auto& [id, pos] : moved)
     place_at(id, pos);
   split(phases.place_ms);
-  std::vector<std::pair<CellId, Rect>> before;
+  std::map<CellId, Rect> before;  // the leaves as they were, for regrid()
   for (auto& [id, c] : cells_) {
     partition_.set_load(id, c->own.size() + c->processed);
-    before.emplace_back(id, partition_.bounds(id));
+    before.emplace_hint(before.end(), id, partition_.bounds(id));
   }
   stats_.last_rebalance = partition_.rebalance();
   stats_.splits += static_cast<std::uint64_t>(stats_.last_rebalance.splits);
@@ -369,26 +369,20 @@ void RegionPipeline::place_at(crdt::EntityId id, const crdt::Vec3& pos) {
   p.ghosts = std::move(ghosts);
 }
 
-void RegionPipeline::regrid(const std::vector<std::pair<CellId, Rect>>& before) {
+void RegionPipeline::regrid(const std::map<CellId, Rect>& before) {
   ++stats_.regrids;
   rehome_all_ = true;
   // The cells that changed: leaves that are gone or (ids are reused) cover another rectangle now,
   // and the new leaves. Only entities standing in one of them, or ghosted into one, move.
-  auto same_rect = [](const Rect& a, const Rect& b) {
-    return a.min_x == b.min_x && a.min_z == b.min_z && a.max_x == b.max_x && a.max_z == b.max_z;
-  };
   std::set<CellId> changed;
   const auto leaves = partition_.leaves();
   const std::set<CellId> live(leaves.begin(), leaves.end());
-  std::map<CellId, Rect> old_bounds(before.begin(), before.end());
   for (const auto& [id, rect] : before) {
-    if (!live.count(id) || !same_rect(rect, partition_.bounds(id))) changed.insert(id);
+    if (!live.count(id) || rect != partition_.bounds(id)) changed.insert(id);
   }
   for (CellId leaf : leaves) {
-    auto it = old_bounds.find(leaf);
-    if (it == old_bounds.end() || !same_rect(it->second, partition_.bounds(leaf))) {
-      changed.insert(leaf);
-    }
+    auto it = before.find(leaf);
+    if (it == before.end() || it->second != partition_.bounds(leaf)) changed.insert(leaf);
     cell(leaf);
   }
   std::vector<std::pair<crdt::EntityId, crdt::Vec3>> moving;

@@ -156,7 +156,7 @@ class RegionPipeline {
   static void add_queue_stats(QueueStats& into, const QueueStats& s);
   // After splits and merges: re-places the entities of the cells that changed (`before`: the
   // leaves and their rectangles before the rebalance) and those ghosted into them.
-  void regrid(const std::vector<std::pair<CellId, Rect>>& before);
+  void regrid(const std::map<CellId, Rect>& before);
   void rehome_queues();
 
   PipelineOptions options_;

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -44,6 +46,7 @@ TEST_F(RegionPipelineTest, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActio
   auto priority = PriorityRules::defaults();
   priority.classes[2].budget_per_tick = 150;  // movement: some deferral, to hand over pending work
   RegionPipeline pipeline(options(part), priority, rules, world, clock);
+  const double margin = PipelineOptions{}.ghost_margin;
 
   std::mt19937_64 rng(21);
   std::uniform_real_distribution<double> coord(-900, 900);
@@ -100,7 +103,20 @@ TEST_F(RegionPipelineTest, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActio
       for (CellId c : pipeline.partition().leaves()) {
         ASSERT_EQ(pipeline.queue_holds(c, p), c == *home) << "actor " << p << " cell " << c;
       }
+      // The interest grids and ghosts follow too, however the tree changed under them: the
+      // player is found where it stands, and is a ghost in exactly the cells within the margin.
+      const auto here = pipeline.within(pos.x, pos.z, 0.01);
+      ASSERT_TRUE(std::find(here.begin(), here.end(), p) != here.end()) << "actor " << p;
+      auto ghosts = pipeline.ghost_cells_of(p);
+      auto expected = pipeline.partition().ghost_cells(pos.x, pos.z, margin, *home);
+      std::sort(ghosts.begin(), ghosts.end());
+      std::sort(expected.begin(), expected.end());
+      ASSERT_EQ(ghosts, expected) << "actor " << p;
     }
+    // Every player is in exactly one cell's grid: no stale entry left behind by a regrid.
+    std::vector<crdt::EntityId> everyone(players);
+    std::iota(everyone.begin(), everyone.end(), 1);
+    ASSERT_EQ(pipeline.within(0, 0, 5000), everyone);
   }
   // Drain: no new actions until everything queued is processed.
   for (std::uint64_t t = 121; t <= 140; ++t) {
