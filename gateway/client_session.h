@@ -60,9 +60,6 @@ class ClientSession {
 
   // One frame, text or binary. now_ms: a steady clock; unix_s: wall time, for token expiry.
   void on_frame(std::string_view frame, bool binary, std::uint64_t now_ms, std::int64_t unix_s);
-  void on_text(std::string_view frame, std::uint64_t now_ms, std::int64_t unix_s) {
-    on_frame(frame, false, now_ms, unix_s);
-  }
   // The connection is gone: detaches from the region.
   void on_close();
 

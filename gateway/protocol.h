@@ -2,8 +2,8 @@
 // WebSocket subprotocol `worldline.json`, and Cap'n Proto packed binary frames
 // (schemas/client.capnp) under `worldline.capnp` — the same messages either way. Parsing what a
 // game client sends, and encoding what the node sends back. No sockets here: the WebSocket session
-// hands each frame to parse_client_frame() and writes the bytes encode() builds, so the parsers
-// can be unit-tested and fuzzed on their own.
+// hands each frame to parse_client_frame() (text) or parse_client_capnp() (binary) and writes the
+// bytes encode() builds, so the parsers can be unit-tested and fuzzed on their own.
 //
 // Hostile input is expected: a frame over the size limit, JSON nested past the depth limit, a
 // Cap'n Proto message that is truncated or claims more than the limits, a wrong type or value —

@@ -1,10 +1,10 @@
 #include "schemas/packed.h"
 
 #include <capnp/serialize-packed.h>
-
 #include <capnp/serialize.h>
 #include <kj/debug.h>
 #include <kj/io.h>
+
 #include <algorithm>
 
 namespace worldline::schema {
