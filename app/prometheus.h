@@ -16,18 +16,23 @@ class PromText {
   // `labels` is added to every sample, e.g. region="eu-west".
   explicit PromText(std::string labels) : labels_(std::move(labels)) {}
 
-  void counter(const std::string& name, const std::string& help, double v,
+  // Values are any arithmetic type (counts are integers): written as doubles.
+  template <typename T>
+  void counter(const std::string& name, const std::string& help, T v,
                const std::string& extra = {}) {
     family(name, help, "counter");
-    sample(name, extra, v);
+    sample(name, extra, static_cast<double>(v));
   }
-  void gauge(const std::string& name, const std::string& help, double v,
-             const std::string& extra = {}) {
+  template <typename T>
+  void gauge(const std::string& name, const std::string& help, T v, const std::string& extra = {}) {
     family(name, help, "gauge");
-    sample(name, extra, v);
+    sample(name, extra, static_cast<double>(v));
   }
   // Further samples of the family last opened (other label values).
-  void more(const std::string& name, double v, const std::string& extra) { sample(name, extra, v); }
+  template <typename T>
+  void more(const std::string& name, T v, const std::string& extra) {
+    sample(name, extra, static_cast<double>(v));
+  }
   void histogram(const std::string& name, const std::string& help, const replica::Histogram& h) {
     family(name, help, "histogram");
     std::uint64_t cumulative = 0;

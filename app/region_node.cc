@@ -321,30 +321,27 @@ struct RegionNode {
   std::string metrics(const replica::Replica& world, std::uint64_t now) {
     PromText p("region=\"" + config.region_name + "\"");
     const auto& ps = pipeline->stats();
-    p.counter("worldline_region_ticks_total", "Ticks run.", static_cast<double>(ps.ticks));
+    p.counter("worldline_region_ticks_total", "Ticks run.", ps.ticks);
     p.counter("worldline_region_tick_overruns_total", "Ticks longer than the tick period.",
-              static_cast<double>(ps.overruns));
+              ps.overruns);
     p.histogram("worldline_region_tick_duration_ms", "Tick duration.", ps.tick_ms);
     p.histogram("worldline_region_action_latency_ms", "Ingress stamp to processed.", ps.latency_ms);
-    p.counter("worldline_region_actions_processed_total", "Actions processed.",
-              static_cast<double>(ps.processed));
+    p.counter("worldline_region_actions_processed_total", "Actions processed.", ps.processed);
     p.counter("worldline_region_actions_forwarded_total",
-              "Interactions resolved by the target's cell.", static_cast<double>(ps.forwarded));
-    p.counter("worldline_region_handovers_total", "Actors handed to another cell.",
-              static_cast<double>(ps.handovers));
-    p.counter("worldline_region_splits_total", "Cell splits.", static_cast<double>(ps.splits));
-    p.counter("worldline_region_merges_total", "Cell merges.", static_cast<double>(ps.merges));
+              "Interactions resolved by the target's cell.", ps.forwarded);
+    p.counter("worldline_region_handovers_total", "Actors handed to another cell.", ps.handovers);
+    p.counter("worldline_region_splits_total", "Cell splits.", ps.splits);
+    p.counter("worldline_region_merges_total", "Cell merges.", ps.merges);
     p.gauge("worldline_region_cells", "Cells (leaves of the partition).",
-            static_cast<double>(pipeline->partition().leaves().size()));
+            pipeline->partition().leaves().size());
     p.gauge("worldline_region_balance", "Max worker load / mean, at the last rebalance.",
             ps.last_rebalance.balance);
     const auto& rejected = pipeline->ingress().rejected();
     p.counter("worldline_region_rejected_total", "Actions refused at ingress, by reason.",
-              static_cast<double>(rejected[0]),
+              rejected[0],
               std::string("reason=\"") + region::to_string(region::RejectReason{0}) + "\"");
     for (int i = 1; i < region::kRejectReasons; ++i) {
-      p.more("worldline_region_rejected_total",
-             static_cast<double>(rejected[static_cast<std::size_t>(i)]),
+      p.more("worldline_region_rejected_total", rejected[static_cast<std::size_t>(i)],
              std::string("reason=\"") + region::to_string(static_cast<region::RejectReason>(i)) +
                  "\"");
     }
@@ -353,7 +350,7 @@ struct RegionNode {
     auto per_class = [&](const std::string& name, const std::string& help, bool counter,
                          const std::vector<std::uint64_t>& values) {
       for (std::size_t i = 0; i < classes.size(); ++i) {
-        const double v = i < values.size() ? static_cast<double>(values[i]) : 0;
+        const double v = i < values.size() ? values[i] : 0;
         const std::string label = "class=\"" + classes[i].name + "\"";
         if (i == 0) {
           counter ? p.counter(name, help, v, label) : p.gauge(name, help, v, label);
@@ -369,56 +366,51 @@ struct RegionNode {
     per_class("worldline_region_forced_total", "Actions processed at their max wait, by class.",
               true, qs.forced_by_class);
     const auto hs = host->stats();
-    p.gauge("worldline_gateway_sessions", "Client sessions attached.",
-            static_cast<double>(hs.sessions));
+    p.gauge("worldline_gateway_sessions", "Client sessions attached.", hs.sessions);
     p.counter("worldline_gateway_actions_received_total", "Actions received from clients.",
-              static_cast<double>(hs.actions_received));
-    p.counter("worldline_gateway_rejects_total", "Rejects sent to clients.",
-              static_cast<double>(hs.rejected));
-    p.counter("worldline_gateway_state_frames_total", "State frames sent.",
-              static_cast<double>(hs.state_frames));
+              hs.actions_received);
+    p.counter("worldline_gateway_rejects_total", "Rejects sent to clients.", hs.rejected);
+    p.counter("worldline_gateway_state_frames_total", "State frames sent.", hs.state_frames);
     p.counter("worldline_gateway_authority_taken_total", "Players whose authority moved here.",
-              static_cast<double>(hs.authority_taken));
+              hs.authority_taken);
     p.histogram("worldline_gateway_ack_ms", "Action received to its ack published.", hs.ack_ms);
     const auto ss = server->stats();
     p.counter("worldline_gateway_connections_total", "WebSocket connections accepted.",
-              static_cast<double>(ss.connections));
+              ss.connections);
     p.counter("worldline_gateway_slow_consumers_total", "Clients cut for not reading.",
-              static_cast<double>(ss.slow_consumers));
+              ss.slow_consumers);
     const auto rs = world.stats(now);
-    p.gauge("worldline_replica_next_seq", "Next delta group sequence number.",
-            static_cast<double>(rs.next_seq));
+    p.gauge("worldline_replica_next_seq", "Next delta group sequence number.", rs.next_seq);
     p.counter("worldline_replica_rejected_entries_total", "Remote entries refused.",
-              static_cast<double>(rs.rejected_entries));
+              rs.rejected_entries);
     p.gauge("worldline_replica_buffer_groups", "Delta groups kept for peers not yet acked.",
-            static_cast<double>(rs.buffer_groups));
+            rs.buffer_groups);
     p.counter("worldline_replica_rejected_messages_total", "Peer messages refused.",
-              static_cast<double>(rs.rejected_messages));
+              rs.rejected_messages);
     p.counter("worldline_replica_journal_failures_total", "Group commits the journal refused.",
-              static_cast<double>(rs.journal_failures));
+              rs.journal_failures);
     const replica::NodeStats& ns = node_stats;
     p.histogram("worldline_replica_journal_commit_us", "Synced LMDB group commit, microseconds.",
                 ns.journal.commit_us);
     p.counter("worldline_replica_journal_bytes_total", "Bytes appended to the journal.",
-              static_cast<double>(ns.journal.append_bytes));
+              ns.journal.append_bytes);
     p.counter("worldline_replica_journal_snapshots_total", "Snapshots written.",
-              static_cast<double>(ns.journal.snapshots));
+              ns.journal.snapshots);
     p.counter("worldline_replica_quarantined_total",
               "Journal records or snapshot entries that failed their checksum at recovery.",
-              static_cast<double>(ns.journal.quarantined));
-    p.counter("worldline_replica_auth_failures_total", "Peer logins refused.",
-              static_cast<double>(ns.auth_failures));
+              ns.journal.quarantined);
+    p.counter("worldline_replica_auth_failures_total", "Peer logins refused.", ns.auth_failures);
     p.counter("worldline_replica_sessions_cut_total", "Peer sessions dropped for bad messages.",
-              static_cast<double>(ns.sessions_cut));
+              ns.sessions_cut);
     p.counter("worldline_replica_sends_dropped_total", "Gossip messages dropped on full links.",
-              static_cast<double>(ns.sends_dropped));
+              ns.sends_dropped);
     // Per peer: one family per figure, a sample per peer.
     auto per_peer = [&](const std::string& name, const std::string& help, bool counter,
                         auto value) {
       bool first = true;
       for (const auto& [id, peer] : rs.peers) {
         const std::string label = "peer=\"" + std::to_string(id) + "\"";
-        const double v = static_cast<double>(value(peer));
+        const double v = value(peer);
         if (!first) {
           p.more(name, v, label);
         } else if (counter) {
