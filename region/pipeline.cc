@@ -16,6 +16,9 @@ struct RegionPipeline::Cell {
       : id(id_), queue(rules), world(store, region), own(bucket), ghosts(bucket) {}
 
   CellId id;
+  // Admitted since the last tick, in arrival order: the cell's worker queues them when the tick
+  // starts.
+  std::vector<Action> arrivals;
   ActionQueue queue;
   CellWorld world;
   InterestGrid own;     // entities standing here
@@ -25,7 +28,9 @@ struct RegionPipeline::Cell {
   std::vector<std::pair<CellId, Action>> forwards;
   std::vector<Action> inbox;
   std::vector<Outcome> outcomes, forwarded_outcomes;  // this tick's, by phase
-  std::uint64_t processed = 0;                        // this tick
+  // Phase 3 → coordinator: entities this cell moved that phase 3 could not re-place on its own.
+  std::vector<std::pair<crdt::EntityId, crdt::Vec3>> moved;
+  std::uint64_t processed = 0;  // this tick
 };
 
 namespace {
@@ -63,6 +68,9 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
     if (w > 0) worker_clocks_.back()->catch_up(clock.last());
     worker_latency_.emplace_back(stats_.latency_ms.bounds());
   }
+  ghost_steps_.assign(
+      static_cast<std::size_t>(workers_.size()),
+      std::vector<std::vector<GhostStep>>(static_cast<std::size_t>(workers_.size())));
   for (CellId leaf : partition_.leaves())
     cell(leaf);
   world_.watch_changes();
@@ -115,12 +123,20 @@ CellId RegionPipeline::owner_cell(crdt::EntityId entity) const {
 
 std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::uint64_t now_ms) {
   if (auto reject = ingress_.admit(raw_kind, action, now_ms)) return reject;
-  auto [home, fresh] = home_.try_emplace(action.actor, 0);
-  if (fresh) home->second = owner_cell(action.actor);
-  const CellId at = home->second;
+  auto [it, fresh] = home_.try_emplace(action.actor);
+  Home& home = it->second;
+  if (fresh) home.cell = owner_cell(action.actor);
+  Cell& c = cell(home.cell);
+  if (action.client_seq > home.newest_seq) {  // the common case: newer than all before it
+    home.newest_seq = action.client_seq;
+    c.arrivals.push_back(std::move(action));
+    return std::nullopt;
+  }
+  // A resend, or out of order: only the queue knows, once the cell's arrivals are in it.
+  queue_arrivals(c);
   const ActorId actor = action.actor;
   const std::uint64_t seq = action.client_seq;
-  if (!cell(at).queue.push(std::move(action), stats_.ticks + 1)) {
+  if (!c.queue.push(std::move(action), stats_.ticks + 1)) {
     ingress_.count(RejectReason::kDuplicate);
     return Reject{RejectReason::kDuplicate, "action " + std::to_string(seq) + " of " +
                                                 std::to_string(actor) + " was already received"};
@@ -128,17 +144,32 @@ std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::u
   return std::nullopt;
 }
 
+void RegionPipeline::queue_arrivals(Cell& c) {
+  for (Action& a : c.arrivals) {
+    const ActorId actor = a.actor;
+    const std::uint64_t seq = a.client_seq;
+    if (!c.queue.push(std::move(a), stats_.ticks + 1)) {
+      spdlog::error("region: arrival {} of actor {} refused by cell {}'s queue (bug)", seq, actor,
+                    c.id);
+    }
+  }
+  c.arrivals.clear();
+}
+
 void RegionPipeline::mark_processed(ActorId actor, std::uint64_t seq) {
-  auto [home, fresh] = home_.try_emplace(actor, 0);
-  if (fresh) home->second = owner_cell(actor);
-  const CellId at = home->second;
-  cell(at).queue.adopt(ActionQueue::ActorState{actor, seq, {}});
+  auto [it, fresh] = home_.try_emplace(actor);
+  Home& home = it->second;
+  if (fresh) home.cell = owner_cell(actor);
+  home.newest_seq = std::max(home.newest_seq, seq);
+  Cell& c = cell(home.cell);
+  queue_arrivals(c);
+  c.queue.adopt(ActionQueue::ActorState{actor, seq, {}});
 }
 
 std::uint64_t RegionPipeline::processed_seq(ActorId actor) const {
   auto home = home_.find(actor);
   if (home == home_.end()) return 0;
-  return cells_.at(home->second)->queue.processed_seq(actor);
+  return cells_.at(home->second.cell)->queue.processed_seq(actor);
 }
 
 void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
@@ -163,6 +194,46 @@ void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64
     }
     c.outcomes.push_back(rules_.apply(a, ctx));
   }
+}
+
+void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GhostStep>>& steps) {
+  const Rect& bounds = partition_.bounds(c.id);
+  const double margin = options_.ghost_margin;
+  c.world.for_each_written([&](const replica::Key& key, const replica::ComponentValue& v) {
+    if (key.component != kPositionComponent) return;
+    const auto& position = std::get<crdt::Position>(v);
+    if (!position.has_value()) return;
+    const crdt::Vec3& pos = position.value();
+    // Workers share placed_ read-only (no insertion or erasure until the coordinator's turn); an
+    // entity standing in this cell is this worker's to update, and so is the cell's own grid.
+    auto it = placed_.find(key.entity);
+    if (it == placed_.end() || it->second.home != c.id || !bounds.contains(pos.x, pos.z)) {
+      c.moved.emplace_back(key.entity, pos);
+      return;
+    }
+    Placement& p = it->second;
+    if (near_edge(bounds, pos.x, pos.z, margin)) {
+      const std::vector<CellId> now = partition_.ghost_cells(pos.x, pos.z, margin, c.id);
+      const bool same =
+          now.size() == p.ghosts.size() && std::all_of(now.begin(), now.end(), [&](CellId g) {
+            return std::any_of(p.ghosts.begin(), p.ghosts.end(),
+                               [g](const Placement::Ghost& had) { return had.cell == g; });
+          });
+      if (!same) {
+        c.moved.emplace_back(key.entity, pos);
+        return;
+      }
+    } else if (!p.ghosts.empty()) {
+      c.moved.emplace_back(key.entity, pos);
+      return;
+    }
+    p.pos = pos;
+    c.own.move(p.slot, key.entity, pos.x, pos.z);
+    for (const Placement::Ghost& g : p.ghosts) {
+      steps[static_cast<std::size_t>(partition_.worker_of(g.cell))].push_back(
+          GhostStep{g.cell, g.slot, key.entity, pos.x, pos.z});
+    }
+  });
 }
 
 void RegionPipeline::run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick) {
@@ -198,8 +269,10 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   workers_.run([&](int w) {
     crdt::HlcClock& clock = clock_of(w);
     auto& latency = worker_latency_[static_cast<std::size_t>(w)];
-    for (Cell* c : mine[static_cast<std::size_t>(w)])
+    for (Cell* c : mine[static_cast<std::size_t>(w)]) {
+      queue_arrivals(*c);
       run_own_actions(*c, clock, tick, latency);
+    }
   });
   split(phases.own_actions_ms);
   // Phase 2: interactions across cells, resolved by the target's cell in stamp order.
@@ -225,6 +298,30 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     });
   }
   split(phases.forwarded_ms);
+  // Phase 3: steps inside a cell, on its worker; phase 4: their ghosts' steps, on the workers
+  // owning the cells they are ghosts in.
+  workers_.run([&](int w) {
+    auto& steps = ghost_steps_[static_cast<std::size_t>(w)];
+    for (Cell* c : mine[static_cast<std::size_t>(w)])
+      place_own_steps(*c, steps);
+  });
+  const bool ghosts_stepped =
+      std::any_of(ghost_steps_.begin(), ghost_steps_.end(), [](const auto& by_worker) {
+        return std::any_of(by_worker.begin(), by_worker.end(),
+                           [](const auto& steps) { return !steps.empty(); });
+      });
+  if (ghosts_stepped) {
+    workers_.run([&](int w) {
+      for (auto& from : ghost_steps_) {
+        auto& steps = from[static_cast<std::size_t>(w)];
+        for (const GhostStep& s : steps)
+          cells_.at(s.cell)->ghosts.move(s.slot, s.entity, s.x, s.z);
+        steps.clear();
+      }
+    });
+  }
+  double place_ms = 0;
+  split(place_ms);
 
   // Tick boundary, on this thread: outcomes, deltas into the replica, clocks in step.
   std::vector<Outcome> out;
@@ -237,17 +334,11 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     c->forwarded_outcomes.clear();
   }
   std::uint64_t processed = 0;
-  std::vector<std::pair<crdt::EntityId, crdt::Vec3>> moved;
   for (auto& [id, c] : cells_) {
-    c->world.for_each_written([&](const replica::Key& key, const replica::ComponentValue& v) {
-      if (key.component != kPositionComponent) return;
-      const auto& pos = std::get<crdt::Position>(v);
-      if (pos.has_value()) moved.emplace_back(key.entity, pos.value());
-    });
     c->world.flush_into(world_);
     processed += c->processed;
   }
-  (void)world_.take_changes();  // exactly this tick's writes: `moved` has their positions
+  (void)world_.take_changes();  // exactly this tick's writes, placed in phase 3 and below
   stats_.processed += processed;
   split(phases.flush_ms);
   crdt::Hlc latest = clock_.last();
@@ -261,10 +352,15 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     h = replica::Histogram(stats_.latency_ms.bounds());
   }
 
-  // Re-place what moved, report loads, rebalance, hand actors over.
-  for (const auto& [id, pos] : moved)
-    place_at(id, pos);
+  // Re-place what moved otherwise (across or near an edge), report loads, rebalance, hand actors
+  // over.
+  for (auto& [id, c] : cells_) {
+    for (const auto& [entity, pos] : c->moved)
+      place_at(entity, pos);
+    c->moved.clear();
+  }
   split(phases.place_ms);
+  phases.place_ms += place_ms;
   std::map<CellId, Rect> before;  // the leaves as they were, for regrid()
   for (auto& [id, c] : cells_) {
     partition_.set_load(id, c->own.size() + c->processed);
@@ -411,11 +507,11 @@ void RegionPipeline::regrid(const std::map<CellId, Rect>& before) {
 }
 
 void RegionPipeline::rehome_queues() {
-  auto rehome = [this](ActorId actor, CellId& home) {
+  auto rehome = [this](ActorId actor, Home& home) {
     const CellId target = owner_cell(actor);
-    if (target == home) return;
-    cell(target).queue.adopt(cell(home).queue.release(actor));
-    home = target;
+    if (target == home.cell) return;
+    cell(target).queue.adopt(cell(home.cell).queue.release(actor));
+    home.cell = target;
     ++stats_.handovers;
   };
   if (rehome_all_) {
@@ -479,22 +575,32 @@ std::vector<CellId> RegionPipeline::ghost_cells_of(crdt::EntityId id) const {
   return out;
 }
 
+std::vector<crdt::EntityId> RegionPipeline::ghosts_within(CellId cell, double x, double z,
+                                                          double r) const {
+  auto it = cells_.find(cell);
+  if (it == cells_.end()) return {};
+  return it->second->ghosts.within(x, z, r);
+}
+
 std::optional<CellId> RegionPipeline::home_of(ActorId actor) const {
   auto it = home_.find(actor);
   if (it == home_.end()) return std::nullopt;
-  return it->second;
+  return it->second.cell;
 }
 
 bool RegionPipeline::queue_holds(CellId cell, ActorId actor) const {
   auto it = cells_.find(cell);
-  return it != cells_.end() && it->second->queue.holds(actor);
+  if (it == cells_.end()) return false;
+  const Cell& c = *it->second;
+  return c.queue.holds(actor) || std::any_of(c.arrivals.begin(), c.arrivals.end(),
+                                             [actor](const Action& a) { return a.actor == actor; });
 }
 
 std::vector<CellReport> RegionPipeline::cells() const {
   std::vector<CellReport> out;
   for (const auto& [id, c] : cells_) {
-    out.push_back(CellReport{id, partition_.worker_of(id), c->queue.size(), c->own.size(),
-                             c->ghosts.size(), c->processed});
+    out.push_back(CellReport{id, partition_.worker_of(id), c->queue.size() + c->arrivals.size(),
+                             c->own.size(), c->ghosts.size(), c->processed});
   }
   return out;
 }

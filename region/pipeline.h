@@ -1,17 +1,23 @@
 // RegionPipeline: one region's actions from ingress to CRDT deltas, on N worker threads.
 //
-// submit() validates an action, stamps it and queues it in the cell its actor stands in. tick()
-// runs in phases, each on every worker at once (TickWorkers: a barrier before and after):
-//   1. every cell processes its own queue in causal priority order (ActionQueue) with the game
-//      rules; an interaction whose target stands in another cell runs its actor half here and is
-//      forwarded to the target's cell;
+// submit() validates an action, stamps it and hands it to the cell its actor stands in; the cell's
+// worker moves it into the cell's queue when the next tick starts (so the coordinator does not pay
+// for queueing). tick() runs in phases, each on every worker at once (TickWorkers: a barrier
+// before and after):
+//   1. every cell queues its arrivals, then processes its queue in causal priority order
+//      (ActionQueue) with the game rules; an interaction whose target stands in another cell runs
+//      its actor half here and is forwarded to the target's cell;
 //   2. every cell resolves the interactions forwarded to it, in HLC stamp order — the target's
 //      owner decides, deterministically, whatever the number of workers;
+//   3. every cell moves its entities that stepped within it — staying a ghost in the same
+//      neighbours, if any — in its own interest grid (the common case; the rest is re-placed by
+//      the coordinator), and
+//   4. every cell moves the ghosts that phase 3 found stepping in its ghost grid;
 //   then, on the calling thread (the coordinator): every cell's deltas go into the replica (one
 //   delta group per tick, journaled and gossiped by its owner), worker clocks are brought into
-//   step, entities that moved are re-placed, cell loads are reported, the partition rebalances
-//   (split, merge, cells moved between workers), and actors that changed cell are handed over
-//   with their pending actions.
+//   step, the other entities that moved are re-placed, cell loads are reported, the partition
+//   rebalances (split, merge, cells moved between workers), and actors that changed cell are
+//   handed over with their pending actions.
 //
 // Placement: every entity with a position — local or written by another region — stands in
 // exactly one cell, whose interest grid holds it, and is a read-only ghost in the grids of the
@@ -117,6 +123,9 @@ class RegionPipeline {
   // The cell an entity stands in (nullopt: it has no position), and where it is a ghost.
   std::optional<CellId> cell_of_entity(crdt::EntityId id) const;
   std::vector<CellId> ghost_cells_of(crdt::EntityId id) const;
+  // What a handler in `cell` sees of its neighbours: their entities within r of (x, z) that are
+  // ghosts there, sorted by id (empty for a cell that is not a leaf).
+  std::vector<crdt::EntityId> ghosts_within(CellId cell, double x, double z, double r) const;
 
   // The cell whose queue holds `actor`'s state (nullopt if it never acted).
   std::optional<CellId> home_of(ActorId actor) const;
@@ -144,8 +153,22 @@ class RegionPipeline {
   Cell& cell(CellId id);
   // The cell that resolves writes to `entity`: where it stands, else the cell of the origin.
   CellId owner_cell(crdt::EntityId entity) const;
+  // Moves the cell's arrivals into its queue. Every arrival is newer than anything its actor sent
+  // before (submit() checked), so none can be a duplicate.
+  void queue_arrivals(Cell& c);
   void run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
                        replica::Histogram& latency_ms);
+  // A ghost that moved, for the worker owning `cell` to move in that cell's ghost grid.
+  struct GhostStep {
+    CellId cell;
+    InterestGrid::Slot slot;
+    crdt::EntityId entity;
+    double x, z;
+  };
+  // Phase 3: the common case of place_at() for the entities this cell wrote a position of — same
+  // home, same ghost cells — with their ghosts' steps into steps[worker owning the ghost's cell];
+  // the others are left in c.moved for the coordinator.
+  void place_own_steps(Cell& c, std::vector<std::vector<GhostStep>>& steps);
   void run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick);
   // Places an entity from its position in the store (removes it if it has none).
   void place(crdt::EntityId id);
@@ -170,8 +193,14 @@ class RegionPipeline {
   std::shared_ptr<TickWorkers*> lent_workers_;  // the replica's weak handle on workers_
   std::vector<std::unique_ptr<crdt::HlcClock>> worker_clocks_;  // [0] unused: worker 0 uses clock_
   std::vector<replica::Histogram> worker_latency_;
+  // [from worker][to worker]: phase 3's ghost steps, applied in phase 4 by the receiving worker.
+  std::vector<std::vector<std::vector<GhostStep>>> ghost_steps_;
   std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers
-  std::unordered_map<ActorId, CellId> home_;       // whose queue holds each actor
+  struct Home {
+    CellId cell = 0;               // whose queue holds the actor (or will, for its arrivals)
+    std::uint64_t newest_seq = 0;  // the highest client_seq submitted or marked processed
+  };
+  std::unordered_map<ActorId, Home> home_;
   std::unordered_map<crdt::EntityId, Placement> placed_;
   // Entities whose owning cell changed since the last hand-over (moved across a boundary,
   // removed), or all of them after a regrid: the only actors rehome_queues() has to look at.

@@ -112,6 +112,12 @@ TEST_F(RegionPipelineTest, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActio
       std::sort(ghosts.begin(), ghosts.end());
       std::sort(expected.begin(), expected.end());
       ASSERT_EQ(ghosts, expected) << "actor " << p;
+      // ... and each of those cells' ghost grid holds it where it stands now (phase 4 moved it).
+      for (CellId g : expected) {
+        const auto seen = pipeline.ghosts_within(g, pos.x, pos.z, 0.01);
+        ASSERT_TRUE(std::find(seen.begin(), seen.end(), p) != seen.end())
+            << "actor " << p << " ghost in cell " << g;
+      }
     }
     // Every player is in exactly one cell's grid: no stale entry left behind by a regrid.
     std::vector<crdt::EntityId> everyone(players);
