@@ -127,10 +127,11 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
   lo.connects_per_s = 1500;
   std::uint64_t last_acked = 0;
   auto progress = [&](const loadgen::Report& r, std::uint64_t elapsed_ms) {
-    std::uint64_t ticks = 0, overruns = 0, lag = 0, sessions = 0;
+    std::uint64_t ticks = 0, late = 0, skipped = 0, lag = 0, sessions = 0;
     for (const auto& f : figures) {
       ticks += f.ticks;
-      overruns += f.overruns;
+      late += f.late;
+      skipped += f.skipped;
       sessions += f.sessions;
       lag = std::max<std::uint64_t>(lag, f.max_lag_ms);
     }
@@ -141,7 +142,7 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
                   static_cast<double>(elapsed_ms) / 1000.0,
                   static_cast<unsigned long long>(sessions),
                   static_cast<double>(r.acked - last_acked), r.ack_ms.quantile_bound(0.95),
-                  percent(ticks - overruns, ticks).c_str(), static_cast<unsigned long long>(lag),
+                  percent(ticks - late, ticks + skipped).c_str(), static_cast<unsigned long long>(lag),
                   static_cast<unsigned long long>(r.rejects));
     last_acked = r.acked;
     out << line << std::flush;
@@ -179,7 +180,7 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
                   "region %-8s ticks %llu (on time %s), actions processed %llu, %llu across "
                   "cells, rejects sent %llu, state entries %llu, digest %016llx\n",
                   kRegions[i], static_cast<unsigned long long>(f.ticks.load()),
-                  percent(f.ticks - f.overruns, f.ticks).c_str(),
+                  percent(f.ticks - f.late, f.ticks + f.skipped).c_str(),
                   static_cast<unsigned long long>(f.processed.load()),
                   static_cast<unsigned long long>(f.forwarded.load()),
                   static_cast<unsigned long long>(f.rejected.load()),

@@ -286,7 +286,8 @@ struct RegionNode {
   void figures(const replica::Replica& world, std::uint64_t now, NodeFigures& f) {
     const auto& ps = pipeline->stats();
     f.ticks = ps.ticks;
-    f.overruns = ps.overruns;
+    f.late = node_stats.loop.late;
+    f.skipped = node_stats.loop.skipped;
     f.processed = ps.processed;
     f.forwarded = ps.forwarded;
     const auto hs = host->stats();
@@ -312,10 +313,11 @@ struct RegionNode {
     last_status_ms = now;
     last_status_processed = ps.processed;
     spdlog::info(
-        "region {}: players={} actions/s={:.0f} ack_p95<={}ms ticks={} overruns={} cells={} "
-        "rejected={} slow_consumers={}",
+        "region {}: players={} actions/s={:.0f} ack_p95<={}ms ticks={} late={} skipped={} "
+        "overruns={} cells={} rejected={} slow_consumers={}",
         config.region_name, hs.sessions, rate, hs.ack_ms.quantile_bound(0.95), ps.ticks,
-        ps.overruns, pipeline->partition().leaves().size(), hs.rejected, ss.slow_consumers);
+        node_stats.loop.late, node_stats.loop.skipped, ps.overruns,
+        pipeline->partition().leaves().size(), hs.rejected, ss.slow_consumers);
   }
 
   std::string metrics(const replica::Replica& world, std::uint64_t now) {
@@ -325,6 +327,14 @@ struct RegionNode {
     p.counter("worldline_region_tick_overruns_total", "Ticks longer than the tick period.",
               ps.overruns);
     p.histogram("worldline_region_tick_duration_ms", "Tick duration.", ps.tick_ms);
+    const replica::TickLoopStats& loop = node_stats.loop;
+    p.histogram("worldline_node_tick_turn_ms",
+                "A tick's whole turn: ingest, region tick, group commit, publishing.",
+                loop.turn_ms);
+    p.counter("worldline_node_ticks_late_total",
+              "Ticks whose turn ended after the next tick was due.", loop.late);
+    p.counter("worldline_node_ticks_skipped_total",
+              "Due times passed over because the tick loop fell a period behind.", loop.skipped);
     p.histogram("worldline_region_action_latency_ms", "Ingress stamp to processed.", ps.latency_ms);
     p.counter("worldline_region_actions_processed_total", "Actions processed.", ps.processed);
     p.counter("worldline_region_actions_forwarded_total",

@@ -39,7 +39,10 @@ crdt::Result<RegionNodeConfig> load_region_node_config(const std::string& path);
 // A node's headline figures, updated by the node's thread every tick and read from any thread
 // (the demo's progress lines).
 struct NodeFigures {
-  std::atomic<std::uint64_t> ticks{0}, overruns{0}, sessions{0}, processed{0}, forwarded{0};
+  std::atomic<std::uint64_t> ticks{0}, sessions{0}, processed{0}, forwarded{0};
+  // Ticks whose whole turn ended after the next was due, and due times skipped (the loop fell a
+  // period behind): a tick on time is neither.
+  std::atomic<std::uint64_t> late{0}, skipped{0};
   std::atomic<std::uint64_t> rejected{0}, max_lag_ms{0}, entries{0};
   // Ask for the state's digest: set want_digest; the node answers at its next tick by storing
   // the digest and then bumping digest_seq.

@@ -302,6 +302,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     if (options.stats_out) {
       NodeStats& out = *options.stats_out;
       out.journal = journal->stats();
+      out.loop = loop;
       out.auth_failures = auth_failures;
       out.sessions_cut = sessions_cut;
       out.sends_dropped = 0;
@@ -382,6 +383,43 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
           return every(ms, kj::mv(fn));
         });
   }
+
+  // The tick loop runs at a fixed rate: tick k is due at start + k × tick_ms, whatever the ticks
+  // before it cost (a delay after each tick would stretch every period by the tick's own time,
+  // and with it every action's wait). A tick ending after the next one is due makes it late; when
+  // the loop falls a whole period behind, the due times it missed are skipped (counted), not run
+  // back to back.
+  kj::Promise<void> tick_at(kj::TimePoint due, std::function<void()> fn) {
+    return KJ_ASSERT_NONNULL(io).provider->getTimer().atTime(due).then(
+        [this, due, fn = kj::mv(fn)]() mutable {
+          const kj::MonotonicClock& clock = kj::systemPreciseMonotonicClock();
+          const kj::TimePoint started = clock.now();
+          fn();
+          const kj::TimePoint ended = clock.now();
+          const kj::Duration period = config.tick_ms * kj::MILLISECONDS;
+          ++loop.ticks;
+          loop.turn_ms.record(static_cast<double>((ended - started) / kj::MICROSECONDS) / 1000.0);
+          kj::TimePoint next = due + period;
+          if (ended > next) {
+            ++loop.late;
+            const std::uint64_t behind = (ended - next) / period;
+            if (behind > 0) {
+              loop.skipped += behind;
+              next = next + behind * period;
+              if (++fell_behind == 1 || fell_behind % 100 == 0) {
+                spdlog::warn(
+                    "replica {}: the tick loop fell behind: {} ticks late, {} skipped so "
+                    "far (last turn {} ms, period {} ms)",
+                    config.id, loop.late, loop.skipped, (ended - started) / kj::MILLISECONDS,
+                    config.tick_ms);
+              }
+            }
+          }
+          return tick_at(next, kj::mv(fn));
+        });
+  }
+  TickLoopStats loop;
+  std::uint64_t fell_behind = 0;  // times the loop skipped due times (logged 1st, 100th, ...)
 };
 
 ReplicaNode::ReplicaNode(ReplicaNodeConfig config, const ComponentRegistry& registry)
@@ -458,7 +496,9 @@ int ReplicaNode::run(const RunOptions& options) {
   bool resync_pending = digest_resync || !refetch.empty();
 
   auto stop_flag = kj::newPromiseAndFulfiller<void>();
-  n.tasks->add(n.every(n.config.tick_ms, [&n, &options, &stop_flag] {
+  const kj::TimePoint first_tick =
+      kj::systemPreciseMonotonicClock().now() + n.config.tick_ms * kj::MILLISECONDS;
+  n.tasks->add(n.tick_at(first_tick, [&n, &options, &stop_flag] {
     n.tick(options);
     if (options.on_tick) options.on_tick(*n.replica, steady_ms());
     if (options.stop && options.stop->load() && stop_flag.fulfiller->isWaiting()) {

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "replica/component.h"
+#include "replica/histogram.h"
 #include "replica/lmdb_journal.h"
 #include "replica/node_config.h"
 
@@ -42,8 +43,19 @@ struct WriteLoad {
 };
 
 // What a node knows beyond its Replica's own stats: the journal and the peer links.
+// The tick loop's own timing: tick k is due at start + k × tick period.
+struct TickLoopStats {
+  std::uint64_t ticks = 0;
+  // Ticks whose whole turn (the region's ingest and tick, the group commit, publishing) ended
+  // after the next tick was due.
+  std::uint64_t late = 0;
+  std::uint64_t skipped = 0;  // due times passed over when the loop fell a whole period behind
+  Histogram turn_ms{{1, 2, 5, 10, 16.7, 25, 50, 100, 200, 500}};  // one tick's whole turn
+};
+
 struct NodeStats {
   JournalStats journal;
+  TickLoopStats loop;
   std::uint64_t auth_failures = 0;  // peer logins refused (wrong secret, unknown id, replay)
   std::uint64_t sessions_cut = 0;   // peer sessions dropped for sending garbage
   std::uint64_t sends_dropped = 0;  // gossip messages dropped on full links

@@ -8,6 +8,7 @@
 #include <kj/async-io.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -153,6 +154,75 @@ TEST_F(LiveNode, CutsASessionThatSendsGarbageAndKeepsServing) {
     auto session = login(io, client, 2, "the-right-secret");
     EXPECT_NO_THROW(deliver_heartbeat(io, session));
   }
+}
+
+// The tick loop runs at a fixed rate: tick k is due at start + k × period, whatever each turn
+// costs. Runs a node whose every turn sleeps `turn_ms`, for `turns` turns, and checks the due
+// times the loop went through (ticks run + skipped) against the time that passed: a loop that
+// waits a period *after* each turn would fall behind by turn_ms every tick.
+struct LoopRun {
+  TickLoopStats loop;
+  double periods_elapsed = 0;  // from the end of the first turn to the end of the last
+};
+
+LoopRun run_ticks(std::uint64_t period_ms, int turn_ms, int turns) {
+  std::random_device rd;
+  const fs::path dir = fs::temp_directory_path() / ("worldline-loop-" + std::to_string(rd()));
+  ReplicaNodeConfig c;
+  c.id = 1;
+  c.listen = "127.0.0.1:" + std::to_string(45000 + rd() % 5000);
+  c.data_dir = dir.string();
+  c.secret = "s";
+  c.tick_ms = period_ms;
+  const ComponentRegistry registry = ComponentRegistry::game_defaults();
+  std::atomic<bool> stop{false};
+  NodeStats stats;
+  std::vector<std::chrono::steady_clock::time_point> ends;
+  RunOptions o;
+  o.status_interval_ms = 0;
+  o.stop = &stop;
+  o.stats_out = &stats;
+  o.before_commit = [&](Replica&, std::uint64_t) {
+    if (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(turn_ms));
+  };
+  o.on_tick = [&](const Replica&, std::uint64_t) {
+    ends.push_back(std::chrono::steady_clock::now());
+    if (static_cast<int>(ends.size()) == turns) stop = true;
+  };
+  int code = -1;
+  std::thread t([&] {
+    ReplicaNode node(c, registry);
+    code = node.run(o);
+  });
+  t.join();
+  fs::remove_all(dir);
+  EXPECT_EQ(code, 0);
+  LoopRun r;
+  r.loop = stats.loop;
+  if (ends.size() >= 2) {
+    r.periods_elapsed =
+        std::chrono::duration<double, std::milli>(ends.back() - ends.front()).count() /
+        static_cast<double>(period_ms);
+  }
+  return r;
+}
+
+TEST(TickLoop, TurnsShorterThanThePeriodKeepTheRate) {
+  const LoopRun r = run_ticks(50, 20, 25);
+  ASSERT_EQ(r.loop.ticks, 25u);  // the stopping tick runs outside the loop
+  ASSERT_EQ(r.loop.turn_ms.count(), 25u);
+  // 24 periods between the first and the last turn's end, give or take a turn's jitter (and a
+  // due time skipped after the last turn); a loop waiting a period after each turn would take
+  // 24 × 70 ms = 33.6 periods.
+  EXPECT_NEAR(r.periods_elapsed, static_cast<double>(r.loop.ticks - 1 + r.loop.skipped), 1.5);
+}
+
+TEST(TickLoop, TurnsLongerThanThePeriodAreLateAndSkipDueTimes) {
+  const LoopRun r = run_ticks(50, 70, 20);
+  ASSERT_EQ(r.loop.ticks, 20u);
+  EXPECT_EQ(r.loop.late, r.loop.ticks);  // every turn ended after the next was due
+  EXPECT_GE(r.loop.skipped, 6u);         // 20 turns of ≥ 70 ms span ≥ 28 periods
+  EXPECT_NEAR(r.periods_elapsed, static_cast<double>(r.loop.ticks - 1 + r.loop.skipped), 1.5);
 }
 
 }  // namespace
