@@ -68,9 +68,9 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
     if (w > 0) worker_clocks_.back()->catch_up(clock.last());
     worker_latency_.emplace_back(stats_.latency_ms.bounds());
   }
-  ghost_steps_.assign(
-      static_cast<std::size_t>(workers_.size()),
-      std::vector<std::vector<GhostStep>>(static_cast<std::size_t>(workers_.size())));
+  grid_ops_.assign(static_cast<std::size_t>(workers_.size()),
+                   std::vector<std::vector<GridOp>>(static_cast<std::size_t>(workers_.size())));
+  rehomed_by_worker_.resize(static_cast<std::size_t>(workers_.size()));
   for (CellId leaf : partition_.leaves())
     cell(leaf);
   world_.watch_changes();
@@ -196,42 +196,65 @@ void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64
   }
 }
 
-void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GhostStep>>& steps) {
+void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& ops,
+                                     std::vector<crdt::EntityId>& rehomed) {
   const Rect& bounds = partition_.bounds(c.id);
   const double margin = options_.ghost_margin;
+  auto request = [&](GridOp op) {
+    ops[static_cast<std::size_t>(partition_.worker_of(op.cell))].push_back(op);
+  };
   c.world.for_each_written([&](const replica::Key& key, const replica::ComponentValue& v) {
     if (key.component != kPositionComponent) return;
     const auto& position = std::get<crdt::Position>(v);
     if (!position.has_value()) return;
     const crdt::Vec3& pos = position.value();
+    const crdt::EntityId id = key.entity;
     // Workers share placed_ read-only (no insertion or erasure until the coordinator's turn); an
     // entity standing in this cell is this worker's to update, and so is the cell's own grid.
-    auto it = placed_.find(key.entity);
-    if (it == placed_.end() || it->second.home != c.id || !bounds.contains(pos.x, pos.z)) {
-      c.moved.emplace_back(key.entity, pos);
+    auto it = placed_.find(id);
+    if (it == placed_.end() || it->second.home != c.id) {
+      c.moved.emplace_back(id, pos);
       return;
     }
     Placement& p = it->second;
-    if (near_edge(bounds, pos.x, pos.z, margin)) {
-      const std::vector<CellId> now = partition_.ghost_cells(pos.x, pos.z, margin, c.id);
-      const bool same =
-          now.size() == p.ghosts.size() && std::all_of(now.begin(), now.end(), [&](CellId g) {
-            return std::any_of(p.ghosts.begin(), p.ghosts.end(),
-                               [g](const Placement::Ghost& had) { return had.cell == g; });
-          });
-      if (!same) {
-        c.moved.emplace_back(key.entity, pos);
-        return;
-      }
-    } else if (!p.ghosts.empty()) {
-      c.moved.emplace_back(key.entity, pos);
-      return;
-    }
     p.pos = pos;
-    c.own.move(p.slot, key.entity, pos.x, pos.z);
+    const bool stays = bounds.contains(pos.x, pos.z);
+    const CellId home = stays ? c.id : partition_.cell_of(pos.x, pos.z);
+    const Rect& home_bounds = stays ? bounds : partition_.bounds(home);
+    std::vector<CellId> now;
+    if (near_edge(home_bounds, pos.x, pos.z, margin)) {
+      now = partition_.ghost_cells(pos.x, pos.z, margin, home);
+    }
+    if (stays) {
+      c.own.move(p.slot, id, pos.x, pos.z);
+    } else {
+      c.own.erase(p.slot, id);
+      p.home = home;
+      rehomed.push_back(id);
+      request(GridOp{GridOp::Kind::kInsert, false, home, 0, id, pos.x, pos.z, &p.slot});
+    }
+    if (now.empty() && p.ghosts.empty()) return;
+    // Ghosts: moved where it still is one, erased where it no longer is, inserted where it is
+    // one now. The new list is built before any insert points into it.
+    std::vector<Placement::Ghost> ghosts;
+    ghosts.reserve(now.size());
     for (const Placement::Ghost& g : p.ghosts) {
-      steps[static_cast<std::size_t>(partition_.worker_of(g.cell))].push_back(
-          GhostStep{g.cell, g.slot, key.entity, pos.x, pos.z});
+      const bool kept = std::find(now.begin(), now.end(), g.cell) != now.end();
+      request(GridOp{kept ? GridOp::Kind::kMove : GridOp::Kind::kErase, true, g.cell, g.slot, id,
+                     pos.x, pos.z, nullptr});
+      if (kept) ghosts.push_back(g);
+    }
+    const std::size_t kept = ghosts.size();
+    for (CellId g : now) {
+      if (std::none_of(ghosts.begin(), ghosts.begin() + static_cast<std::ptrdiff_t>(kept),
+                       [g](const Placement::Ghost& had) { return had.cell == g; })) {
+        ghosts.push_back(Placement::Ghost{g, 0});
+      }
+    }
+    p.ghosts = std::move(ghosts);
+    for (std::size_t i = kept; i < p.ghosts.size(); ++i) {
+      request(GridOp{GridOp::Kind::kInsert, true, p.ghosts[i].cell, 0, id, pos.x, pos.z,
+                     &p.ghosts[i].slot});
     }
   });
 }
@@ -298,27 +321,42 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     });
   }
   split(phases.forwarded_ms);
-  // Phase 3: steps inside a cell, on its worker; phase 4: their ghosts' steps, on the workers
-  // owning the cells they are ghosts in.
+  // Phase 3: entities re-placed by the worker of the cell they stood in; phase 4: the changes
+  // that makes to other cells' grids, by the workers owning those cells.
   workers_.run([&](int w) {
-    auto& steps = ghost_steps_[static_cast<std::size_t>(w)];
-    for (Cell* c : mine[static_cast<std::size_t>(w)])
-      place_own_steps(*c, steps);
+    const auto i = static_cast<std::size_t>(w);
+    for (Cell* c : mine[i])
+      place_own_steps(*c, grid_ops_[i], rehomed_by_worker_[i]);
   });
-  const bool ghosts_stepped =
-      std::any_of(ghost_steps_.begin(), ghost_steps_.end(), [](const auto& by_worker) {
-        return std::any_of(by_worker.begin(), by_worker.end(),
-                           [](const auto& steps) { return !steps.empty(); });
-      });
-  if (ghosts_stepped) {
+  const bool requested = std::any_of(grid_ops_.begin(), grid_ops_.end(), [](const auto& from) {
+    return std::any_of(from.begin(), from.end(), [](const auto& ops) { return !ops.empty(); });
+  });
+  if (requested) {
     workers_.run([&](int w) {
-      for (auto& from : ghost_steps_) {
-        auto& steps = from[static_cast<std::size_t>(w)];
-        for (const GhostStep& s : steps)
-          cells_.at(s.cell)->ghosts.move(s.slot, s.entity, s.x, s.z);
-        steps.clear();
+      for (auto& from : grid_ops_) {
+        auto& ops = from[static_cast<std::size_t>(w)];
+        for (const GridOp& op : ops) {
+          Cell& c = *cells_.at(op.cell);
+          InterestGrid& grid = op.ghost_grid ? c.ghosts : c.own;
+          switch (op.kind) {
+            case GridOp::Kind::kMove:
+              grid.move(op.slot, op.entity, op.x, op.z);
+              break;
+            case GridOp::Kind::kErase:
+              grid.erase(op.slot, op.entity);
+              break;
+            case GridOp::Kind::kInsert:
+              *op.slot_out = grid.insert(op.entity, op.x, op.z);
+              break;
+          }
+        }
+        ops.clear();
       }
     });
+  }
+  for (auto& moved : rehomed_by_worker_) {
+    rehomed_.insert(rehomed_.end(), moved.begin(), moved.end());
+    moved.clear();
   }
   double place_ms = 0;
   split(place_ms);

@@ -9,10 +9,10 @@
 //      its actor half here and is forwarded to the target's cell;
 //   2. every cell resolves the interactions forwarded to it, in HLC stamp order — the target's
 //      owner decides, deterministically, whatever the number of workers;
-//   3. every cell moves its entities that stepped within it — staying a ghost in the same
-//      neighbours, if any — in its own interest grid (the common case; the rest is re-placed by
-//      the coordinator), and
-//   4. every cell moves the ghosts that phase 3 found stepping in its ghost grid;
+//   3. every cell re-places the entities standing in it that moved: in its own interest grid, and
+//      (as requests to the owning worker) in the grids of the cells they moved into or are
+//      ghosts in; entities it does not own are left to the coordinator;
+//   4. every cell makes the changes phase 3 requested in its grids;
 //   then, on the calling thread (the coordinator): every cell's deltas go into the replica (one
 //   delta group per tick, journaled and gossiped by its owner), worker clocks are brought into
 //   step, the other entities that moved are re-placed, cell loads are reported, the partition
@@ -158,17 +158,24 @@ class RegionPipeline {
   void queue_arrivals(Cell& c);
   void run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
                        replica::Histogram& latency_ms);
-  // A ghost that moved, for the worker owning `cell` to move in that cell's ghost grid.
-  struct GhostStep {
+  // A change to another cell's interest grid that phase 3 found, for the worker owning that cell
+  // to make in phase 4. An insert writes the slot it got into the entity's Placement through
+  // `slot_out` (placed_ is not resized until the coordinator's turn, so the pointer holds).
+  struct GridOp {
+    enum class Kind : std::uint8_t { kMove, kErase, kInsert } kind;
+    bool ghost_grid;  // the cell's `ghosts` grid, else its `own`
     CellId cell;
-    InterestGrid::Slot slot;
+    InterestGrid::Slot slot;  // kMove, kErase
     crdt::EntityId entity;
     double x, z;
+    InterestGrid::Slot* slot_out;  // kInsert
   };
-  // Phase 3: the common case of place_at() for the entities this cell wrote a position of — same
-  // home, same ghost cells — with their ghosts' steps into steps[worker owning the ghost's cell];
-  // the others are left in c.moved for the coordinator.
-  void place_own_steps(Cell& c, std::vector<std::vector<GhostStep>>& steps);
+  // Phase 3: re-places the entities standing in `c` that it wrote a position of — within the cell
+  // or across into another, with their ghosts — putting the changes to other cells' grids into
+  // ops[worker owning that cell]; entities it does not own (new ones, or moved by another cell's
+  // interaction) are left in c.moved for the coordinator.
+  void place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& ops,
+                       std::vector<crdt::EntityId>& rehomed);
   void run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick);
   // Places an entity from its position in the store (removes it if it has none).
   void place(crdt::EntityId id);
@@ -193,8 +200,10 @@ class RegionPipeline {
   std::shared_ptr<TickWorkers*> lent_workers_;  // the replica's weak handle on workers_
   std::vector<std::unique_ptr<crdt::HlcClock>> worker_clocks_;  // [0] unused: worker 0 uses clock_
   std::vector<replica::Histogram> worker_latency_;
-  // [from worker][to worker]: phase 3's ghost steps, applied in phase 4 by the receiving worker.
-  std::vector<std::vector<std::vector<GhostStep>>> ghost_steps_;
+  // [from worker][to worker]: phase 3's grid changes, made in phase 4 by the receiving worker;
+  // and per worker, the entities phase 3 moved to another cell.
+  std::vector<std::vector<std::vector<GridOp>>> grid_ops_;
+  std::vector<std::vector<crdt::EntityId>> rehomed_by_worker_;
   std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers
   struct Home {
     CellId cell = 0;               // whose queue holds the actor (or will, for its arrivals)

@@ -95,6 +95,7 @@ TEST_F(RegionPipelineTest, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActio
     }
     ASSERT_TRUE(world.commit(t).ok());
     // Ownership is unique and follows the position.
+    std::map<CellId, std::vector<crdt::EntityId>> ghosts_expected;  // by cell, ascending ids
     for (ActorId p = 1; p <= players; ++p) {
       const auto home = pipeline.home_of(p);
       ASSERT_TRUE(home.has_value());
@@ -114,6 +115,7 @@ TEST_F(RegionPipelineTest, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActio
       ASSERT_EQ(ghosts, expected) << "actor " << p;
       // ... and each of those cells' ghost grid holds it where it stands now (phase 4 moved it).
       for (CellId g : expected) {
+        ghosts_expected[g].push_back(p);
         const auto seen = pipeline.ghosts_within(g, pos.x, pos.z, 0.01);
         ASSERT_TRUE(std::find(seen.begin(), seen.end(), p) != seen.end())
             << "actor " << p << " ghost in cell " << g;
@@ -123,6 +125,10 @@ TEST_F(RegionPipelineTest, PlayersCrossingCellsWhileTheTreeRebalancesLoseNoActio
     std::vector<crdt::EntityId> everyone(players);
     std::iota(everyone.begin(), everyone.end(), 1);
     ASSERT_EQ(pipeline.within(0, 0, 5000), everyone);
+    // Every ghost grid holds exactly the players that are ghosts there: none left behind.
+    for (CellId c : pipeline.partition().leaves()) {
+      ASSERT_EQ(pipeline.ghosts_within(c, 0, 0, 5000), ghosts_expected[c]) << "cell " << c;
+    }
   }
   // Drain: no new actions until everything queued is processed.
   for (std::uint64_t t = 121; t <= 140; ++t) {
