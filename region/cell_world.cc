@@ -34,15 +34,8 @@ crdt::Result<bool> CellWorld::write(const Key& key, const replica::Replica::Muta
 }
 
 void CellWorld::flush_into(replica::Replica& world) {
-  for (Staged& s : staged_) {
-    // The key is known to the registry (write() checked), so this cannot fail.
-    (void)world.write(s.key, [&](ComponentValue& v) -> std::optional<ComponentValue> {
-      replica::join_value(v, s.delta);
-      return std::move(s.delta);
-    });
-  }
-  staged_.clear();
-  index_.clear();
+  world.write_prepared({&staged_});
+  forget_writes();
 }
 
 }  // namespace worldline::region

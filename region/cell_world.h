@@ -44,15 +44,19 @@ class CellWorld {
   // Joins every delta into `world` (its store and open group), in first-write order, and forgets
   // them. REQUIRES: no worker is writing into this cell.
   void flush_into(replica::Replica& world);
+  // The same for many cells at once: hand writes() of each to Replica::write_prepared(), then
+  // call forget_writes().
+  std::vector<replica::Replica::PreparedWrite>* writes() { return &staged_; }
+  void forget_writes() {
+    staged_.clear();
+    index_.clear();
+  }
 
   replica::ReplicaId region() const { return region_; }
 
  private:
-  struct Staged {
-    replica::Key key;
-    replica::ComponentValue value;  // base value ⊔ delta
-    replica::ComponentValue delta;  // the join of this tick's deltas on the key
-  };
+  // value: the base value ⊔ delta; delta: the join of this tick's deltas on the key.
+  using Staged = replica::Replica::PreparedWrite;
 
   const replica::Store& base_;
   replica::ReplicaId region_;

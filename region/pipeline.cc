@@ -372,10 +372,15 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     c->forwarded_outcomes.clear();
   }
   std::uint64_t processed = 0;
+  std::vector<std::vector<replica::Replica::PreparedWrite>*> writes;
+  writes.reserve(cells_.size());
   for (auto& [id, c] : cells_) {
-    c->world.flush_into(world_);
+    writes.push_back(c->world.writes());
     processed += c->processed;
   }
+  world_.write_prepared(writes);  // values on the workers, the open group here
+  for (auto& [id, c] : cells_)
+    c->world.forget_writes();
   (void)world_.take_changes();  // exactly this tick's writes, placed in phase 3 and below
   stats_.processed += processed;
   split(phases.flush_ms);

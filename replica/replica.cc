@@ -51,6 +51,37 @@ crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
   return true;
 }
 
+void Replica::write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches) {
+  std::vector<std::vector<bool>> stored(batches.size());
+  auto store_known = [&](std::size_t begin, std::size_t end) {
+    for (std::size_t b = begin; b < end; ++b) {
+      std::vector<PreparedWrite>& batch = *batches[b];
+      stored[b].assign(batch.size(), false);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (ComponentValue* v = store_.value_for_update(batch[i].key)) {
+          *v = std::move(batch[i].value);
+          stored[b][i] = true;
+        }
+      }
+    }
+  };
+  if (parallel_ && batches.size() > 1) {
+    parallel_(batches.size(), store_known);
+  } else {
+    store_known(0, batches.size());
+  }
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    std::vector<PreparedWrite>& batch = *batches[b];
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      PreparedWrite& w = batch[i];
+      if (!stored[b][i]) store_.join_local(w.key, w.value);
+      note_change(w.key);
+      merge_into(open_, w.key, std::move(w.delta));
+    }
+    batch.clear();
+  }
+}
+
 crdt::Result<std::optional<std::uint64_t>> Replica::commit(std::uint64_t now_ms) {
   if (open_.empty()) return std::optional<std::uint64_t>{};
   const std::uint64_t seq = next_seq_;

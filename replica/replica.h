@@ -80,13 +80,27 @@ class Replica {
   // Applies a local mutation to the store and adds its delta to the open group. Returns whether
   // the mutator produced a delta (false: it refused, nothing changed).
   crdt::Result<bool> write(const Key& key, const Mutator& mutate);
+  // A local write whose result was computed elsewhere: `value` is the stored value joined with
+  // `delta` (a region cell ran its mutators on a private copy during the tick).
+  struct PreparedWrite {
+    Key key;
+    ComponentValue value;
+    ComponentValue delta;
+  };
+  // Stores prepared writes and adds their deltas to the open group, as write() would have.
+  // Values of keys already stored are moved in on the commit parallelism's threads (one batch
+  // per task); new keys, the change list and the open group here. REQUIRES: no key twice, every
+  // component known, no write to these keys since their values were read. The batches are left
+  // empty.
+  void write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches);
   // Makes the open group durable and numbers it. Returns the sequence number given to it, or
   // nullopt when the group was empty. On a journal failure the group stays open and the error is
   // returned: nothing in it may be acknowledged.
   crdt::Result<std::optional<std::uint64_t>> commit(std::uint64_t now_ms);
-  // Lends commit() threads to encode a large group with (the region's workers, idle between
-  // ticks). Empty: commit() encodes on its own thread. REQUIRES: `parallel` may be called from the
-  // thread that calls commit(), and stays valid until replaced.
+  // Lends commit() and write_prepared() threads to encode a large group, or store a tick's
+  // writes, with (the region's workers, idle between ticks). Empty: all on the caller's thread.
+  // REQUIRES: `parallel` may be called from the thread that calls commit(), and stays valid until
+  // replaced.
   void set_commit_parallelism(ParallelFor parallel) { parallel_ = std::move(parallel); }
 
   // Sends every peer what it is missing (or a heartbeat).

@@ -63,6 +63,14 @@ class Store {
   void join_local(const Key& key, const ComponentValue& value);
 
   const ComponentValue* get(const Key& key) const;
+  // The stored value at `key` for the caller to replace (nullptr: absent). REQUIRES: the new value
+  // is the old one joined with something (states only grow), and the caller is the replica, which
+  // accounts for the change. Different keys may be replaced from different threads at once while
+  // nothing inserts or erases.
+  ComponentValue* value_for_update(const Key& key) {
+    auto it = state_.find(key);
+    return it == state_.end() ? nullptr : &it->second;
+  }
   using Entries = std::unordered_map<Key, ComponentValue, KeyHash>;
   const Entries& entries() const { return state_; }  // in no particular order
   std::vector<Key> sorted_keys() const;

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <thread>
@@ -318,6 +319,85 @@ TEST(Replica, ACommitEncodedOnSeveralThreadsJournalsTheSameRecord) {
   for (const auto& e : b[0].entries)
     sb[e.key] = e.value;
   EXPECT_EQ(sa, sb);
+}
+
+// A region tick computes its writes on private copies and hands them over prepared
+// (write_prepared): the store, the journaled group and the change list must be exactly what the
+// same mutations through write() give — for keys already stored (moved in on lent threads) and new
+// ones alike.
+TEST(Replica, PreparedWritesLeaveTheSameStateGroupAndChangesAsWrites) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal journal_a, journal_b;
+  CapturingOutbox out;
+  Replica a(ReplicaOptions{1, {1}}, reg, journal_a, out);
+  Replica b(ReplicaOptions{1, {1}}, reg, journal_b, out);
+  std::atomic<int> ranges{0};
+  b.set_commit_parallelism(
+      [&](std::size_t n, const std::function<void(std::size_t, std::size_t)>& body) {
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < 3; ++i)
+          threads.emplace_back([&, i] {
+            body(n * i / 3, n * (i + 1) / 3);
+            ++ranges;
+          });
+        for (auto& t : threads)
+          t.join();
+      });
+  for (Replica* r : {&a, &b}) {  // keys 1..50 exist before the tick
+    for (std::uint64_t e = 1; e <= 50; ++e)
+      ASSERT_TRUE(r->write(Key{e, 8}, [&](ComponentValue& v) { return add_member(v, 1, e); }).ok());
+    ASSERT_TRUE(r->commit(0).ok());
+    r->watch_changes();
+    (void)r->take_changes();
+  }
+  // The tick: members added to keys 26..75 (half stored already, half new), and kills counted.
+  auto mutate_for = [](std::uint64_t e) -> std::pair<Key, Replica::Mutator> {
+    if (e % 5 == 0) {
+      return {Key{e, 12}, [](ComponentValue& v) -> std::optional<ComponentValue> {
+                return std::get<crdt::Kills>(v).increment(1, 2);
+              }};
+    }
+    return {Key{e, 8}, [e](ComponentValue& v) { return add_member(v, 1, 1000 + e); }};
+  };
+  for (std::uint64_t e = 26; e <= 75; ++e) {
+    auto [key, mutate] = mutate_for(e);
+    ASSERT_TRUE(a.write(key, mutate).ok());
+  }
+  std::vector<std::vector<Replica::PreparedWrite>> cells(4);
+  for (std::uint64_t e = 26; e <= 75; ++e) {
+    auto [key, mutate] = mutate_for(e);
+    const ComponentValue* stored = b.store().get(key);
+    ComponentValue value = stored ? *stored : reg.bottom(key.component);
+    auto delta = mutate(value);
+    ASSERT_TRUE(delta.has_value());
+    cells[e % 4].push_back(Replica::PreparedWrite{key, std::move(value), std::move(*delta)});
+  }
+  std::vector<std::vector<Replica::PreparedWrite>*> batches;
+  for (auto& c : cells)
+    batches.push_back(&c);
+  b.write_prepared(batches);
+  EXPECT_EQ(ranges.load(), 3);
+  for (const auto& c : cells)
+    EXPECT_TRUE(c.empty());
+  auto changes_a = a.take_changes(), changes_b = b.take_changes();
+  std::sort(changes_a.begin(), changes_a.end());
+  std::sort(changes_b.begin(), changes_b.end());
+  EXPECT_EQ(changes_a, changes_b);
+  EXPECT_EQ(changes_b.size(), 50u);
+  ASSERT_TRUE(a.commit(1).ok());
+  ASSERT_TRUE(b.commit(1).ok());
+  EXPECT_EQ(a.store().digest(), b.store().digest());
+  // Member sets 1..75 but for the kill counters 55, 60, ..., 75; kills of 30, 35, ..., 75.
+  EXPECT_EQ(b.store().entries().size(), 70u + 10u);
+  ASSERT_EQ(journal_a.records().size(), 2u);
+  ASSERT_EQ(journal_b.records().size(), 2u);
+  std::map<Key, std::string> ga, gb;
+  for (const auto& e : journal_a.records()[1].entries)
+    ga[e.key] = e.value;
+  for (const auto& e : journal_b.records()[1].entries)
+    gb[e.key] = e.value;
+  EXPECT_EQ(ga.size(), 50u);
+  EXPECT_EQ(ga, gb);
 }
 
 TEST(Replica, JournalFailureKeepsTheGroupOpenAndUnacknowledged) {
