@@ -2,8 +2,8 @@
 // value in place and yield its delta; remote values arrive as bytes and are decoded, validated
 // against the component's configured kind and joined, or refused and counted.
 //
-// The state is a hash map: the tick reads and writes it per key many thousand times, and nothing
-// on that path needs an order. What does (the digest, snapshots, `inspect`) walks sorted_keys().
+// The state is a hash map with open addressing (values inline, one probe per lookup): the tick
+// reads and writes it per key many thousand times, and nothing on that path needs an order. What does (the digest, snapshots, `inspect`) walks sorted_keys().
 // Thread safety: owned by the replica's thread.
 #pragma once
 
@@ -16,6 +16,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "replica/component.h"
 
@@ -71,7 +73,9 @@ class Store {
     auto it = state_.find(key);
     return it == state_.end() ? nullptr : &it->second;
   }
-  using Entries = std::unordered_map<Key, ComponentValue, KeyHash>;
+  // Open addressing, values inline: a lookup is one probe into one array. Inserting may move
+  // every value, so a pointer from get() is good only until the next write.
+  using Entries = boost::unordered_flat_map<Key, ComponentValue, KeyHash>;
   const Entries& entries() const { return state_; }  // in no particular order
   std::vector<Key> sorted_keys() const;
   const ComponentRegistry& registry() const { return registry_; }
