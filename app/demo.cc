@@ -63,7 +63,8 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
   }
   const std::string dir = tmpl;
   std::mt19937 rng(std::random_device{}());
-  const int base = 30000 + static_cast<int>(rng() % 3000) * 10;
+  // Below Linux's ephemeral ports (32768+), where an outgoing connection may already hold one.
+  const int base = 10000 + static_cast<int>(rng() % 900) * 10;
 
   NodeFigures figures[3];
   std::atomic<bool> stop{false};
@@ -142,8 +143,8 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
                   static_cast<double>(elapsed_ms) / 1000.0,
                   static_cast<unsigned long long>(sessions),
                   static_cast<double>(r.acked - last_acked), r.ack_ms.quantile_bound(0.95),
-                  percent(ticks - late, ticks + skipped).c_str(), static_cast<unsigned long long>(lag),
-                  static_cast<unsigned long long>(r.rejects));
+                  percent(ticks - late, ticks + skipped).c_str(),
+                  static_cast<unsigned long long>(lag), static_cast<unsigned long long>(r.rejects));
     last_acked = r.acked;
     out << line << std::flush;
   };

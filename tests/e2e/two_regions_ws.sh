@@ -23,7 +23,7 @@ cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/ws_client.mjs" "$DIR/"
 (cd "$DIR" && timeout 120 npm ci --silent --no-audit --no-fund >"$DIR/npm.log" 2>&1) ||
   fail "npm ci (the ws package) failed"
 
-BASE=$(( 20000 + (RANDOM % 2000) * 10 ))
+BASE=$(( 20000 + (RANDOM % 400) * 10 ))  # below the ephemeral ports: README, "Developing"
 SECRET="ws e2e token secret"
 config() {  # id name rpc-port gateway-port peer-id peer-rpc-port
   cat <<TOML

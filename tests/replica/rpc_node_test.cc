@@ -34,7 +34,7 @@ class LiveNode : public ::testing::Test {
   void SetUp() override {
     std::random_device rd;
     dir_ = fs::temp_directory_path() / ("worldline-node-" + std::to_string(rd()));
-    port_ = 40000 + static_cast<int>(rd() % 5000) * 2;
+    port_ = 28000 + static_cast<int>(rd() % 1000) * 2;  // README, "Developing": ports
     ReplicaNodeConfig c;
     c.id = 1;
     c.listen = "127.0.0.1:" + std::to_string(port_);
@@ -170,7 +170,7 @@ LoopRun run_ticks(std::uint64_t period_ms, int turn_ms, int turns) {
   const fs::path dir = fs::temp_directory_path() / ("worldline-loop-" + std::to_string(rd()));
   ReplicaNodeConfig c;
   c.id = 1;
-  c.listen = "127.0.0.1:" + std::to_string(45000 + rd() % 5000);
+  c.listen = "127.0.0.1:" + std::to_string(30000 + rd() % 1000);
   c.data_dir = dir.string();
   c.secret = "s";
   c.tick_ms = period_ms;

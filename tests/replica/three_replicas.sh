@@ -16,7 +16,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$DIR"/out*.log; do echo "--- $f"; tail -n 20 "$f"; done; exit 1; }
 
 # Free-looking ports from a per-run base (loopback only).
-BASE=$(( 20000 + (RANDOM % 2000) * 10 ))
+BASE=$(( 24000 + (RANDOM % 400) * 10 ))  # below the ephemeral ports: README, "Developing"
 port() { echo $(( BASE + $1 )); }
 config() {  # id secret listen-port data-dir peer-ids...
   local id=$1 secret=$2 p=$3 data=$4; shift 4
