@@ -131,7 +131,7 @@ std::vector<Action> ActionQueue::take(std::uint64_t tick) {
       std::vector<ActorId> woken = std::move(w->second);
       waiting_on.erase(w);
       for (ActorId other : woken)
-        push_head(other, actors_[other]);
+        push_head(other, actors_.at(other));
     }
   }
   // Whatever is left waits for the next tick.

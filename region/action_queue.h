@@ -17,8 +17,9 @@
 
 #include <cstdint>
 #include <map>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "region/action.h"
 #include "region/rules.h"
@@ -81,7 +82,7 @@ class ActionQueue {
   void resize_stats();
 
   PriorityRules rules_;
-  std::unordered_map<ActorId, ActorQueue> actors_;
+  boost::unordered_flat_map<ActorId, ActorQueue> actors_;  // values move on growth
   // Actors with pending actions — a tick visits only these. A list, not a set (no allocation per
   // action); it may name an actor that has since been released, which take() skips.
   std::vector<ActorId> active_;

@@ -15,9 +15,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "replica/replica.h"
 
@@ -60,7 +61,8 @@ class CellWorld {
 
   const replica::Store& base_;
   replica::ReplicaId region_;
-  std::unordered_map<replica::Key, std::size_t, replica::KeyHash> index_;  // key → staged_ position
+  boost::unordered_flat_map<replica::Key, std::size_t, replica::KeyHash>
+      index_;  // key → staged_ position
   std::vector<Staged> staged_;
 };
 

@@ -19,7 +19,8 @@
 #include <functional>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "crdt/hlc.h"
 #include "region/action.h"
@@ -109,7 +110,7 @@ class GameRules {
   // the map at once, so it is split into shards, each under its own lock.
   struct CooldownShard {
     std::mutex mutex;
-    std::unordered_map<ActorId, std::uint64_t> last_attack_tick;  // GUARDED_BY(mutex)
+    boost::unordered_flat_map<ActorId, std::uint64_t> last_attack_tick;  // GUARDED_BY(mutex)
   };
   static constexpr std::size_t kCooldownShards = 64;
   std::array<CooldownShard, kCooldownShards> cooldowns_;

@@ -11,8 +11,9 @@
 #pragma once
 
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "crdt/components.h"
 
@@ -55,7 +56,7 @@ class InterestGrid {
   std::vector<Entry> entries_;
   std::vector<Slot> free_;
   std::size_t live_ = 0;
-  std::unordered_map<std::uint64_t, std::vector<Slot>> buckets_;
+  boost::unordered_flat_map<std::uint64_t, std::vector<Slot>> buckets_;
 };
 
 }  // namespace worldline::region

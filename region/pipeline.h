@@ -34,8 +34,9 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "region/action_queue.h"
 #include "region/cell_world.h"
@@ -209,8 +210,10 @@ class RegionPipeline {
     CellId cell = 0;               // whose queue holds the actor (or will, for its arrivals)
     std::uint64_t newest_seq = 0;  // the highest client_seq submitted or marked processed
   };
-  std::unordered_map<ActorId, Home> home_;
-  std::unordered_map<crdt::EntityId, Placement> placed_;
+  boost::unordered_flat_map<ActorId, Home> home_;
+  // Values move when it grows: nothing holds a Placement across an insertion (phases 3 and 4,
+  // which point into them, run while nothing is inserted).
+  boost::unordered_flat_map<crdt::EntityId, Placement> placed_;
   // Entities whose owning cell changed since the last hand-over (moved across a boundary,
   // removed), or all of them after a regrid: the only actors rehome_queues() has to look at.
   std::vector<crdt::EntityId> rehomed_;
