@@ -47,7 +47,17 @@ std::vector<CellId> SpatialPartitioner::leaves() const {
 std::vector<CellId> SpatialPartitioner::ghost_cells(double x, double z, double margin,
                                                     CellId home) const {
   std::vector<CellId> out;
-  std::vector<CellId> stack{0};
+  ghost_cells(x, z, margin, home, out);
+  return out;
+}
+
+void SpatialPartitioner::ghost_cells(double x, double z, double margin, CellId home,
+                                     std::vector<CellId>& out) const {
+  out.clear();
+  // Called for every entity that moves near an edge, from every worker: the walk's stack is the
+  // calling thread's own, kept between calls.
+  thread_local std::vector<CellId> stack;
+  stack.assign(1, 0);
   while (!stack.empty()) {
     const CellId id = stack.back();
     stack.pop_back();
@@ -60,7 +70,6 @@ std::vector<CellId> SpatialPartitioner::ghost_cells(double x, double z, double m
     }
   }
   std::sort(out.begin(), out.end());
-  return out;
 }
 
 void SpatialPartitioner::set_load(CellId leaf, std::uint64_t load) {

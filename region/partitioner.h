@@ -52,6 +52,9 @@ class SpatialPartitioner {
   std::vector<CellId> leaves() const;
   // Leaves other than `home` within `margin` of (x, z): where an entity there is a ghost.
   std::vector<CellId> ghost_cells(double x, double z, double margin, CellId home) const;
+  // The same into `out` (cleared first), allocating nothing once `out` has grown. Thread-safe
+  // with other const calls.
+  void ghost_cells(double x, double z, double margin, CellId home, std::vector<CellId>& out) const;
 
   // REQUIRES: `leaf` is a leaf. Sets its load for the next rebalance().
   void set_load(CellId leaf, std::uint64_t load);

@@ -203,6 +203,7 @@ void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& 
   auto request = [&](GridOp op) {
     ops[static_cast<std::size_t>(partition_.worker_of(op.cell))].push_back(op);
   };
+  std::vector<CellId> now;  // the cells an entity is a ghost in now (reused: no allocation)
   c.world.for_each_written([&](const replica::Key& key, const replica::ComponentValue& v) {
     if (key.component != kPositionComponent) return;
     const auto& position = std::get<crdt::Position>(v);
@@ -221,9 +222,9 @@ void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& 
     const bool stays = bounds.contains(pos.x, pos.z);
     const CellId home = stays ? c.id : partition_.cell_of(pos.x, pos.z);
     const Rect& home_bounds = stays ? bounds : partition_.bounds(home);
-    std::vector<CellId> now;
+    now.clear();
     if (near_edge(home_bounds, pos.x, pos.z, margin)) {
-      now = partition_.ghost_cells(pos.x, pos.z, margin, home);
+      partition_.ghost_cells(pos.x, pos.z, margin, home, now);
     }
     if (stays) {
       c.own.move(p.slot, id, pos.x, pos.z);
@@ -234,6 +235,16 @@ void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& 
       request(GridOp{GridOp::Kind::kInsert, false, home, 0, id, pos.x, pos.z, &p.slot});
     }
     if (now.empty() && p.ghosts.empty()) return;
+    const bool same_cells =
+        now.size() == p.ghosts.size() &&
+        std::all_of(p.ghosts.begin(), p.ghosts.end(), [&](const Placement::Ghost& g) {
+          return std::find(now.begin(), now.end(), g.cell) != now.end();
+        });
+    if (same_cells) {  // the common case: a step that keeps it a ghost in the same neighbours
+      for (const Placement::Ghost& g : p.ghosts)
+        request(GridOp{GridOp::Kind::kMove, true, g.cell, g.slot, id, pos.x, pos.z, nullptr});
+      return;
+    }
     // Ghosts: moved where it still is one, erased where it no longer is, inserted where it is
     // one now. The new list is built before any insert points into it.
     std::vector<Placement::Ghost> ghosts;
