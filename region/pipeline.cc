@@ -270,6 +270,28 @@ void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& 
   });
 }
 
+void RegionPipeline::apply_grid_ops(int worker) {
+  for (auto& from : grid_ops_) {
+    auto& ops = from[static_cast<std::size_t>(worker)];
+    for (const GridOp& op : ops) {
+      Cell& c = *cells_.at(op.cell);
+      InterestGrid& grid = op.ghost_grid ? c.ghosts : c.own;
+      switch (op.kind) {
+        case GridOp::Kind::kMove:
+          grid.move(op.slot, op.entity, op.x, op.z);
+          break;
+        case GridOp::Kind::kErase:
+          grid.erase(op.slot, op.entity);
+          break;
+        case GridOp::Kind::kInsert:
+          *op.slot_out = grid.insert(op.entity, op.x, op.z);
+          break;
+      }
+    }
+    ops.clear();
+  }
+}
+
 void RegionPipeline::run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick) {
   HandlerContext ctx{c.world, clock, tick, &c.own, &c.ghosts};
   for (const Action& a : c.inbox)
@@ -342,29 +364,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   const bool requested = std::any_of(grid_ops_.begin(), grid_ops_.end(), [](const auto& from) {
     return std::any_of(from.begin(), from.end(), [](const auto& ops) { return !ops.empty(); });
   });
-  if (requested) {
-    workers_.run([&](int w) {
-      for (auto& from : grid_ops_) {
-        auto& ops = from[static_cast<std::size_t>(w)];
-        for (const GridOp& op : ops) {
-          Cell& c = *cells_.at(op.cell);
-          InterestGrid& grid = op.ghost_grid ? c.ghosts : c.own;
-          switch (op.kind) {
-            case GridOp::Kind::kMove:
-              grid.move(op.slot, op.entity, op.x, op.z);
-              break;
-            case GridOp::Kind::kErase:
-              grid.erase(op.slot, op.entity);
-              break;
-            case GridOp::Kind::kInsert:
-              *op.slot_out = grid.insert(op.entity, op.x, op.z);
-              break;
-          }
-        }
-        ops.clear();
-      }
-    });
-  }
+  if (requested) workers_.run([&](int w) { apply_grid_ops(w); });
   for (auto& moved : rehomed_by_worker_) {
     rehomed_.insert(rehomed_.end(), moved.begin(), moved.end());
     moved.clear();
@@ -554,10 +554,37 @@ void RegionPipeline::regrid(const std::map<CellId, Rect>& before) {
       it->second->ghosts = InterestGrid(options_.interest_bucket);
     }
   }
+  // Placed afresh in two parallel steps, like phases 3 and 4: each worker works out where its
+  // share of the entities stand and are ghosts, then the owner of each grid inserts them. Their
+  // placements are made here first, so no insertion into placed_ moves them meanwhile.
   for (const auto& [id, pos] : moving) {
-    placed_.erase(id);
-    place_at(id, pos);
+    placed_[id] = Placement{pos, 0, 0, {}};
+    rehomed_.push_back(id);
   }
+  const auto k = static_cast<std::size_t>(workers_.size());
+  const double margin = options_.ghost_margin;
+  workers_.run([&](int w) {
+    const auto i = static_cast<std::size_t>(w);
+    auto& ops = grid_ops_[i];
+    auto request = [&](GridOp op) {
+      ops[static_cast<std::size_t>(partition_.worker_of(op.cell))].push_back(op);
+    };
+    std::vector<CellId> now;
+    for (std::size_t m = moving.size() * i / k; m < moving.size() * (i + 1) / k; ++m) {
+      const auto& [id, pos] = moving[m];
+      Placement& p = placed_.find(id)->second;
+      p.home = partition_.cell_of(pos.x, pos.z);
+      request(GridOp{GridOp::Kind::kInsert, false, p.home, 0, id, pos.x, pos.z, &p.slot});
+      if (!near_edge(partition_.bounds(p.home), pos.x, pos.z, margin)) continue;
+      partition_.ghost_cells(pos.x, pos.z, margin, p.home, now);
+      p.ghosts.reserve(now.size());
+      for (CellId g : now)
+        p.ghosts.push_back(Placement::Ghost{g, 0});
+      for (Placement::Ghost& g : p.ghosts)
+        request(GridOp{GridOp::Kind::kInsert, true, g.cell, 0, id, pos.x, pos.z, &g.slot});
+    }
+  });
+  workers_.run([&](int w) { apply_grid_ops(w); });
 }
 
 void RegionPipeline::rehome_queues() {

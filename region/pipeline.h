@@ -177,6 +177,8 @@ class RegionPipeline {
   // interaction) are left in c.moved for the coordinator.
   void place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& ops,
                        std::vector<crdt::EntityId>& rehomed);
+  // Phase 4 (and the second step of a regrid): makes the grid changes requested of `worker`.
+  void apply_grid_ops(int worker);
   void run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick);
   // Places an entity from its position in the store (removes it if it has none).
   void place(crdt::EntityId id);
