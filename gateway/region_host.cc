@@ -196,13 +196,13 @@ void RegionHost::publish(std::uint64_t now_ms) {
     StateFrame f;
     f.tick = tick_;
     f.ack = p.processed_seq;
-    std::set<crdt::EntityId> now_visible;
+    std::vector<crdt::EntityId> now_visible;  // ascending, as within() returns them
     if (const auto me = region::GameRules::position(world_, s.player)) {
       for (crdt::EntityId e : pipeline_.within(me->x, me->z, options_.interest_radius)) {
         const auto pos = region::GameRules::position(world_, e);
         if (!pos) continue;
         f.entities.push_back(EntityState{e, *pos, region::GameRules::health(world_, e)});
-        now_visible.insert(e);
+        now_visible.push_back(e);
       }
     }
     std::set_difference(s.visible.begin(), s.visible.end(), now_visible.begin(), now_visible.end(),

@@ -18,7 +18,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -112,8 +111,8 @@ class RegionHost final : public RegionPort {
   struct Session {
     std::uint64_t player = 0;
     std::shared_ptr<SessionSink> sink;
-    std::set<crdt::EntityId> visible;  // in the last state frame
-    std::vector<RejectFrame> pending;  // rejects to send with the next publish
+    std::vector<crdt::EntityId> visible;  // in the last state frame, ascending
+    std::vector<RejectFrame> pending;     // rejects to send with the next publish
   };
   struct PlayerProgress {
     std::uint64_t processed_seq = 0;                               // highest seq with an outcome
