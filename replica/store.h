@@ -3,8 +3,9 @@
 // against the component's configured kind and joined, or refused and counted.
 //
 // The state is a hash map with open addressing (values inline, one probe per lookup): the tick
-// reads and writes it per key many thousand times, and nothing on that path needs an order. What does (the digest, snapshots, `inspect`) walks sorted_keys().
-// Thread safety: owned by the replica's thread.
+// reads and writes it per key many thousand times, and nothing on that path needs an order. What
+// does (the digest, snapshots, `inspect`) walks sorted_keys(). Thread safety: owned by the
+// replica's thread.
 #pragma once
 
 #include <compare>
