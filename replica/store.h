@@ -4,8 +4,9 @@
 //
 // The state is a hash map with open addressing (values inline, one probe per lookup): the tick
 // reads and writes it per key many thousand times, and nothing on that path needs an order. What
-// does (the digest, snapshots, `inspect`) walks sorted_keys(). Thread safety: owned by the
-// replica's thread.
+// does (the digest, snapshots, `inspect`) walks sorted_keys().
+//
+// Thread safety: owned by the replica's thread.
 #pragma once
 
 #include <compare>
