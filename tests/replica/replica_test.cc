@@ -283,6 +283,20 @@ TEST(Replica, AnswersDigestRequestsFetchesAndResyncs) {
   EXPECT_EQ(replies[0].delta.entries.size(), 4u);
 }
 
+// Commit parallelism on three threads of its own; counts the ranges run.
+ParallelFor three_threads(std::atomic<int>& ranges) {
+  return [&ranges](std::size_t n, const std::function<void(std::size_t, std::size_t)>& body) {
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < 3; ++i)
+      threads.emplace_back([&, i] {
+        body(n * i / 3, n * (i + 1) / 3);
+        ++ranges;
+      });
+    for (auto& t : threads)
+      t.join();
+  };
+}
+
 TEST(Replica, ACommitEncodedOnSeveralThreadsJournalsTheSameRecord) {
   const auto reg = ComponentRegistry::game_defaults();
   MemoryJournal serial_journal, parallel_journal;
@@ -290,17 +304,7 @@ TEST(Replica, ACommitEncodedOnSeveralThreadsJournalsTheSameRecord) {
   Replica serial(ReplicaOptions{1, {1}}, reg, serial_journal, out);
   Replica parallel(ReplicaOptions{1, {1}}, reg, parallel_journal, out);
   std::atomic<int> ranges{0};
-  parallel.set_commit_parallelism(
-      [&](std::size_t n, const std::function<void(std::size_t, std::size_t)>& body) {
-        std::vector<std::thread> threads;
-        for (std::size_t i = 0; i < 3; ++i)
-          threads.emplace_back([&, i] {
-            body(n * i / 3, n * (i + 1) / 3);
-            ++ranges;
-          });
-        for (auto& t : threads)
-          t.join();
-      });
+  parallel.set_commit_parallelism(three_threads(ranges));
   for (Replica* r : {&serial, &parallel}) {
     for (std::uint64_t e = 1; e <= 2000; ++e) {  // past the size that goes parallel
       ASSERT_TRUE(r->write(Key{e, 8}, [&](ComponentValue& v) { return add_member(v, 1, e); }).ok());
@@ -332,17 +336,7 @@ TEST(Replica, PreparedWritesLeaveTheSameStateGroupAndChangesAsWrites) {
   Replica a(ReplicaOptions{1, {1}}, reg, journal_a, out);
   Replica b(ReplicaOptions{1, {1}}, reg, journal_b, out);
   std::atomic<int> ranges{0};
-  b.set_commit_parallelism(
-      [&](std::size_t n, const std::function<void(std::size_t, std::size_t)>& body) {
-        std::vector<std::thread> threads;
-        for (std::size_t i = 0; i < 3; ++i)
-          threads.emplace_back([&, i] {
-            body(n * i / 3, n * (i + 1) / 3);
-            ++ranges;
-          });
-        for (auto& t : threads)
-          t.join();
-      });
+  b.set_commit_parallelism(three_threads(ranges));
   for (Replica* r : {&a, &b}) {  // keys 1..50 exist before the tick
     for (std::uint64_t e = 1; e <= 50; ++e)
       ASSERT_TRUE(r->write(Key{e, 8}, [&](ComponentValue& v) { return add_member(v, 1, e); }).ok());
