@@ -133,7 +133,7 @@ std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::u
     return std::nullopt;
   }
   // A resend, or out of order: only the queue knows, once the cell's arrivals are in it.
-  queue_arrivals(c);
+  queue_arrivals(c, stats_.ticks + 1);
   const ActorId actor = action.actor;
   const std::uint64_t seq = action.client_seq;
   if (!c.queue.push(std::move(action), stats_.ticks + 1)) {
@@ -144,11 +144,11 @@ std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::u
   return std::nullopt;
 }
 
-void RegionPipeline::queue_arrivals(Cell& c) {
+void RegionPipeline::queue_arrivals(Cell& c, std::uint64_t for_tick) {
   for (Action& a : c.arrivals) {
     const ActorId actor = a.actor;
     const std::uint64_t seq = a.client_seq;
-    if (!c.queue.push(std::move(a), stats_.ticks + 1)) {
+    if (!c.queue.push(std::move(a), for_tick)) {
       spdlog::error("region: arrival {} of actor {} refused by cell {}'s queue (bug)", seq, actor,
                     c.id);
     }
@@ -162,7 +162,7 @@ void RegionPipeline::mark_processed(ActorId actor, std::uint64_t seq) {
   if (fresh) home.cell = owner_cell(actor);
   home.newest_seq = std::max(home.newest_seq, seq);
   Cell& c = cell(home.cell);
-  queue_arrivals(c);
+  queue_arrivals(c, stats_.ticks + 1);
   c.queue.adopt(ActionQueue::ActorState{actor, seq, {}});
 }
 
@@ -326,7 +326,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     crdt::HlcClock& clock = clock_of(w);
     auto& latency = worker_latency_[static_cast<std::size_t>(w)];
     for (Cell* c : mine[static_cast<std::size_t>(w)]) {
-      queue_arrivals(*c);
+      queue_arrivals(*c, tick);
       run_own_actions(*c, clock, tick, latency);
     }
   });

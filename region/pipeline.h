@@ -154,9 +154,10 @@ class RegionPipeline {
   Cell& cell(CellId id);
   // The cell that resolves writes to `entity`: where it stands, else the cell of the origin.
   CellId owner_cell(crdt::EntityId entity) const;
-  // Moves the cell's arrivals into its queue. Every arrival is newer than anything its actor sent
-  // before (submit() checked), so none can be a duplicate.
-  void queue_arrivals(Cell& c);
+  // Moves the cell's arrivals into its queue, as submitted for `for_tick` (the tick they wait
+  // for: their waiting, hence aging and the max-wait bound, counts from it). Every arrival is
+  // newer than anything its actor sent before (submit() checked), so none can be a duplicate.
+  void queue_arrivals(Cell& c, std::uint64_t for_tick);
   void run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
                        replica::Histogram& latency_ms);
   // A change to another cell's interest grid that phase 3 found, for the worker owning that cell

@@ -178,5 +178,32 @@ TEST_F(RegionPipelineTest, RulesSwappedAtRunTimeApplyToEveryCellFromTheNextTick)
   EXPECT_EQ(pipeline.rules().classes[4].budget_per_tick, 1u);
 }
 
+// The anti-starvation bound holds through the pipeline too: an action submitted before tick t
+// waits at most its class's max_wait_ticks, however far over budget its class is — the ticks it
+// waited count from the tick it was submitted for, not from when its cell's worker queued it.
+TEST_F(RegionPipelineTest, ASubmittedActionWaitsNoLongerThanItsClassBound) {
+  GameRules rules(GameConfig{});
+  PartitionOptions part;
+  part.world = {-100, -100, 100, 100};
+  auto slow = PriorityRules::defaults();
+  slow.classes[4].budget_per_tick = 1;  // social: one chat per cell per tick
+  slow.classes[4].max_wait_ticks = 3;
+  RegionPipeline pipeline(options(part), slow, rules, world, clock);
+  for (ActorId p = 1; p <= 10; ++p) {
+    rules.spawn(world, p, {0, 0, 0}, clock);
+    Action a;
+    a.actor = p;
+    a.client_seq = 1;
+    a.client_time_ms = wall.now_ms();
+    a.text = "hello";
+    ASSERT_FALSE(pipeline.submit(static_cast<int>(ActionKind::kChat), a, wall.now_ms()));
+  }
+  std::vector<std::size_t> per_tick;
+  for (std::uint64_t t = 1; t <= 4; ++t)
+    per_tick.push_back(pipeline.tick(t).size());
+  // One a tick within budget; at tick 4 the other seven have waited 3 ticks: all forced.
+  EXPECT_EQ(per_tick, (std::vector<std::size_t>{1, 1, 1, 7}));
+}
+
 }  // namespace
 }  // namespace worldline::region
