@@ -4,12 +4,24 @@
 
 namespace worldline::crdt {
 
+namespace {
+
+// The entry of `r` in sorted `entries`, or where it would go.
+template <class Entries>
+auto find_slot(Entries& entries, ReplicaId r) {
+  return std::lower_bound(entries.begin(), entries.end(), r,
+                          [](const auto& e, ReplicaId id) { return e.first < id; });
+}
+
+}  // namespace
+
 GCounter GCounter::increment(ReplicaId r, std::uint64_t n) {
   GCounter delta;
   if (n == 0) return delta;
-  auto& mine = entries_[r];
-  mine += n;
-  delta.entries_.emplace(r, mine);
+  auto it = find_slot(entries_, r);
+  if (it == entries_.end() || it->first != r) it = entries_.insert(it, {r, 0});
+  it->second += n;
+  delta.entries_.emplace_back(r, it->second);
   return delta;
 }
 
@@ -21,14 +33,18 @@ std::uint64_t GCounter::value() const {
 }
 
 std::uint64_t GCounter::contribution(ReplicaId r) const {
-  auto it = entries_.find(r);
-  return it == entries_.end() ? 0 : it->second;
+  auto it = find_slot(entries_, r);
+  return it == entries_.end() || it->first != r ? 0 : it->second;
 }
 
 void GCounter::join(const GCounter& other) {
   for (const auto& [r, n] : other.entries_) {
-    auto [it, inserted] = entries_.emplace(r, n);
-    if (!inserted) it->second = std::max(it->second, n);
+    auto it = find_slot(entries_, r);
+    if (it == entries_.end() || it->first != r) {
+      entries_.insert(it, {r, n});
+    } else {
+      it->second = std::max(it->second, n);
+    }
   }
 }
 
