@@ -162,7 +162,7 @@ TEST_F(LiveNode, CutsASessionThatSendsGarbageAndKeepsServing) {
 // waits a period *after* each turn would fall behind by turn_ms every tick.
 struct LoopRun {
   TickLoopStats loop;
-  double periods_elapsed = 0;  // from the end of the first turn to the end of the last
+  double periods_elapsed = 0;  // from the start of the first turn to the start of the last
 };
 
 LoopRun run_ticks(std::uint64_t period_ms, int turn_ms, int turns) {
@@ -177,17 +177,21 @@ LoopRun run_ticks(std::uint64_t period_ms, int turn_ms, int turns) {
   const ComponentRegistry registry = ComponentRegistry::game_defaults();
   std::atomic<bool> stop{false};
   NodeStats stats;
-  std::vector<std::chrono::steady_clock::time_point> ends;
+  // When each turn started: its due time, or the end of the turn before when that ran late. (Not
+  // its end: a turn's own length varies with the machine's load, its start hardly.)
+  std::vector<std::chrono::steady_clock::time_point> starts;
+  int ended = 0;
   RunOptions o;
   o.status_interval_ms = 0;
   o.stop = &stop;
   o.stats_out = &stats;
   o.before_commit = [&](Replica&, std::uint64_t) {
-    if (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(turn_ms));
+    if (stop) return;  // the stopping tick, outside the loop
+    starts.push_back(std::chrono::steady_clock::now());
+    std::this_thread::sleep_for(std::chrono::milliseconds(turn_ms));
   };
   o.on_tick = [&](const Replica&, std::uint64_t) {
-    ends.push_back(std::chrono::steady_clock::now());
-    if (static_cast<int>(ends.size()) == turns) stop = true;
+    if (++ended == turns) stop = true;
   };
   int code = -1;
   std::thread t([&] {
@@ -199,9 +203,9 @@ LoopRun run_ticks(std::uint64_t period_ms, int turn_ms, int turns) {
   EXPECT_EQ(code, 0);
   LoopRun r;
   r.loop = stats.loop;
-  if (ends.size() >= 2) {
+  if (starts.size() >= 2) {
     r.periods_elapsed =
-        std::chrono::duration<double, std::milli>(ends.back() - ends.front()).count() /
+        std::chrono::duration<double, std::milli>(starts.back() - starts.front()).count() /
         static_cast<double>(period_ms);
   }
   return r;
@@ -211,8 +215,8 @@ TEST(TickLoop, TurnsShorterThanThePeriodKeepTheRate) {
   const LoopRun r = run_ticks(50, 20, 25);
   ASSERT_EQ(r.loop.ticks, 25u);  // the stopping tick runs outside the loop
   ASSERT_EQ(r.loop.turn_ms.count(), 25u);
-  // 24 periods between the first and the last turn's end, give or take a turn's jitter (and a
-  // due time skipped after the last turn); a loop waiting a period after each turn would take
+  // 24 periods between the first and the last turn's start, give or take the timer's wake-up (and
+  // a due time skipped after the last turn); a loop waiting a period after each turn would take
   // 24 × 70 ms = 33.6 periods.
   EXPECT_NEAR(r.periods_elapsed, static_cast<double>(r.loop.ticks - 1 + r.loop.skipped), 1.5);
 }
