@@ -70,6 +70,7 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
   }
   grid_ops_.assign(static_cast<std::size_t>(workers_.size()),
                    std::vector<std::vector<GridOp>>(static_cast<std::size_t>(workers_.size())));
+  serial_ops_.resize(static_cast<std::size_t>(workers_.size()));
   rehomed_by_worker_.resize(static_cast<std::size_t>(workers_.size()));
   for (CellId leaf : partition_.leaves())
     cell(leaf);
@@ -196,98 +197,105 @@ void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64
   }
 }
 
-void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& ops,
-                                     std::vector<crdt::EntityId>& rehomed) {
-  const Rect& bounds = partition_.bounds(c.id);
-  const double margin = options_.ghost_margin;
+bool RegionPipeline::plan_placement(crdt::EntityId id, Placement& p, const crdt::Vec3& pos,
+                                    bool fresh, std::vector<CellId>& now,
+                                    std::vector<std::vector<GridOp>>& ops) const {
   auto request = [&](GridOp op) {
     ops[static_cast<std::size_t>(partition_.worker_of(op.cell))].push_back(op);
   };
-  std::vector<CellId> now;  // the cells an entity is a ghost in now (reused: no allocation)
+  const double margin = options_.ghost_margin;
+  p.pos = pos;
+  const bool stays = !fresh && partition_.bounds(p.home).contains(pos.x, pos.z);
+  const CellId home = stays ? p.home : partition_.cell_of(pos.x, pos.z);
+  now.clear();
+  if (near_edge(partition_.bounds(home), pos.x, pos.z, margin)) {
+    partition_.ghost_cells(pos.x, pos.z, margin, home, now);
+  }
+  if (stays) {
+    request(GridOp{GridOp::Kind::kMove, false, home, p.slot, id, pos.x, pos.z, nullptr});
+  } else {
+    if (!fresh)
+      request(GridOp{GridOp::Kind::kErase, false, p.home, p.slot, id, pos.x, pos.z, nullptr});
+    p.home = home;
+    request(GridOp{GridOp::Kind::kInsert, false, home, 0, id, pos.x, pos.z, &p.slot});
+  }
+  if (now.empty() && p.ghosts.empty()) return !stays;
+  const bool same_cells =
+      now.size() == p.ghosts.size() &&
+      std::all_of(p.ghosts.begin(), p.ghosts.end(), [&](const Placement::Ghost& g) {
+        return std::find(now.begin(), now.end(), g.cell) != now.end();
+      });
+  if (same_cells) {  // the common case: a step that keeps it a ghost in the same neighbours
+    for (const Placement::Ghost& g : p.ghosts)
+      request(GridOp{GridOp::Kind::kMove, true, g.cell, g.slot, id, pos.x, pos.z, nullptr});
+    return !stays;
+  }
+  // Ghosts: moved where it still is one, erased where it no longer is, inserted where it is one
+  // now. The new list is built before any insert points into it.
+  std::vector<Placement::Ghost> ghosts;
+  ghosts.reserve(now.size());
+  for (const Placement::Ghost& g : p.ghosts) {
+    const bool kept = std::find(now.begin(), now.end(), g.cell) != now.end();
+    request(GridOp{kept ? GridOp::Kind::kMove : GridOp::Kind::kErase, true, g.cell, g.slot, id,
+                   pos.x, pos.z, nullptr});
+    if (kept) ghosts.push_back(g);
+  }
+  const std::size_t kept = ghosts.size();
+  for (CellId g : now) {
+    if (std::none_of(ghosts.begin(), ghosts.begin() + static_cast<std::ptrdiff_t>(kept),
+                     [g](const Placement::Ghost& had) { return had.cell == g; })) {
+      ghosts.push_back(Placement::Ghost{g, 0});
+    }
+  }
+  p.ghosts = std::move(ghosts);
+  for (std::size_t i = kept; i < p.ghosts.size(); ++i) {
+    request(GridOp{GridOp::Kind::kInsert, true, p.ghosts[i].cell, 0, id, pos.x, pos.z,
+                   &p.ghosts[i].slot});
+  }
+  return !stays;
+}
+
+void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& ops,
+                                     std::vector<crdt::EntityId>& rehomed) {
+  std::vector<CellId> now;  // scratch, reused: no allocation per entity
   c.world.for_each_written([&](const replica::Key& key, const replica::ComponentValue& v) {
     if (key.component != kPositionComponent) return;
     const auto& position = std::get<crdt::Position>(v);
     if (!position.has_value()) return;
-    const crdt::Vec3& pos = position.value();
-    const crdt::EntityId id = key.entity;
     // Workers share placed_ read-only (no insertion or erasure until the coordinator's turn); an
-    // entity standing in this cell is this worker's to update, and so is the cell's own grid.
-    auto it = placed_.find(id);
+    // entity standing in this cell is this worker's to update.
+    auto it = placed_.find(key.entity);
     if (it == placed_.end() || it->second.home != c.id) {
-      c.moved.emplace_back(id, pos);
+      c.moved.emplace_back(key.entity, position.value());
       return;
     }
-    Placement& p = it->second;
-    p.pos = pos;
-    const bool stays = bounds.contains(pos.x, pos.z);
-    const CellId home = stays ? c.id : partition_.cell_of(pos.x, pos.z);
-    const Rect& home_bounds = stays ? bounds : partition_.bounds(home);
-    now.clear();
-    if (near_edge(home_bounds, pos.x, pos.z, margin)) {
-      partition_.ghost_cells(pos.x, pos.z, margin, home, now);
-    }
-    if (stays) {
-      c.own.move(p.slot, id, pos.x, pos.z);
-    } else {
-      c.own.erase(p.slot, id);
-      p.home = home;
-      rehomed.push_back(id);
-      request(GridOp{GridOp::Kind::kInsert, false, home, 0, id, pos.x, pos.z, &p.slot});
-    }
-    if (now.empty() && p.ghosts.empty()) return;
-    const bool same_cells =
-        now.size() == p.ghosts.size() &&
-        std::all_of(p.ghosts.begin(), p.ghosts.end(), [&](const Placement::Ghost& g) {
-          return std::find(now.begin(), now.end(), g.cell) != now.end();
-        });
-    if (same_cells) {  // the common case: a step that keeps it a ghost in the same neighbours
-      for (const Placement::Ghost& g : p.ghosts)
-        request(GridOp{GridOp::Kind::kMove, true, g.cell, g.slot, id, pos.x, pos.z, nullptr});
-      return;
-    }
-    // Ghosts: moved where it still is one, erased where it no longer is, inserted where it is
-    // one now. The new list is built before any insert points into it.
-    std::vector<Placement::Ghost> ghosts;
-    ghosts.reserve(now.size());
-    for (const Placement::Ghost& g : p.ghosts) {
-      const bool kept = std::find(now.begin(), now.end(), g.cell) != now.end();
-      request(GridOp{kept ? GridOp::Kind::kMove : GridOp::Kind::kErase, true, g.cell, g.slot, id,
-                     pos.x, pos.z, nullptr});
-      if (kept) ghosts.push_back(g);
-    }
-    const std::size_t kept = ghosts.size();
-    for (CellId g : now) {
-      if (std::none_of(ghosts.begin(), ghosts.begin() + static_cast<std::ptrdiff_t>(kept),
-                       [g](const Placement::Ghost& had) { return had.cell == g; })) {
-        ghosts.push_back(Placement::Ghost{g, 0});
-      }
-    }
-    p.ghosts = std::move(ghosts);
-    for (std::size_t i = kept; i < p.ghosts.size(); ++i) {
-      request(GridOp{GridOp::Kind::kInsert, true, p.ghosts[i].cell, 0, id, pos.x, pos.z,
-                     &p.ghosts[i].slot});
+    if (plan_placement(key.entity, it->second, position.value(), false, now, ops)) {
+      rehomed.push_back(key.entity);
     }
   });
+}
+
+void RegionPipeline::apply(const GridOp& op) {
+  Cell& c = *cells_.at(op.cell);
+  InterestGrid& grid = op.ghost_grid ? c.ghosts : c.own;
+  switch (op.kind) {
+    case GridOp::Kind::kMove:
+      grid.move(op.slot, op.entity, op.x, op.z);
+      break;
+    case GridOp::Kind::kErase:
+      grid.erase(op.slot, op.entity);
+      break;
+    case GridOp::Kind::kInsert:
+      *op.slot_out = grid.insert(op.entity, op.x, op.z);
+      break;
+  }
 }
 
 void RegionPipeline::apply_grid_ops(int worker) {
   for (auto& from : grid_ops_) {
     auto& ops = from[static_cast<std::size_t>(worker)];
-    for (const GridOp& op : ops) {
-      Cell& c = *cells_.at(op.cell);
-      InterestGrid& grid = op.ghost_grid ? c.ghosts : c.own;
-      switch (op.kind) {
-        case GridOp::Kind::kMove:
-          grid.move(op.slot, op.entity, op.x, op.z);
-          break;
-        case GridOp::Kind::kErase:
-          grid.erase(op.slot, op.entity);
-          break;
-        case GridOp::Kind::kInsert:
-          *op.slot_out = grid.insert(op.entity, op.x, op.z);
-          break;
-      }
-    }
+    for (const GridOp& op : ops)
+      apply(op);
     ops.clear();
   }
 }
@@ -474,49 +482,14 @@ void RegionPipeline::unplace(crdt::EntityId id, const Placement& p) {
 
 void RegionPipeline::place_at(crdt::EntityId id, const crdt::Vec3& pos) {
   auto [it, fresh] = placed_.try_emplace(id);
-  Placement& p = it->second;
-  p.pos = pos;
-  // The common case: a step inside its cell, away from every edge, and no ghosts before either.
-  if (!fresh && p.ghosts.empty()) {
-    const Rect& bounds = partition_.bounds(p.home);
-    if (bounds.contains(pos.x, pos.z) && !near_edge(bounds, pos.x, pos.z, options_.ghost_margin)) {
-      cells_.at(p.home)->own.move(p.slot, id, pos.x, pos.z);
-      return;
-    }
-  }
-  const CellId home = partition_.cell_of(pos.x, pos.z);
-  std::vector<CellId> ghost_cells;
-  if (near_edge(partition_.bounds(home), pos.x, pos.z, options_.ghost_margin)) {
-    ghost_cells = partition_.ghost_cells(pos.x, pos.z, options_.ghost_margin, home);
-  }
-  if (fresh || p.home != home) {
+  if (plan_placement(id, it->second, pos, fresh, serial_scratch_, serial_ops_)) {
     rehomed_.push_back(id);
-    if (!fresh) cell(p.home).own.erase(p.slot, id);
-    p.slot = cell(home).own.insert(id, pos.x, pos.z);
-    p.home = home;
-  } else {
-    cells_.at(home)->own.move(p.slot, id, pos.x, pos.z);
   }
-  // Ghosts: kept where the entity still is one (moved), dropped where it no longer is, added in
-  // the cells it is near now.
-  std::vector<Placement::Ghost> ghosts;
-  ghosts.reserve(ghost_cells.size());
-  for (const Placement::Ghost& g : p.ghosts) {
-    if (std::find(ghost_cells.begin(), ghost_cells.end(), g.cell) == ghost_cells.end()) {
-      cell(g.cell).ghosts.erase(g.slot, id);
-    }
+  for (auto& ops : serial_ops_) {
+    for (const GridOp& op : ops)
+      apply(op);
+    ops.clear();
   }
-  for (CellId c : ghost_cells) {
-    auto was = std::find_if(p.ghosts.begin(), p.ghosts.end(),
-                            [c](const Placement::Ghost& g) { return g.cell == c; });
-    if (was != p.ghosts.end()) {
-      cells_.at(c)->ghosts.move(was->slot, id, pos.x, pos.z);
-      ghosts.push_back(*was);
-    } else {
-      ghosts.push_back(Placement::Ghost{c, cell(c).ghosts.insert(id, pos.x, pos.z)});
-    }
-  }
-  p.ghosts = std::move(ghosts);
 }
 
 void RegionPipeline::regrid(const std::map<CellId, Rect>& before) {
@@ -562,26 +535,12 @@ void RegionPipeline::regrid(const std::map<CellId, Rect>& before) {
     rehomed_.push_back(id);
   }
   const auto k = static_cast<std::size_t>(workers_.size());
-  const double margin = options_.ghost_margin;
   workers_.run([&](int w) {
     const auto i = static_cast<std::size_t>(w);
-    auto& ops = grid_ops_[i];
-    auto request = [&](GridOp op) {
-      ops[static_cast<std::size_t>(partition_.worker_of(op.cell))].push_back(op);
-    };
     std::vector<CellId> now;
     for (std::size_t m = moving.size() * i / k; m < moving.size() * (i + 1) / k; ++m) {
       const auto& [id, pos] = moving[m];
-      Placement& p = placed_.find(id)->second;
-      p.home = partition_.cell_of(pos.x, pos.z);
-      request(GridOp{GridOp::Kind::kInsert, false, p.home, 0, id, pos.x, pos.z, &p.slot});
-      if (!near_edge(partition_.bounds(p.home), pos.x, pos.z, margin)) continue;
-      partition_.ghost_cells(pos.x, pos.z, margin, p.home, now);
-      p.ghosts.reserve(now.size());
-      for (CellId g : now)
-        p.ghosts.push_back(Placement::Ghost{g, 0});
-      for (Placement::Ghost& g : p.ghosts)
-        request(GridOp{GridOp::Kind::kInsert, true, g.cell, 0, id, pos.x, pos.z, &g.slot});
+      (void)plan_placement(id, placed_.find(id)->second, pos, /*fresh=*/true, now, grid_ops_[i]);
     }
   });
   workers_.run([&](int w) { apply_grid_ops(w); });

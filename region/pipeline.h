@@ -160,9 +160,9 @@ class RegionPipeline {
   void queue_arrivals(Cell& c, std::uint64_t for_tick);
   void run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
                        replica::Histogram& latency_ms);
-  // A change to another cell's interest grid that phase 3 found, for the worker owning that cell
-  // to make in phase 4. An insert writes the slot it got into the entity's Placement through
-  // `slot_out` (placed_ is not resized until the coordinator's turn, so the pointer holds).
+  // A change to one cell's interest grid, made by the worker owning that cell (phase 4), or at once
+  // by the coordinator. An insert writes the slot it got into the entity's Placement through
+  // `slot_out` (placed_ is not resized while changes are pending, so the pointer holds).
   struct GridOp {
     enum class Kind : std::uint8_t { kMove, kErase, kInsert } kind;
     bool ghost_grid;  // the cell's `ghosts` grid, else its `own`
@@ -172,12 +172,17 @@ class RegionPipeline {
     double x, z;
     InterestGrid::Slot* slot_out;  // kInsert
   };
-  // Phase 3: re-places the entities standing in `c` that it wrote a position of — within the cell
-  // or across into another, with their ghosts — putting the changes to other cells' grids into
-  // ops[worker owning that cell]; entities it does not own (new ones, or moved by another cell's
-  // interaction) are left in c.moved for the coordinator.
+  // The one placement rule: puts the entity of `p` at `pos` — `p` updated (position, home, ghost
+  // list), every grid change it takes into ops[worker owning that grid's cell]. `fresh`: the
+  // entity is in no grid yet. Returns whether its home changed (a hand-over to look at). `now` is
+  // scratch. Reads only the partition: safe on the workers for distinct entities.
+  bool plan_placement(crdt::EntityId id, Placement& p, const crdt::Vec3& pos, bool fresh,
+                      std::vector<CellId>& now, std::vector<std::vector<GridOp>>& ops) const;
+  // Phase 3: plans the entities standing in `c` that it wrote a position of; those it does not
+  // own (new ones, or moved by another cell's interaction) are left in c.moved for the coordinator.
   void place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& ops,
                        std::vector<crdt::EntityId>& rehomed);
+  void apply(const GridOp& op);
   // Phase 4 (and the second step of a regrid): makes the grid changes requested of `worker`.
   void apply_grid_ops(int worker);
   void run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick);
@@ -208,6 +213,8 @@ class RegionPipeline {
   // and per worker, the entities phase 3 moved to another cell.
   std::vector<std::vector<std::vector<GridOp>>> grid_ops_;
   std::vector<std::vector<crdt::EntityId>> rehomed_by_worker_;
+  std::vector<std::vector<GridOp>> serial_ops_;  // place_at()'s, made at once
+  std::vector<CellId> serial_scratch_;
   std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers
   struct Home {
     CellId cell = 0;               // whose queue holds the actor (or will, for its arrivals)
