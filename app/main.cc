@@ -15,6 +15,10 @@
 #include "replica/node_config.h"
 #include "replica/rpc_node.h"
 
+#if WORLDLINE_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 int main(int argc, char** argv) {
   CLI::App app{
       "worldline — event processing and replicated state for massively multiplayer games.\n"
@@ -127,6 +131,11 @@ int main(int argc, char** argv) {
 
   if (version->parsed()) {
     std::cout << "worldline " << WORLDLINE_VERSION << "\n";
+#if WORLDLINE_MIMALLOC
+    std::cout << "allocator: mimalloc " << mi_version() << "\n";
+#else
+    std::cout << "allocator: the C library's malloc\n";
+#endif
     return 0;
   }
   if (token->parsed()) {
