@@ -36,6 +36,32 @@ std::string finish(capnp::MallocMessageBuilder& message) {
   return schema::to_packed_bytes(message);
 }
 
+// Builds a register or a counter with `build(message)` in a builder whose first segment is this
+// thread's reusable scratch space (zeroed, and zeroed again by the builder when it is done), and
+// packs it: encoding one allocates nothing but its result. A nested use — none is expected — gets
+// a segment of its own.
+struct Scratch {
+  capnp::word words[kFirstSegmentWords] = {};
+  bool in_use = false;
+};
+thread_local Scratch t_scratch;
+
+template <class Build>
+std::string encode_small(Build&& build) {
+  if (t_scratch.in_use) {
+    capnp::MallocMessageBuilder message(kFirstSegmentWords);
+    build(message);
+    return finish(message);
+  }
+  t_scratch.in_use = true;
+  struct Release {
+    ~Release() { t_scratch.in_use = false; }
+  } release;  // destroyed after `message`, which zeroes the scratch space first
+  capnp::MallocMessageBuilder message(kj::arrayPtr(t_scratch.words, kFirstSegmentWords));
+  build(message);
+  return finish(message);
+}
+
 // Reads a packed message of root type R and hands its reader to `read`, turning every Cap'n Proto
 // exception (truncation, bad pointers, limits, trailing bytes) into a kDecode error.
 template <class R, class T, class Fn>
@@ -297,11 +323,11 @@ Result<CausalIr> decode_causal(std::string_view bytes) {
 }
 
 std::string encode_lww(const StampedScalar& v) {
-  capnp::MallocMessageBuilder message(kFirstSegmentWords);
-  auto root = message.initRoot<s::LwwRegister>();
-  put_hlc(root.initStamp(), v.stamp);
-  if (v.value) put_scalar(root.initValue(), *v.value);
-  return finish(message);
+  return encode_small([&](capnp::MallocMessageBuilder& message) {
+    auto root = message.initRoot<s::LwwRegister>();
+    put_hlc(root.initStamp(), v.stamp);
+    if (v.value) put_scalar(root.initValue(), *v.value);
+  });
 }
 
 Result<StampedScalar> decode_lww(std::string_view bytes) {
@@ -320,10 +346,10 @@ Result<StampedScalar> decode_lww(std::string_view bytes) {
 }
 
 std::string encode_extremum(const std::optional<Scalar>& v) {
-  capnp::MallocMessageBuilder message(kFirstSegmentWords);
-  auto root = message.initRoot<s::Extremum>();
-  if (v) put_scalar(root.initValue(), *v);
-  return finish(message);
+  return encode_small([&](capnp::MallocMessageBuilder& message) {
+    auto root = message.initRoot<s::Extremum>();
+    if (v) put_scalar(root.initValue(), *v);
+  });
 }
 
 Result<std::optional<Scalar>> decode_extremum(std::string_view bytes) {
@@ -337,11 +363,11 @@ Result<std::optional<Scalar>> decode_extremum(std::string_view bytes) {
 }
 
 std::string encode_first_claim(const StampedScalar& v) {
-  capnp::MallocMessageBuilder message(kFirstSegmentWords);
-  auto root = message.initRoot<s::FirstClaim>();
-  put_hlc(root.initAt(), v.stamp);
-  if (v.value) put_scalar(root.initClaimant(), *v.value);
-  return finish(message);
+  return encode_small([&](capnp::MallocMessageBuilder& message) {
+    auto root = message.initRoot<s::FirstClaim>();
+    put_hlc(root.initAt(), v.stamp);
+    if (v.value) put_scalar(root.initClaimant(), *v.value);
+  });
 }
 
 Result<StampedScalar> decode_first_claim(std::string_view bytes) {
@@ -365,10 +391,10 @@ using codec_detail::read_root;
 namespace s = ::worldline::schema;
 
 std::string Codec<GCounter>::encode(const GCounter& v) {
-  capnp::MallocMessageBuilder message(codec_detail::kFirstSegmentWords);
-  auto root = message.initRoot<s::GCounter>();
-  codec_detail::put_counts(root.initEntries(v.entries().size()), v.entries());
-  return codec_detail::finish(message);
+  return codec_detail::encode_small([&](capnp::MallocMessageBuilder& message) {
+    auto root = message.initRoot<s::GCounter>();
+    codec_detail::put_counts(root.initEntries(v.entries().size()), v.entries());
+  });
 }
 
 Result<GCounter> Codec<GCounter>::decode(std::string_view bytes) {
@@ -381,13 +407,13 @@ Result<GCounter> Codec<GCounter>::decode(std::string_view bytes) {
 }
 
 std::string Codec<PNCounter>::encode(const PNCounter& v) {
-  capnp::MallocMessageBuilder message(codec_detail::kFirstSegmentWords);
-  auto root = message.initRoot<s::PNCounter>();
-  codec_detail::put_counts(root.initPositive().initEntries(v.positive().entries().size()),
-                           v.positive().entries());
-  codec_detail::put_counts(root.initNegative().initEntries(v.negative().entries().size()),
-                           v.negative().entries());
-  return codec_detail::finish(message);
+  return codec_detail::encode_small([&](capnp::MallocMessageBuilder& message) {
+    auto root = message.initRoot<s::PNCounter>();
+    codec_detail::put_counts(root.initPositive().initEntries(v.positive().entries().size()),
+                             v.positive().entries());
+    codec_detail::put_counts(root.initNegative().initEntries(v.negative().entries().size()),
+                             v.negative().entries());
+  });
 }
 
 Result<PNCounter> Codec<PNCounter>::decode(std::string_view bytes) {
@@ -402,20 +428,20 @@ Result<PNCounter> Codec<PNCounter>::decode(std::string_view bytes) {
 }
 
 std::string Codec<BoundedCounter>::encode(const BoundedCounter& v) {
-  capnp::MallocMessageBuilder message(codec_detail::kFirstSegmentWords);
-  auto root = message.initRoot<s::BoundedCounter>();
-  root.setBound(v.bound());
-  codec_detail::put_counts(root.initIncrements(v.increments().size()), v.increments());
-  codec_detail::put_counts(root.initDecrements(v.decrements().size()), v.decrements());
-  auto xfer = root.initTransfers(v.transfers().size());
-  unsigned i = 0;
-  for (const auto& [key, n] : v.transfers()) {
-    xfer[i].setFrom(key.first);
-    xfer[i].setTo(key.second);
-    xfer[i].setAmount(n);
-    ++i;
-  }
-  return codec_detail::finish(message);
+  return codec_detail::encode_small([&](capnp::MallocMessageBuilder& message) {
+    auto root = message.initRoot<s::BoundedCounter>();
+    root.setBound(v.bound());
+    codec_detail::put_counts(root.initIncrements(v.increments().size()), v.increments());
+    codec_detail::put_counts(root.initDecrements(v.decrements().size()), v.decrements());
+    auto xfer = root.initTransfers(v.transfers().size());
+    unsigned i = 0;
+    for (const auto& [key, n] : v.transfers()) {
+      xfer[i].setFrom(key.first);
+      xfer[i].setTo(key.second);
+      xfer[i].setAmount(n);
+      ++i;
+    }
+  });
 }
 
 Result<BoundedCounter> Codec<BoundedCounter>::decode(std::string_view bytes) {

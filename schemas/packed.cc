@@ -6,14 +6,24 @@
 #include <kj/io.h>
 
 #include <algorithm>
+#include <array>
 
 namespace worldline::schema {
 
 std::string to_packed_bytes(capnp::MessageBuilder& message) {
-  // A small value gets a small buffer, not the stream's default 4 KiB (packing adds at most about
-  // one byte per word); a large one grows from 4 KiB as before.
   const std::size_t words = capnp::computeSerializedSizeInWords(message);
-  kj::VectorOutputStream out(std::min<std::size_t>(words * 9 + 16, 4096));
+  // Packing writes at most 10 bytes per word (a tag, eight bytes, a run count). A message that
+  // fits packs into this thread's scratch buffer, so the result is the only allocation; a larger
+  // one grows a buffer of its own.
+  constexpr std::size_t kScratchBytes = 4096;
+  if (words * 10 + 16 <= kScratchBytes) {
+    thread_local std::array<kj::byte, kScratchBytes> scratch;
+    kj::ArrayOutputStream out(kj::arrayPtr(scratch.data(), scratch.size()));
+    capnp::writePackedMessage(out, message);
+    auto bytes = out.getArray();
+    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  }
+  kj::VectorOutputStream out(words * 9 + 16);
   capnp::writePackedMessage(out, message);
   auto bytes = out.getArray();
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
