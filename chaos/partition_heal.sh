@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# chaos/partition_heal.sh — three `worldline replica` processes, each in a network namespace of its
+# own, linked pairwise by veth pairs (a full mesh, one /30 per link, so any one link can be cut).
+# While every replica writes (its built-in write load; each write is logged once it is durable in
+# LMDB and acknowledged):
+#   1. the link 1–2 alone is cut for SPLIT_S seconds (1 and 2 still reach 3, and must see that);
+#   2. it heals, and replica 2 is killed with SIGKILL mid-load and restarted on its data directory;
+#   3. replica 3 is cut off from both others for at least PARTITION_S seconds, until every load is
+#      done — all three keep acknowledging writes, and 3's state diverges from 1's;
+# then the links heal and the three must converge (the same state digest) within CONVERGE_S
+# seconds — the script prints how long it took — and every write any of them acknowledged (before
+# a cut, during it, before the kill) must be in all three final states, which must be identical.
+#
+# The links are plain veth: this machine's kernel has no sch_netem, so `tc netem` latency and jitter
+# cannot be added here (bench/replica_bench measures replication under 50 ms of added latency with
+# an in-process delay instead).
+#
+# Needs root (ip netns, veth; Debian's iproute2). Bounded: every wait has a deadline, the script
+# cleans up its namespaces and processes on any exit.
+# Usage: chaos/partition_heal.sh <path to worldline>     (ctest runs it: label `chaos`)
+#        KEEP=1 keeps the logs and data directories.
+set -euo pipefail
+WL="$(realpath "$1")"
+PARTITION_S="${PARTITION_S:-4}"
+SPLIT_S="${SPLIT_S:-3}"
+CONVERGE_S="${CONVERGE_S:-30}"
+
+[[ $(id -u) -eq 0 ]] || { echo "FAIL: needs root for ip netns and veth (run as root)"; exit 1; }
+command -v ip >/dev/null || { echo "FAIL: ip (iproute2) is not installed"; exit 1; }
+
+DIR="$(mktemp -d /tmp/worldline-chaos.XXXXXX)"
+TAG="$(printf '%04x' $((RANDOM)))"  # names of this run's namespaces and links
+NET="10.$((200 + RANDOM % 50))"     # this run's /16: links are $NET.<link>.0/30
+PIDS=()
+ns() { echo "wlchaos-$TAG-$1"; }
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  for n in 1 2 3; do ip netns del "$(ns "$n")" 2>/dev/null || true; done  # takes its veths along
+  if [[ "${KEEP:-0}" == 1 ]]; then echo "kept $DIR"; else rm -rf "$DIR"; fi
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in "$DIR"/out-*.log; do [[ -f $f ]] || continue; echo "--- $f"; grep -v '^status ' "$f" | tail -n 15; grep '^status ' "$f" | tail -n 2; done
+  exit 1
+}
+since() { awk -v now="$(date +%s.%N)" -v t="$1" 'BEGIN { printf "%.1f", now - t }'; }
+T0=$(date +%s.%N)
+log() { printf '[%5ss] %s\n' "$(since "$T0")" "$*"; }
+
+# --- Topology ---------------------------------------------------------------------------------
+link_no() { echo $(( $1 * $2 )); }       # 1–2: 2, 1–3: 3, 2–3: 6 — distinct, small
+dev() { echo "v$TAG$1$2"; }              # replica $1's end of the link to $2 (≤ 15 characters)
+addr() { echo "$NET.$(link_no "$1" "$2").$(( $1 < $2 ? 1 : 2 ))"; }  # replica $1 on the link to $2
+for n in 1 2 3; do
+  ip netns add "$(ns "$n")"
+  ip -n "$(ns "$n")" link set lo up
+done
+for pair in "1 2" "1 3" "2 3"; do
+  set -- $pair
+  ip link add "$(dev "$1" "$2")" netns "$(ns "$1")" type veth peer name "$(dev "$2" "$1")" \
+    netns "$(ns "$2")"
+  for end in "$1 $2" "$2 $1"; do
+    set -- $end
+    ip -n "$(ns "$1")" addr add "$(addr "$1" "$2")/30" dev "$(dev "$1" "$2")"
+    ip -n "$(ns "$1")" link set "$(dev "$1" "$2")" up
+  done
+done
+cut() { ip -n "$(ns "$1")" link set "$(dev "$1" "$2")" down; }  # one end down: nothing passes
+heal() { ip -n "$(ns "$1")" link set "$(dev "$1" "$2")" up; }
+
+# --- Replicas ---------------------------------------------------------------------------------
+config() {  # id
+  local id=$1
+  echo "[replica]"
+  echo "id = $id"
+  echo "listen = \"0.0.0.0:7000\""
+  echo "data_dir = \"$DIR/d$id\""
+  echo "secret = \"chaos cluster secret\""
+  echo "tick_ms = 20"
+  echo "gossip_interval_ms = 25"
+  echo "snapshot_every_groups = 50"
+  for peer in 1 2 3; do
+    [[ $peer == "$id" ]] && continue
+    printf '[[replica.peers]]\nid = %s\naddress = "%s:7000"\n' "$peer" "$(addr "$peer" "$id")"
+  done
+}
+for n in 1 2 3; do config "$n" > "$DIR/r$n.toml"; done
+start() {  # id ack-log args...
+  local id=$1 acks=$2; shift 2
+  ip netns exec "$(ns "$id")" "$WL" replica --config "$DIR/r$id.toml" --status-interval-ms 200 \
+    --write-log "$DIR/$acks" "$@" >> "$DIR/out-$id.log" 2>&1 &
+  PIDS+=($!)
+  eval "PID_$id=$!"
+}
+acks() { cat "$DIR"/ack"$1"*.log 2>/dev/null | wc -l; }
+digest() { grep '^status ' "$DIR/out-$1.log" | tail -n 1 | sed -n 's/.* digest=\([0-9a-f]*\).*/\1/p'; }
+peers() { grep '^status ' "$DIR/out-$1.log" | tail -n 1 | sed -n 's/.* peers: //p'; }
+
+start 1 ack1.log --write-rate 200 --write-count 2000
+start 2 ack2a.log --write-rate 200 --write-count 2000
+start 3 ack3.log --write-rate 200 --write-count 2000
+log "three replicas, each in its own network namespace, writing 200 ids/s each"
+sleep 1.5
+[[ $(acks 1) -gt 0 && $(acks 2) -gt 0 && $(acks 3) -gt 0 ]] || fail "a replica acknowledged nothing"
+for n in 1 2 3; do  # every link carries: each replica hears both others
+  [[ $(peers "$n" | grep -o ':up' | wc -l) -eq 2 ]] || fail "replica $n does not see both peers: $(peers "$n")"
+done
+
+# 1. The link 1–2 alone is cut: 1 and 2 still reach 3.
+cut 1 2
+log "cut the link 1–2 alone for ${SPLIT_S} s (both still reach 3)"
+sleep "$SPLIT_S"
+p1=$(peers 1)
+[[ $p1 == *"2:down"* && $p1 == *"3:up"* ]] || fail "replica 1 should see 2 down and 3 up: $p1"
+heal 1 2
+
+# 2. SIGKILL replica 2 mid-load and restart it on its data.
+kill -9 "$PID_2"
+wait "$PID_2" 2>/dev/null || true
+killed_with=$(acks 2)
+log "healed 1–2; kill -9 replica 2 ($killed_with writes acknowledged before the kill)"
+sleep 0.5
+start 2 ack2b.log --write-rate 200 --write-count 300 --incarnation 1
+for _ in $(seq 1 100); do  # its load starts once it is connected to both others again
+  [[ $(grep -c 'write load starts' "$DIR/out-2.log" || true) -ge 2 ]] && break
+  sleep 0.1
+done
+[[ $(grep -c 'write load starts' "$DIR/out-2.log" || true) -ge 2 ]] ||
+  fail "replica 2 did not reconnect to both others within 10 s of its restart"
+log "replica 2 restarted on its data directory, reconnected and writing"
+
+# 3. Replica 3 alone, until every load is done and at least PARTITION_S.
+cut 3 1; cut 3 2
+a1=$(acks 1); a2=$(acks 2); a3=$(acks 3)
+log "cut replica 3 off from 1 and 2 (at least ${PARTITION_S} s, until every load is done)"
+sleep "$PARTITION_S"
+p3=$(peers 3); d1=$(digest 1); d3=$(digest 3)
+[[ $(acks 1) -gt $a1 && $(acks 2) -gt $a2 ]] || fail "1 and 2 stopped acknowledging while 3 was cut off"
+[[ $(acks 3) -gt $a3 ]] || fail "replica 3 stopped acknowledging while cut off"
+[[ $p3 == *"1:down"* && $p3 == *"2:down"* ]] || fail "replica 3 still sees its peers up: $p3"
+[[ $d1 != "$d3" ]] || fail "1 and 3 agreed while cut off from each other ($d1): no partition"
+for _ in $(seq 1 150); do  # bounded: the loads end within seconds
+  [[ $(cat "$DIR"/out-{1,2,3}.log | grep -c 'write load done' || true) -ge 3 ]] && break
+  sleep 0.2
+done
+[[ $(cat "$DIR"/out-{1,2,3}.log | grep -c 'write load done' || true) -ge 3 ]] ||
+  fail "the write loads did not finish"
+sleep 0.5  # a status line after the last write
+d1=$(digest 1); d2=$(digest 2); d3=$(digest 3)
+log "during the cut all three kept acknowledging (+$(( $(acks 1) - a1 )), +$(( $(acks 2) - a2 )), +$(( $(acks 3) - a3 ))); loads done; digests 1 $d1, 2 $d2, 3 $d3"
+[[ $d1 != "$d3" ]] || fail "1 and 3 agree before the heal: the partition did not hold"
+
+# Heal: the three must reach the same digest within CONVERGE_S.
+heal 3 1; heal 3 2
+HEALED=$(date +%s.%N)
+log "healed every link"
+converged=0
+for _ in $(seq 1 $(( CONVERGE_S * 20 ))); do
+  sleep 0.05
+  d1=$(digest 1); d2=$(digest 2); d3=$(digest 3)
+  if [[ -n $d1 && $d1 == "$d2" && $d2 == "$d3" ]]; then converged=1; break; fi
+done
+[[ $converged == 1 ]] || fail "no convergence within ${CONVERGE_S} s of the heal ($d1 $d2 $d3)"
+log "converged: digest $d1 on all three, $(since "$HEALED") s after the heal (status lines every 0.2 s)"
+
+for n in 1 2 3; do eval "kill -TERM \$PID_$n"; done
+for n in 1 2 3; do eval "wait \$PID_$n" || fail "replica $n exited non-zero after SIGTERM"; done
+
+# Every acknowledged write is in every final state, and the states are identical.
+cat "$DIR"/ack*.log | awk '{print $2}' | sort -u > "$DIR/acked"
+for n in 1 2 3; do
+  "$WL" replica --config "$DIR/r$n.toml" --inspect > "$DIR/state$n.txt"
+  grep '^1/8 guild_members ids' "$DIR/state$n.txt" | tr ' ' '\n' | tail -n +4 | sort -u > "$DIR/ids$n"
+  missing=$(comm -23 "$DIR/acked" "$DIR/ids$n" | wc -l)
+  [[ $missing -eq 0 ]] || fail "replica $n lacks $missing acknowledged writes"
+done
+cmp -s "$DIR/ids1" "$DIR/ids2" && cmp -s "$DIR/ids2" "$DIR/ids3" || fail "final states differ"
+log "all $(wc -l < "$DIR/acked") acknowledged writes are on all three replicas; states identical"
+echo "PASS: partition, split and kill -9 healed without losing an acknowledged write"
