@@ -9,15 +9,25 @@
 //                                 actions make hot) — those ticks are reported apart (adapt_*)
 //   BM_Partition_Balance/<dist>   max worker load / mean for uniform, clustered and single-hotspot
 //                                 player distributions (2 workers)
+//   BM_Memory_100kEntities        resident memory per entity in steady state: 100 000 entities
+//                                 (position and health each), placed in the partition, the
+//                                 10 000 players among them acting for 40 ticks
 // Rerun: bash dev.sh bench --benchmark_filter='Engine|Tick|Partition'
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <numeric>
 #include <random>
+#if WORLDLINE_MIMALLOC
+#include <mimalloc.h>
+#else
+#include <malloc.h>
+#endif
 
 #include "region/pipeline.h"
 #include "tests/support/outboxes.h"
@@ -33,7 +43,11 @@ struct Engine {
   NullOutbox outbox;
   crdt::ManualClock wall{1'000'000};
   crdt::HlcClock clock{1, wall, 10'000};
-  replica::Replica world{replica::ReplicaOptions{1, {1}}, registry, journal, outbox};
+  // No peers: each group is dropped once committed — the work a node does when its peers have
+  // acknowledged it. (Until 2026-11-27 the replica named itself as a peer that never acknowledged,
+  // so groups piled up in the buffer and were never dropped; interleaved runs show no difference
+  // in speed.)
+  replica::Replica world{replica::ReplicaOptions{1, {}}, registry, journal, outbox};
   GameRules rules{game()};
   std::unique_ptr<RegionPipeline> pipeline;
   std::mt19937_64 rng{3};
@@ -229,6 +243,78 @@ void BM_Partition_Balance(benchmark::State& state) {
 
 // Real time, not the main thread's CPU time: with two workers the main thread waits at the
 // barrier while the other worker runs, and its CPU time would overstate actions per second.
+// The process's resident set, in bytes (/proc/self/statm: pages), after the allocator has handed
+// back what is free (as a long-running node's would have by then).
+double resident_bytes() {
+#if WORLDLINE_MIMALLOC
+  mi_collect(true);
+#else
+  malloc_trim(0);
+#endif
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// A node's journal is on disk (LMDB); MemoryJournal would keep every record in memory.
+class DiscardingJournal final : public replica::Journal {
+ public:
+  crdt::Result<bool> append(const replica::JournalRecord&) override { return true; }
+};
+
+void BM_Memory_100kEntities(benchmark::State& state) {
+  constexpr ActorId kEntities = 100'000, kPlayers = 10'000;
+  for (auto _ : state) {
+    const double before = resident_bytes();
+    {
+      // Everything an entity costs: store entries, placement, grid slots, the pipeline's tables.
+      // Spawned in batches with a commit after each, as a node does tick by tick.
+      replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+      DiscardingJournal journal;
+      NullOutbox outbox;
+      crdt::ManualClock wall{1'000'000};
+      crdt::HlcClock clock{1, wall, 10'000};
+      // No peers: every group is dropped once committed, as in a cluster whose peers keep up.
+      replica::Replica world{replica::ReplicaOptions{1, {}}, registry, journal, outbox};
+      GameRules rules{GameConfig{}};
+      std::mt19937_64 rng{5};
+      std::uniform_real_distribution<double> coord(-5'000, 5'000);
+      for (ActorId e = 1; e <= kEntities; ++e) {
+        rules.spawn(world, e, {coord(rng), 0, coord(rng)}, clock);
+        if (e % 5'000 == 0) (void)world.commit(e / 5'000);
+      }
+      PipelineOptions o;
+      o.partition.workers = 2;
+      RegionPipeline pipeline(o, PriorityRules::defaults(), rules, world, clock);
+      std::map<ActorId, std::uint64_t> seq;
+      for (std::uint64_t tick = 100; tick < 140; ++tick) {
+        wall.advance(50);
+        for (ActorId p = 1 + tick % 2; p <= kPlayers; p += 2) {  // each player every other tick
+          Action a;
+          a.actor = p;
+          a.client_seq = ++seq[p];
+          a.position = {coord(rng), 0, coord(rng)};
+          (void)pipeline.submit(static_cast<int>(ActionKind::kMove), std::move(a), wall.now_ms());
+        }
+        (void)pipeline.tick(tick);
+        (void)world.commit(tick);
+      }
+      const double after = resident_bytes();
+      state.counters["bytes_per_entity"] = (after - before) / kEntities;
+      // Of which, exactly: the store's open-addressing table (every slot a key and a value).
+      const auto& entries = world.store().entries();
+      state.counters["store_table_bytes_per_entity"] =
+          static_cast<double>(entries.bucket_count() *
+                              sizeof(std::pair<replica::Key, replica::ComponentValue>)) /
+          kEntities;
+      state.counters["store_entries"] = static_cast<double>(entries.size());
+      state.counters["cells"] = static_cast<double>(pipeline.partition().leaves().size());
+      state.counters["value_bytes"] = sizeof(replica::ComponentValue);
+    }
+  }
+}
+
 BENCHMARK(BM_Engine_MixedActions)
     ->ArgName("workers")
     ->Arg(1)
@@ -243,6 +329,7 @@ BENCHMARK(BM_Tick_10kPlayers_5kActions)
     ->Iterations(200)
     ->UseRealTime();
 BENCHMARK(BM_Partition_Balance)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Memory_100kEntities)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace worldline::region
