@@ -99,7 +99,7 @@ void throughput(benchmark::State& state, WriteLoad::Kind kind) {
       bool done = false;
       if (kind == WriteLoad::Kind::kIds) {
         const auto* v = r.store().get(Key{1, 8});
-        done = v && std::get<crdt::GuildMembers>(*v).size() == n;
+        done = v && replica::value_as<crdt::GuildMembers>(*v).size() == n;
       } else {
         const auto* v = r.store().get(Key{1'000'000 + (n - 1), 1});
         done = v && std::get<crdt::Position>(*v).value().y == static_cast<double>(n - 1);

@@ -78,7 +78,8 @@ ComponentValue bottom_of() {
 
 template <std::size_t I>
 crdt::Result<ComponentValue> decode_as(std::string_view bytes) {
-  auto r = crdt::decode<std::variant_alternative_t<I, ComponentValue>>(bytes);
+  using T = typename Unboxed<std::variant_alternative_t<I, ComponentValue>>::type;
+  auto r = crdt::decode<T>(bytes);
   if (!r) return r.error();
   return ComponentValue(std::in_place_index<I>, std::move(r).value());
 }
@@ -110,7 +111,7 @@ ComponentValue ComponentRegistry::bottom(ComponentId id) const {
 }
 
 std::string encode_value(const ComponentValue& v) {
-  return std::visit([](const auto& x) { return crdt::encode(x); }, v);
+  return std::visit([](const auto& x) { return crdt::encode(unbox(x)); }, v);
 }
 
 crdt::Result<ComponentValue> decode_value(const ComponentRegistry& registry, ComponentId id,
@@ -122,8 +123,7 @@ crdt::Result<ComponentValue> decode_value(const ComponentRegistry& registry, Com
   }
   auto r = kTables.decode[index_of(spec->kind)](bytes);
   if (!r) return crdt::make_error(r.error().code, spec->name + ": " + r.error().message);
-  if (const auto* gold = std::get_if<crdt::Gold>(&r.value());
-      gold && gold->bound() != spec->bound) {
+  if (const auto* gold = value_if<crdt::Gold>(&r.value()); gold && gold->bound() != spec->bound) {
     return crdt::make_error(crdt::ErrorCode::kInvalidState,
                             spec->name + ": bound " + std::to_string(gold->bound()) +
                                 " differs from the configured " + std::to_string(spec->bound));
@@ -139,13 +139,13 @@ void join_value(ComponentValue& into, const ComponentValue& from) {
   std::visit(
       [&](auto& x) {
         using T = std::decay_t<decltype(x)>;
-        x.join(std::get<T>(from));
+        unbox(x).join(unbox(std::get<T>(from)));
       },
       into);
 }
 
 std::string value_to_string(const ComponentValue& v) {
-  return std::visit([](const auto& x) { return x.to_string(); }, v);
+  return std::visit([](const auto& x) { return unbox(x).to_string(); }, v);
 }
 
 }  // namespace worldline::replica

@@ -286,7 +286,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       }
       const std::uint64_t id = config.id * 1'000'000'000ull + load.incarnation * 1'000'000ull + n;
       auto ok = replica->write(Key{1, 8}, [&](ComponentValue& v) -> std::optional<ComponentValue> {
-        return std::get<crdt::GuildMembers>(v).add(config.id, id);
+        return value_as<crdt::GuildMembers>(v).add(config.id, id);
       });
       if (ok && ok.value()) open_ids.push_back(id);
     }
@@ -559,7 +559,7 @@ int inspect_data_dir(const std::string& data_dir, const ComponentRegistry& regis
     const ComponentValue& value = r.store().entries().at(key);
     const ComponentSpec* spec = registry.find(key.component);
     std::cout << key.to_string() << " " << (spec ? spec->name : "?");
-    if (const auto* ids = std::get_if<crdt::GuildMembers>(&value)) {
+    if (const auto* ids = value_if<crdt::GuildMembers>(&value)) {
       std::cout << " ids";
       for (auto id : ids->elements())
         std::cout << " " << id;

@@ -53,7 +53,7 @@ crdt::Result<bool> Store::join_remote(const Key& key, std::string_view bytes,
   auto it = state_.find(key);
   ComponentValue after = it == state_.end() ? registry_.bottom(key.component) : it->second;
   join_value(after, decoded.value());
-  if (const auto* gold = std::get_if<crdt::Gold>(&after); gold && !gold->well_formed()) {
+  if (const auto* gold = value_if<crdt::Gold>(&after); gold && !gold->well_formed()) {
     return reject(crdt::make_error(
         crdt::ErrorCode::kInvalidState,
         key.to_string() + ": joining gives negative rights: " + gold->to_string()));

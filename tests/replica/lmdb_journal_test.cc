@@ -183,7 +183,7 @@ class TwoJournals : public ::testing::Test {
     for (std::uint64_t i = 0; i < names.size(); ++i) {
       ASSERT_TRUE(
           a.write(Key{base + i, 10}, [&](ComponentValue& v) -> std::optional<ComponentValue> {
-             return std::get<crdt::DisplayName>(v).assign(1, names[i]);
+             return value_as<crdt::DisplayName>(v).assign(1, names[i]);
            }).ok());
       ASSERT_TRUE(a.commit(i).ok());
     }
@@ -233,7 +233,7 @@ TEST_F(TwoJournals, CorruptedRecordIsQuarantinedAndRepairedFromAPeer) {
   a.request_resync();
   pump({{1, &a}, {2, &b}}, {{1, &box_a}, {2, &box_b}}, 100'000);
   EXPECT_EQ(a.store().entries(), before);
-  EXPECT_EQ(std::get<crdt::DisplayName>(*a.store().get(Key{101, 10})).values(),
+  EXPECT_EQ(value_as<crdt::DisplayName>(*a.store().get(Key{101, 10})).values(),
             std::vector<std::string>{"CORRUPT-ME-0123456789"});
   // The quarantined record is kept aside, not recovered again.
   auto again = reopened.value()->recover(reg);

@@ -20,7 +20,8 @@ inline std::optional<ComponentValue> random_mutation(ComponentValue& v, crdt::Re
   };
   const std::string names[] = {"a", "b", "c", "sword", "potion"};
   return std::visit(
-      [&](auto& x) -> std::optional<ComponentValue> {
+      [&](auto& alternative) -> std::optional<ComponentValue> {
+        auto& x = unbox(alternative);
         using T = std::decay_t<decltype(x)>;
         using namespace crdt;
         if constexpr (std::is_same_v<T, Position>) {

@@ -33,7 +33,7 @@ class CapturingOutbox : public Outbox {
 };
 
 std::optional<ComponentValue> add_member(ComponentValue& v, ReplicaId r, std::uint64_t id) {
-  return std::get<crdt::GuildMembers>(v).add(r, id);
+  return value_as<crdt::GuildMembers>(v).add(r, id);
 }
 
 TEST(Store, RefusesValuesOfTheWrongKindUnknownComponentsAndBadBounds) {
@@ -74,7 +74,7 @@ TEST(Store, ARefusedFirstWriteLeavesNoEntry) {
   const auto reg = ComponentRegistry::game_defaults();
   Store store(reg);
   auto r = store.mutate(Key{5, 4}, [](ComponentValue& v) -> std::optional<ComponentValue> {
-    auto d = std::get<crdt::Gold>(v).decrement(1, 10);
+    auto d = value_as<crdt::Gold>(v).decrement(1, 10);
     if (!d) return std::nullopt;
     return std::move(d).value();
   });
