@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   loadgen->add_option("--secret", lg_secret, "the nodes' token_secret (HS256)")->required();
   loadgen->add_option("--connects-per-second", lg.connects_per_s, "ramp-up")->capture_default_str();
+  loadgen->add_flag("--failover", lg.failover,
+                    "a player whose connection is lost resumes in the next target and the time "
+                    "until it acts again is reported");
   loadgen->add_option("--threads", lg.threads, "I/O threads of the load generator")
       ->capture_default_str();
   std::string lg_protocol = "json";

@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <sstream>
@@ -151,9 +152,36 @@ class Bot : public std::enable_shared_from_this<Bot> {
   void failed(const char* what, beast::error_code ec) {
     (void)what;
     (void)ec;
+    if (!stopped_ && !shared_.stopping() && shared_.options.failover &&
+        shared_.targets.size() > 1 && (phase_ == Phase::kRunning || lost_at_)) {
+      fail_over();
+      return;
+    }
     if (!stopped_ && phase_ != Phase::kRunning) ++shared_.report.connect_failures;
     if (!stopped_ && phase_ == Phase::kRunning) ++shared_.report.disconnected;
     timer_.cancel();
+  }
+
+  // The connection is gone (its region died): resume in the next region with the last ack; the
+  // unacknowledged actions are resent once welcomed. Every other region is tried, twice, before
+  // the player gives up. The action timer keeps running; act() waits for the new session.
+  void fail_over() {
+    if (!lost_at_) {
+      lost_at_ = Clock::now();
+      acked_at_loss_ = acked_;
+      attempts_ = 0;
+    }
+    if (++attempts_ > 2 * shared_.targets.size()) {
+      ++shared_.report.failover_failures;
+      lost_at_.reset();
+      timer_.cancel();
+      return;
+    }
+    retired_.push_back(std::move(ws_));  // its handlers may still run; they see it is not ws_
+    queue_.clear();
+    writing_ = false;
+    ++target_;
+    connect();
   }
 
   void read() {
@@ -286,6 +314,11 @@ class Bot : public std::enable_shared_from_this<Bot> {
   }
 
   void on_ack(std::uint64_t ack) {
+    if (lost_at_ && ack > acked_at_loss_) {  // acting again, in another region
+      ++shared_.report.failovers;
+      shared_.report.failover_ms.record(ms_since(*lost_at_));
+      lost_at_.reset();
+    }
     acked_ = std::max(acked_, ack);
     while (!pending_.empty() && pending_.front().first <= ack) {
       if (shared_.measuring()) {
@@ -420,6 +453,10 @@ class Bot : public std::enable_shared_from_this<Bot> {
   std::vector<Seen> visible_;
   std::uint64_t frames_seen_ = 0;
   std::uint64_t since_hop_ = 0, hop_after_ = 40;
+  std::optional<Clock::time_point> lost_at_;  // failing over since
+  std::uint64_t acked_at_loss_ = 0;
+  std::size_t attempts_ = 0;  // connections tried in this failover
+  std::vector<std::unique_ptr<websocket::stream<beast::tcp_stream>>> retired_;  // lost ones
 };
 
 std::string quantiles(const replica::Histogram& h) {
@@ -448,6 +485,11 @@ std::string Report::summary() const {
     << " /s, " << rejects << " rejects, " << errors << " errors, " << hops << " region hops\n"
     << "action -> ack (client-measured): " << quantiles(ack_ms) << "\n"
     << "state frames: " << state_frames_per_client_s() << " per client per second";
+  if (failovers > 0 || failover_failures > 0) {
+    o << "\nfailovers: " << failovers << " players acted again in another region, "
+      << failover_failures
+      << " found none; connection lost -> acting again: " << quantiles(failover_ms);
+  }
   return o.str();
 }
 
@@ -464,6 +506,9 @@ void add(Report& into, const Report& r) {
   into.state_frames += r.state_frames;
   into.hops += r.hops;
   into.ack_ms.merge(r.ack_ms);
+  into.failovers += r.failovers;
+  into.failover_failures += r.failover_failures;
+  into.failover_ms.merge(r.failover_ms);
 }
 
 // One I/O thread: its io_context, its bots, and a snapshot of its figures for the coordinator.

@@ -40,12 +40,23 @@ struct Options {
   double connects_per_s = 2000;                             // ramp-up
   int threads = 2;                         // I/O threads, each with its share of the players
   std::uint64_t progress_every_ms = 1000;  // 0: no progress lines
+  // A player whose connection is lost while playing resumes in the next target with its last
+  // ack, as a game client would when its region dies, and the time until it acts again there is
+  // measured (Report::failover_ms). Without it, a lost player stays lost (counted as dropped).
+  bool failover = false;
 };
 
 struct Report {
   std::uint64_t players = 0, connected = 0, connect_failures = 0, disconnected = 0;
   std::uint64_t actions_sent = 0, acked = 0, rejects = 0, errors = 0;
   std::uint64_t state_frames = 0, hops = 0;
+  // With Options::failover: players that lost their connection and acted again in another region
+  // (failovers), and those that found no region to resume in (failover_failures). failover_ms:
+  // connection lost → the first ack, from the new region, of an action not acknowledged before
+  // the loss (a resent one, or the next the player makes).
+  std::uint64_t failovers = 0, failover_failures = 0;
+  replica::Histogram failover_ms{
+      {10, 20, 50, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000}};
   double seconds = 0;  // of the measured phase
   // Client-measured action sent → first state frame whose ack covers it, ms.
   replica::Histogram ack_ms{{1,  2,  5,  10, 15,  20,  25,  30,  35,  40,   45,   50,

@@ -1,0 +1,30 @@
+# bench/cluster.sh — sourced by bench/e2e.sh and bench/failover.sh: the TOML of one region node of
+# an n-node cluster on loopback, and reading a metric from a node's /metrics.
+# Uses: DIR (data directories under it), RUN (run number), BASE (ports: replica BASE+id, gateway
+# BASE+10+id), TICK_HZ, SECRET (token secret), IO_THREADS.
+
+config() {  # id count
+  local id=$1 n=$2
+  echo "[replica]"
+  echo "id = $id"
+  echo "listen = \"127.0.0.1:$((BASE + id))\""
+  echo "data_dir = \"$DIR/run$RUN/node$id\""
+  echo "secret = \"e2e bench cluster secret\""
+  for p in $(seq "$n"); do
+    [[ $p == "$id" ]] && continue
+    printf '[[replica.peers]]\nid = %s\naddress = "127.0.0.1:%s"\n' "$p" $((BASE + p))
+  done
+  printf '[region]\nname = "r%s"\ntick_hz = %s\nworkers = 1\nspawn_radius = 1500\n' "$id" "$TICK_HZ"
+  printf 'interest_radius = 30\n'
+  printf '[gateway]\nlisten = "127.0.0.1:%s"\ntoken_secret = "%s"\n' $((BASE + 10 + id)) "$SECRET"
+  printf 'actions_per_s = 1000\naction_burst = 1000\nmax_send_queue = 1024\nio_threads = %s\n' \
+    "$IO_THREADS"
+}
+
+metric() {  # port name: the sum of a metric's samples from /metrics
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
+  awk -v m="$2" '$1 ~ "^"m"[{]" {s += $2} END {printf "%d", s}' <&3
+  exec 3<&-
+}
+
