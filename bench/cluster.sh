@@ -1,7 +1,26 @@
-# bench/cluster.sh — sourced by bench/e2e.sh and bench/failover.sh: the TOML of one region node of
-# an n-node cluster on loopback, and reading a metric from a node's /metrics.
-# Uses: DIR (data directories under it), RUN (run number), BASE (ports: replica BASE+id, gateway
-# BASE+10+id), TICK_HZ, SECRET (token secret), IO_THREADS.
+# bench/cluster.sh — sourced by bench/e2e.sh and bench/failover.sh (from the repository's root):
+# building `worldline`, the TOML of one region node of an n-node cluster on loopback, and reading a
+# metric from a node's /metrics.
+# config() uses: DIR (data directories under it), RUN (run number), BASE (ports: replica BASE+id,
+# gateway BASE+10+id), TICK_HZ, SECRET (token secret), IO_THREADS.
+
+# Installs what is missing, builds the release `worldline` (WL), makes a temporary directory (DIR)
+# that the exit trap removes after killing every process in PIDS.
+cluster_setup() {  # mktemp name prefix
+  bash dev.sh install >/dev/null
+  cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF \
+    -DWORLDLINE_BENCH=OFF >/dev/null
+  cmake --build build/release --target worldline >/dev/null
+  WL=build/release/app/worldline
+  DIR="$(mktemp -d "/tmp/$1.XXXXXX")"
+  PIDS=()
+  trap cluster_cleanup EXIT
+}
+cluster_cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$DIR"
+}
 
 config() {  # id count
   local id=$1 n=$2

@@ -23,24 +23,11 @@ TICK_HZ="${TICK_HZ:-20}"
 PROTOCOL="${PROTOCOL:-json}"            # the players' wire form: json or capnp
 LOADGEN_THREADS="${LOADGEN_THREADS:-2}"
 IO_THREADS="${IO_THREADS:-1}"           # each node's gateway I/O threads
-bash dev.sh install >/dev/null
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF \
-  -DWORLDLINE_BENCH=OFF >/dev/null
-cmake --build build/release --target worldline >/dev/null
-WL=build/release/app/worldline
-DIR="$(mktemp -d /tmp/worldline-e2e-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-SECRET="e2e bench token secret"
-BASE=$(( 31000 + (RANDOM % 80) * 20 ))  # below the ephemeral range (32768+)
-
 # shellcheck source=bench/cluster.sh
 source bench/cluster.sh
+cluster_setup worldline-e2e-bench
+SECRET="e2e bench token secret"
+BASE=$(( 31000 + (RANDOM % 80) * 20 ))  # below the ephemeral range (32768+)
 
 # The nodes' own receive → ack-published latency (worldline_gateway_ack_ms, over the whole run,
 # ramp-up included): p50/p95/p99 as bucket upper bounds, summed over the nodes' histograms.

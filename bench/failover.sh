@@ -20,25 +20,12 @@ KILL_AFTER="${KILL_AFTER:-4}"
 TICK_HZ="${TICK_HZ:-20}"
 PROTOCOL="${PROTOCOL:-json}"
 IO_THREADS="${IO_THREADS:-2}"
-bash dev.sh install >/dev/null
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF \
-  -DWORLDLINE_BENCH=OFF >/dev/null
-cmake --build build/release --target worldline >/dev/null
-WL=build/release/app/worldline
-DIR="$(mktemp -d /tmp/worldline-failover.XXXXXX)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+# shellcheck source=bench/cluster.sh
+source bench/cluster.sh
+cluster_setup worldline-failover
 SECRET="failover bench token secret"
 BASE=$(( 31000 + (RANDOM % 80) * 20 ))  # e2e.sh's band: the two do not run together
 RUN=1
-# shellcheck source=bench/cluster.sh
-source bench/cluster.sh
-
 targets=()
 for id in 1 2 3; do
   config "$id" 3 > "$DIR/n$id.toml"
