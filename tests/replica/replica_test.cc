@@ -36,6 +36,35 @@ std::optional<ComponentValue> add_member(ComponentValue& v, ReplicaId r, std::ui
   return value_as<crdt::GuildMembers>(v).add(r, id);
 }
 
+TEST(ComponentValue, BoxedKindsCopyDeeplyCompareByValueAndStaySmall) {
+  static_assert(sizeof(ComponentValue) <= 128, "a store slot is a key and one of these");
+  ComponentValue a = crdt::GuildMembers{};
+  (void)add_member(a, 1, 7);
+  ComponentValue b = a;  // a deep copy: changing it leaves `a` as it was
+  (void)add_member(b, 1, 8);
+  EXPECT_EQ(value_as<crdt::GuildMembers>(a).size(), 1u);
+  EXPECT_EQ(value_as<crdt::GuildMembers>(b).size(), 2u);
+  EXPECT_FALSE(a == b);
+  (void)add_member(a, 1, 8);
+  EXPECT_TRUE(a == b);  // the same element under the same dot: equal values in two boxes
+  (void)add_member(a, 2, 9);
+  EXPECT_FALSE(a == b);
+  ComponentValue c = b;
+  EXPECT_TRUE(b == c);  // equal by value, not by address
+  EXPECT_NE(&value_as<crdt::GuildMembers>(b), &value_as<crdt::GuildMembers>(c));
+  ComponentValue moved = std::move(c);
+  c = a;  // a moved-from value can be assigned to
+  EXPECT_TRUE(c == a);
+  EXPECT_TRUE(moved == b);
+  EXPECT_EQ(value_if<crdt::Gold>(&a), nullptr);
+  EXPECT_EQ(value_if<crdt::GuildMembers>(&a), &value_as<crdt::GuildMembers>(a));
+  EXPECT_THROW((void)value_as<crdt::Gold>(a), std::bad_variant_access);
+  // The codec sees the CRDT, not the box: the bytes decode to an equal value.
+  auto decoded = decode_value(ComponentRegistry::game_defaults(), 8, encode_value(a));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_TRUE(decoded.value() == a);
+}
+
 TEST(Store, RefusesValuesOfTheWrongKindUnknownComponentsAndBadBounds) {
   const auto reg = ComponentRegistry::game_defaults();
   Store store(reg);
