@@ -15,7 +15,8 @@
 # cannot be added here (bench/replica_bench measures replication under 50 ms of added latency with
 # an in-process delay instead).
 #
-# Needs root (ip netns, veth; Debian's iproute2). Bounded: every wait has a deadline, the script
+# Needs root (ip netns, veth; Debian's iproute2): as another user it re-runs itself with sudo -n.
+# Bounded: every wait has a deadline, the script
 # cleans up its namespaces and processes on any exit.
 # Usage: chaos/partition_heal.sh <path to worldline>     (ctest runs it: label `chaos`)
 #        KEEP=1 keeps the logs and data directories.
@@ -25,7 +26,11 @@ PARTITION_S="${PARTITION_S:-4}"
 SPLIT_S="${SPLIT_S:-3}"
 CONVERGE_S="${CONVERGE_S:-30}"
 
-[[ $(id -u) -eq 0 ]] || { echo "FAIL: needs root for ip netns and veth (run as root)"; exit 1; }
+if [[ $(id -u) -ne 0 ]]; then  # namespaces and veth need root: as dev.sh installs, through sudo
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then exec sudo -n bash "$0" "$WL"; fi
+  echo "FAIL: needs root for ip netns and veth (run as root, or with passwordless sudo)"
+  exit 1
+fi
 command -v ip >/dev/null || { echo "FAIL: ip (iproute2) is not installed"; exit 1; }
 
 DIR="$(mktemp -d /tmp/worldline-chaos.XXXXXX)"
