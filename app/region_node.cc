@@ -414,6 +414,10 @@ struct RegionNode {
               ns.sessions_cut);
     p.counter("worldline_replica_sends_dropped_total", "Gossip messages dropped on full links.",
               ns.sends_dropped);
+    p.counter("worldline_replica_silent_links_dropped_total",
+              "Links to peers dropped because nothing was heard from them for too long (a silent "
+              "partition); the node reconnects every second.",
+              ns.silent_links_dropped);
     // Per peer: one family per figure, a sample per peer.
     auto per_peer = [&](const std::string& name, const std::string& help, bool counter,
                         auto value) {

@@ -11,9 +11,9 @@
 # seconds — the script prints how long it took — and every write any of them acknowledged (before
 # a cut, during it, before the kill) must be in all three final states, which must be identical.
 #
-# The links are plain veth: this machine's kernel has no sch_netem, so `tc netem` latency and jitter
-# cannot be added here (bench/replica_bench measures replication under 50 ms of added latency with
-# an in-process delay instead).
+# Cuts are silent (a blackhole qdisc on both ends of the link). The links have no added latency:
+# this machine's kernel has no sch_netem, so `tc netem` delay and jitter cannot be added here
+# (bench/replica_bench measures replication under 50 ms of added latency in-process instead).
 #
 # Needs root (ip netns, veth; Debian's iproute2): as another user it re-runs itself with sudo -n.
 # Bounded: every wait has a deadline, the script
@@ -72,8 +72,17 @@ for pair in "1 2" "1 3" "2 3"; do
     ip -n "$(ns "$1")" link set "$(dev "$1" "$2")" up
   done
 done
-cut() { ip -n "$(ns "$1")" link set "$(dev "$1" "$2")" down; }  # one end down: nothing passes
-heal() { ip -n "$(ns "$1")" link set "$(dev "$1" "$2")" up; }
+# A cut drops every packet on the link, both ways, silently (a blackhole qdisc on both ends): the
+# links stay up and the connections open, as when a WAN path dies — nobody is told, TCP just stops
+# hearing back. A heal removes the qdiscs.
+cut() {
+  ip netns exec "$(ns "$1")" tc qdisc add dev "$(dev "$1" "$2")" root blackhole
+  ip netns exec "$(ns "$2")" tc qdisc add dev "$(dev "$2" "$1")" root blackhole
+}
+heal() {
+  ip netns exec "$(ns "$1")" tc qdisc del dev "$(dev "$1" "$2")" root
+  ip netns exec "$(ns "$2")" tc qdisc del dev "$(dev "$2" "$1")" root
+}
 
 # --- Replicas ---------------------------------------------------------------------------------
 config() {  # id

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -124,6 +125,15 @@ class Replica {
   std::uint64_t next_seq() const { return next_seq_; }
   ReplicaId id() const { return options_.id; }
   ReplicaStats stats(std::uint64_t now_ms) const;
+  // How long nothing has been heard from `peer` (ms); max() for a peer never heard from or not
+  // configured.
+  std::uint64_t peer_silent_ms(ReplicaId peer, std::uint64_t now_ms) const {
+    auto it = peers_.find(peer);
+    if (it == peers_.end() || !it->second.detector.ever_heard()) {
+      return std::numeric_limits<std::uint64_t>::max();
+    }
+    return now_ms - std::min(now_ms, it->second.detector.last_heard_ms());
+  }
 
  private:
   struct Buffered {

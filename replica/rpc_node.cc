@@ -34,6 +34,15 @@ capnp::Data::Reader to_data(const std::string& s) {
 }
 
 constexpr std::size_t kMaxInFlightPerPeer = 64;
+// Connecting to a peer and logging in must finish within this, or the attempt is dropped and
+// retried: during a partition that drops packets silently a connect() would otherwise wait for
+// TCP's SYN retries (a minute and more), and the link would come back that long after the heal.
+constexpr std::uint64_t kConnectTimeoutMs = 1000;
+// Retry delays double from 100 ms up to this: a healed path is used within about a second.
+constexpr std::uint64_t kMaxReconnectDelayMs = 1000;
+// A link to a peer heard from by nothing for this long is dropped (see cut_silent_links); a
+// healthy peer is heard every gossip interval. Links younger than this are left alone.
+constexpr std::uint64_t kSilentLinkMs = 2000;
 constexpr std::size_t kMaxOutstandingNonces = 1024;
 
 }  // namespace
@@ -74,7 +83,11 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     kj::Maybe<s::ReplicaSession::Client> session;
     std::size_t in_flight = 0;
     std::uint64_t backoff_ms = 100;
-    std::uint64_t dropped = 0;  // messages not sent: no session, or back-pressure
+    std::uint64_t dropped = 0;                // messages not sent: no session, or back-pressure
+    std::uint64_t connected_ms = 0;           // when the session was established (steady clock)
+    std::uint64_t silent_cuts = 0;            // sessions dropped by cut_silent_links
+    std::uint64_t failed_attempts = 0;        // connection attempts failed since the last session
+    kj::Own<kj::PromiseFulfiller<void>> cut;  // fulfilled to drop the session
   };
   std::map<ReplicaId, PeerLink> links;
 
@@ -214,50 +227,89 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   // ---- client side ----------------------------------------------------------------------------
   kj::Promise<void> connect_loop(PeerLink& link) {
     auto& ctx = KJ_ASSERT_NONNULL(io);
-    return ctx.provider->getNetwork()
-        .parseAddress(link.config.address)
-        .then([](kj::Own<kj::NetworkAddress> addr) { return addr->connect().attach(kj::mv(addr)); })
-        .then([this, &link](kj::Own<kj::AsyncIoStream> stream) {
-          link.stream = kj::mv(stream);
-          link.client = kj::heap<capnp::TwoPartyClient>(*link.stream);
-          auto login = link.client->bootstrap().castAs<s::ReplicaLogin>();
-          return login.challengeRequest()
-              .send()
-              .then([this, login](auto&& resp) mutable {
-                const std::string nonce = to_string(resp.getNonce());
-                auto req = login.loginRequest();
-                req.setReplica(config.id);
-                req.setNonce(to_data(nonce));
-                const std::string proof = login_proof(config.secret, nonce, config.id);
-                req.setProof(to_data(proof));
-                return req.send();
-              })
-              .then([this, &link](auto&& resp) {
-                link.session = resp.getSession();
-                link.backoff_ms = 100;
-                spdlog::info("replica {}: connected to replica {} at {}", config.id, link.config.id,
-                             link.config.address);
-                return link.client->onDisconnect();
-              });
+    auto established = ctx.provider->getNetwork()
+                           .parseAddress(link.config.address)
+                           .then([](kj::Own<kj::NetworkAddress> addr) {
+                             return addr->connect().attach(kj::mv(addr));
+                           })
+                           .then([this, &link](kj::Own<kj::AsyncIoStream> stream) {
+                             link.stream = kj::mv(stream);
+                             link.client = kj::heap<capnp::TwoPartyClient>(*link.stream);
+                             auto login = link.client->bootstrap().castAs<s::ReplicaLogin>();
+                             return login.challengeRequest()
+                                 .send()
+                                 .then([this, login](auto&& resp) mutable {
+                                   const std::string nonce = to_string(resp.getNonce());
+                                   auto req = login.loginRequest();
+                                   req.setReplica(config.id);
+                                   req.setNonce(to_data(nonce));
+                                   const std::string proof =
+                                       login_proof(config.secret, nonce, config.id);
+                                   req.setProof(to_data(proof));
+                                   return req.send();
+                                 })
+                                 .then([&link](auto&& resp) { link.session = resp.getSession(); });
+                           });
+    auto timeout = ctx.provider->getTimer()
+                       .afterDelay(kConnectTimeoutMs * kj::MILLISECONDS)
+                       .then([]() -> kj::Promise<void> {
+                         return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
+                                              kj::str("no answer to connect and log in within ",
+                                                      kConnectTimeoutMs, " ms"));
+                       });
+    return established.exclusiveJoin(kj::mv(timeout))
+        .then([this, &link]() {
+          link.backoff_ms = 100;
+          link.failed_attempts = 0;
+          link.connected_ms = steady_ms();
+          spdlog::info("replica {}: connected to replica {} at {}", config.id, link.config.id,
+                       link.config.address);
+          auto cut = kj::newPromiseAndFulfiller<void>();
+          link.cut = kj::mv(cut.fulfiller);
+          return link.client->onDisconnect().exclusiveJoin(kj::mv(cut.promise));
         })
         .then(
             [this, &link]() {
               spdlog::warn("replica {}: link to replica {} closed", config.id, link.config.id);
             },
             [this, &link](kj::Exception&& e) {
-              spdlog::warn("replica {}: link to replica {} ({}): {}", config.id, link.config.id,
-                           link.config.address, e.getDescription().cStr());
+              // Retried every second while the peer is unreachable: the first failure and then
+              // every 60th is logged, not each.
+              if (link.failed_attempts++ % 60 == 0) {
+                spdlog::warn("replica {}: link to replica {} ({}): {} (attempt {}, retrying)",
+                             config.id, link.config.id, link.config.address,
+                             e.getDescription().cStr(), link.failed_attempts);
+              }
             })
         .then([this, &link]() {
+          link.cut = nullptr;
           link.session = nullptr;
           link.client = nullptr;
           link.stream = nullptr;
           link.in_flight = 0;
           const auto delay = link.backoff_ms;
-          link.backoff_ms = std::min<std::uint64_t>(link.backoff_ms * 2, 5000);
+          link.backoff_ms = std::min<std::uint64_t>(link.backoff_ms * 2, kMaxReconnectDelayMs);
           return KJ_ASSERT_NONNULL(io).provider->getTimer().afterDelay(delay * kj::MILLISECONDS);
         })
         .then([this, &link]() { return connect_loop(link); });
+  }
+
+  // A path that dies without a word (a partition that drops packets, a peer's machine gone)
+  // leaves our connection to the peer open and TCP retrying on its own backoff — after a long
+  // partition, tens of seconds after the path is back. So a link to a peer heard from by nothing
+  // for kSilentLinkMs (the failure detector has called it down well before) is dropped, and the
+  // connect loop tries again every second with a timeout.
+  void cut_silent_links(std::uint64_t now) {
+    for (auto& [id, link] : links) {
+      if (link.session == nullptr || link.cut.get() == nullptr) continue;
+      if (now < link.connected_ms + kSilentLinkMs) continue;
+      if (replica->peer_silent_ms(id, now) < kSilentLinkMs) continue;
+      ++link.silent_cuts;
+      spdlog::warn("replica {}: nothing heard from replica {} for too long: dropping the link",
+                   config.id, id);
+      link.cut->fulfill();
+      link.cut = nullptr;
+    }
   }
 
   // ---- ticks ----------------------------------------------------------------------------------
@@ -306,8 +358,11 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       out.auth_failures = auth_failures;
       out.sessions_cut = sessions_cut;
       out.sends_dropped = 0;
-      for (const auto& [id, link] : links)
+      out.silent_links_dropped = 0;
+      for (const auto& [id, link] : links) {
         out.sends_dropped += link.dropped;
+        out.silent_links_dropped += link.silent_cuts;
+      }
     }
     if (options.after_commit) options.after_commit(*replica, seq.ok(), now);
     if (!seq) {
@@ -515,6 +570,7 @@ int ReplicaNode::run(const RunOptions& options) {
         all = all && link.session != nullptr;
       if (all) resync_pending = false;
     }
+    n.cut_silent_links(steady_ms());
     n.replica->gossip(steady_ms());
   }));
   if (options.status_interval_ms) {
