@@ -412,9 +412,11 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     }
     const auto js = journal->stats();
     const double p99_us = js.commit_us.quantile_bound(0.99);  // the bucket holding it
-    std::uint64_t dropped = 0;
-    for (const auto& [id, link] : links)
+    std::uint64_t dropped = 0, silent = 0;
+    for (const auto& [id, link] : links) {
       dropped += link.dropped;
+      silent += link.silent_cuts;
+    }
     char digest[32];
     std::snprintf(digest, sizeof digest, "%016llx",
                   static_cast<unsigned long long>(replica->store().digest()));
@@ -426,7 +428,8 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
               << (std::isinf(p99_us) ? std::string("inf")
                                      : std::to_string(static_cast<std::uint64_t>(p99_us)))
               << "us quarantined=" << js.quarantined << " sessions_cut=" << sessions_cut
-              << " sends_dropped=" << dropped << " peers:" << peers << std::endl;
+              << " sends_dropped=" << dropped << " silent_links_dropped=" << silent
+              << " peers:" << peers << std::endl;
   }
 
   kj::Promise<void> every(std::uint64_t ms, std::function<void()> fn) {
