@@ -19,7 +19,9 @@ const std::vector<double> kCommitBoundsUs = {50,   100,   200,   500,   1000,   
                                              5000, 10000, 20000, 50000, 100000, 1000000};
 
 crdt::Error lmdb_error(const std::string& what, int rc) {
-  return crdt::make_error(crdt::ErrorCode::kInvalidState, "lmdb " + what + ": " + mdb_strerror(rc));
+  std::string message = "lmdb " + what + ": " + mdb_strerror(rc);
+  if (rc == MDB_MAP_FULL) message += " (the data directory is full: raise replica.map_size_mb)";
+  return crdt::make_error(crdt::ErrorCode::kInvalidState, message);
 }
 
 std::string be64(std::uint64_t v) {

@@ -55,6 +55,12 @@ crdt::Result<ReplicaNodeConfig> parse_node_config(const std::string& text,
     return config_error(source, "replica.tick_ms and gossip_interval_ms must be positive and sane");
   }
   if (c.max_batch_bytes < 1024) return config_error(source, "replica.max_batch_bytes < 1024");
+  const std::int64_t map_size_mb = (*r)["map_size_mb"].value_or<std::int64_t>(4096);
+  if (map_size_mb < 16 || map_size_mb > (std::int64_t{1} << 24)) {
+    return config_error(source, "replica.map_size_mb must be 16..16777216 (MiB), not " +
+                                    std::to_string(map_size_mb));
+  }
+  c.map_size_mb = static_cast<std::uint64_t>(map_size_mb);
   const std::string durability = (*r)["durability"].value_or(std::string("local"));
   if (durability == "local") {
     c.replicated_k = 0;

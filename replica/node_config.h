@@ -36,6 +36,9 @@ struct ReplicaNodeConfig {
   std::uint64_t gossip_interval_ms = 50;
   std::uint64_t snapshot_every_groups = 2000;
   std::size_t max_batch_bytes = 256 * 1024;
+  // LMDB's map size: the most the data directory may hold (journal, snapshot, quarantine). A full
+  // map fails the group commit (logged and counted; nothing is acknowledged) until it is raised.
+  std::uint64_t map_size_mb = 4096;
   std::uint32_t replicated_k = 0;  // durability "local" = 0, "replicated:k" = k
   // Testing only: hold every outgoing message this long (simulated WAN latency where tc netem
   // is not available). Not read from TOML.

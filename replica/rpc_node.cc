@@ -487,7 +487,7 @@ ReplicaNode::~ReplicaNode() = default;
 
 int ReplicaNode::run(const RunOptions& options) {
   Impl& n = *impl_;
-  auto journal = LmdbJournal::open(n.config.data_dir);
+  auto journal = LmdbJournal::open(n.config.data_dir, n.config.map_size_mb << 20);
   if (!journal) {
     spdlog::error("replica {}: cannot open the data directory: {}", n.config.id,
                   journal.error().to_string());

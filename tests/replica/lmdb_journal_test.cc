@@ -2,6 +2,7 @@
 // corrupted on disk being detected, quarantined and repaired from a peer.
 #include "replica/lmdb_journal.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <lmdb.h>
 
@@ -17,6 +18,7 @@ namespace worldline::replica {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::HasSubstr;
 
 class TempDir {
  public:
@@ -274,6 +276,24 @@ TEST_F(TwoJournals, CorruptedSnapshotEntryIsQuarantinedAndFetchedBackByKey) {
   a.request_keys(rec.value().quarantined_keys);
   pump({{1, &a}, {2, &b}}, {{1, &box_a}, {2, &box_b}}, 50'000);
   EXPECT_EQ(a.store().entries(), before);
+}
+
+TEST(LmdbJournal, AFullMapFailsTheAppendAndSaysWhichSettingToRaise) {
+  TempDir dir;
+  auto j = LmdbJournal::open(dir.str(), 1 << 20);  // 1 MiB
+  ASSERT_TRUE(j.ok()) << j.error().to_string();
+  const std::string big(64 * 1024, 'x');  // a name of 64 KiB: 16 fill the map
+  crdt::Result<bool> last = true;
+  std::uint64_t appended = 0;
+  for (std::uint64_t seq = 1; seq <= 64 && last.ok(); ++seq) {
+    last = j.value()->append(record_with_name(seq, big));
+    if (last.ok()) ++appended;
+  }
+  ASSERT_FALSE(last.ok()) << "64 records of 64 KiB fitted in a 1 MiB map";
+  EXPECT_GT(appended, 0u);
+  EXPECT_THAT(last.error().message, HasSubstr("MDB_MAP_FULL"));
+  EXPECT_THAT(last.error().message, HasSubstr("raise replica.map_size_mb"));
+  EXPECT_EQ(j.value()->stats().appends, appended);  // the failed one is not counted as written
 }
 
 TEST(LmdbJournal, OpenFailsClearlyOnAnUnusablePath) {

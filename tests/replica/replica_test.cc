@@ -475,6 +475,7 @@ address = "127.0.0.1:7101"
   ASSERT_EQ(c.value().peers.size(), 1u);
   EXPECT_EQ(c.value().peers[0].address, "127.0.0.1:7101");
   EXPECT_EQ(c.value().tick_ms, 50u);
+  EXPECT_EQ(c.value().map_size_mb, 4096u);  // the default
 }
 
 TEST(NodeConfig, EveryMistakeIsNamed) {
@@ -496,6 +497,8 @@ TEST(NodeConfig, EveryMistakeIsNamed) {
   EXPECT_EQ(err("[replica]\nid = 1\nlisten = \"nocolon\"\n"),
             "t.toml: replica.listen must be host:port");
   EXPECT_EQ(err("[replica]\nid = 1\nlisten = \"h:1\"\n"), "t.toml: replica.data_dir is required");
+  EXPECT_EQ(err(head + "secret = \"0123456789\"\nmap_size_mb = 8\n"),
+            "t.toml: replica.map_size_mb must be 16..16777216 (MiB), not 8");
   EXPECT_EQ(load_node_config("/nonexistent/x.toml").error().message,
             "/nonexistent/x.toml: cannot open the file");
 }
