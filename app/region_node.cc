@@ -416,7 +416,7 @@ struct RegionNode {
               ns.sends_dropped);
     p.counter("worldline_replica_silent_links_dropped_total",
               "Links to peers dropped because nothing was heard from them for too long (a silent "
-              "partition); the node reconnects every second.",
+              "partition); the node retries every 1–2 s.",
               ns.silent_links_dropped);
     // Per peer: one family per figure, a sample per peer.
     auto per_peer = [&](const std::string& name, const std::string& help, bool counter,

@@ -12,7 +12,7 @@
 //   BM_Memory_100kEntities        resident memory per entity in steady state: 100 000 entities
 //                                 (position and health each), placed in the partition, the
 //                                 10 000 players among them acting for 40 ticks
-// Rerun: bash dev.sh bench --benchmark_filter='Engine|Tick|Partition'
+// Rerun: bash dev.sh bench --benchmark_filter='Engine|Tick|Partition|Memory'
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
@@ -241,8 +241,6 @@ void BM_Partition_Balance(benchmark::State& state) {
   state.SetLabel(dist == 0 ? "uniform" : dist == 1 ? "clustered" : "single-hotspot");
 }
 
-// Real time, not the main thread's CPU time: with two workers the main thread waits at the
-// barrier while the other worker runs, and its CPU time would overstate actions per second.
 // The process's resident set, in bytes (/proc/self/statm: pages), after the allocator has handed
 // back what is free (as a long-running node's would have by then).
 double resident_bytes() {
@@ -315,6 +313,8 @@ void BM_Memory_100kEntities(benchmark::State& state) {
   }
 }
 
+// Real time, not the main thread's CPU time: with two workers the main thread waits at the
+// barrier while the other worker runs, and its CPU time would overstate actions per second.
 BENCHMARK(BM_Engine_MixedActions)
     ->ArgName("workers")
     ->Arg(1)

@@ -38,7 +38,8 @@ constexpr std::size_t kMaxInFlightPerPeer = 64;
 // retried: during a partition that drops packets silently a connect() would otherwise wait for
 // TCP's SYN retries (a minute and more), and the link would come back that long after the heal.
 constexpr std::uint64_t kConnectTimeoutMs = 1000;
-// Retry delays double from 100 ms up to this: a healed path is used within about a second.
+// Retry delays double from 100 ms up to this. With the connect timeout, an unreachable peer is
+// tried every 1–2 s, so a healed path is used within about two seconds.
 constexpr std::uint64_t kMaxReconnectDelayMs = 1000;
 // A link to a peer heard from by nothing for this long is dropped (see cut_silent_links); a
 // healthy peer is heard every gossip interval. Links younger than this are left alone.
@@ -90,6 +91,17 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     kj::Own<kj::PromiseFulfiller<void>> cut;  // fulfilled to drop the session
   };
   std::map<ReplicaId, PeerLink> links;
+  struct LinkTotals {
+    std::uint64_t dropped = 0, silent_cuts = 0;
+  };
+  LinkTotals link_totals() const {
+    LinkTotals t;
+    for (const auto& [id, link] : links) {
+      t.dropped += link.dropped;
+      t.silent_cuts += link.silent_cuts;
+    }
+    return t;
+  }
 
   // Write generator state.
   WriteLoad load;
@@ -273,7 +285,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
               spdlog::warn("replica {}: link to replica {} closed", config.id, link.config.id);
             },
             [this, &link](kj::Exception&& e) {
-              // Retried every second while the peer is unreachable: the first failure and then
+              // Retried every 1–2 s while the peer is unreachable: the first failure and then
               // every 60th is logged, not each.
               if (link.failed_attempts++ % 60 == 0) {
                 spdlog::warn("replica {}: link to replica {} ({}): {} (attempt {}, retrying)",
@@ -298,10 +310,10 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   // leaves our connection to the peer open and TCP retrying on its own backoff — after a long
   // partition, tens of seconds after the path is back. So a link to a peer heard from by nothing
   // for kSilentLinkMs (the failure detector has called it down well before) is dropped, and the
-  // connect loop tries again every second with a timeout.
+  // connect loop tries again every 1–2 s with a timeout.
   void cut_silent_links(std::uint64_t now) {
     for (auto& [id, link] : links) {
-      if (link.session == nullptr || link.cut.get() == nullptr) continue;
+      if (!link.cut) continue;  // no session, or already being dropped
       if (now < link.connected_ms + kSilentLinkMs) continue;
       if (replica->peer_silent_ms(id, now) < kSilentLinkMs) continue;
       ++link.silent_cuts;
@@ -357,12 +369,9 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       out.loop = loop;
       out.auth_failures = auth_failures;
       out.sessions_cut = sessions_cut;
-      out.sends_dropped = 0;
-      out.silent_links_dropped = 0;
-      for (const auto& [id, link] : links) {
-        out.sends_dropped += link.dropped;
-        out.silent_links_dropped += link.silent_cuts;
-      }
+      const LinkTotals totals = link_totals();
+      out.sends_dropped = totals.dropped;
+      out.silent_links_dropped = totals.silent_cuts;
     }
     if (options.after_commit) options.after_commit(*replica, seq.ok(), now);
     if (!seq) {
@@ -412,11 +421,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     }
     const auto js = journal->stats();
     const double p99_us = js.commit_us.quantile_bound(0.99);  // the bucket holding it
-    std::uint64_t dropped = 0, silent = 0;
-    for (const auto& [id, link] : links) {
-      dropped += link.dropped;
-      silent += link.silent_cuts;
-    }
+    const LinkTotals totals = link_totals();
     char digest[32];
     std::snprintf(digest, sizeof digest, "%016llx",
                   static_cast<unsigned long long>(replica->store().digest()));
@@ -428,8 +433,8 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
               << (std::isinf(p99_us) ? std::string("inf")
                                      : std::to_string(static_cast<std::uint64_t>(p99_us)))
               << "us quarantined=" << js.quarantined << " sessions_cut=" << sessions_cut
-              << " sends_dropped=" << dropped << " silent_links_dropped=" << silent
-              << " peers:" << peers << std::endl;
+              << " sends_dropped=" << totals.dropped
+              << " silent_links_dropped=" << totals.silent_cuts << " peers:" << peers << std::endl;
   }
 
   kj::Promise<void> every(std::uint64_t ms, std::function<void()> fn) {

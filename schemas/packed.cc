@@ -11,6 +11,11 @@
 namespace worldline::schema {
 
 std::string to_packed_bytes(capnp::MessageBuilder& message) {
+  auto pack = [&message](auto& out) {
+    capnp::writePackedMessage(out, message);
+    auto bytes = out.getArray();
+    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  };
   const std::size_t words = capnp::computeSerializedSizeInWords(message);
   // Packing writes at most 10 bytes per word (a tag, eight bytes, a run count). A message that
   // fits packs into this thread's scratch buffer, so the result is the only allocation; a larger
@@ -19,14 +24,10 @@ std::string to_packed_bytes(capnp::MessageBuilder& message) {
   if (words * 10 + 16 <= kScratchBytes) {
     thread_local std::array<kj::byte, kScratchBytes> scratch;
     kj::ArrayOutputStream out(kj::arrayPtr(scratch.data(), scratch.size()));
-    capnp::writePackedMessage(out, message);
-    auto bytes = out.getArray();
-    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+    return pack(out);
   }
   kj::VectorOutputStream out(words * 9 + 16);
-  capnp::writePackedMessage(out, message);
-  auto bytes = out.getArray();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  return pack(out);
 }
 
 struct PackedReader::Impl {
