@@ -38,8 +38,10 @@ constexpr std::size_t kMaxInFlightPerPeer = 64;
 // retried: during a partition that drops packets silently a connect() would otherwise wait for
 // TCP's SYN retries (a minute and more), and the link would come back that long after the heal.
 constexpr std::uint64_t kConnectTimeoutMs = 1000;
-// Retry delays double from 100 ms up to this. With the connect timeout, an unreachable peer is
-// tried every 1–2 s, so a healed path is used within about two seconds.
+// Attempts to connect start at most this often once they keep failing (the spacing doubles from
+// 100 ms). It is counted from the start of the previous attempt, so an attempt that timed out is
+// followed at once by the next: an unreachable peer is tried every second, and a healed path is
+// used within about a second.
 constexpr std::uint64_t kMaxReconnectDelayMs = 1000;
 // A link to a peer heard from by nothing for this long is dropped (see cut_silent_links); a
 // healthy peer is heard every gossip interval. Links younger than this are left alone.
@@ -83,7 +85,8 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     kj::Own<capnp::TwoPartyClient> client;
     kj::Maybe<s::ReplicaSession::Client> session;
     std::size_t in_flight = 0;
-    std::uint64_t backoff_ms = 100;
+    std::uint64_t backoff_ms = 100;           // spacing between the starts of two attempts
+    std::uint64_t attempt_started_ms = 0;     // when the current or last attempt started
     std::uint64_t dropped = 0;                // messages not sent: no session, or back-pressure
     std::uint64_t connected_ms = 0;           // when the session was established (steady clock)
     std::uint64_t silent_cuts = 0;            // sessions dropped by cut_silent_links
@@ -239,6 +242,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   // ---- client side ----------------------------------------------------------------------------
   kj::Promise<void> connect_loop(PeerLink& link) {
     auto& ctx = KJ_ASSERT_NONNULL(io);
+    link.attempt_started_ms = steady_ms();
     auto established = ctx.provider->getNetwork()
                            .parseAddress(link.config.address)
                            .then([](kj::Own<kj::NetworkAddress> addr) {
@@ -285,7 +289,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
               spdlog::warn("replica {}: link to replica {} closed", config.id, link.config.id);
             },
             [this, &link](kj::Exception&& e) {
-              // Retried every 1–2 s while the peer is unreachable: the first failure and then
+              // Retried every second while the peer is unreachable: the first failure and then
               // every 60th is logged, not each.
               if (link.failed_attempts++ % 60 == 0) {
                 spdlog::warn("replica {}: link to replica {} ({}): {} (attempt {}, retrying)",
@@ -299,7 +303,9 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
           link.client = nullptr;
           link.stream = nullptr;
           link.in_flight = 0;
-          const auto delay = link.backoff_ms;
+          const auto next_start = link.attempt_started_ms + link.backoff_ms;
+          const auto now = steady_ms();
+          const auto delay = next_start > now ? next_start - now : 0;
           link.backoff_ms = std::min<std::uint64_t>(link.backoff_ms * 2, kMaxReconnectDelayMs);
           return KJ_ASSERT_NONNULL(io).provider->getTimer().afterDelay(delay * kj::MILLISECONDS);
         })
@@ -310,7 +316,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   // leaves our connection to the peer open and TCP retrying on its own backoff — after a long
   // partition, tens of seconds after the path is back. So a link to a peer heard from by nothing
   // for kSilentLinkMs (the failure detector has called it down well before) is dropped, and the
-  // connect loop tries again every 1–2 s with a timeout.
+  // connect loop tries again every second with a timeout.
   void cut_silent_links(std::uint64_t now) {
     for (auto& [id, link] : links) {
       if (!link.cut) continue;  // no session, or already being dropped
