@@ -61,7 +61,7 @@ struct HostStats {
   std::uint64_t authority_taken = 0;  // players whose authority moved here
   std::uint64_t claims_lost = 0;      // granted item claims that lost to another region's
   // Received by the host → its outcome published, in ms (includes the wait for the tick).
-  replica::Histogram ack_ms{{1, 5, 10, 20, 30, 40, 50, 55, 60, 75, 100, 200, 500}};
+  replica::Histogram ack_ms{{1, 5, 10, 15, 20, 22, 25, 30, 40, 50, 55, 60, 75, 100, 200, 500}};
 };
 
 using SessionId = std::uint64_t;
