@@ -72,6 +72,9 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
                    std::vector<std::vector<GridOp>>(static_cast<std::size_t>(workers_.size())));
   serial_ops_.resize(static_cast<std::size_t>(workers_.size()));
   rehomed_by_worker_.resize(static_cast<std::size_t>(workers_.size()));
+  handovers_.assign(static_cast<std::size_t>(workers_.size()),
+                    std::vector<std::vector<HandOver>>(static_cast<std::size_t>(workers_.size())));
+  handovers_by_worker_.assign(static_cast<std::size_t>(workers_.size()), 0);
   for (CellId leaf : partition_.leaves())
     cell(leaf);
   world_.watch_changes();
@@ -255,23 +258,36 @@ bool RegionPipeline::plan_placement(crdt::EntityId id, Placement& p, const crdt:
   return !stays;
 }
 
-void RegionPipeline::place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& ops,
-                                     std::vector<crdt::EntityId>& rehomed) {
+void RegionPipeline::place_own_steps(Cell& c, int worker) {
+  const auto w = static_cast<std::size_t>(worker);
   std::vector<CellId> now;  // scratch, reused: no allocation per entity
   c.world.for_each_written([&](const replica::Key& key, const replica::ComponentValue& v) {
     if (key.component != kPositionComponent) return;
     const auto& position = std::get<crdt::Position>(v);
     if (!position.has_value()) return;
-    // Workers share placed_ read-only (no insertion or erasure until the coordinator's turn); an
-    // entity standing in this cell is this worker's to update.
+    // Workers share placed_ and home_ read-only (no insertion or erasure until the coordinator's
+    // turn); an entity standing in this cell, and the Home of an actor queued here, are this
+    // worker's to update.
     auto it = placed_.find(key.entity);
     if (it == placed_.end() || it->second.home != c.id) {
       c.moved.emplace_back(key.entity, position.value());
       return;
     }
-    if (plan_placement(key.entity, it->second, position.value(), false, now, ops)) {
-      rehomed.push_back(key.entity);
+    if (!plan_placement(key.entity, it->second, position.value(), false, now, grid_ops_[w])) {
+      return;
     }
+    auto home = home_.find(key.entity);
+    if (home == home_.end()) return;  // never acted: no queue state to hand over
+    if (home->second.cell != c.id) {  // queued elsewhere: the coordinator sorts it out
+      rehomed_by_worker_[w].push_back(key.entity);
+      return;
+    }
+    // The actor's pending actions leave with it: released here, adopted in phase 4 by the worker
+    // owning the cell it moved into.
+    const CellId to = it->second.home;
+    home->second.cell = to;
+    handovers_[w][static_cast<std::size_t>(partition_.worker_of(to))].push_back(
+        HandOver{to, c.queue.release(key.entity)});
   });
 }
 
@@ -292,15 +308,26 @@ void RegionPipeline::apply(const GridOp& op) {
 }
 
 void RegionPipeline::apply_grid_ops(int worker) {
+  const auto w = static_cast<std::size_t>(worker);
   for (auto& from : grid_ops_) {
-    auto& ops = from[static_cast<std::size_t>(worker)];
+    auto& ops = from[w];
     for (const GridOp& op : ops)
       apply(op);
     ops.clear();
   }
+  for (auto& from : handovers_) {
+    for (HandOver& h : from[w])
+      cells_.at(h.to)->queue.adopt(std::move(h.state));
+    handovers_by_worker_[w] += from[w].size();
+    from[w].clear();
+  }
 }
 
 void RegionPipeline::run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick) {
+  // In stamp order: the same outcome whatever cell or worker each interaction came from.
+  std::sort(c.inbox.begin(), c.inbox.end(), [](const Action& a, const Action& b) {
+    return std::tie(a.stamp, a.actor, a.client_seq) < std::tie(b.stamp, b.actor, b.client_seq);
+  });
   HandlerContext ctx{c.world, clock, tick, &c.own, &c.ghosts};
   for (const Action& a : c.inbox)
     c.forwarded_outcomes.push_back(rules_.rule(a.kind).on_target(a, ctx));
@@ -317,6 +344,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   };
   TickPhases& phases = stats_.last_phases;
   ++stats_.ticks;
+  const std::uint64_t handovers_before = stats_.handovers;
   absorb_changes();  // peers' deltas and writes made between ticks
   split(phases.absorb_ms);
 
@@ -350,9 +378,6 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     if (c->inbox.empty()) continue;
     forwarded = true;
     stats_.forwarded += c->inbox.size();
-    std::sort(c->inbox.begin(), c->inbox.end(), [](const Action& a, const Action& b) {
-      return std::tie(a.stamp, a.actor, a.client_seq) < std::tie(b.stamp, b.actor, b.client_seq);
-    });
   }
   if (forwarded) {
     workers_.run([&](int w) {
@@ -367,12 +392,18 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   workers_.run([&](int w) {
     const auto i = static_cast<std::size_t>(w);
     for (Cell* c : mine[i])
-      place_own_steps(*c, grid_ops_[i], rehomed_by_worker_[i]);
+      place_own_steps(*c, w);
   });
-  const bool requested = std::any_of(grid_ops_.begin(), grid_ops_.end(), [](const auto& from) {
-    return std::any_of(from.begin(), from.end(), [](const auto& ops) { return !ops.empty(); });
-  });
-  if (requested) workers_.run([&](int w) { apply_grid_ops(w); });
+  auto any = [](const auto& by_pair) {
+    return std::any_of(by_pair.begin(), by_pair.end(), [](const auto& from) {
+      return std::any_of(from.begin(), from.end(), [](const auto& to) { return !to.empty(); });
+    });
+  };
+  if (any(grid_ops_) || any(handovers_)) workers_.run([&](int w) { apply_grid_ops(w); });
+  for (std::uint64_t& n : handovers_by_worker_) {
+    stats_.handovers += n;
+    n = 0;
+  }
   for (auto& moved : rehomed_by_worker_) {
     rehomed_.insert(rehomed_.end(), moved.begin(), moved.end());
     moved.clear();
@@ -431,7 +462,6 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   stats_.last_rebalance = partition_.rebalance();
   stats_.splits += static_cast<std::uint64_t>(stats_.last_rebalance.splits);
   stats_.merges += static_cast<std::uint64_t>(stats_.last_rebalance.merges);
-  const std::uint64_t handovers_before = stats_.handovers;
   if (stats_.last_rebalance.splits > 0 || stats_.last_rebalance.merges > 0) regrid(before);
   rehome_queues();
   split(phases.rebalance_ms);

@@ -11,13 +11,15 @@
 //      owner decides, deterministically, whatever the number of workers;
 //   3. every cell re-places the entities standing in it that moved: in its own interest grid, and
 //      (as requests to the owning worker) in the grids of the cells they moved into or are
-//      ghosts in; entities it does not own are left to the coordinator;
-//   4. every cell makes the changes phase 3 requested in its grids;
+//      ghosts in; an actor that crossed into another cell leaves the cell's queue with its
+//      pending actions (a hand-over); entities it does not own are left to the coordinator;
+//   4. every cell makes the changes phase 3 requested in its grids and adopts the actors handed
+//      over to it;
 //   then, on the calling thread (the coordinator): every cell's deltas go into the replica (one
 //   delta group per tick, journaled and gossiped by its owner), worker clocks are brought into
 //   step, the other entities that moved are re-placed, cell loads are reported, the partition
-//   rebalances (split, merge, cells moved between workers), and actors that changed cell are
-//   handed over with their pending actions.
+//   rebalances (split, merge, cells moved between workers), and the actors whose cell changed
+//   in this part (or all of them, after a split or merge) are handed over.
 //
 // Placement: every entity with a position — local or written by another region — stands in
 // exactly one cell, whose interest grid holds it, and is a read-only ghost in the grids of the
@@ -178,12 +180,14 @@ class RegionPipeline {
   // scratch. Reads only the partition: safe on the workers for distinct entities.
   bool plan_placement(crdt::EntityId id, Placement& p, const crdt::Vec3& pos, bool fresh,
                       std::vector<CellId>& now, std::vector<std::vector<GridOp>>& ops) const;
-  // Phase 3: plans the entities standing in `c` that it wrote a position of; those it does not
-  // own (new ones, or moved by another cell's interaction) are left in c.moved for the coordinator.
-  void place_own_steps(Cell& c, std::vector<std::vector<GridOp>>& ops,
-                       std::vector<crdt::EntityId>& rehomed);
+  // Phase 3, on `worker`: plans the entities standing in `c` that it wrote a position of; those it
+  // does not own (new ones, or moved by another cell's interaction) are left in c.moved for the
+  // coordinator. An actor queued in `c` that moved to another cell is released from c's queue
+  // into handovers_ (adopted in phase 4).
+  void place_own_steps(Cell& c, int worker);
   void apply(const GridOp& op);
-  // Phase 4 (and the second step of a regrid): makes the grid changes requested of `worker`.
+  // Phase 4 (and the second step of a regrid): makes the grid changes requested of `worker`, and
+  // adopts the actors handed over to its cells.
   void apply_grid_ops(int worker);
   void run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick);
   // Places an entity from its position in the store (removes it if it has none).
@@ -213,6 +217,14 @@ class RegionPipeline {
   // and per worker, the entities phase 3 moved to another cell.
   std::vector<std::vector<std::vector<GridOp>>> grid_ops_;
   std::vector<std::vector<crdt::EntityId>> rehomed_by_worker_;
+  // [from worker][to worker]: actors that moved to another cell in phase 3 with their queue state,
+  // adopted in phase 4 by the receiving worker; and hand-overs adopted per worker (for stats_).
+  struct HandOver {
+    CellId to;
+    ActionQueue::ActorState state;
+  };
+  std::vector<std::vector<std::vector<HandOver>>> handovers_;
+  std::vector<std::uint64_t> handovers_by_worker_;
   std::vector<std::vector<GridOp>> serial_ops_;  // place_at()'s, made at once
   std::vector<CellId> serial_scratch_;
   std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers
