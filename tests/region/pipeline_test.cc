@@ -205,5 +205,45 @@ TEST_F(RegionPipelineTest, ASubmittedActionWaitsNoLongerThanItsClassBound) {
   EXPECT_EQ(per_tick, (std::vector<std::size_t>{1, 1, 1, 7}));
 }
 
+// A failover: the actor's actions up to some seq were processed in another region. Here they are
+// refused as duplicates, the next one is processed, and the queues' counters say so.
+TEST_F(RegionPipelineTest, ActionsMarkedProcessedElsewhereAreRefusedAsDuplicatesHere) {
+  GameRules rules(GameConfig{});
+  PartitionOptions part;
+  part.world = {-100, -100, 100, 100};
+  RegionPipeline pipeline(options(part), PriorityRules::defaults(), rules, world, clock);
+  rules.spawn(world, 1, {0, 0, 0}, clock);
+  EXPECT_EQ(pipeline.processed_seq(1), 0u);
+  EXPECT_EQ(pipeline.home_of(1), std::nullopt);
+  pipeline.mark_processed(1, 5);
+  EXPECT_EQ(pipeline.processed_seq(1), 5u);
+  ASSERT_TRUE(pipeline.home_of(1).has_value());
+  auto chat = [&](std::uint64_t seq) {
+    Action a;
+    a.actor = 1;
+    a.client_seq = seq;
+    a.client_time_ms = wall.now_ms();
+    a.text = "back";
+    return pipeline.submit(static_cast<int>(ActionKind::kChat), a, wall.now_ms());
+  };
+  for (std::uint64_t seq : {3u, 5u}) {
+    const auto reject = chat(seq);
+    ASSERT_TRUE(reject.has_value()) << seq;
+    EXPECT_EQ(reject->reason, RejectReason::kDuplicate);
+  }
+  EXPECT_FALSE(chat(6).has_value());
+  const auto out = pipeline.tick(1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, 6u);
+  EXPECT_TRUE(out[0].ok);
+  EXPECT_EQ(pipeline.processed_seq(1), 6u);
+  EXPECT_EQ(pipeline.ingress().rejected()[static_cast<int>(RejectReason::kDuplicate)], 2u);
+  const QueueStats q = pipeline.queue_stats();
+  EXPECT_EQ(q.duplicates, 2u);
+  const auto social = static_cast<std::size_t>(PriorityRules::defaults().rank(ActionKind::kChat));
+  EXPECT_EQ(q.processed_by_class[social], 1u);
+  EXPECT_EQ(std::accumulate(q.processed_by_class.begin(), q.processed_by_class.end(), 0ull), 1u);
+}
+
 }  // namespace
 }  // namespace worldline::region

@@ -312,5 +312,46 @@ TEST(RegionWorkers, EntitiesOfAnotherRegionArePlacedFromReplicatedDeltas) {
   EXPECT_EQ(GameRules::health(us.world, 7), 90);
 }
 
+// A studio's rule moves an entity that never acts (a pushed crate) across a cell boundary: the
+// target's cell re-places it in phase 3 like a moving player, and there is no queue to hand over.
+TEST(RegionWorkers, AnEntityPushedAcrossABoundaryChangesCellWithNothingToHandOver) {
+  // Load above 2 splits a cell: the first tick (two entities, one action) splits the world into
+  // four cells around (0, 0), the second (one entity and one action a cell) splits none.
+  Region r(1, {1}, small_world(2, 2));
+  r.rules.spawn(r.world, 1, {-3, 0, -3}, r.clock);
+  r.rules.spawn(r.world, 50, {-1, 0, -1}, r.clock);  // the crate, 2.8 from the player
+  r.act(1, ActionKind::kChat);
+  r.tick(1);
+  const auto before = r.pipeline.cell_of_entity(50);
+  ASSERT_EQ(before, r.pipeline.partition().cell_of(-1, -1));
+  ASSERT_NE(r.pipeline.partition().cell_of(-1, -1), r.pipeline.partition().cell_of(2, 2));
+  const std::uint64_t handovers = r.pipeline.stats().handovers;
+
+  GameRules::Rule push;
+  push.on_actor = [](const Action& a, HandlerContext&) {
+    return Outcome{a.actor, a.client_seq, true, {}};
+  };
+  push.on_target = [](const Action& a, HandlerContext& ctx) {  // in the crate's cell
+    (void)ctx.world.write(
+        replica::Key{a.target, kPositionComponent},
+        [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
+          return std::get<crdt::Position>(v).assign({2, 0, 2}, ctx.clock.now());
+        });
+    return Outcome{a.actor, a.client_seq, true, {}};
+  };
+  r.rules.set(ActionKind::kInteract, push);
+  r.act(1, ActionKind::kInteract, 50);
+  const auto out = r.tick(2);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].ok);
+  EXPECT_EQ(r.pipeline.cell_of_entity(50), r.pipeline.partition().cell_of(2, 2));
+  EXPECT_EQ(r.pipeline.within(2, 2, 0.5), (std::vector<crdt::EntityId>{50}));
+  EXPECT_TRUE(r.pipeline.within(-1, -1, 0.5).empty());
+  EXPECT_EQ(r.pipeline.home_of(50), std::nullopt);  // it never acted: no queue holds it
+  EXPECT_EQ(r.pipeline.stats().last_rebalance.splits, 0);
+  EXPECT_EQ(r.pipeline.stats().handovers, handovers);
+  EXPECT_EQ(r.pipeline.cell_of_entity(1), r.pipeline.partition().cell_of(-3, -3));
+}
+
 }  // namespace
 }  // namespace worldline::region
