@@ -412,11 +412,15 @@ struct RegionNode {
     p.counter("worldline_replica_auth_failures_total", "Peer logins refused.", ns.auth_failures);
     p.counter("worldline_replica_sessions_cut_total", "Peer sessions dropped for bad messages.",
               ns.sessions_cut);
+    p.counter("worldline_replica_sessions_superseded_total",
+              "Inbound peer sessions closed because the peer logged in again (after a partition "
+              "its old connection may be dead without either side knowing).",
+              ns.sessions_superseded);
     p.counter("worldline_replica_sends_dropped_total", "Gossip messages dropped on full links.",
               ns.sends_dropped);
     p.counter("worldline_replica_silent_links_dropped_total",
               "Links to peers dropped because nothing was heard from them for too long (a silent "
-              "partition); the node retries every 1–2 s.",
+              "partition); the node retries every second.",
               ns.silent_links_dropped);
     // Per peer: one family per figure, a sample per peer.
     auto per_peer = [&](const std::string& name, const std::string& help, bool counter,

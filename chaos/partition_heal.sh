@@ -10,6 +10,8 @@
 # then the links heal and the three must converge (the same state digest) within CONVERGE_S
 # seconds — the script prints how long it took — and every write any of them acknowledged (before
 # a cut, during it, before the kill) must be in all three final states, which must be identical.
+# After the heal each replica must hold exactly one inbound connection per peer: the ones the cuts
+# and the kill left dead must have been closed, not kept open for good.
 #
 # Cuts are silent (a blackhole qdisc on both ends of the link). The links have no added latency:
 # this machine's kernel has no sch_netem, so `tc netem` delay and jitter cannot be added here
@@ -186,6 +188,13 @@ for _ in $(seq 1 $(( CONVERGE_S * 20 ))); do
 done
 [[ $converged == 1 ]] || fail "no convergence within ${CONVERGE_S} s of the heal ($d1 $d2 $d3)"
 log "converged: digest $d1 on all three, $(since "$HEALED") s after the heal (status lines every 0.2 s)"
+# One inbound connection per peer: the ones the cuts left dead (their closes were lost) must be
+# gone, closed when their peers logged in again — not kept open for good.
+inbound() { ip netns exec "$(ns "$1")" ss -Htn state established '( sport = :7000 )' | wc -l; }
+for n in 1 2 3; do
+  [[ $(inbound "$n") -eq 2 ]] || fail "replica $n has $(inbound "$n") inbound connections, not 2 (one per peer)"
+done
+log "one inbound connection per peer on every replica"
 
 for n in 1 2 3; do eval "kill -TERM \$PID_$n"; done
 for n in 1 2 3; do eval "wait \$PID_$n" || fail "replica $n exited non-zero after SIGTERM"; done

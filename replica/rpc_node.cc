@@ -76,7 +76,23 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   // Created in run() once the event loop exists, destroyed before it.
   kj::Own<kj::TaskSet> tasks;
   std::deque<std::string> nonces;  // outstanding login challenges, oldest first
-  std::uint64_t auth_failures = 0, sessions_cut = 0;
+  std::uint64_t auth_failures = 0, sessions_cut = 0, sessions_superseded = 0;
+  // Each peer's latest inbound session, and what drops its connection. A peer has one outgoing
+  // link to us, so a new login supersedes the session before it: that one's connection may be
+  // dead without anyone knowing (the peer dropped it during a silent partition; its FIN was lost),
+  // and we never write on it unasked, so TCP would keep it open for good.
+  struct Inbound {
+    std::uint64_t session = 0;  // which login (numbered from 1)
+    kj::Own<kj::PromiseFulfiller<void>> cut;
+  };
+  std::map<ReplicaId, Inbound> inbound;
+  std::uint64_t logins = 0;
+  // Drops the connection of `peer`'s inbound session `session` if it is still the latest.
+  void cut_inbound(ReplicaId peer, std::uint64_t session) {
+    auto it = inbound.find(peer);
+    if (it == inbound.end() || it->second.session != session || !it->second.cut) return;
+    if (it->second.cut->isWaiting()) it->second.cut->fulfill();
+  }
   std::uint64_t groups_since_snapshot = 0;
 
   struct PeerLink {
@@ -162,15 +178,15 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   // ---- server side ----------------------------------------------------------------------------
   class SessionImpl final : public s::ReplicaSession::Server {
    public:
-    SessionImpl(Impl& node, ReplicaId peer, kj::Own<kj::PromiseFulfiller<void>> cut)
-        : node_(node), peer_(peer), cut_(kj::mv(cut)) {}
+    SessionImpl(Impl& node, ReplicaId peer, std::uint64_t session)
+        : node_(node), peer_(peer), session_(session) {}
     kj::Promise<void> deliver(DeliverContext context) override {
       const std::string bytes = to_string(context.getParams().getMessage());
       if (!node_.replica->receive(peer_, bytes, steady_ms())) {
         ++node_.sessions_cut;
         spdlog::warn("replica {}: cutting the session of replica {} after a bad message",
                      node_.config.id, peer_);
-        if (cut_->isWaiting()) cut_->fulfill();
+        node_.cut_inbound(peer_, session_);
         return KJ_EXCEPTION(FAILED, "malformed or unexpected message; session closed");
       }
       return kj::READY_NOW;
@@ -179,7 +195,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
    private:
     Impl& node_;
     ReplicaId peer_;
-    kj::Own<kj::PromiseFulfiller<void>> cut_;
+    std::uint64_t session_;
   };
 
   class LoginImpl final : public s::ReplicaLogin::Server {
@@ -204,18 +220,29 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       const std::string expected = login_proof(node_.config.secret, nonce, peer);
       const bool proof_ok = proof.size() == expected.size() &&
                             CRYPTO_memcmp(proof.data(), expected.data(), proof.size()) == 0;
+      if (!cut_) return KJ_EXCEPTION(FAILED, "already logged in on this connection");
       if (nit == node_.nonces.end() || !known_peer || !proof_ok) {
         ++node_.auth_failures;
         spdlog::warn("replica {}: refused login as replica {}: {}", node_.config.id, peer,
                      nit == node_.nonces.end() ? "unknown or reused nonce"
                      : !known_peer             ? "not a configured peer"
                                                : "wrong proof (secret mismatch)");
-        if (cut_ && cut_->isWaiting()) cut_->fulfill();
+        if (cut_->isWaiting()) cut_->fulfill();
         return KJ_EXCEPTION(FAILED, "login refused");
       }
       node_.nonces.erase(nit);
-      spdlog::info("replica {}: replica {} logged in", node_.config.id, peer);
-      context.getResults().setSession(kj::heap<SessionImpl>(node_, peer, kj::mv(cut_)));
+      Inbound& in = node_.inbound[peer];
+      if (in.cut && in.cut->isWaiting()) {
+        ++node_.sessions_superseded;
+        spdlog::info("replica {}: replica {} logged in again: closing its previous session",
+                     node_.config.id, peer);
+        in.cut->fulfill();
+      } else {
+        spdlog::info("replica {}: replica {} logged in", node_.config.id, peer);
+      }
+      in.session = ++node_.logins;
+      in.cut = kj::mv(cut_);
+      context.getResults().setSession(kj::heap<SessionImpl>(node_, peer, in.session));
       return kj::READY_NOW;
     }
 
@@ -375,6 +402,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       out.loop = loop;
       out.auth_failures = auth_failures;
       out.sessions_cut = sessions_cut;
+      out.sessions_superseded = sessions_superseded;
       const LinkTotals totals = link_totals();
       out.sends_dropped = totals.dropped;
       out.silent_links_dropped = totals.silent_cuts;
@@ -439,6 +467,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
               << (std::isinf(p99_us) ? std::string("inf")
                                      : std::to_string(static_cast<std::uint64_t>(p99_us)))
               << "us quarantined=" << js.quarantined << " sessions_cut=" << sessions_cut
+              << " sessions_superseded=" << sessions_superseded
               << " sends_dropped=" << totals.dropped
               << " silent_links_dropped=" << totals.silent_cuts << " peers:" << peers << std::endl;
   }

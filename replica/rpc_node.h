@@ -58,6 +58,7 @@ struct NodeStats {
   TickLoopStats loop;
   std::uint64_t auth_failures = 0;         // peer logins refused (wrong secret, unknown id, replay)
   std::uint64_t sessions_cut = 0;          // peer sessions dropped for sending garbage
+  std::uint64_t sessions_superseded = 0;   // inbound sessions closed by their peer's next login
   std::uint64_t sends_dropped = 0;         // gossip messages dropped on full links
   std::uint64_t silent_links_dropped = 0;  // links to peers heard from by nothing for too long
 };

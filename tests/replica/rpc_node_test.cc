@@ -1,6 +1,7 @@
 // A live ReplicaNode on loopback, driven by a hand-written Cap'n Proto client: logins with a
 // wrong secret, an unknown replica id or a replayed nonce are refused; a logged-in session that
-// delivers a malformed message is cut, and the node goes on serving new sessions.
+// delivers a malformed message is cut, and the node goes on serving new sessions; a peer's new
+// login closes its previous session.
 #include "replica/rpc_node.h"
 
 #include <capnp/rpc-twoparty.h>
@@ -154,6 +155,26 @@ TEST_F(LiveNode, CutsASessionThatSendsGarbageAndKeepsServing) {
     auto session = login(io, client, 2, "the-right-secret");
     EXPECT_NO_THROW(deliver_heartbeat(io, session));
   }
+}
+
+// A peer keeps one link to us: when it logs in again (it dropped its old link during a partition,
+// whose close never reached us), its previous session's connection is closed — else each silent
+// partition would leave one dead connection open for good. A second login on one connection is
+// refused.
+TEST_F(LiveNode, ANewLoginFromAPeerClosesItsPreviousSession) {
+  auto io = kj::setupAsyncIo();
+  auto old_stream = connect(io);
+  capnp::TwoPartyClient old_client(*old_stream);
+  auto old_session = login(io, old_client, 2, "the-right-secret");
+  EXPECT_NO_THROW(deliver_heartbeat(io, old_session));
+
+  auto stream = connect(io);
+  capnp::TwoPartyClient client(*stream);
+  auto session = login(io, client, 2, "the-right-secret");
+  EXPECT_NO_THROW(deliver_heartbeat(io, session));
+  EXPECT_THROW(deliver_heartbeat(io, old_session), kj::Exception);
+  EXPECT_THROW(login(io, client, 2, "the-right-secret"), kj::Exception);
+  EXPECT_NO_THROW(deliver_heartbeat(io, session));
 }
 
 // The tick loop runs at a fixed rate: tick k is due at start + k × period, whatever each turn
