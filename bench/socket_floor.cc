@@ -150,6 +150,25 @@ struct Window {
   Clock::time_point start, measure_from, end;
 };
 
+// A thread's share of the measured window: its tally starts over when the window opens, and its
+// CPU time is counted from then.
+struct Meter {
+  bool open = false;
+  double cpu0 = 0;
+  // False once the window has closed.
+  bool running(const Window& w, Tally& t) {
+    const auto now = Clock::now();
+    if (now >= w.end) return false;
+    if (!open && now >= w.measure_from) {
+      open = true;
+      cpu0 = thread_cpu_s();
+      t = Tally{};
+    }
+    return true;
+  }
+  void stop(Tally& t) const { t.cpu_s = thread_cpu_s() - cpu0; }
+};
+
 // Reads everything waiting on the ready descriptors; returns bytes read.
 std::uint64_t drain(int epfd, std::vector<epoll_event>& events, int timeout_ms) {
   static thread_local char buf[64 * 1024];
@@ -189,17 +208,10 @@ void serve(const std::vector<int>& fds, const Options& o, const Window& w, Tally
   const auto period =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / o.tick_hz));
   auto due = w.start + period;
-  bool measuring = false;
-  double cpu0 = 0;
-  for (;;) {
-    const auto now = Clock::now();
-    if (now >= w.end) break;
-    if (!measuring && now >= w.measure_from) {
-      measuring = true;
-      cpu0 = thread_cpu_s();
-      t = Tally{};
-    }
-    const auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count();
+  Meter meter;
+  while (meter.running(w, t)) {
+    const auto wait_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
     t.read_bytes += drain(epfd, events, static_cast<int>(std::max<long>(0, wait_ms)));
     if (Clock::now() < due) continue;
     for (int fd : fds) {
@@ -218,7 +230,7 @@ void serve(const std::vector<int>& fds, const Options& o, const Window& w, Tally
       ++t.skipped;
     }
   }
-  t.cpu_s = thread_cpu_s() - cpu0;
+  meter.stop(t);
   close(epfd);
 }
 
@@ -229,16 +241,8 @@ void play(const std::vector<int>& fds, const Options& o, const Window& w, Tally&
   const std::string action(static_cast<std::size_t>(o.action_bytes), 'a');
   const double per_s = o.actions_per_s * static_cast<double>(fds.size());
   std::uint64_t sent = 0;
-  bool measuring = false;
-  double cpu0 = 0;
-  for (;;) {
-    const auto now = Clock::now();
-    if (now >= w.end) break;
-    if (!measuring && now >= w.measure_from) {
-      measuring = true;
-      cpu0 = thread_cpu_s();
-      t = Tally{};
-    }
+  Meter meter;
+  while (meter.running(w, t)) {
     t.read_bytes += drain(epfd, events, 1);
     const double elapsed = std::chrono::duration<double>(Clock::now() - w.start).count();
     const auto due = static_cast<std::uint64_t>(elapsed * per_s);
@@ -250,7 +254,7 @@ void play(const std::vector<int>& fds, const Options& o, const Window& w, Tally&
         ++t.would_block;
     }
   }
-  t.cpu_s = thread_cpu_s() - cpu0;
+  meter.stop(t);
   close(epfd);
 }
 
