@@ -200,8 +200,9 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
 
   class LoginImpl final : public s::ReplicaLogin::Server {
    public:
-    LoginImpl(Impl& node, kj::Own<kj::PromiseFulfiller<void>> cut)
-        : node_(node), cut_(kj::mv(cut)) {}
+    LoginImpl(Impl& node, kj::Own<kj::PromiseFulfiller<void>> cut,
+              std::shared_ptr<ReplicaId> logged_in_as)
+        : node_(node), cut_(kj::mv(cut)), logged_in_as_(std::move(logged_in_as)) {}
     kj::Promise<void> challenge(ChallengeContext context) override {
       std::string nonce(32, '\0');
       RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), 32);
@@ -242,26 +243,39 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       }
       in.session = ++node_.logins;
       in.cut = kj::mv(cut_);
+      *logged_in_as_ = peer;
       context.getResults().setSession(kj::heap<SessionImpl>(node_, peer, in.session));
       return kj::READY_NOW;
     }
 
    private:
     Impl& node_;
-    kj::Own<kj::PromiseFulfiller<void>> cut_;
+    kj::Own<kj::PromiseFulfiller<void>> cut_;  // moved to node_.inbound by a successful login
+    std::shared_ptr<ReplicaId> logged_in_as_;
   };
 
   kj::Promise<void> accept_loop(kj::ConnectionReceiver& listener) {
     return listener.accept().then([this, &listener](kj::Own<kj::AsyncIoStream> stream) {
       auto cut = kj::newPromiseAndFulfiller<void>();
-      auto conn = kj::heap<capnp::TwoPartyClient>(*stream,
-                                                  kj::heap<LoginImpl>(*this, kj::mv(cut.fulfiller)),
-                                                  capnp::rpc::twoparty::Side::SERVER);
+      auto peer = std::make_shared<ReplicaId>(0);  // set by a successful login
+      auto conn = kj::heap<capnp::TwoPartyClient>(
+          *stream, kj::heap<LoginImpl>(*this, kj::mv(cut.fulfiller), peer),
+          capnp::rpc::twoparty::Side::SERVER);
       auto done = conn->onDisconnect().exclusiveJoin(kj::mv(cut.promise));
-      tasks->add(done.attach(kj::mv(conn), kj::mv(stream)).catch_([this](kj::Exception&& e) {
-        spdlog::info("replica {}: an inbound connection ended: {}", config.id,
-                     e.getDescription().cStr());
-      }));
+      auto ended = [this, peer](const char* why) {
+        if (*peer == 0) {  // garbage, a scanner, a refused login, or a peer that gave up
+          spdlog::info("replica {}: an inbound connection ended before logging in{}", config.id,
+                       why);
+        } else {
+          spdlog::info("replica {}: the inbound session of replica {} ended{}", config.id, *peer,
+                       why);
+        }
+      };
+      tasks->add(done.attach(kj::mv(conn), kj::mv(stream))
+                     .then([ended]() { ended(""); },
+                           [ended](kj::Exception&& e) {
+                             ended((": " + std::string(e.getDescription().cStr())).c_str());
+                           }));
       return accept_loop(listener);
     });
   }
