@@ -87,6 +87,8 @@ positive "worldline_replica_journal_commit_us_count{$R}"
 positive "worldline_node_tick_turn_ms_count{$R}"
 [[ "$(metric "worldline_node_ticks_late_total{$R}")" =~ ^[0-9]+$ ]] || fail "no late-tick count"
 [[ "$(metric "worldline_node_ticks_skipped_total{$R}")" =~ ^[0-9]+$ ]] || fail "no skipped count"
+[[ "$(metric "worldline_replica_sessions_superseded_total{$R}")" =~ ^[0-9]+$ ]] ||
+  fail "no superseded-session count"
 positive "worldline_gateway_connections_total{$R}"
 positive "worldline_gateway_ack_ms_count{$R}"
 positive "worldline_replica_bytes_received_total{$R,peer=\"1\"}"
