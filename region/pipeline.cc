@@ -74,7 +74,6 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
   rehomed_by_worker_.resize(static_cast<std::size_t>(workers_.size()));
   handovers_.assign(static_cast<std::size_t>(workers_.size()),
                     std::vector<std::vector<HandOver>>(static_cast<std::size_t>(workers_.size())));
-  handovers_by_worker_.assign(static_cast<std::size_t>(workers_.size()), 0);
   for (CellId leaf : partition_.leaves())
     cell(leaf);
   world_.watch_changes();
@@ -318,7 +317,6 @@ void RegionPipeline::apply_grid_ops(int worker) {
   for (auto& from : handovers_) {
     for (HandOver& h : from[w])
       cells_.at(h.to)->queue.adopt(std::move(h.state));
-    handovers_by_worker_[w] += from[w].size();
     from[w].clear();
   }
 }
@@ -394,16 +392,17 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     for (Cell* c : mine[i])
       place_own_steps(*c, w);
   });
-  auto any = [](const auto& by_pair) {
-    return std::any_of(by_pair.begin(), by_pair.end(), [](const auto& from) {
-      return std::any_of(from.begin(), from.end(), [](const auto& to) { return !to.empty(); });
-    });
+  auto count = [](const auto& by_pair) {
+    std::size_t n = 0;
+    for (const auto& from : by_pair) {
+      for (const auto& to : from)
+        n += to.size();
+    }
+    return n;
   };
-  if (any(grid_ops_) || any(handovers_)) workers_.run([&](int w) { apply_grid_ops(w); });
-  for (std::uint64_t& n : handovers_by_worker_) {
-    stats_.handovers += n;
-    n = 0;
-  }
+  const std::size_t handed_over = count(handovers_);
+  if (handed_over > 0 || count(grid_ops_) > 0) workers_.run([&](int w) { apply_grid_ops(w); });
+  stats_.handovers += handed_over;
   for (auto& moved : rehomed_by_worker_) {
     rehomed_.insert(rehomed_.end(), moved.begin(), moved.end());
     moved.clear();

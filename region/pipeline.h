@@ -214,17 +214,17 @@ class RegionPipeline {
   std::vector<std::unique_ptr<crdt::HlcClock>> worker_clocks_;  // [0] unused: worker 0 uses clock_
   std::vector<replica::Histogram> worker_latency_;
   // [from worker][to worker]: phase 3's grid changes, made in phase 4 by the receiving worker;
-  // and per worker, the entities phase 3 moved to another cell.
+  // and per worker, the actors phase 3 moved to another cell whose queue state it could not hand
+  // over itself (left to rehome_queues()).
   std::vector<std::vector<std::vector<GridOp>>> grid_ops_;
   std::vector<std::vector<crdt::EntityId>> rehomed_by_worker_;
   // [from worker][to worker]: actors that moved to another cell in phase 3 with their queue state,
-  // adopted in phase 4 by the receiving worker; and hand-overs adopted per worker (for stats_).
+  // adopted in phase 4 by the receiving worker.
   struct HandOver {
     CellId to;
     ActionQueue::ActorState state;
   };
   std::vector<std::vector<std::vector<HandOver>>> handovers_;
-  std::vector<std::uint64_t> handovers_by_worker_;
   std::vector<std::vector<GridOp>> serial_ops_;  // place_at()'s, made at once
   std::vector<CellId> serial_scratch_;
   std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers

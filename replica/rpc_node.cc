@@ -212,6 +212,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       return kj::READY_NOW;
     }
     kj::Promise<void> login(LoginContext context) override {
+      if (!cut_) return KJ_EXCEPTION(FAILED, "already logged in on this connection");
       auto p = context.getParams();
       const ReplicaId peer = p.getReplica();
       const std::string nonce = to_string(p.getNonce());
@@ -221,7 +222,6 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       const std::string expected = login_proof(node_.config.secret, nonce, peer);
       const bool proof_ok = proof.size() == expected.size() &&
                             CRYPTO_memcmp(proof.data(), expected.data(), proof.size()) == 0;
-      if (!cut_) return KJ_EXCEPTION(FAILED, "already logged in on this connection");
       if (nit == node_.nonces.end() || !known_peer || !proof_ok) {
         ++node_.auth_failures;
         spdlog::warn("replica {}: refused login as replica {}: {}", node_.config.id, peer,
@@ -262,7 +262,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
           *stream, kj::heap<LoginImpl>(*this, kj::mv(cut.fulfiller), peer),
           capnp::rpc::twoparty::Side::SERVER);
       auto done = conn->onDisconnect().exclusiveJoin(kj::mv(cut.promise));
-      auto ended = [this, peer](const char* why) {
+      auto ended = [this, peer](const std::string& why) {
         if (*peer == 0) {  // garbage, a scanner, a refused login, or a peer that gave up
           spdlog::info("replica {}: an inbound connection ended before logging in{}", config.id,
                        why);
@@ -274,7 +274,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       tasks->add(done.attach(kj::mv(conn), kj::mv(stream))
                      .then([ended]() { ended(""); },
                            [ended](kj::Exception&& e) {
-                             ended((": " + std::string(e.getDescription().cStr())).c_str());
+                             ended(": " + std::string(e.getDescription().cStr()));
                            }));
       return accept_loop(listener);
     });
