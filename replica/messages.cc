@@ -1,5 +1,7 @@
 #include "replica/messages.h"
 
+#include <algorithm>
+
 #include <kj/exception.h>
 
 #include "schemas/packed.h"
@@ -56,6 +58,37 @@ std::vector<WireEntry> to_wire(const DeltaGroup& group, const ParallelFor& paral
     for (std::size_t i = begin; i < end; ++i)
       out[i].value = encode_value(*values[i]);
   });
+  return out;
+}
+
+std::vector<WireEntry> to_wire(const std::vector<DeltaList>& lists, const ParallelFor& parallel) {
+  constexpr std::size_t kParallelFrom = 512;  // as above
+  std::vector<std::size_t> starts;            // of each list in the output
+  starts.reserve(lists.size() + 1);
+  std::size_t n = 0;
+  for (const DeltaList& list : lists) {
+    starts.push_back(n);
+    n += list.size();
+  }
+  starts.push_back(n);
+  std::vector<WireEntry> out(n);
+  if (n == 0) return out;
+  auto encode = [&](std::size_t begin, std::size_t end) {
+    // The list holding `begin`: the last whose start is at or before it.
+    auto l = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end() - 1, begin) -
+                                      starts.begin() - 1);
+    for (std::size_t i = begin; i < end; ++i) {
+      while (i >= starts[l + 1])
+        ++l;
+      const auto& [key, value] = lists[l][i - starts[l]];
+      out[i] = WireEntry{key, encode_value(value)};
+    }
+  };
+  if (!parallel || n < kParallelFrom) {
+    encode(0, n);
+  } else {
+    parallel(n, encode);
+  }
   return out;
 }
 

@@ -53,6 +53,9 @@ using ParallelFor =
 
 // Every value of the group encoded (through `parallel`, when given, for large groups).
 std::vector<WireEntry> to_wire(const DeltaGroup& group, const ParallelFor& parallel = {});
+// The same for lists of deltas, in order (a key in two lists is encoded twice).
+std::vector<WireEntry> to_wire(const std::vector<DeltaList>& lists,
+                               const ParallelFor& parallel = {});
 
 struct JournalRecord {
   std::uint64_t seq = 0;

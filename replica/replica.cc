@@ -52,48 +52,63 @@ crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
 }
 
 void Replica::write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches) {
-  std::vector<std::vector<bool>> stored(batches.size());
-  auto store_known = [&](std::size_t begin, std::size_t end) {
+  const std::size_t first = open_lists_.size();
+  open_lists_.resize(first + batches.size());
+  std::vector<std::vector<std::size_t>> fresh(batches.size());  // per batch: keys not stored yet
+  auto prepare = [&](std::size_t begin, std::size_t end) {
     for (std::size_t b = begin; b < end; ++b) {
       std::vector<PreparedWrite>& batch = *batches[b];
-      stored[b].assign(batch.size(), false);
+      DeltaList& list = open_lists_[first + b];
+      list.reserve(batch.size());
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (ComponentValue* v = store_.value_for_update(batch[i].key)) {
           *v = std::move(batch[i].value);
-          stored[b][i] = true;
+        } else {
+          fresh[b].push_back(i);
         }
+        list.emplace_back(batch[i].key, std::move(batch[i].delta));
       }
     }
   };
   if (parallel_ && batches.size() > 1) {
-    parallel_(batches.size(), store_known);
+    parallel_(batches.size(), prepare);
   } else {
-    store_known(0, batches.size());
+    prepare(0, batches.size());
   }
   for (std::size_t b = 0; b < batches.size(); ++b) {
     std::vector<PreparedWrite>& batch = *batches[b];
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      PreparedWrite& w = batch[i];
-      if (!stored[b][i]) store_.join_local(w.key, w.value);
+    for (std::size_t i : fresh[b])
+      store_.join_local(batch[i].key, batch[i].value);
+    for (const PreparedWrite& w : batch)
       note_change(w.key);
-      merge_into(open_, w.key, std::move(w.delta));
-    }
     batch.clear();
   }
 }
 
 crdt::Result<std::optional<std::uint64_t>> Replica::commit(std::uint64_t now_ms) {
-  if (open_.empty()) return std::optional<std::uint64_t>{};
+  if (!open_.empty()) {  // write()'s deltas become one more list
+    DeltaList list;
+    list.reserve(open_.size());
+    for (auto& [key, value] : open_)
+      list.emplace_back(key, std::move(value));
+    open_lists_.push_back(std::move(list));
+    open_.clear();
+  }
+  if (std::all_of(open_lists_.begin(), open_lists_.end(),
+                  [](const DeltaList& l) { return l.empty(); })) {
+    open_lists_.clear();
+    return std::optional<std::uint64_t>{};
+  }
   const std::uint64_t seq = next_seq_;
-  JournalRecord record{seq, to_wire(open_, parallel_)};
+  JournalRecord record{seq, to_wire(open_lists_, parallel_)};
   auto ok = journal_.append(record);
-  if (!ok) {
+  if (!ok) {  // the lists stay open
     ++journal_failures_;
     return ok.error();
   }
   ++next_seq_;
-  buffer_.emplace(seq, Buffered{std::move(open_), now_ms, 0, std::move(record.entries)});
-  open_.clear();
+  buffer_.emplace(seq, Buffered{std::move(open_lists_), now_ms, 0, std::move(record.entries)});
+  open_lists_.clear();
   collect_garbage(now_ms);
   return std::optional<std::uint64_t>{seq};
 }
@@ -181,8 +196,10 @@ void Replica::gossip(std::uint64_t now_ms) {
       } else {
         DeltaGroup interval;
         for (const Buffered* g : groups) {
-          for (const auto& [key, value] : g->group)
-            merge_into(interval, key, value);
+          for (const DeltaList& list : g->group) {
+            for (const auto& [key, value] : list)
+              merge_into(interval, key, value);
+          }
         }
         entries = to_wire(interval);
       }
@@ -330,8 +347,12 @@ bool Replica::flush_pending(ReplicaId from, Peer& peer, std::uint64_t now_ms) {
                   options_.id, from, ok.error().to_string());
     return false;
   }
-  buffer_.emplace(next_seq_++, Buffered{std::move(peer.pending_group), now_ms, from,
-                                        std::move(peer.pending_record.entries)});
+  std::vector<DeltaList> group(1);
+  group[0].reserve(peer.pending_group.size());
+  for (auto& [key, value] : peer.pending_group)
+    group[0].emplace_back(key, std::move(value));
+  buffer_.emplace(next_seq_++,
+                  Buffered{std::move(group), now_ms, from, std::move(peer.pending_record.entries)});
   peer.pending_group.clear();
   peer.pending_record.entries.clear();
   return true;

@@ -88,11 +88,11 @@ class Replica {
     ComponentValue value;
     ComponentValue delta;
   };
-  // Stores prepared writes and adds their deltas to the open group, as write() would have.
-  // Values of keys already stored are moved in on the commit parallelism's threads (one batch
-  // per task); new keys, the change list and the open group here. REQUIRES: no key twice, every
-  // component known, no write to these keys since their values were read. The batches are left
-  // empty.
+  // Stores prepared writes and adds their deltas to the open group, as write() would have. On
+  // the commit parallelism's threads (one batch per task): values of keys already stored are
+  // moved in, and each batch's deltas become one list of the open group; new keys and the change
+  // list here. REQUIRES: no key twice, every component known, no write to these keys since their
+  // values were read. The batches are left empty.
   void write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches);
   // Makes the open group durable and numbers it. Returns the sequence number given to it, or
   // nullopt when the group was empty. On a journal failure the group stays open and the error is
@@ -137,7 +137,7 @@ class Replica {
 
  private:
   struct Buffered {
-    DeltaGroup group;
+    std::vector<DeltaList> group;  // a key may be in two lists (see DeltaList)
     std::uint64_t committed_ms = 0;
     ReplicaId from = 0;  // the peer it was received from (0: written here): never sent back
     std::vector<WireEntry> wire;  // the group encoded once, at journaling, reused by gossip
@@ -180,7 +180,9 @@ class Replica {
   Store store_;
   Journal& journal_;
   Outbox& outbox_;
+  // The open group: write()'s deltas joined per key, and write_prepared()'s lists as they came.
   DeltaGroup open_;
+  std::vector<DeltaList> open_lists_;
   std::uint64_t next_seq_ = 1;  // seq 0 is "nothing": a new peer has acked 0
   std::map<std::uint64_t, Buffered> buffer_;
   std::map<ReplicaId, Peer> peers_;

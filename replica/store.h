@@ -43,6 +43,11 @@ struct KeyHash {
 using DeltaGroup = std::unordered_map<Key, ComponentValue, KeyHash>;
 void merge_into(DeltaGroup& group, const Key& key, const ComponentValue& delta);
 void merge_into(DeltaGroup& group, const Key& key, ComponentValue&& delta);  // moves a new key
+// Deltas as a list: what a region tick hands over (one list per cell, built on its worker) and
+// what a committed group is kept as. A key may appear more than once — in two lists, or twice in
+// one — and its deltas then join: joins commute and are idempotent, so the state they give is the
+// same in any order.
+using DeltaList = std::vector<std::pair<Key, ComponentValue>>;
 
 // FNV-1a of a value's encoding: the per-key hash of digests.
 std::uint64_t value_digest(const ComponentValue& v);

@@ -423,6 +423,65 @@ TEST(Replica, PreparedWritesLeaveTheSameStateGroupAndChangesAsWrites) {
   EXPECT_EQ(ga, gb);
 }
 
+// A group holds each write_prepared() call's deltas as they came: a key prepared in two ticks (and
+// written once more through write()) before one commit is in the group three times. Replaying
+// the record, or gossiping a long interval (merged per key first), gives the state the same
+// writes give through write().
+TEST(Replica, AKeyPreparedTwiceBeforeACommitIsJournaledTwiceAndJoinsToTheSameState) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal journal, reference_journal;
+  CapturingOutbox out;
+  Replica a(ReplicaOptions{1, {2}}, reg, journal, out);
+  Replica reference(ReplicaOptions{1, {}}, reg, reference_journal, out);
+  const Key key{7, 8};
+  auto prepare = [&](std::uint64_t member) {
+    const ComponentValue* stored = a.store().get(key);
+    ComponentValue value = stored ? *stored : reg.bottom(key.component);
+    auto delta = add_member(value, 1, member);
+    std::vector<Replica::PreparedWrite> batch;
+    batch.push_back(Replica::PreparedWrite{key, std::move(value), std::move(*delta)});
+    a.write_prepared({&batch});
+    ASSERT_TRUE(
+        reference.write(key, [&](ComponentValue& v) { return add_member(v, 1, member); }).ok());
+  };
+  prepare(100);
+  prepare(101);
+  ASSERT_TRUE(a.write(key, [](ComponentValue& v) { return add_member(v, 1, 102); }).ok());
+  ASSERT_TRUE(reference.write(key, [](ComponentValue& v) { return add_member(v, 1, 102); }).ok());
+  ASSERT_EQ(a.commit(1).value(), std::optional<std::uint64_t>{1});
+  ASSERT_TRUE(reference.commit(1).ok());
+  ASSERT_EQ(journal.records().size(), 1u);
+  const auto& entries = journal.records()[0].entries;
+  EXPECT_EQ(std::count_if(entries.begin(), entries.end(),
+                          [&](const WireEntry& e) { return e.key == key; }),
+            3);
+  EXPECT_EQ(value_as<crdt::GuildMembers>(*a.store().get(key)).size(), 3u);
+  EXPECT_EQ(a.store().digest(), reference.store().digest());
+
+  MemoryJournal replay_journal;
+  Replica replayed(ReplicaOptions{1, {}}, reg, replay_journal, out);
+  replayed.restore(journal.records()[0]);
+  EXPECT_EQ(replayed.store().digest(), a.store().digest());
+  EXPECT_EQ(replayed.next_seq(), 2u);
+
+  // Four more groups: peer 2 has acknowledged none of the five, so they go out merged per key.
+  for (std::uint64_t member = 103; member < 107; ++member) {
+    prepare(member);
+    ASSERT_TRUE(a.commit(member).ok());
+  }
+  a.gossip(1000);
+  const auto sent = out.decoded_to(2);
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_EQ(sent[0].kind, GossipMessage::Kind::kDelta);
+  ASSERT_EQ(sent[0].delta.entries.size(), 1u);  // the key once
+  MemoryJournal peer_journal;
+  CapturingOutbox peer_out;
+  Replica peer(ReplicaOptions{2, {1}}, reg, peer_journal, peer_out);
+  ASSERT_TRUE(peer.receive(1, out.sent.back().second, 1000));
+  EXPECT_EQ(value_as<crdt::GuildMembers>(*peer.store().get(key)).size(), 7u);
+  EXPECT_EQ(peer.store().digest(), a.store().digest());
+}
+
 TEST(Replica, JournalFailureKeepsTheGroupOpenAndUnacknowledged) {
   struct FailingJournal : Journal {
     crdt::Result<bool> append(const JournalRecord&) override {
