@@ -3,7 +3,9 @@
 // 1 and 2 worker threads.
 //
 //   BM_Engine_MixedActions        actions/s for a mixed workload (move 50 %, attack 30 %,
-//                                 chat 10 %, pickup 5 %, interact 5 %), 10 000 players
+//                                 chat 10 %, pickup 5 %, interact 5 %), 10 000 players, 20 000
+//                                 actions a tick; the CPU an action costs (all threads), and
+//                                 each phase's share of the tick
 //   BM_Tick_10kPlayers_5kActions  one 20 Hz tick at 100 000 actions/s (5 000 actions), with
 //                                 p50/p99 tick duration in steady state: after 200 ticks of the
 //                                 same load, in which the tree adapts to it (splits cells that the
@@ -16,6 +18,7 @@
 // Rerun: bash dev.sh bench --benchmark_filter='Engine|Tick|Partition|Memory'
 #include <benchmark/benchmark.h>
 
+#include <time.h>
 #include <unistd.h>
 #include <algorithm>
 #include <chrono>
@@ -132,6 +135,13 @@ struct Engine {
   double submit_ms = 0, commit_ms = 0;  // summed over run_tick calls
 };
 
+// CPU time of the whole process (every thread), in seconds.
+double process_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 // Where the measured ticks' time went, per tick in ms: the pipeline's phases and the bench's own
 // submit and commit steps.
 struct PhaseSums {
@@ -162,15 +172,22 @@ void BM_Engine_MixedActions(benchmark::State& state) {
   e.submit_ms = e.commit_ms = 0;
   std::size_t processed = 0;
   PhaseSums sum;
+  double cpu_s = 0;  // of every thread of the process, in the ticks
   for (auto _ : state) {
     state.PauseTiming();
     auto actions = e.batch(20'000);
     state.ResumeTiming();
+    const double cpu_before = process_cpu_s();
     processed += e.run_tick(actions);
+    cpu_s += process_cpu_s() - cpu_before;
     sum.add(e.pipeline->stats().last_phases);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(processed));
   sum.report(state, e);
+  // What an action costs in CPU, whichever thread ran it: two cores can do at most 2 / this per
+  // second, however well the work is spread.
+  state.counters["cpu_us_per_action"] =
+      1e6 * cpu_s / static_cast<double>(std::max<std::size_t>(1, processed));
   state.counters["cells"] = static_cast<double>(e.pipeline->partition().leaves().size());
   state.counters["forwarded_pct"] =
       100.0 * static_cast<double>(e.pipeline->stats().forwarded) /
