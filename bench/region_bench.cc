@@ -85,16 +85,16 @@ struct Engine {
     o.partition.split_load = 2000;
     o.partition.merge_load = 500;
     pipeline = std::make_unique<RegionPipeline>(o, PriorityRules::defaults(), rules, world, clock);
-    std::vector<std::pair<int, Action>> warmup = batch(1);
+    std::vector<Submission> warmup = batch(1);
     run_tick(warmup);
     for (int i = 0; i < 10; ++i) {  // let the tree settle around the players
-      std::vector<std::pair<int, Action>> none;
+      std::vector<Submission> none;
       run_tick(none);
     }
   }
 
-  std::vector<std::pair<int, Action>> batch(std::size_t n) {
-    std::vector<std::pair<int, Action>> out;
+  std::vector<Submission> batch(std::size_t n) {
+    std::vector<Submission> out;
     std::uniform_real_distribution<double> coord(0, 300);
     for (std::size_t i = 0; i < n; ++i) {
       Action a;
@@ -111,19 +111,18 @@ struct Engine {
       a.target = kind == ActionKind::kPickup ? 1'000'000 + rng() % 1000 : 1 + rng() % players;
       if (a.target == a.actor) a.target = a.actor % players + 1;
       a.text = "gg";
-      out.emplace_back(static_cast<int>(kind), std::move(a));
+      out.push_back(Submission{static_cast<int>(kind), std::move(a)});
     }
     return out;
   }
 
   // Ingress → schedule → apply (on the workers) → deltas → group commit.
-  std::size_t run_tick(std::vector<std::pair<int, Action>>& actions) {
+  std::size_t run_tick(std::vector<Submission>& actions) {
     using Clock = std::chrono::steady_clock;
     ++tick;
     wall.advance(50);
     const auto t0 = Clock::now();
-    for (auto& [kind, a] : actions)
-      (void)pipeline->submit(kind, std::move(a), wall.now_ms());
+    (void)pipeline->submit_all(actions, wall.now_ms());
     const auto t1 = Clock::now();
     const std::size_t n = pipeline->tick(tick).size();
     const auto t2 = Clock::now();

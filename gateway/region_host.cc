@@ -120,9 +120,35 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
     events.swap(inbox_);
   }
   std::uint64_t rejected = 0, received = 0, attached = 0;
+  // Actions go to the pipeline in batches (submit_all: routed to their cells on the region's
+  // workers), each batch before the next attach or detach, so a player's actions and its
+  // (re)attachment reach the pipeline in the order they came.
+  std::vector<region::Submission> batch;
+  struct Sent {
+    SessionId session;
+    std::uint64_t seq, received_ms;
+  };
+  std::vector<Sent> sent;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    const auto results = pipeline_.submit_all(batch, region_ms);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      Session& s = sessions_.at(sent[i].session);  // no detach since it was batched
+      if (const auto& reject = results[i]) {
+        ++rejected;
+        s.pending.push_back(
+            RejectFrame{sent[i].seq, region::to_string(reject->reason), reject->detail});
+      } else {
+        progress_[s.player].waiting.emplace_back(sent[i].seq, sent[i].received_ms);
+      }
+    }
+    batch.clear();
+    sent.clear();
+  };
   for (Event& e : events) {
     switch (e.kind) {
       case Event::Kind::kAttach: {
+        flush();
         ++attached;
         take_authority(e.player);
         // Whatever another region already processed for this player is never applied again.
@@ -133,6 +159,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
         break;
       }
       case Event::Kind::kDetach:
+        flush();
         sessions_.erase(e.session);
         break;
       case Event::Kind::kAction: {
@@ -144,17 +171,13 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
         if (e.raw_kind == static_cast<int>(region::ActionKind::kPickup)) {
           claiming_[{s->second.player, seq}] = e.action.target;
         }
-        if (auto reject = pipeline_.submit(e.raw_kind, std::move(e.action), region_ms)) {
-          ++rejected;
-          s->second.pending.push_back(
-              RejectFrame{seq, region::to_string(reject->reason), reject->detail});
-        } else {
-          progress_[s->second.player].waiting.emplace_back(seq, e.received_ms);
-        }
+        batch.push_back(region::Submission{e.raw_kind, std::move(e.action)});
+        sent.push_back(Sent{e.session, seq, e.received_ms});
         break;
       }
     }
   }
+  flush();
   std::unordered_map<std::uint64_t, SessionId> session_of;  // each player's latest session
   for (const auto& [id, s] : sessions_)
     session_of[s.player] = id;

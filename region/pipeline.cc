@@ -12,13 +12,20 @@ namespace worldline::region {
 
 struct RegionPipeline::Cell {
   Cell(CellId id_, const PriorityRules& rules, const replica::Store& store,
-       replica::ReplicaId region, double bucket)
-      : id(id_), queue(rules), world(store, region), own(bucket), ghosts(bucket) {}
+       replica::ReplicaId region, double bucket, int workers)
+      : id(id_),
+        arrivals(static_cast<std::size_t>(workers)),
+        queue(rules),
+        world(store, region),
+        own(bucket),
+        ghosts(bucket) {}
 
   CellId id;
-  // Admitted since the last tick, in arrival order: the cell's worker queues them when the tick
-  // starts.
-  std::vector<Action> arrivals;
+  // Admitted since the last tick, by the worker that routed them (submit_all(); submit() and
+  // everything on the calling thread use [0]), each list in arrival order: the cell's worker
+  // queues them when the tick starts. An actor's actions may sit in two lists (submit() after
+  // submit_all()): the queue orders them by client_seq, whatever order they are pushed in.
+  std::vector<std::vector<Action>> arrivals;
   ActionQueue queue;
   CellWorld world;
   InterestGrid own;     // entities standing here
@@ -112,7 +119,7 @@ RegionPipeline::Cell& RegionPipeline::cell(CellId id) {
   if (it == cells_.end()) {
     it = cells_
              .emplace(id, std::make_unique<Cell>(id, priority_, world_.store(), world_.id(),
-                                                 options_.interest_bucket))
+                                                 options_.interest_bucket, workers_.size()))
              .first;
   }
   return *it->second;
@@ -126,13 +133,64 @@ CellId RegionPipeline::owner_cell(crdt::EntityId entity) const {
 
 std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::uint64_t now_ms) {
   if (auto reject = ingress_.admit(raw_kind, action, now_ms)) return reject;
+  return route(std::move(action));
+}
+
+std::vector<std::optional<Reject>> RegionPipeline::submit_all(std::vector<Submission>& batch,
+                                                              std::uint64_t now_ms) {
+  std::vector<std::optional<Reject>> out(batch.size());
+  const auto k = static_cast<std::size_t>(workers_.size());
+  // Below this many, waking the workers costs more than it saves.
+  constexpr std::size_t kParallelFrom = 256;
+  if (k == 1 || batch.size() < kParallelFrom) {
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      out[i] = submit(batch[i].raw_kind, std::move(batch[i].action), now_ms);
+    return out;
+  }
+  // Checks and HLC stamps in submission order, here: the same stamps whatever the number of
+  // workers. Then each worker routes the actions of its share of the actors (actor id mod k).
+  std::vector<std::vector<std::uint32_t>> share(k);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    out[i] = ingress_.admit(batch[i].raw_kind, batch[i].action, now_ms);
+    if (!out[i]) share[batch[i].action.actor % k].push_back(static_cast<std::uint32_t>(i));
+  }
+  // An action whose actor has no Home yet, or that is not newer than all its actor sent before
+  // (a resend, out of order), is left to route() below: inserting into home_, or pushing into a
+  // cell's queue, is not for the workers. An actor's later actions follow its first into that
+  // path (a new actor's find keeps failing until then), so its order holds.
+  std::vector<std::vector<std::uint32_t>> left(k);
+  workers_.run([&](int w) {
+    const auto i = static_cast<std::size_t>(w);
+    for (std::uint32_t b : share[i]) {
+      Action& a = batch[b].action;
+      // home_ is only read here (no insertion while the workers run), and each actor's Home
+      // written by the one worker routing it.
+      auto home = home_.find(a.actor);
+      if (home == home_.end() || a.client_seq <= home->second.newest_seq) {
+        left[i].push_back(b);
+        continue;
+      }
+      home->second.newest_seq = a.client_seq;
+      cells_.at(home->second.cell)->arrivals[i].push_back(std::move(a));
+    }
+  });
+  std::vector<std::uint32_t> rest;
+  for (const auto& l : left)
+    rest.insert(rest.end(), l.begin(), l.end());
+  std::sort(rest.begin(), rest.end());  // submission order
+  for (std::uint32_t b : rest)
+    out[b] = route(std::move(batch[b].action));
+  return out;
+}
+
+std::optional<Reject> RegionPipeline::route(Action action) {
   auto [it, fresh] = home_.try_emplace(action.actor);
   Home& home = it->second;
   if (fresh) home.cell = owner_cell(action.actor);
   Cell& c = cell(home.cell);
   if (action.client_seq > home.newest_seq) {  // the common case: newer than all before it
     home.newest_seq = action.client_seq;
-    c.arrivals.push_back(std::move(action));
+    c.arrivals[0].push_back(std::move(action));
     return std::nullopt;
   }
   // A resend, or out of order: only the queue knows, once the cell's arrivals are in it.
@@ -148,15 +206,17 @@ std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::u
 }
 
 void RegionPipeline::queue_arrivals(Cell& c, std::uint64_t for_tick) {
-  for (Action& a : c.arrivals) {
-    const ActorId actor = a.actor;
-    const std::uint64_t seq = a.client_seq;
-    if (!c.queue.push(std::move(a), for_tick)) {
-      spdlog::error("region: arrival {} of actor {} refused by cell {}'s queue (bug)", seq, actor,
-                    c.id);
+  for (auto& arrivals : c.arrivals) {
+    for (Action& a : arrivals) {
+      const ActorId actor = a.actor;
+      const std::uint64_t seq = a.client_seq;
+      if (!c.queue.push(std::move(a), for_tick)) {
+        spdlog::error("region: arrival {} of actor {} refused by cell {}'s queue (bug)", seq, actor,
+                      c.id);
+      }
     }
+    arrivals.clear();
   }
-  c.arrivals.clear();
 }
 
 void RegionPipeline::mark_processed(ActorId actor, std::uint64_t seq) {
@@ -661,15 +721,21 @@ bool RegionPipeline::queue_holds(CellId cell, ActorId actor) const {
   auto it = cells_.find(cell);
   if (it == cells_.end()) return false;
   const Cell& c = *it->second;
-  return c.queue.holds(actor) || std::any_of(c.arrivals.begin(), c.arrivals.end(),
-                                             [actor](const Action& a) { return a.actor == actor; });
+  return c.queue.holds(actor) ||
+         std::any_of(c.arrivals.begin(), c.arrivals.end(), [actor](const auto& arrivals) {
+           return std::any_of(arrivals.begin(), arrivals.end(),
+                              [actor](const Action& a) { return a.actor == actor; });
+         });
 }
 
 std::vector<CellReport> RegionPipeline::cells() const {
   std::vector<CellReport> out;
   for (const auto& [id, c] : cells_) {
-    out.push_back(CellReport{id, partition_.worker_of(id), c->queue.size() + c->arrivals.size(),
-                             c->own.size(), c->ghosts.size(), c->processed});
+    std::size_t arrived = 0;
+    for (const auto& arrivals : c->arrivals)
+      arrived += arrivals.size();
+    out.push_back(CellReport{id, partition_.worker_of(id), c->queue.size() + arrived, c->own.size(),
+                             c->ghosts.size(), c->processed});
   }
   return out;
 }
