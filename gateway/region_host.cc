@@ -131,13 +131,15 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   std::vector<Sent> sent;
   auto flush = [&] {
     if (batch.empty()) return;
-    const auto results = pipeline_.submit_all(batch, region_ms);
-    for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto refused = pipeline_.submit_all(batch, region_ms);
+    auto r = refused.begin();
+    for (std::size_t i = 0; i < sent.size(); ++i) {
       Session& s = sessions_.at(sent[i].session);  // no detach since it was batched
-      if (const auto& reject = results[i]) {
+      if (r != refused.end() && r->index == i) {
         ++rejected;
         s.pending.push_back(
-            RejectFrame{sent[i].seq, region::to_string(reject->reason), reject->detail});
+            RejectFrame{sent[i].seq, region::to_string(r->reject.reason), r->reject.detail});
+        ++r;
       } else {
         progress_[s.player].waiting.emplace_back(sent[i].seq, sent[i].received_ms);
       }

@@ -136,23 +136,30 @@ std::optional<Reject> RegionPipeline::submit(int raw_kind, Action action, std::u
   return route(std::move(action));
 }
 
-std::vector<std::optional<Reject>> RegionPipeline::submit_all(std::vector<Submission>& batch,
-                                                              std::uint64_t now_ms) {
-  std::vector<std::optional<Reject>> out(batch.size());
+std::vector<RegionPipeline::Rejected> RegionPipeline::submit_all(std::vector<Submission>& batch,
+                                                                 std::uint64_t now_ms) {
+  std::vector<Rejected> out;
   const auto k = static_cast<std::size_t>(workers_.size());
   // Below this many, waking the workers costs more than it saves.
   constexpr std::size_t kParallelFrom = 256;
   if (k == 1 || batch.size() < kParallelFrom) {
-    for (std::size_t i = 0; i < batch.size(); ++i)
-      out[i] = submit(batch[i].raw_kind, std::move(batch[i].action), now_ms);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Action& a = batch[i].action;
+      auto reject = ingress_.admit(batch[i].raw_kind, a, now_ms);
+      if (!reject) reject = route(std::move(a));
+      if (reject) out.push_back(Rejected{i, std::move(*reject)});
+    }
     return out;
   }
   // Checks and HLC stamps in submission order, here: the same stamps whatever the number of
   // workers. Then each worker routes the actions of its share of the actors (actor id mod k).
   std::vector<std::vector<std::uint32_t>> share(k);
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    out[i] = ingress_.admit(batch[i].raw_kind, batch[i].action, now_ms);
-    if (!out[i]) share[batch[i].action.actor % k].push_back(static_cast<std::uint32_t>(i));
+    if (auto reject = ingress_.admit(batch[i].raw_kind, batch[i].action, now_ms)) {
+      out.push_back(Rejected{i, std::move(*reject)});
+    } else {
+      share[batch[i].action.actor % k].push_back(static_cast<std::uint32_t>(i));
+    }
   }
   // An action whose actor has no Home yet, or that is not newer than all its actor sent before
   // (a resend, out of order), is left to route() below: inserting into home_, or pushing into a
@@ -178,12 +185,17 @@ std::vector<std::optional<Reject>> RegionPipeline::submit_all(std::vector<Submis
   for (const auto& l : left)
     rest.insert(rest.end(), l.begin(), l.end());
   std::sort(rest.begin(), rest.end());  // submission order
-  for (std::uint32_t b : rest)
-    out[b] = route(std::move(batch[b].action));
+  const auto admitted_rejects = static_cast<std::ptrdiff_t>(out.size());
+  for (std::uint32_t b : rest) {
+    if (auto reject = route(std::move(batch[b].action)))
+      out.push_back(Rejected{b, std::move(*reject)});
+  }
+  std::inplace_merge(out.begin(), out.begin() + admitted_rejects, out.end(),
+                     [](const Rejected& x, const Rejected& y) { return x.index < y.index; });
   return out;
 }
 
-std::optional<Reject> RegionPipeline::route(Action action) {
+std::optional<Reject> RegionPipeline::route(Action&& action) {
   auto [it, fresh] = home_.try_emplace(action.actor);
   Home& home = it->second;
   if (fresh) home.cell = owner_cell(action.actor);

@@ -116,13 +116,16 @@ class RegionPipeline {
   // Admits an action (validation, HLC stamp) and queues it in its actor's cell. A duplicate of
   // an action already queued or processed is refused as kDuplicate.
   std::optional<Reject> submit(int raw_kind, Action action, std::uint64_t now_ms);
-  // The same for many actions, with the outcome of submitting each in turn (one entry per
-  // submission, nullopt: admitted): checks and HLC stamps in order on this thread, then the
-  // routing to cells on the workers — each worker the actors whose id mod the worker count is
-  // its own, in order — and what needs home_ or a queue (a new actor, a resend, an action out of
-  // order) here again, in order. The actions are moved from.
-  std::vector<std::optional<Reject>> submit_all(std::vector<Submission>& batch,
-                                                std::uint64_t now_ms);
+  // The same for many actions, with the outcome of submitting each in turn: checks and HLC
+  // stamps in order on this thread, then the routing to cells on the workers — each worker the
+  // actors whose id mod the worker count is its own, in order — and what needs home_ or a queue
+  // (a new actor, a resend, an action out of order) here again, in order. Returns the rejected
+  // ones, by ascending index in the batch; the others were admitted. The actions are moved from.
+  struct Rejected {
+    std::size_t index;  // in the batch
+    Reject reject;
+  };
+  std::vector<Rejected> submit_all(std::vector<Submission>& batch, std::uint64_t now_ms);
   // Runs one tick and returns every action's outcome: phase 1 by cell, then phase 2 by cell.
   std::vector<Outcome> tick(std::uint64_t tick);
   // Actions of `actor` up to `seq` were processed elsewhere (another region, before a failover):
@@ -169,7 +172,7 @@ class RegionPipeline {
   Cell& cell(CellId id);
   // submit()'s second half, once the action is admitted and stamped: into its actor's cell, or,
   // for a resend or an action out of order, through the queue that knows what it holds.
-  std::optional<Reject> route(Action action);
+  std::optional<Reject> route(Action&& action);
   // The cell that resolves writes to `entity`: where it stands, else the cell of the origin.
   CellId owner_cell(crdt::EntityId entity) const;
   // Moves the cell's arrivals into its queue, as submitted for `for_tick` (the tick they wait
