@@ -52,35 +52,49 @@ crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
 }
 
 void Replica::write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches) {
+  // The work is split by writes, not by batches (cells' write counts differ tenfold): each list
+  // is sized first, so two threads filling one batch's list write different elements.
   const std::size_t first = open_lists_.size();
   open_lists_.resize(first + batches.size());
-  std::vector<std::vector<std::size_t>> fresh(batches.size());  // per batch: keys not stored yet
+  std::vector<std::size_t> starts;  // of each batch among all the writes
+  starts.reserve(batches.size() + 1);
+  std::size_t n = 0;
+  std::vector<std::vector<char>> stored(batches.size());  // char, not bool: written concurrently
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    starts.push_back(n);
+    n += batches[b]->size();
+    open_lists_[first + b].resize(batches[b]->size());
+    stored[b].assign(batches[b]->size(), 0);
+  }
+  starts.push_back(n);
   auto prepare = [&](std::size_t begin, std::size_t end) {
-    for (std::size_t b = begin; b < end; ++b) {
-      std::vector<PreparedWrite>& batch = *batches[b];
-      DeltaList& list = open_lists_[first + b];
-      list.reserve(batch.size());
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (ComponentValue* v = store_.value_for_update(batch[i].key)) {
-          *v = std::move(batch[i].value);
-        } else {
-          fresh[b].push_back(i);
-        }
-        list.emplace_back(batch[i].key, std::move(batch[i].delta));
+    if (begin >= end) return;
+    // The batch holding `begin`: the last whose start is at or before it.
+    auto b = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end() - 1, begin) -
+                                      starts.begin() - 1);
+    for (std::size_t g = begin; g < end; ++g) {
+      while (g >= starts[b + 1])
+        ++b;
+      const std::size_t i = g - starts[b];
+      PreparedWrite& w = (*batches[b])[i];
+      if (ComponentValue* v = store_.value_for_update(w.key)) {
+        *v = std::move(w.value);
+        stored[b][i] = 1;
       }
+      open_lists_[first + b][i] = {w.key, std::move(w.delta)};
     }
   };
   if (parallel_ && batches.size() > 1) {
-    parallel_(batches.size(), prepare);
+    parallel_(n, prepare);
   } else {
-    prepare(0, batches.size());
+    prepare(0, n);
   }
   for (std::size_t b = 0; b < batches.size(); ++b) {
     std::vector<PreparedWrite>& batch = *batches[b];
-    for (std::size_t i : fresh[b])
-      store_.join_local(batch[i].key, batch[i].value);
-    for (const PreparedWrite& w : batch)
-      note_change(w.key);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!stored[b][i]) store_.join_local(batch[i].key, batch[i].value);
+      note_change(batch[i].key);
+    }
     batch.clear();
   }
 }
