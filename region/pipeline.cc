@@ -37,7 +37,8 @@ struct RegionPipeline::Cell {
   std::vector<Outcome> outcomes, forwarded_outcomes;  // this tick's, by phase
   // Phase 3 → coordinator: entities this cell moved that phase 3 could not re-place on its own.
   std::vector<std::pair<crdt::EntityId, crdt::Vec3>> moved;
-  std::uint64_t processed = 0;  // this tick
+  std::uint64_t processed = 0;  // this tick, of its own queue
+  std::uint64_t resolved = 0;   // this tick, forwarded here by other cells
 };
 
 namespace {
@@ -401,6 +402,7 @@ void RegionPipeline::run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t
   HandlerContext ctx{c.world, clock, tick, &c.own, &c.ghosts};
   for (const Action& a : c.inbox)
     c.forwarded_outcomes.push_back(rules_.rule(a.kind).on_target(a, ctx));
+  c.resolved = c.inbox.size();
   c.inbox.clear();
 }
 
@@ -421,6 +423,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   std::vector<std::vector<Cell*>> mine(static_cast<std::size_t>(workers_.size()));
   for (auto& [id, c] : cells_) {
     c->processed = 0;
+    c->resolved = 0;
     mine[static_cast<std::size_t>(partition_.worker_of(id))].push_back(c.get());
   }
   auto clock_of = [&](int w) -> crdt::HlcClock& {
@@ -527,7 +530,9 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   phases.place_ms += place_ms;
   std::map<CellId, Rect> before;  // the leaves as they were, for regrid()
   for (auto& [id, c] : cells_) {
-    partition_.set_load(id, c->own.size() + c->processed);
+    // Entities and every action handled here — its own and those forwarded to it: a cell that
+    // resolves many interactions costs its worker as much as one that starts them.
+    partition_.set_load(id, c->own.size() + c->processed + c->resolved);
     before.emplace_hint(before.end(), id, partition_.bounds(id));
   }
   stats_.last_rebalance = partition_.rebalance();
