@@ -4,8 +4,10 @@
 //
 //   BM_Engine_MixedActions        actions/s for a mixed workload (move 50 %, attack 30 %,
 //                                 chat 10 %, pickup 5 %, interact 5 %), 10 000 players, 20 000
-//                                 actions a tick; the CPU an action costs (all threads), and
-//                                 each phase's share of the tick
+//                                 actions a tick, in steady state (after the ticks in which the
+//                                 tree adapts to the load, warmup_ticks); the CPU an action costs
+//                                 (all threads), each phase's share of the tick, and splits and
+//                                 merges in the measured ticks (0 in steady state)
 //   BM_Tick_10kPlayers_5kActions  one 20 Hz tick at 100 000 actions/s (5 000 actions), with
 //                                 p50/p99 tick duration in steady state: after 200 ticks of the
 //                                 same load, in which the tree adapts to it (splits cells that the
@@ -168,7 +170,18 @@ struct PhaseSums {
 
 void BM_Engine_MixedActions(benchmark::State& state) {
   Engine e(10'000, static_cast<int>(state.range(0)));
+  // Steady state, as in the tick benchmark: the tree first adapts to the load (splits the cells
+  // it makes hot) — until 20 ticks in a row leave it as it is, at most 300 ticks.
+  int warmup = 0;
+  for (int calm = 0; calm < 20 && warmup < 300; ++warmup) {
+    auto actions = e.batch(20'000);
+    const std::uint64_t regrids = e.pipeline->stats().regrids;
+    e.run_tick(actions);
+    calm = e.pipeline->stats().regrids == regrids ? calm + 1 : 0;
+  }
+  state.counters["warmup_ticks"] = warmup;
   e.submit_ms = e.commit_ms = 0;
+  const PipelineStats before = e.pipeline->stats();
   std::size_t processed = 0;
   PhaseSums sum;
   double cpu_s = 0;  // of every thread of the process, in the ticks
@@ -188,6 +201,12 @@ void BM_Engine_MixedActions(benchmark::State& state) {
   state.counters["cpu_us_per_action"] =
       1e6 * cpu_s / static_cast<double>(std::max<std::size_t>(1, processed));
   state.counters["cells"] = static_cast<double>(e.pipeline->partition().leaves().size());
+  // The tree reshaped under the load in the measured ticks (each split or merge re-places the
+  // entities of the cells it changes).
+  const PipelineStats& after = e.pipeline->stats();
+  state.counters["splits"] = static_cast<double>(after.splits - before.splits);
+  state.counters["merges"] = static_cast<double>(after.merges - before.merges);
+  state.counters["regrid_ticks"] = static_cast<double>(after.regrids - before.regrids);
   state.counters["forwarded_pct"] =
       100.0 * static_cast<double>(e.pipeline->stats().forwarded) /
       static_cast<double>(std::max<std::uint64_t>(1, e.pipeline->stats().processed));
