@@ -207,6 +207,7 @@ void BM_Engine_MixedActions(benchmark::State& state) {
   state.counters["splits"] = static_cast<double>(after.splits - before.splits);
   state.counters["merges"] = static_cast<double>(after.merges - before.merges);
   state.counters["regrid_ticks"] = static_cast<double>(after.regrids - before.regrids);
+  state.counters["balance"] = after.last_rebalance.balance;  // of the loads the partition sees
   state.counters["forwarded_pct"] =
       100.0 * static_cast<double>(e.pipeline->stats().forwarded) /
       static_cast<double>(std::max<std::uint64_t>(1, e.pipeline->stats().processed));

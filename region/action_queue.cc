@@ -59,6 +59,7 @@ std::uint64_t ActionQueue::processed_seq(ActorId actor) const {
 
 std::vector<Action> ActionQueue::take(std::uint64_t tick) {
   std::vector<Action> out;
+  out.reserve(queued_);  // at most everything queued: no reallocation moving actions
   std::vector<std::uint32_t> budget(rules_.classes.size());
   for (std::size_t c = 0; c < budget.size(); ++c)
     budget[c] = rules_.classes[c].budget_per_tick;
