@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iterator>
 #include <set>
 #include <tuple>
 
@@ -34,7 +33,8 @@ struct RegionPipeline::Cell {
   // cells forwarded here.
   std::vector<std::pair<CellId, Action>> forwards;
   std::vector<Action> inbox;
-  std::vector<Outcome> outcomes, forwarded_outcomes;  // this tick's, by phase
+  std::vector<Outcome> outcomes, forwarded_outcomes;       // this tick's, by phase
+  std::size_t outcomes_at = 0, forwarded_outcomes_at = 0;  // where they go in tick()'s result
   // Phase 3 → coordinator: entities this cell moved that phase 3 could not re-place on its own.
   std::vector<std::pair<crdt::EntityId, crdt::Vec3>> moved;
   std::uint64_t processed = 0;  // this tick, of its own queue
@@ -460,12 +460,31 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     });
   }
   split(phases.forwarded_ms);
+  // The tick's outcomes: phase 1's by cell, then phase 2's by cell, each cell's moved into place
+  // by its worker in phase 3.
+  std::size_t outcome_count = 0;
+  for (auto& [id, c] : cells_) {
+    c->outcomes_at = outcome_count;
+    outcome_count += c->outcomes.size();
+  }
+  for (auto& [id, c] : cells_) {
+    c->forwarded_outcomes_at = outcome_count;
+    outcome_count += c->forwarded_outcomes.size();
+  }
+  std::vector<Outcome> out(outcome_count);
   // Phase 3: entities re-placed by the worker of the cell they stood in; phase 4: the changes
   // that makes to other cells' grids, by the workers owning those cells.
   workers_.run([&](int w) {
     const auto i = static_cast<std::size_t>(w);
-    for (Cell* c : mine[i])
+    for (Cell* c : mine[i]) {
+      std::move(c->outcomes.begin(), c->outcomes.end(),
+                out.begin() + static_cast<std::ptrdiff_t>(c->outcomes_at));
+      c->outcomes.clear();
+      std::move(c->forwarded_outcomes.begin(), c->forwarded_outcomes.end(),
+                out.begin() + static_cast<std::ptrdiff_t>(c->forwarded_outcomes_at));
+      c->forwarded_outcomes.clear();
       place_own_steps(*c, w);
+    }
   });
   auto count = [](const auto& by_pair) {
     std::size_t n = 0;
@@ -485,16 +504,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   double place_ms = 0;
   split(place_ms);
 
-  // Tick boundary, on this thread: outcomes, deltas into the replica, clocks in step.
-  std::vector<Outcome> out;
-  for (auto& [id, c] : cells_) {
-    std::move(c->outcomes.begin(), c->outcomes.end(), std::back_inserter(out));
-    c->outcomes.clear();
-  }
-  for (auto& [id, c] : cells_) {
-    std::move(c->forwarded_outcomes.begin(), c->forwarded_outcomes.end(), std::back_inserter(out));
-    c->forwarded_outcomes.clear();
-  }
+  // Tick boundary, on this thread: deltas into the replica, clocks in step.
   std::uint64_t processed = 0;
   std::vector<std::vector<replica::Replica::PreparedWrite>*> writes;
   writes.reserve(cells_.size());
