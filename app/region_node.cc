@@ -68,6 +68,10 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
     c.pipeline.limits.world.min = {v[0], c.pipeline.limits.world.min.y, v[1]};
     c.pipeline.limits.world.max = {v[2], c.pipeline.limits.world.max.y, v[3]};
   }
+  const std::int64_t spin_us =
+      r["spin_us"].value_or<std::int64_t>(region::TickWorkers::kDefaultSpin.count());
+  if (spin_us < 0 || spin_us > 10'000) return config_error(source, "region.spin_us: 0..10000");
+  c.pipeline.worker_spin = std::chrono::microseconds(spin_us);
   c.pipeline.partition.split_load =
       static_cast<std::uint32_t>(r["split_load"].value_or<std::int64_t>(4000));
   c.pipeline.partition.merge_load =

@@ -2,7 +2,8 @@
 # building `worldline`, the TOML of one region node of an n-node cluster on loopback, and reading a
 # metric from a node's /metrics.
 # config() uses: DIR (data directories under it), RUN (run number), BASE (ports: replica BASE+id,
-# gateway BASE+10+id), TICK_HZ, SECRET (token secret), IO_THREADS.
+# gateway BASE+10+id), TICK_HZ, SECRET (token secret), IO_THREADS, and optionally WORKERS (region
+# worker threads, default 1) and SPIN_US (how long they spin between phases, default 250).
 
 # Installs what is missing, builds the release `worldline` (WL), makes a temporary directory (DIR)
 # that the exit trap removes after killing every process in PIDS.
@@ -33,7 +34,8 @@ config() {  # id count
     [[ $p == "$id" ]] && continue
     printf '[[replica.peers]]\nid = %s\naddress = "127.0.0.1:%s"\n' "$p" $((BASE + p))
   done
-  printf '[region]\nname = "r%s"\ntick_hz = %s\nworkers = 1\nspawn_radius = 1500\n' "$id" "$TICK_HZ"
+  printf '[region]\nname = "r%s"\ntick_hz = %s\nworkers = %s\nspin_us = %s\nspawn_radius = 1500\n' \
+    "$id" "$TICK_HZ" "${WORKERS:-1}" "${SPIN_US:-250}"
   printf 'interest_radius = 30\n'
   printf '[gateway]\nlisten = "127.0.0.1:%s"\ntoken_secret = "%s"\n' $((BASE + 10 + id)) "$SECRET"
   printf 'actions_per_s = 1000\naction_burst = 1000\nmax_send_queue = 1024\nio_threads = %s\n' \

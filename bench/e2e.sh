@@ -5,7 +5,7 @@
 #
 #   bash bench/e2e.sh                       # defaults below
 #   PLAYERS="1000 5000" RATE=10 SECONDS_PER_RUN=10 NODES="1 3" TICK_HZ=20 PROTOCOL=capnp \
-#     LOADGEN_THREADS=1 IO_THREADS=2 bash bench/e2e.sh
+#     LOADGEN_THREADS=1 IO_THREADS=2 WORKERS=1 SPIN_US=250 bash bench/e2e.sh
 #
 # Columns: nodes, players, offered actions/s (players × rate), acked actions/s, client-measured
 # action → ack p50/p95/p99 (upper bounds of the histogram buckets holding them), the nodes' own
@@ -104,4 +104,4 @@ for n in $NODES; do
   done
 done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "rerun: PLAYERS=\"$PLAYERS\" RATE=$RATE SECONDS_PER_RUN=$SECONDS_PER_RUN NODES=\"$NODES\" TICK_HZ=$TICK_HZ PROTOCOL=$PROTOCOL LOADGEN_THREADS=$LOADGEN_THREADS IO_THREADS=$IO_THREADS bash bench/e2e.sh"
+echo "rerun: PLAYERS=\"$PLAYERS\" RATE=$RATE SECONDS_PER_RUN=$SECONDS_PER_RUN NODES=\"$NODES\" TICK_HZ=$TICK_HZ PROTOCOL=$PROTOCOL LOADGEN_THREADS=$LOADGEN_THREADS IO_THREADS=$IO_THREADS WORKERS=${WORKERS:-1} SPIN_US=${SPIN_US:-250} bash bench/e2e.sh"

@@ -68,7 +68,7 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
       world_(world),
       clock_(clock),
       ingress_(options.limits, clock),
-      workers_(worker_count(options.partition)) {
+      workers_(worker_count(options.partition), options.worker_spin) {
   for (int w = 0; w < workers_.size(); ++w) {
     worker_clocks_.push_back(w == 0 ? nullptr
                                     : std::make_unique<crdt::HlcClock>(

@@ -32,6 +32,7 @@
 // touch the world only through their cell's CellWorld.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -59,6 +60,8 @@ struct PipelineOptions {
   // an interaction (attack range), so a handler sees every entity it may touch.
   double ghost_margin = 8;
   double interest_bucket = 25;  // world units: the interest grid's bucket size
+  // How long a worker waiting between a tick's phases spins before it sleeps (TickWorkers).
+  std::chrono::microseconds worker_spin = TickWorkers::kDefaultSpin;
 };
 
 // Where the last tick's time went, in ms: the cause an overrun is logged with.

@@ -29,14 +29,8 @@ void SpinBarrier::arrive_and_wait() {
     generation_.wait(generation, std::memory_order_acquire);
 }
 
-namespace {
-// Longer than the gaps between a tick's phases (0.05–0.3 ms of work on the calling thread),
-// shorter than the gap between ticks.
-constexpr std::chrono::microseconds kSpin{250};
-}  // namespace
-
-TickWorkers::TickWorkers(int n)
-    : n_(n), start_(n, kSpin), done_(n, kSpin), errors_(static_cast<std::size_t>(n)) {
+TickWorkers::TickWorkers(int n, std::chrono::microseconds spin)
+    : n_(n), start_(n, spin), done_(n, spin), errors_(static_cast<std::size_t>(n)) {
   if (n < 1)
     throw std::invalid_argument("TickWorkers: need at least one worker, got " + std::to_string(n));
   for (int w = 1; w < n; ++w)

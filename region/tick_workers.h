@@ -35,8 +35,14 @@ class SpinBarrier {
 
 class TickWorkers {
  public:
-  // REQUIRES: n >= 1.
-  explicit TickWorkers(int n);
+  // How long a waiting worker spins before it sleeps, unless told otherwise: longer than the
+  // gaps between a tick's phases (0.05–0.3 ms of work on the calling thread), shorter than the
+  // gap between ticks.
+  static constexpr std::chrono::microseconds kDefaultSpin{250};
+
+  // REQUIRES: n >= 1. `spin` 0: workers sleep at once (for hosts whose cores are busy with other
+  // work).
+  explicit TickWorkers(int n, std::chrono::microseconds spin = kDefaultSpin);
   ~TickWorkers();
   TickWorkers(const TickWorkers&) = delete;
   TickWorkers& operator=(const TickWorkers&) = delete;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace worldline::region {
@@ -17,8 +18,10 @@ namespace {
 using std::chrono::microseconds;
 
 TEST(TickWorkers, EveryWorkerRunsEveryJobOnceWhetherSpinningOrAsleep) {
-  for (int n : {1, 2, 3}) {
-    TickWorkers workers(n);
+  for (const auto& [n, spin] :
+       {std::pair{1, TickWorkers::kDefaultSpin}, std::pair{2, TickWorkers::kDefaultSpin},
+        std::pair{3, TickWorkers::kDefaultSpin}, std::pair{2, microseconds{0}}}) {
+    TickWorkers workers(n, spin);                           // spin 0: the workers sleep at once
     std::vector<int> runs(static_cast<std::size_t>(n), 0);  // each slot written by its worker only
     std::atomic<int> total{0};
     // Gaps between runs: none, inside the spin (the workers are still spinning), and past it

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `worldline node` refuses a config with a bad [region] value before it opens anything: exit code
+# 2 and one line naming the file and the field. Each case is docs/examples/eu-west.toml with one
+# line added or changed.
+# Usage: node_config_errors.sh <path to worldline> <path to docs/examples/eu-west.toml>
+set -euo pipefail
+WL="$1"
+EXAMPLE="$2"
+DIR="$(mktemp -d /tmp/worldline-config.XXXXXX)"
+trap 'rm -rf "$DIR"' EXIT
+fails=0
+# refuse <what> <sed expression> <expected message>
+refuse() {
+  local f="$DIR/$1.toml"
+  sed "$2" "$EXAMPLE" >"$f"
+  set +e
+  out="$(timeout 10 "$WL" node --config "$f" 2>&1)"
+  rc=$?
+  set -e
+  if [[ $rc -ne 2 || "$out" != *"$f: $3"* ]]; then
+    echo "FAIL: $1: exit $rc, expected 2 and '$f: $3'; got: $out"
+    fails=$((fails + 1))
+  else
+    echo "ok: $1 refused: $3"
+  fi
+}
+refuse spin_negative 's/^ghost_margin = 8 .*/ghost_margin = 8\nspin_us = -5/' 'region.spin_us: 0..10000'
+refuse spin_huge 's/^ghost_margin = 8 .*/ghost_margin = 8\nspin_us = 20000/' 'region.spin_us: 0..10000'
+refuse workers_zero 's/^workers = .*/workers = 0/' 'region.workers: 1..256'
+refuse tick_hz_high 's/^tick_hz = .*/tick_hz = 500/' 'region.tick_hz: 1..120'
+if [[ $fails -ne 0 ]]; then exit 1; fi
+echo "PASS: bad region configs refused"
