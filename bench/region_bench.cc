@@ -12,6 +12,8 @@
 //                                 p50/p99 tick duration in steady state: after 200 ticks of the
 //                                 same load, in which the tree adapts to it (splits cells that the
 //                                 actions make hot) — those ticks are reported apart (adapt_*)
+//   BM_TickWorkers_EmptyPhase     what an empty parallel section costs after a gap of work on
+//                                 the calling thread, workers spinning (250 µs) or not (0)
 //   BM_Partition_Balance/<dist>   max worker load / mean for uniform, clustered and single-hotspot
 //                                 player distributions (2 workers)
 //   BM_Memory_100kEntities        resident memory per entity in steady state: 100 000 entities
@@ -370,6 +372,28 @@ void BM_Memory_100kEntities(benchmark::State& state) {
   }
 }
 
+// One parallel section with nothing in it, after `gap` µs of work on the calling thread, with the
+// workers spinning for up to the default (250 µs) or sleeping at once (spin 0): what a section
+// boundary costs a tick. Waking a sleeping worker is what the spin saves.
+void BM_TickWorkers_EmptyPhase(benchmark::State& state) {
+  const auto gap = std::chrono::microseconds(state.range(0));
+  TickWorkers workers(2, std::chrono::microseconds(state.range(1)));
+  double us = 0;
+  for (auto _ : state) {
+    for (const auto until = std::chrono::steady_clock::now() + gap;
+         std::chrono::steady_clock::now() < until;) {
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    workers.run([](int) {});
+    const double d =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    state.SetIterationTime(d * 1e-6);
+    us += d;
+  }
+  state.counters["run_us"] =
+      us / static_cast<double>(std::max<benchmark::IterationCount>(1, state.iterations()));
+}
+
 // Real time, not the main thread's CPU time: with two workers the main thread waits at the
 // barrier while the other worker runs, and its CPU time would overstate actions per second.
 BENCHMARK(BM_Engine_MixedActions)
@@ -385,6 +409,12 @@ BENCHMARK(BM_Tick_10kPlayers_5kActions)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(200)
     ->UseRealTime();
+BENCHMARK(BM_TickWorkers_EmptyPhase)
+    ->ArgNames({"gap_us", "spin_us"})
+    ->ArgsProduct({{0, 100, 1000}, {0, 250}})
+    ->Iterations(2000)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Partition_Balance)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Memory_100kEntities)->Iterations(1)->Unit(benchmark::kMillisecond);
 

@@ -16,7 +16,7 @@ void SpinBarrier::arrive_and_wait() {
     return;
   }
   const auto deadline = std::chrono::steady_clock::now() + spin_;
-  for (unsigned i = 1;; ++i) {
+  for (unsigned i = 1; spin_.count() > 0; ++i) {
     if (generation_.load(std::memory_order_acquire) != generation) return;
     if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) break;
 #if defined(__x86_64__) || defined(__i386__)

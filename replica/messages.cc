@@ -1,7 +1,5 @@
 #include "replica/messages.h"
 
-#include <algorithm>
-
 #include <kj/exception.h>
 
 #include "schemas/packed.h"
@@ -36,11 +34,12 @@ std::vector<WireEntry> get_entries(capnp::List<s::Entry>::Reader list) {
   return out;
 }
 
+// Below this many values, handing them to other threads costs more than it saves.
+constexpr std::size_t kParallelFrom = 512;
+
 }  // namespace
 
 std::vector<WireEntry> to_wire(const DeltaGroup& group, const ParallelFor& parallel) {
-  // Below this many values, handing them to other threads costs more than it saves.
-  constexpr std::size_t kParallelFrom = 512;
   std::vector<WireEntry> out;
   out.reserve(group.size());
   if (!parallel || group.size() < kParallelFrom) {
@@ -62,32 +61,19 @@ std::vector<WireEntry> to_wire(const DeltaGroup& group, const ParallelFor& paral
 }
 
 std::vector<WireEntry> to_wire(const std::vector<DeltaList>& lists, const ParallelFor& parallel) {
-  constexpr std::size_t kParallelFrom = 512;  // as above
-  std::vector<std::size_t> starts;            // of each list in the output
-  starts.reserve(lists.size() + 1);
-  std::size_t n = 0;
-  for (const DeltaList& list : lists) {
-    starts.push_back(n);
-    n += list.size();
-  }
-  starts.push_back(n);
-  std::vector<WireEntry> out(n);
-  if (n == 0) return out;
+  const FlatLists flat(lists);
+  std::vector<WireEntry> out(flat.size());
   auto encode = [&](std::size_t begin, std::size_t end) {
-    // The list holding `begin`: the last whose start is at or before it.
-    auto l = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end() - 1, begin) -
-                                      starts.begin() - 1);
-    for (std::size_t i = begin; i < end; ++i) {
-      while (i >= starts[l + 1])
-        ++l;
-      const auto& [key, value] = lists[l][i - starts[l]];
-      out[i] = WireEntry{key, encode_value(value)};
-    }
+    std::size_t at = begin;
+    flat.for_each(begin, end, [&](std::size_t l, std::size_t i) {
+      const auto& [key, value] = lists[l][i];
+      out[at++] = WireEntry{key, encode_value(value)};
+    });
   };
-  if (!parallel || n < kParallelFrom) {
-    encode(0, n);
+  if (!parallel || flat.size() < kParallelFrom) {
+    encode(0, flat.size());
   } else {
-    parallel(n, encode);
+    parallel(flat.size(), encode);
   }
   return out;
 }

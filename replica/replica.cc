@@ -56,38 +56,26 @@ void Replica::write_prepared(const std::vector<std::vector<PreparedWrite>*>& bat
   // is sized first, so two threads filling one batch's list write different elements.
   const std::size_t first = open_lists_.size();
   open_lists_.resize(first + batches.size());
-  std::vector<std::size_t> starts;  // of each batch among all the writes
-  starts.reserve(batches.size() + 1);
-  std::size_t n = 0;
   std::vector<std::vector<char>> stored(batches.size());  // char, not bool: written concurrently
   for (std::size_t b = 0; b < batches.size(); ++b) {
-    starts.push_back(n);
-    n += batches[b]->size();
     open_lists_[first + b].resize(batches[b]->size());
     stored[b].assign(batches[b]->size(), 0);
   }
-  starts.push_back(n);
+  const FlatLists flat(batches);
   auto prepare = [&](std::size_t begin, std::size_t end) {
-    if (begin >= end) return;
-    // The batch holding `begin`: the last whose start is at or before it.
-    auto b = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end() - 1, begin) -
-                                      starts.begin() - 1);
-    for (std::size_t g = begin; g < end; ++g) {
-      while (g >= starts[b + 1])
-        ++b;
-      const std::size_t i = g - starts[b];
+    flat.for_each(begin, end, [&](std::size_t b, std::size_t i) {
       PreparedWrite& w = (*batches[b])[i];
       if (ComponentValue* v = store_.value_for_update(w.key)) {
         *v = std::move(w.value);
         stored[b][i] = 1;
       }
       open_lists_[first + b][i] = {w.key, std::move(w.delta)};
-    }
+    });
   };
   if (parallel_ && batches.size() > 1) {
-    parallel_(n, prepare);
+    parallel_(flat.size(), prepare);
   } else {
-    prepare(0, n);
+    prepare(0, flat.size());
   }
   for (std::size_t b = 0; b < batches.size(); ++b) {
     std::vector<PreparedWrite>& batch = *batches[b];
