@@ -19,6 +19,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -50,14 +51,25 @@ struct Outcome {
   std::string reason;  // why it was refused (sent to the client with the authoritative state)
 };
 
+// What a handler sees of the neighbouring cells: the entities standing in other cells within the
+// pipeline's ghost margin of its own — read-only ghosts.
+class GhostView {
+ public:
+  // Those within r of (x, z), sorted by id.
+  virtual std::vector<crdt::EntityId> within(double x, double z, double r) const = 0;
+
+ protected:
+  ~GhostView() = default;
+};
+
 struct HandlerContext {
   CellWorld& world;       // reads and writes of the cell the handler runs in
   crdt::HlcClock& clock;  // the worker's clock: stamps for LWW and first-claim writes
   std::uint64_t tick;
-  // The cell's interest grids as of the tick's start (RegionPipeline sets them): its own entities
-  // and its neighbours' ghosts.
+  // Who stands where as of the tick's start (RegionPipeline sets them): the cell's own interest
+  // grid, and its neighbours' entities within the ghost margin of it.
   const InterestGrid* own = nullptr;
-  const InterestGrid* ghosts = nullptr;
+  const GhostView* ghosts = nullptr;
 
   // Entities within r of (x, z), sorted by id: complete for r up to the pipeline's ghost margin.
   std::vector<crdt::EntityId> nearby(double x, double z, double r) const;

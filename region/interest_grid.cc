@@ -86,21 +86,7 @@ void InterestGrid::erase(Slot slot, crdt::EntityId id) {
 
 std::vector<crdt::EntityId> InterestGrid::within(double x, double z, double r) const {
   std::vector<crdt::EntityId> out;
-  if (!(r >= 0) || !std::isfinite(x) || !std::isfinite(z)) return out;
-  const std::int64_t bx0 = bucket_of(x - r), bx1 = bucket_of(x + r);
-  const std::int64_t bz0 = bucket_of(z - r), bz1 = bucket_of(z + r);
-  const double r2 = r * r;
-  for (std::int64_t bx = bx0; bx <= bx1; ++bx) {
-    for (std::int64_t bz = bz0; bz <= bz1; ++bz) {
-      auto it = buckets_.find(bucket_key(bx, bz));
-      if (it == buckets_.end()) continue;
-      for (Slot s : it->second) {
-        const Entry& e = entries_[s];
-        const double dx = e.x - x, dz = e.z - z;
-        if (dx * dx + dz * dz <= r2) out.push_back(e.id);
-      }
-    }
-  }
+  for_each_within(x, z, r, [&out](crdt::EntityId id, double, double) { out.push_back(id); });
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -1,7 +1,8 @@
 // InterestGrid: "who is within radius r of this point", answered from a uniform grid of buckets
-// so a query touches only the buckets the circle overlaps. One per cell, owned by its worker; the
-// gateway's fan-out asks it for each client's area of interest, and ghosts from neighbouring cells
-// are inserted like any other entity.
+// so a query touches only the buckets the circle overlaps. One per cell, holding the entities that
+// stand in it, changed only by its worker between a tick's handler phases; the gateway's fan-out
+// asks it for each client's area of interest, and a neighbouring cell's handlers read it for the
+// ghosts near their edge.
 //
 // Entities are held in slots: insert() returns the slot, and the caller (RegionPipeline, which
 // already looks the entity up in its placement table) keeps it to move or erase the entity later
@@ -10,6 +11,7 @@
 // reported with the values, never a silent corruption.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -33,6 +35,9 @@ class InterestGrid {
 
   // Entities at distance <= r from (x, z), sorted by id.
   std::vector<crdt::EntityId> within(double x, double z, double r) const;
+  // Calls f(id, x, z) for each of them, in no particular order.
+  template <typename F>
+  void for_each_within(double x, double z, double r, F&& f) const;
   std::size_t size() const { return live_; }
 
  private:
@@ -58,5 +63,33 @@ class InterestGrid {
   std::size_t live_ = 0;
   boost::unordered_flat_map<std::uint64_t, std::vector<Slot>> buckets_;
 };
+
+template <typename F>
+void InterestGrid::for_each_within(double x, double z, double r, F&& f) const {
+  if (!(r >= 0) || !std::isfinite(x) || !std::isfinite(z)) return;
+  const std::int64_t bx0 = bucket_of(x - r), bx1 = bucket_of(x + r);
+  const std::int64_t bz0 = bucket_of(z - r), bz1 = bucket_of(z + r);
+  const double r2 = r * r;
+  auto visit = [&](const std::vector<Slot>& bucket) {
+    for (Slot s : bucket) {
+      const Entry& e = entries_[s];
+      const double dx = e.x - x, dz = e.z - z;
+      if (dx * dx + dz * dz <= r2) f(e.id, e.x, e.z);
+    }
+  };
+  // A circle over more buckets than hold anything: visit those that do instead.
+  if (static_cast<double>(bx1 - bx0 + 1) * static_cast<double>(bz1 - bz0 + 1) >
+      static_cast<double>(buckets_.size())) {
+    for (const auto& [key, bucket] : buckets_)
+      visit(bucket);
+    return;
+  }
+  for (std::int64_t bx = bx0; bx <= bx1; ++bx) {
+    for (std::int64_t bz = bz0; bz <= bz1; ++bz) {
+      auto it = buckets_.find(bucket_key(bx, bz));
+      if (it != buckets_.end()) visit(it->second);
+    }
+  }
+}
 
 }  // namespace worldline::region

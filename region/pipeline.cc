@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -16,8 +17,7 @@ struct RegionPipeline::Cell {
         arrivals(static_cast<std::size_t>(workers)),
         queue(rules),
         world(store, region),
-        own(bucket),
-        ghosts(bucket) {}
+        own(bucket) {}
 
   CellId id;
   // Admitted since the last tick, by the worker that routed them (submit_all(); submit() and
@@ -27,8 +27,7 @@ struct RegionPipeline::Cell {
   std::vector<std::vector<Action>> arrivals;
   ActionQueue queue;
   CellWorld world;
-  InterestGrid own;     // entities standing here
-  InterestGrid ghosts;  // neighbours' entities within the margin
+  InterestGrid own;  // entities standing here (the neighbours read it for their ghosts)
   // Phase 1 → 2: interactions of this cell's actors on other cells' entities, and the ones other
   // cells forwarded here.
   std::vector<std::pair<CellId, Action>> forwards;
@@ -52,10 +51,18 @@ PartitionOptions with_workers(PartitionOptions p) {
   return p;
 }
 
-bool near_edge(const Rect& r, double x, double z, double margin) {
-  return x - r.min_x < margin || r.max_x - x <= margin || z - r.min_z < margin ||
-         r.max_z - z <= margin;
-}
+// A cell's ghosts, as its handlers see them.
+class CellGhosts final : public GhostView {
+ public:
+  CellGhosts(const RegionPipeline& pipeline, CellId cell) : pipeline_(pipeline), cell_(cell) {}
+  std::vector<crdt::EntityId> within(double x, double z, double r) const override {
+    return pipeline_.ghosts_within(cell_, x, z, r);
+  }
+
+ private:
+  const RegionPipeline& pipeline_;
+  CellId cell_;
+};
 
 }  // namespace
 
@@ -76,9 +83,9 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
     if (w > 0) worker_clocks_.back()->catch_up(clock.last());
     worker_latency_.emplace_back(stats_.latency_ms.bounds());
   }
-  grid_ops_.assign(static_cast<std::size_t>(workers_.size()),
-                   std::vector<std::vector<GridOp>>(static_cast<std::size_t>(workers_.size())));
-  serial_ops_.resize(static_cast<std::size_t>(workers_.size()));
+  grid_inserts_.assign(
+      static_cast<std::size_t>(workers_.size()),
+      std::vector<std::vector<GridInsert>>(static_cast<std::size_t>(workers_.size())));
   rehomed_by_worker_.resize(static_cast<std::size_t>(workers_.size()));
   handovers_.assign(static_cast<std::size_t>(workers_.size()),
                     std::vector<std::vector<HandOver>>(static_cast<std::size_t>(workers_.size())));
@@ -250,7 +257,8 @@ std::uint64_t RegionPipeline::processed_seq(ActorId actor) const {
 
 void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
                                      replica::Histogram& latency_ms) {
-  HandlerContext ctx{c.world, clock, tick, &c.own, &c.ghosts};
+  const CellGhosts ghosts(*this, c.id);
+  HandlerContext ctx{c.world, clock, tick, &c.own, &ghosts};
   const std::uint64_t now_ms = clock.physical().now_ms();
   for (Action& a : c.queue.take(tick)) {
     ++c.processed;
@@ -272,67 +280,30 @@ void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64
   }
 }
 
-bool RegionPipeline::plan_placement(crdt::EntityId id, Placement& p, const crdt::Vec3& pos,
-                                    bool fresh, std::vector<CellId>& now,
-                                    std::vector<std::vector<GridOp>>& ops) const {
-  auto request = [&](GridOp op) {
-    ops[static_cast<std::size_t>(partition_.worker_of(op.cell))].push_back(op);
-  };
-  const double margin = options_.ghost_margin;
+bool RegionPipeline::place_entity(crdt::EntityId id, Placement& p, const crdt::Vec3& pos,
+                                  bool fresh, int worker) {
   p.pos = pos;
-  const bool stays = !fresh && partition_.bounds(p.home).contains(pos.x, pos.z);
-  const CellId home = stays ? p.home : partition_.cell_of(pos.x, pos.z);
-  now.clear();
-  if (near_edge(partition_.bounds(home), pos.x, pos.z, margin)) {
-    partition_.ghost_cells(pos.x, pos.z, margin, home, now);
-  }
-  if (stays) {
-    request(GridOp{GridOp::Kind::kMove, false, home, p.slot, id, pos.x, pos.z, nullptr});
-  } else {
-    if (!fresh)
-      request(GridOp{GridOp::Kind::kErase, false, p.home, p.slot, id, pos.x, pos.z, nullptr});
-    p.home = home;
-    request(GridOp{GridOp::Kind::kInsert, false, home, 0, id, pos.x, pos.z, &p.slot});
-  }
-  if (now.empty() && p.ghosts.empty()) return !stays;
-  const bool same_cells =
-      now.size() == p.ghosts.size() &&
-      std::all_of(p.ghosts.begin(), p.ghosts.end(), [&](const Placement::Ghost& g) {
-        return std::find(now.begin(), now.end(), g.cell) != now.end();
-      });
-  if (same_cells) {  // the common case: a step that keeps it a ghost in the same neighbours
-    for (const Placement::Ghost& g : p.ghosts)
-      request(GridOp{GridOp::Kind::kMove, true, g.cell, g.slot, id, pos.x, pos.z, nullptr});
-    return !stays;
-  }
-  // Ghosts: moved where it still is one, erased where it no longer is, inserted where it is one
-  // now. The new list is built before any insert points into it.
-  std::vector<Placement::Ghost> ghosts;
-  ghosts.reserve(now.size());
-  for (const Placement::Ghost& g : p.ghosts) {
-    const bool kept = std::find(now.begin(), now.end(), g.cell) != now.end();
-    request(GridOp{kept ? GridOp::Kind::kMove : GridOp::Kind::kErase, true, g.cell, g.slot, id,
-                   pos.x, pos.z, nullptr});
-    if (kept) ghosts.push_back(g);
-  }
-  const std::size_t kept = ghosts.size();
-  for (CellId g : now) {
-    if (std::none_of(ghosts.begin(), ghosts.begin() + static_cast<std::ptrdiff_t>(kept),
-                     [g](const Placement::Ghost& had) { return had.cell == g; })) {
-      ghosts.push_back(Placement::Ghost{g, 0});
+  if (!fresh) {
+    InterestGrid& grid = cells_.at(p.home)->own;
+    if (partition_.bounds(p.home).contains(pos.x, pos.z)) {  // the common case: a step inside
+      grid.move(p.slot, id, pos.x, pos.z);
+      return false;
     }
+    grid.erase(p.slot, id);
   }
-  p.ghosts = std::move(ghosts);
-  for (std::size_t i = kept; i < p.ghosts.size(); ++i) {
-    request(GridOp{GridOp::Kind::kInsert, true, p.ghosts[i].cell, 0, id, pos.x, pos.z,
-                   &p.ghosts[i].slot});
+  p.home = partition_.cell_of(pos.x, pos.z);
+  const int owner = partition_.worker_of(p.home);
+  if (worker == kCoordinator || worker == owner) {
+    p.slot = cells_.at(p.home)->own.insert(id, pos.x, pos.z);
+  } else {
+    grid_inserts_[static_cast<std::size_t>(worker)][static_cast<std::size_t>(owner)].push_back(
+        GridInsert{p.home, id, pos.x, pos.z, &p.slot});
   }
-  return !stays;
+  return true;
 }
 
 void RegionPipeline::place_own_steps(Cell& c, int worker) {
   const auto w = static_cast<std::size_t>(worker);
-  std::vector<CellId> now;  // scratch, reused: no allocation per entity
   c.world.for_each_written([&](const replica::Key& key, const replica::ComponentValue& v) {
     if (key.component != kPositionComponent) return;
     const auto& position = std::get<crdt::Position>(v);
@@ -345,7 +316,7 @@ void RegionPipeline::place_own_steps(Cell& c, int worker) {
       c.moved.emplace_back(key.entity, position.value());
       return;
     }
-    if (!plan_placement(key.entity, it->second, position.value(), false, now, grid_ops_[w])) {
+    if (!place_entity(key.entity, it->second, position.value(), false, worker)) {
       return;
     }
     auto home = home_.find(key.entity);
@@ -363,29 +334,12 @@ void RegionPipeline::place_own_steps(Cell& c, int worker) {
   });
 }
 
-void RegionPipeline::apply(const GridOp& op) {
-  Cell& c = *cells_.at(op.cell);
-  InterestGrid& grid = op.ghost_grid ? c.ghosts : c.own;
-  switch (op.kind) {
-    case GridOp::Kind::kMove:
-      grid.move(op.slot, op.entity, op.x, op.z);
-      break;
-    case GridOp::Kind::kErase:
-      grid.erase(op.slot, op.entity);
-      break;
-    case GridOp::Kind::kInsert:
-      *op.slot_out = grid.insert(op.entity, op.x, op.z);
-      break;
-  }
-}
-
 void RegionPipeline::apply_grid_ops(int worker) {
   const auto w = static_cast<std::size_t>(worker);
-  for (auto& from : grid_ops_) {
-    auto& ops = from[w];
-    for (const GridOp& op : ops)
-      apply(op);
-    ops.clear();
+  for (auto& from : grid_inserts_) {
+    for (const GridInsert& i : from[w])
+      *i.slot_out = cells_.at(i.cell)->own.insert(i.entity, i.x, i.z);
+    from[w].clear();
   }
   for (auto& from : handovers_) {
     for (HandOver& h : from[w])
@@ -399,7 +353,8 @@ void RegionPipeline::run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t
   std::sort(c.inbox.begin(), c.inbox.end(), [](const Action& a, const Action& b) {
     return std::tie(a.stamp, a.actor, a.client_seq) < std::tie(b.stamp, b.actor, b.client_seq);
   });
-  HandlerContext ctx{c.world, clock, tick, &c.own, &c.ghosts};
+  const CellGhosts ghosts(*this, c.id);
+  HandlerContext ctx{c.world, clock, tick, &c.own, &ghosts};
   for (const Action& a : c.inbox)
     c.forwarded_outcomes.push_back(rules_.rule(a.kind).on_target(a, ctx));
   c.resolved = c.inbox.size();
@@ -495,7 +450,9 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     return n;
   };
   const std::size_t handed_over = count(handovers_);
-  if (handed_over > 0 || count(grid_ops_) > 0) workers_.run([&](int w) { apply_grid_ops(w); });
+  if (handed_over > 0 || count(grid_inserts_) > 0) {
+    workers_.run([&](int w) { apply_grid_ops(w); });
+  }
   stats_.handovers += handed_over;
   for (auto& moved : rehomed_by_worker_) {
     rehomed_.insert(rehomed_.end(), moved.begin(), moved.end());
@@ -592,27 +549,18 @@ void RegionPipeline::place(crdt::EntityId id) {
 
 void RegionPipeline::unplace(crdt::EntityId id, const Placement& p) {
   cell(p.home).own.erase(p.slot, id);
-  for (const Placement::Ghost& g : p.ghosts)
-    cell(g.cell).ghosts.erase(g.slot, id);
 }
 
 void RegionPipeline::place_at(crdt::EntityId id, const crdt::Vec3& pos) {
   auto [it, fresh] = placed_.try_emplace(id);
-  if (plan_placement(id, it->second, pos, fresh, serial_scratch_, serial_ops_)) {
-    rehomed_.push_back(id);
-  }
-  for (auto& ops : serial_ops_) {
-    for (const GridOp& op : ops)
-      apply(op);
-    ops.clear();
-  }
+  if (place_entity(id, it->second, pos, fresh, kCoordinator)) rehomed_.push_back(id);
 }
 
 void RegionPipeline::regrid(const std::map<CellId, Rect>& before) {
   ++stats_.regrids;
   rehome_all_ = true;
   // The cells that changed: leaves that are gone or (ids are reused) cover another rectangle now,
-  // and the new leaves. Only entities standing in one of them, or ghosted into one, move.
+  // and the new leaves. Only entities standing in one of them move.
   std::set<CellId> changed;
   const auto leaves = partition_.leaves();
   const std::set<CellId> live(leaves.begin(), leaves.end());
@@ -626,37 +574,27 @@ void RegionPipeline::regrid(const std::map<CellId, Rect>& before) {
   }
   std::vector<std::pair<crdt::EntityId, crdt::Vec3>> moving;
   for (const auto& [id, p] : placed_) {
-    const bool affected = changed.count(p.home) != 0 ||
-                          std::any_of(p.ghosts.begin(), p.ghosts.end(),
-                                      [&](const auto& g) { return changed.count(g.cell) != 0; });
-    if (!affected) continue;
-    // Out of the grids of unchanged cells; the changed cells' grids are rebuilt below.
-    if (!changed.count(p.home)) cells_.at(p.home)->own.erase(p.slot, id);
-    for (const Placement::Ghost& g : p.ghosts) {
-      if (!changed.count(g.cell)) cells_.at(g.cell)->ghosts.erase(g.slot, id);
-    }
-    moving.emplace_back(id, p.pos);
+    if (changed.count(p.home)) moving.emplace_back(id, p.pos);
   }
-  for (CellId id : changed) {
+  for (CellId id : changed) {  // their grids are rebuilt
     if (auto it = cells_.find(id); it != cells_.end()) {
       it->second->own = InterestGrid(options_.interest_bucket);
-      it->second->ghosts = InterestGrid(options_.interest_bucket);
     }
   }
   // Placed afresh in two parallel steps, like phases 3 and 4: each worker works out where its
-  // share of the entities stand and are ghosts, then the owner of each grid inserts them. Their
-  // placements are made here first, so no insertion into placed_ moves them meanwhile.
+  // share of the entities stand, and inserts those standing in its own cells; the owners of the
+  // other cells insert the rest. Their placements are made here first, so no insertion into
+  // placed_ moves them meanwhile.
   for (const auto& [id, pos] : moving) {
-    placed_[id] = Placement{pos, 0, 0, {}};
+    placed_[id] = Placement{pos, 0, 0};
     rehomed_.push_back(id);
   }
   const auto k = static_cast<std::size_t>(workers_.size());
   workers_.run([&](int w) {
     const auto i = static_cast<std::size_t>(w);
-    std::vector<CellId> now;
     for (std::size_t m = moving.size() * i / k; m < moving.size() * (i + 1) / k; ++m) {
       const auto& [id, pos] = moving[m];
-      (void)plan_placement(id, placed_.find(id)->second, pos, /*fresh=*/true, now, grid_ops_[i]);
+      (void)place_entity(id, placed_.find(id)->second, pos, /*fresh=*/true, w);
     }
   });
   workers_.run([&](int w) { apply_grid_ops(w); });
@@ -723,19 +661,33 @@ std::optional<CellId> RegionPipeline::cell_of_entity(crdt::EntityId id) const {
 
 std::vector<CellId> RegionPipeline::ghost_cells_of(crdt::EntityId id) const {
   auto it = placed_.find(id);
-  std::vector<CellId> out;
-  if (it != placed_.end()) {
-    for (const Placement::Ghost& g : it->second.ghosts)
-      out.push_back(g.cell);
+  if (it == placed_.end()) return {};
+  const Placement& p = it->second;
+  return partition_.ghost_cells(p.pos.x, p.pos.z, options_.ghost_margin, p.home);
+}
+
+template <typename F>
+void RegionPipeline::for_each_ghost(CellId cell, double x, double z, double r, F&& f) const {
+  if (!cells_.count(cell)) return;  // not a leaf
+  const Rect& near = partition_.bounds(cell);
+  const double margin = options_.ghost_margin;
+  thread_local std::vector<CellId> around;  // handlers ask from every worker
+  partition_.ghost_cells(x, z, r, cell, around);
+  for (CellId n : around) {
+    auto it = cells_.find(n);
+    if (it == cells_.end()) continue;
+    it->second->own.for_each_within(x, z, r, [&](crdt::EntityId id, double ex, double ez) {
+      if (near.distance(ex, ez) <= margin) f(id);
+    });
   }
-  return out;
 }
 
 std::vector<crdt::EntityId> RegionPipeline::ghosts_within(CellId cell, double x, double z,
                                                           double r) const {
-  auto it = cells_.find(cell);
-  if (it == cells_.end()) return {};
-  return it->second->ghosts.within(x, z, r);
+  std::vector<crdt::EntityId> out;
+  for_each_ghost(cell, x, z, r, [&out](crdt::EntityId id) { out.push_back(id); });
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::optional<CellId> RegionPipeline::home_of(ActorId actor) const {
@@ -761,8 +713,15 @@ std::vector<CellReport> RegionPipeline::cells() const {
     std::size_t arrived = 0;
     for (const auto& arrivals : c->arrivals)
       arrived += arrivals.size();
+    // Its ghosts: within the margin of its rectangle, so within the margin plus half its
+    // diagonal of its centre.
+    const Rect& b = partition_.bounds(id);
+    std::size_t ghosts = 0;
+    for_each_ghost(id, (b.min_x + b.max_x) / 2, (b.min_z + b.max_z) / 2,
+                   std::hypot(b.max_x - b.min_x, b.max_z - b.min_z) / 2 + options_.ghost_margin,
+                   [&ghosts](crdt::EntityId) { ++ghosts; });
     out.push_back(CellReport{id, partition_.worker_of(id), c->queue.size() + arrived, c->own.size(),
-                             c->ghosts.size(), c->processed});
+                             ghosts, c->processed});
   }
   return out;
 }

@@ -10,10 +10,11 @@
 //   2. every cell resolves the interactions forwarded to it, in HLC stamp order — the target's
 //      owner decides, deterministically, whatever the number of workers;
 //   3. every cell re-places the entities standing in it that moved: in its own interest grid, and
-//      (as requests to the owning worker) in the grids of the cells they moved into or are
-//      ghosts in; an actor that crossed into another cell leaves the cell's queue with its
-//      pending actions (a hand-over); entities it does not own are left to the coordinator;
-//   4. every cell makes the changes phase 3 requested in its grids and adopts the actors handed
+//      for one that crossed into another cell, in that cell's grid (at once if the same worker
+//      owns it, else as a request to the owning worker); an actor that crossed leaves the cell's
+//      queue with its pending actions (a hand-over); entities it does not own are left to the
+//      coordinator;
+//   4. every cell makes the insertions phase 3 requested in its grid and adopts the actors handed
 //      over to it;
 //   then, on the calling thread (the coordinator): every cell's deltas go into the replica (one
 //   delta group per tick, journaled and gossiped by its owner), worker clocks are brought into
@@ -22,14 +23,16 @@
 //   in this part (or all of them, after a split or merge) are handed over.
 //
 // Placement: every entity with a position — local or written by another region — stands in
-// exactly one cell, whose interest grid holds it, and is a read-only ghost in the grids of the
-// other cells within `ghost_margin` of it. Entities moved by other regions (their authority) are
-// re-placed from the replica's change list at the start of each tick, so local interest queries
-// see them.
+// exactly one cell, whose interest grid holds it, and is a read-only ghost in the other cells
+// within `ghost_margin` of it: their handlers find it in its own cell's grid (no worker changes a
+// grid during phases 1 and 2, so reading a neighbour's is safe then), filtered by the margin.
+// Entities moved by other regions (their authority) are re-placed from the replica's change list
+// at the start of each tick, so local interest queries see them.
 //
 // Threading: submit(), tick() and every other call from one thread, the same that owns the
 // replica (remote deltas join between ticks, never during one). Handlers run on the workers and
-// touch the world only through their cell's CellWorld.
+// touch the world only through their cell's CellWorld (and read the interest grids, through
+// their HandlerContext).
 #pragma once
 
 #include <chrono>
@@ -165,11 +168,6 @@ class RegionPipeline {
     crdt::Vec3 pos;
     CellId home = 0;
     InterestGrid::Slot slot = 0;  // in home's `own` grid
-    struct Ghost {
-      CellId cell;
-      InterestGrid::Slot slot;  // in that cell's `ghosts` grid
-    };
-    std::vector<Ghost> ghosts;
   };
 
   Cell& cell(CellId id);
@@ -184,32 +182,31 @@ class RegionPipeline {
   void queue_arrivals(Cell& c, std::uint64_t for_tick);
   void run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
                        replica::Histogram& latency_ms);
-  // A change to one cell's interest grid, made by the worker owning that cell (phase 4), or at once
-  // by the coordinator. An insert writes the slot it got into the entity's Placement through
-  // `slot_out` (placed_ is not resized while changes are pending, so the pointer holds).
-  struct GridOp {
-    enum class Kind : std::uint8_t { kMove, kErase, kInsert } kind;
-    bool ghost_grid;  // the cell's `ghosts` grid, else its `own`
+  // An insertion into a cell's interest grid requested of the worker owning the cell (phase 4);
+  // it writes the slot it got into the entity's Placement through `slot_out` (placed_ is not
+  // resized while insertions are pending, so the pointer holds).
+  struct GridInsert {
     CellId cell;
-    InterestGrid::Slot slot;  // kMove, kErase
     crdt::EntityId entity;
     double x, z;
-    InterestGrid::Slot* slot_out;  // kInsert
+    InterestGrid::Slot* slot_out;
   };
-  // The one placement rule: puts the entity of `p` at `pos` — `p` updated (position, home, ghost
-  // list), every grid change it takes into ops[worker owning that grid's cell]. `fresh`: the
-  // entity is in no grid yet. Returns whether its home changed (a hand-over to look at). `now` is
-  // scratch. Reads only the partition: safe on the workers for distinct entities.
-  bool plan_placement(crdt::EntityId id, Placement& p, const crdt::Vec3& pos, bool fresh,
-                      std::vector<CellId>& now, std::vector<std::vector<GridOp>>& ops) const;
-  // Phase 3, on `worker`: plans the entities standing in `c` that it wrote a position of; those it
-  // does not own (new ones, or moved by another cell's interaction) are left in c.moved for the
-  // coordinator. An actor queued in `c` that moved to another cell is released from c's queue
-  // into handovers_ (adopted in phase 4).
+  static constexpr int kCoordinator = -1;
+  // The one placement rule: the entity of `p` stands at `pos`, in the leaf containing it, and in
+  // that leaf's interest grid; `fresh`: it is in no grid yet. Updates `p`, and returns whether
+  // its home changed (a hand-over to look at). Its old home's grid is changed at once —
+  // REQUIRES: the caller owns that cell (its worker, or the coordinator) — and so is its new
+  // home's if `worker` owns that cell or is kCoordinator; otherwise the insertion is requested of
+  // the owning worker (grid_inserts_[worker], made in phase 4). Reads only the partition and
+  // cells_: safe on the workers for distinct entities.
+  bool place_entity(crdt::EntityId id, Placement& p, const crdt::Vec3& pos, bool fresh, int worker);
+  // Phase 3, on `worker`: re-places the entities standing in `c` that it wrote a position of;
+  // those it does not own (new ones, or moved by another cell's interaction) are left in c.moved
+  // for the coordinator. An actor queued in `c` that moved to another cell is released from c's
+  // queue into handovers_ (adopted in phase 4).
   void place_own_steps(Cell& c, int worker);
-  void apply(const GridOp& op);
-  // Phase 4 (and the second step of a regrid): makes the grid changes requested of `worker`, and
-  // adopts the actors handed over to its cells.
+  // Phase 4 (and the second step of a regrid): makes the grid insertions requested of `worker`,
+  // and adopts the actors handed over to its cells.
   void apply_grid_ops(int worker);
   void run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick);
   // Places an entity from its position in the store (removes it if it has none).
@@ -220,7 +217,7 @@ class RegionPipeline {
   void absorb_changes();
   static void add_queue_stats(QueueStats& into, const QueueStats& s);
   // After splits and merges: re-places the entities of the cells that changed (`before`: the
-  // leaves and their rectangles before the rebalance) and those ghosted into them.
+  // leaves and their rectangles before the rebalance).
   void regrid(const std::map<CellId, Rect>& before);
   void rehome_queues();
 
@@ -235,10 +232,15 @@ class RegionPipeline {
   std::shared_ptr<TickWorkers*> lent_workers_;  // the replica's weak handle on workers_
   std::vector<std::unique_ptr<crdt::HlcClock>> worker_clocks_;  // [0] unused: worker 0 uses clock_
   std::vector<replica::Histogram> worker_latency_;
-  // [from worker][to worker]: phase 3's grid changes, made in phase 4 by the receiving worker;
+  // Calls f(id) for each entity standing in another cell within the ghost margin of `cell` and
+  // within r of (x, z): its ghosts there, read from the neighbours' grids.
+  template <typename F>
+  void for_each_ghost(CellId cell, double x, double z, double r, F&& f) const;
+
+  // [from worker][to worker]: phase 3's grid insertions, made in phase 4 by the receiving worker;
   // and per worker, the actors phase 3 moved to another cell whose queue state it could not hand
   // over itself (left to rehome_queues()).
-  std::vector<std::vector<std::vector<GridOp>>> grid_ops_;
+  std::vector<std::vector<std::vector<GridInsert>>> grid_inserts_;
   std::vector<std::vector<crdt::EntityId>> rehomed_by_worker_;
   // [from worker][to worker]: actors that moved to another cell in phase 3 with their queue state,
   // adopted in phase 4 by the receiving worker.
@@ -247,8 +249,6 @@ class RegionPipeline {
     ActionQueue::ActorState state;
   };
   std::vector<std::vector<std::vector<HandOver>>> handovers_;
-  std::vector<std::vector<GridOp>> serial_ops_;  // place_at()'s, made at once
-  std::vector<CellId> serial_scratch_;
   std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers
   struct Home {
     CellId cell = 0;               // whose queue holds the actor (or will, for its arrivals)

@@ -230,6 +230,54 @@ TEST(RegionWorkers, GhostsAreVisibleAcrossABoundaryAndTheTargetsCellResolvesTheH
   EXPECT_EQ(entities, 3u);
 }
 
+// A cell's ghosts are exactly the other cells' entities within the ghost margin of it, read from
+// their own grids as they stood when the tick began: a handler's interest query with a radius
+// larger than the margin does not see past it, and an entity that steps out of the margin stops
+// being a ghost from the next tick on.
+TEST(RegionWorkers, AHandlerSeesTheNeighboursEntitiesWithinTheMarginAsGhostsAndNoOthers) {
+  // Splits at the first tick (load 5 > 4): four cells around (0, 0), none hot enough to split
+  // again.
+  Region r(1, {1}, small_world(2, 4));
+  r.rules.spawn(r.world, 1, {-5, 0, -5}, r.clock);   // south-west: the one asking
+  r.rules.spawn(r.world, 4, {-15, 0, -5}, r.clock);  // south-west too
+  r.rules.spawn(r.world, 3, {8, 0, -5}, r.clock);    // south-east, 8 from the south-west cell
+  r.rules.spawn(r.world, 2, {15, 0, -5}, r.clock);   // south-east, 15 from it: beyond the margin
+  r.act(1, ActionKind::kChat);
+  r.tick(1);
+  const CellId sw = r.pipeline.partition().cell_of(-1, -1),
+               se = r.pipeline.partition().cell_of(1, -1);
+  const CellId nw = r.pipeline.partition().cell_of(-1, 1),
+               ne = r.pipeline.partition().cell_of(1, 1);
+  ASSERT_EQ(r.pipeline.cell_of_entity(1), sw);
+  ASSERT_EQ(r.pipeline.cell_of_entity(3), se);
+
+  std::vector<crdt::EntityId> seen;
+  r.rules.set(ActionKind::kInteract, [&](const Action& act, HandlerContext& ctx) {
+    seen = ctx.nearby(-5, -5, 30);  // every entity is within 30; only three are visible here
+    return Outcome{act.actor, act.client_seq, true, {}};
+  });
+  r.act(1, ActionKind::kInteract, 1);
+  r.act(3, ActionKind::kMove, 0, {12, 0, -5});  // out of the margin: from the next tick on
+  r.tick(2);
+  EXPECT_EQ(seen, (std::vector<crdt::EntityId>{1, 3, 4}));
+  EXPECT_EQ(r.pipeline.ghosts_within(sw, -5, -5, 30), (std::vector<crdt::EntityId>{}));
+  EXPECT_EQ(r.pipeline.ghost_cells_of(3), (std::vector<CellId>{ne}));
+  r.act(1, ActionKind::kInteract, 1);
+  r.tick(3);
+  EXPECT_EQ(seen, (std::vector<crdt::EntityId>{1, 4}));
+
+  // The stats API counts each cell's ghosts: the entities of the others within 10 of it.
+  ASSERT_EQ(r.pipeline.partition().leaves(), (std::vector<CellId>{sw, se, nw, ne}));
+  std::map<CellId, std::size_t> ghosts;
+  for (const CellReport& c : r.pipeline.cells())
+    ghosts[c.cell] = c.ghosts;
+  EXPECT_EQ(ghosts[sw], 0u);  // 3 at x = 12 and 2 at x = 15: too far
+  EXPECT_EQ(ghosts[se], 1u);  // 1 (5 from it); 4 is 15 away
+  EXPECT_EQ(ghosts[nw], 2u);  // 1 and 4, 5 below it; 3 is 13 away diagonally
+  EXPECT_EQ(ghosts[ne], 3u);  // 1 (7.1 diagonally), 3 and 2 (5 below it)
+  EXPECT_EQ(r.pipeline.ghosts_within(ne, 0, 0, 50), (std::vector<crdt::EntityId>{1, 2, 3}));
+}
+
 // The brief's congregation, through the threaded pipeline: 10 000 players walk to one point. The
 // tree splits to follow them, every move gets exactly one outcome, ownership follows position,
 // and the load stays balanced across the two workers.
