@@ -10,7 +10,8 @@
 // the store's value joined with the cell's deltas, and flushing in any cell order gives the same
 // state. An entity in another cell reads as it was at the start of the tick: a read-only ghost.
 //
-// Thread safety: owned by the worker running its cell; flush_into() on the coordinator.
+// Thread safety: owned by the worker running its cell; flush_into() and write_prepared() of its
+// writes() on the coordinator.
 #pragma once
 
 #include <cstddef>
@@ -46,7 +47,7 @@ class CellWorld {
   // them. REQUIRES: no worker is writing into this cell.
   void flush_into(replica::Replica& world);
   // The same for many cells at once: hand writes() of each to Replica::write_prepared(), then
-  // call forget_writes().
+  // call forget_writes() (on the cell's worker).
   std::vector<replica::Replica::PreparedWrite>* writes() { return &staged_; }
   void forget_writes() {
     staged_.clear();

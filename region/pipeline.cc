@@ -469,10 +469,13 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     writes.push_back(c->world.writes());
     processed += c->processed;
   }
-  world_.write_prepared(writes);  // values on the workers, the open group here
-  for (auto& [id, c] : cells_)
-    c->world.forget_writes();
-  (void)world_.take_changes();  // exactly this tick's writes, placed in phase 3 and below
+  // Values on the workers, the open group here. The change list would name exactly this tick's
+  // writes, which phase 3 and the coordinator (below) re-place: it is left out of it.
+  world_.write_prepared(writes, /*note_changes=*/false);
+  workers_.run([&](int w) {  // the moved-from writes, destroyed by their cells' workers
+    for (Cell* c : mine[static_cast<std::size_t>(w)])
+      c->world.forget_writes();
+  });
   stats_.processed += processed;
   split(phases.flush_ms);
   crdt::Hlc latest = clock_.last();

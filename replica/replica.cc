@@ -51,7 +51,8 @@ crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
   return true;
 }
 
-void Replica::write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches) {
+void Replica::write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches,
+                             bool note_changes) {
   // The work is split by writes, not by batches (cells' write counts differ tenfold): each list
   // is sized first, so two threads filling one batch's list write different elements.
   const std::size_t first = open_lists_.size();
@@ -81,9 +82,8 @@ void Replica::write_prepared(const std::vector<std::vector<PreparedWrite>*>& bat
     std::vector<PreparedWrite>& batch = *batches[b];
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (!stored[b][i]) store_.join_local(batch[i].key, batch[i].value);
-      note_change(batch[i].key);
+      if (note_changes) note_change(batch[i].key);
     }
-    batch.clear();
   }
 }
 

@@ -91,9 +91,12 @@ class Replica {
   // Stores prepared writes and adds their deltas to the open group, as write() would have. On
   // the commit parallelism's threads (the writes split evenly, whatever their batches): values of
   // keys already stored are moved in, and each batch's deltas become one list of the open group;
-  // new keys and the change list here. REQUIRES: no key twice, every component known, no write to
-  // these keys since their values were read. The batches are left empty.
-  void write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches);
+  // new keys and the change list here. `note_changes` false: the keys stay off the change list
+  // (the caller knows what it wrote). REQUIRES: no key twice, every component known, no write to
+  // these keys since their values were read. The batches' values and deltas are moved from: the
+  // caller clears them (a region's workers do, each its own cells').
+  void write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches,
+                      bool note_changes = true);
   // Makes the open group durable and numbers it. Returns the sequence number given to it, or
   // nullopt when the group was empty. On a journal failure the group stays open and the error is
   // returned: nothing in it may be acknowledged.

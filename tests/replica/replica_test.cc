@@ -360,13 +360,14 @@ TEST(Replica, ACommitEncodedOnSeveralThreadsJournalsTheSameRecord) {
 // ones alike.
 TEST(Replica, PreparedWritesLeaveTheSameStateGroupAndChangesAsWrites) {
   const auto reg = ComponentRegistry::game_defaults();
-  MemoryJournal journal_a, journal_b;
+  MemoryJournal journal_a, journal_b, journal_c;
   CapturingOutbox out;
   Replica a(ReplicaOptions{1, {1}}, reg, journal_a, out);
   Replica b(ReplicaOptions{1, {1}}, reg, journal_b, out);
+  Replica c(ReplicaOptions{1, {1}}, reg, journal_c, out);
   std::atomic<int> ranges{0};
   b.set_commit_parallelism(three_threads(ranges));
-  for (Replica* r : {&a, &b}) {  // keys 1..50 exist before the tick
+  for (Replica* r : {&a, &b, &c}) {  // keys 1..50 exist before the tick
     for (std::uint64_t e = 1; e <= 50; ++e)
       ASSERT_TRUE(r->write(Key{e, 8}, [&](ComponentValue& v) { return add_member(v, 1, e); }).ok());
     ASSERT_TRUE(r->commit(0).ok());
@@ -398,29 +399,40 @@ TEST(Replica, PreparedWritesLeaveTheSameStateGroupAndChangesAsWrites) {
   std::vector<std::vector<Replica::PreparedWrite>*> batches;
   for (auto& c : cells)
     batches.push_back(&c);
+  // The same once more into c, which is told to keep the keys off its change list.
+  std::vector<std::vector<Replica::PreparedWrite>> c_cells = cells;
+  std::vector<std::vector<Replica::PreparedWrite>*> c_batches;
+  for (auto& cell : c_cells)
+    c_batches.push_back(&cell);
   b.write_prepared(batches);
   EXPECT_EQ(ranges.load(), 3);
-  for (const auto& c : cells)
-    EXPECT_TRUE(c.empty());
+  c.write_prepared(c_batches, /*note_changes=*/false);
   auto changes_a = a.take_changes(), changes_b = b.take_changes();
   std::sort(changes_a.begin(), changes_a.end());
   std::sort(changes_b.begin(), changes_b.end());
   EXPECT_EQ(changes_a, changes_b);
   EXPECT_EQ(changes_b.size(), 50u);
+  EXPECT_TRUE(c.take_changes().empty());
   ASSERT_TRUE(a.commit(1).ok());
   ASSERT_TRUE(b.commit(1).ok());
+  ASSERT_TRUE(c.commit(1).ok());
   EXPECT_EQ(a.store().digest(), b.store().digest());
+  EXPECT_EQ(a.store().digest(), c.store().digest());
   // Member sets 1..75 but for the kill counters 55, 60, ..., 75; kills of 30, 35, ..., 75.
   EXPECT_EQ(b.store().entries().size(), 70u + 10u);
   ASSERT_EQ(journal_a.records().size(), 2u);
   ASSERT_EQ(journal_b.records().size(), 2u);
-  std::map<Key, std::string> ga, gb;
+  ASSERT_EQ(journal_c.records().size(), 2u);
+  std::map<Key, std::string> ga, gb, gc;
   for (const auto& e : journal_a.records()[1].entries)
     ga[e.key] = e.value;
   for (const auto& e : journal_b.records()[1].entries)
     gb[e.key] = e.value;
+  for (const auto& e : journal_c.records()[1].entries)
+    gc[e.key] = e.value;
   EXPECT_EQ(ga.size(), 50u);
   EXPECT_EQ(ga, gb);
+  EXPECT_EQ(ga, gc);
 }
 
 // A group holds each write_prepared() call's deltas as they came: a key prepared in two ticks (and
