@@ -281,10 +281,10 @@ void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64
 }
 
 bool RegionPipeline::place_entity(crdt::EntityId id, Placement& p, const crdt::Vec3& pos,
-                                  bool fresh, int worker) {
+                                  bool fresh, int worker, Cell* home) {
   p.pos = pos;
   if (!fresh) {
-    InterestGrid& grid = cells_.at(p.home)->own;
+    InterestGrid& grid = (home ? *home : *cells_.at(p.home)).own;
     if (partition_.bounds(p.home).contains(pos.x, pos.z)) {  // the common case: a step inside
       grid.move(p.slot, id, pos.x, pos.z);
       return false;
@@ -316,7 +316,7 @@ void RegionPipeline::place_own_steps(Cell& c, int worker) {
       c.moved.emplace_back(key.entity, position.value());
       return;
     }
-    if (!place_entity(key.entity, it->second, position.value(), false, worker)) {
+    if (!place_entity(key.entity, it->second, position.value(), false, worker, &c)) {
       return;
     }
     auto home = home_.find(key.entity);

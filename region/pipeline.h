@@ -197,9 +197,11 @@ class RegionPipeline {
   // its home changed (a hand-over to look at). Its old home's grid is changed at once —
   // REQUIRES: the caller owns that cell (its worker, or the coordinator) — and so is its new
   // home's if `worker` owns that cell or is kCoordinator; otherwise the insertion is requested of
-  // the owning worker (grid_inserts_[worker], made in phase 4). Reads only the partition and
-  // cells_: safe on the workers for distinct entities.
-  bool place_entity(crdt::EntityId id, Placement& p, const crdt::Vec3& pos, bool fresh, int worker);
+  // the owning worker (grid_inserts_[worker], made in phase 4). `home`: the cell it stands in, if
+  // the caller has it at hand (else looked up). Reads only the partition and cells_: safe on the
+  // workers for distinct entities.
+  bool place_entity(crdt::EntityId id, Placement& p, const crdt::Vec3& pos, bool fresh, int worker,
+                    Cell* home = nullptr);
   // Phase 3, on `worker`: re-places the entities standing in `c` that it wrote a position of;
   // those it does not own (new ones, or moved by another cell's interaction) are left in c.moved
   // for the coordinator. An actor queued in `c` that moved to another cell is released from c's
