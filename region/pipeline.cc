@@ -28,9 +28,7 @@ struct RegionPipeline::Cell {
   ActionQueue queue;
   CellWorld world;
   InterestGrid own;  // entities standing here (the neighbours read it for their ghosts)
-  // Phase 1 → 2: interactions of this cell's actors on other cells' entities, and the ones other
-  // cells forwarded here.
-  std::vector<std::pair<CellId, Action>> forwards;
+  // Phase 2: the interactions other cells forwarded here (RegionPipeline::forwards_).
   std::vector<Action> inbox;
   std::vector<Outcome> outcomes, forwarded_outcomes;       // this tick's, by phase
   std::size_t outcomes_at = 0, forwarded_outcomes_at = 0;  // where they go in tick()'s result
@@ -83,6 +81,9 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
     if (w > 0) worker_clocks_.back()->catch_up(clock.last());
     worker_latency_.emplace_back(stats_.latency_ms.bounds());
   }
+  forwards_.assign(static_cast<std::size_t>(workers_.size()),
+                   std::vector<std::vector<std::pair<CellId, Action>>>(
+                       static_cast<std::size_t>(workers_.size())));
   grid_inserts_.assign(
       static_cast<std::size_t>(workers_.size()),
       std::vector<std::vector<GridInsert>>(static_cast<std::size_t>(workers_.size())));
@@ -255,8 +256,9 @@ std::uint64_t RegionPipeline::processed_seq(ActorId actor) const {
   return cells_.at(home->second.cell)->queue.processed_seq(actor);
 }
 
-void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
+void RegionPipeline::run_own_actions(Cell& c, int worker, crdt::HlcClock& clock, std::uint64_t tick,
                                      replica::Histogram& latency_ms) {
+  auto& forwards = forwards_[static_cast<std::size_t>(worker)];
   const CellGhosts ghosts(*this, c.id);
   HandlerContext ctx{c.world, clock, tick, &c.own, &ghosts};
   const std::uint64_t now_ms = clock.physical().now_ms();
@@ -269,7 +271,8 @@ void RegionPipeline::run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64
       if (target_cell != c.id) {
         Outcome o = rule.on_actor(a, ctx);
         if (o.ok) {
-          c.forwards.emplace_back(target_cell, std::move(a));
+          forwards[static_cast<std::size_t>(partition_.worker_of(target_cell))].emplace_back(
+              target_cell, std::move(a));
         } else {
           c.outcomes.push_back(std::move(o));
         }
@@ -391,26 +394,28 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     auto& latency = worker_latency_[static_cast<std::size_t>(w)];
     for (Cell* c : mine[static_cast<std::size_t>(w)]) {
       queue_arrivals(*c, tick);
-      run_own_actions(*c, clock, tick, latency);
+      run_own_actions(*c, w, clock, tick, latency);
     }
   });
   split(phases.own_actions_ms);
-  // Phase 2: interactions across cells, resolved by the target's cell in stamp order.
-  bool forwarded = false;
-  for (auto& [id, c] : cells_) {
-    for (auto& [to, a] : c->forwards)
-      cells_.at(to)->inbox.push_back(std::move(a));
-    c->forwards.clear();
+  // Phase 2: interactions across cells, resolved by the target's cell in stamp order — each
+  // worker first takes those forwarded to its cells into their inboxes.
+  std::size_t forwarded = 0;
+  for (const auto& from : forwards_) {
+    for (const auto& to : from)
+      forwarded += to.size();
   }
-  for (auto& [id, c] : cells_) {
-    if (c->inbox.empty()) continue;
-    forwarded = true;
-    stats_.forwarded += c->inbox.size();
-  }
-  if (forwarded) {
+  stats_.forwarded += forwarded;
+  if (forwarded > 0) {
     workers_.run([&](int w) {
+      const auto i = static_cast<std::size_t>(w);
+      for (auto& from : forwards_) {
+        for (auto& [to, a] : from[i])
+          cells_.at(to)->inbox.push_back(std::move(a));
+        from[i].clear();
+      }
       crdt::HlcClock& clock = clock_of(w);
-      for (Cell* c : mine[static_cast<std::size_t>(w)])
+      for (Cell* c : mine[i])
         run_forwarded(*c, clock, tick);
     });
   }

@@ -180,7 +180,9 @@ class RegionPipeline {
   // for: their waiting, hence aging and the max-wait bound, counts from it). Every arrival is
   // newer than anything its actor sent before (submit() checked), so none can be a duplicate.
   void queue_arrivals(Cell& c, std::uint64_t for_tick);
-  void run_own_actions(Cell& c, crdt::HlcClock& clock, std::uint64_t tick,
+  // Phase 1, on `worker`: an interaction on an entity of another cell runs its actor half here
+  // and goes to forwards_[worker][the target cell's worker].
+  void run_own_actions(Cell& c, int worker, crdt::HlcClock& clock, std::uint64_t tick,
                        replica::Histogram& latency_ms);
   // An insertion into a cell's interest grid requested of the worker owning the cell (phase 4);
   // it writes the slot it got into the entity's Placement through `slot_out` (placed_ is not
@@ -239,6 +241,9 @@ class RegionPipeline {
   template <typename F>
   void for_each_ghost(CellId cell, double x, double z, double r, F&& f) const;
 
+  // [from worker][to worker]: phase 1's interactions on other cells' entities, with the target's
+  // cell, taken into its inbox by the worker owning it in phase 2.
+  std::vector<std::vector<std::vector<std::pair<CellId, Action>>>> forwards_;
   // [from worker][to worker]: phase 3's grid insertions, made in phase 4 by the receiving worker;
   // and per worker, the actors phase 3 moved to another cell whose queue state it could not hand
   // over itself (left to rehome_queues()).
