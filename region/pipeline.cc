@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -12,14 +13,21 @@ namespace worldline::region {
 
 struct RegionPipeline::Cell {
   Cell(CellId id_, const PriorityRules& rules, const replica::Store& store,
-       replica::ReplicaId region, double bucket, int workers)
+       replica::ReplicaId region, double bucket, int workers, const crdt::HlcClock& region_clock)
       : id(id_),
+        clock(region_clock.node(), region_clock.physical(), region_clock.max_skew_ms()),
         arrivals(static_cast<std::size_t>(workers)),
         queue(rules),
         world(store, region),
-        own(bucket) {}
+        own(bucket) {
+    clock.catch_up(region_clock.last());
+  }
 
   CellId id;
+  // Stamps the cell's writes (LWW, first-claim), whichever worker runs it: the same stamps
+  // whatever the workers and whoever runs which cell. Brought into step with the region's clock
+  // and every other cell's at each tick boundary.
+  crdt::HlcClock clock;
   // Admitted since the last tick, by the worker that routed them (submit_all(); submit() and
   // everything on the calling thread use [0]), each list in arrival order: the cell's worker
   // queues them when the tick starts. An actor's actions may sit in two lists (submit() after
@@ -74,13 +82,8 @@ RegionPipeline::RegionPipeline(PipelineOptions options, PriorityRules priority, 
       clock_(clock),
       ingress_(options.limits, clock),
       workers_(worker_count(options.partition), options.worker_spin) {
-  for (int w = 0; w < workers_.size(); ++w) {
-    worker_clocks_.push_back(w == 0 ? nullptr
-                                    : std::make_unique<crdt::HlcClock>(
-                                          clock.node(), clock.physical(), clock.max_skew_ms()));
-    if (w > 0) worker_clocks_.back()->catch_up(clock.last());
+  for (int w = 0; w < workers_.size(); ++w)
     worker_latency_.emplace_back(stats_.latency_ms.bounds());
-  }
   forwards_.assign(static_cast<std::size_t>(workers_.size()),
                    std::vector<std::vector<std::pair<CellId, Action>>>(
                        static_cast<std::size_t>(workers_.size())));
@@ -128,7 +131,7 @@ RegionPipeline::Cell& RegionPipeline::cell(CellId id) {
   if (it == cells_.end()) {
     it = cells_
              .emplace(id, std::make_unique<Cell>(id, priority_, world_.store(), world_.id(),
-                                                 options_.interest_bucket, workers_.size()))
+                                                 options_.interest_bucket, workers_.size(), clock_))
              .first;
   }
   return *it->second;
@@ -256,8 +259,23 @@ std::uint64_t RegionPipeline::processed_seq(ActorId actor) const {
   return cells_.at(home->second.cell)->queue.processed_seq(actor);
 }
 
-void RegionPipeline::run_own_actions(Cell& c, int worker, crdt::HlcClock& clock, std::uint64_t tick,
+void RegionPipeline::run_cells(const std::vector<std::vector<Cell*>>& mine,
+                               const std::function<void(Cell&, int)>& job) {
+  // One cursor per worker's list, shared: whoever takes a cell from it runs it, exactly once.
+  std::vector<std::atomic<std::size_t>> next(mine.size());
+  workers_.run([&](int w) {
+    for (std::size_t d = 0; d < mine.size(); ++d) {
+      const std::size_t list = (static_cast<std::size_t>(w) + d) % mine.size();
+      for (std::size_t i;
+           (i = next[list].fetch_add(1, std::memory_order_relaxed)) < mine[list].size();)
+        job(*mine[list][i], w);
+    }
+  });
+}
+
+void RegionPipeline::run_own_actions(Cell& c, int worker, std::uint64_t tick,
                                      replica::Histogram& latency_ms) {
+  crdt::HlcClock& clock = c.clock;
   auto& forwards = forwards_[static_cast<std::size_t>(worker)];
   const CellGhosts ghosts(*this, c.id);
   HandlerContext ctx{c.world, clock, tick, &c.own, &ghosts};
@@ -351,7 +369,8 @@ void RegionPipeline::apply_grid_ops(int worker) {
   }
 }
 
-void RegionPipeline::run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick) {
+void RegionPipeline::run_forwarded(Cell& c, std::uint64_t tick) {
+  crdt::HlcClock& clock = c.clock;
   // In stamp order: the same outcome whatever cell or worker each interaction came from.
   std::sort(c.inbox.begin(), c.inbox.end(), [](const Action& a, const Action& b) {
     return std::tie(a.stamp, a.actor, a.client_seq) < std::tie(b.stamp, b.actor, b.client_seq);
@@ -384,18 +403,11 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     c->resolved = 0;
     mine[static_cast<std::size_t>(partition_.worker_of(id))].push_back(c.get());
   }
-  auto clock_of = [&](int w) -> crdt::HlcClock& {
-    return w == 0 ? clock_ : *worker_clocks_[static_cast<std::size_t>(w)];
-  };
 
   // Phase 1: every cell's own queue.
-  workers_.run([&](int w) {
-    crdt::HlcClock& clock = clock_of(w);
-    auto& latency = worker_latency_[static_cast<std::size_t>(w)];
-    for (Cell* c : mine[static_cast<std::size_t>(w)]) {
-      queue_arrivals(*c, tick);
-      run_own_actions(*c, w, clock, tick, latency);
-    }
+  run_cells(mine, [&](Cell& c, int w) {
+    queue_arrivals(c, tick);
+    run_own_actions(c, w, tick, worker_latency_[static_cast<std::size_t>(w)]);
   });
   split(phases.own_actions_ms);
   // Phase 2: interactions across cells, resolved by the target's cell in stamp order — each
@@ -414,10 +426,8 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
           cells_.at(to)->inbox.push_back(std::move(a));
         from[i].clear();
       }
-      crdt::HlcClock& clock = clock_of(w);
-      for (Cell* c : mine[i])
-        run_forwarded(*c, clock, tick);
     });
+    run_cells(mine, [&](Cell& c, int) { run_forwarded(c, tick); });
   }
   split(phases.forwarded_ms);
   // The tick's outcomes: phase 1's by cell, then phase 2's by cell, each cell's moved into place
@@ -484,11 +494,11 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   stats_.processed += processed;
   split(phases.flush_ms);
   crdt::Hlc latest = clock_.last();
-  for (int w = 1; w < workers_.size(); ++w)
-    latest = std::max(latest, worker_clocks_[static_cast<std::size_t>(w)]->last());
+  for (auto& [id, c] : cells_)
+    latest = std::max(latest, c->clock.last());
   clock_.catch_up(latest);
-  for (int w = 1; w < workers_.size(); ++w)
-    worker_clocks_[static_cast<std::size_t>(w)]->catch_up(latest);
+  for (auto& [id, c] : cells_)
+    c->clock.catch_up(latest);
   for (auto& h : worker_latency_) {
     stats_.latency_ms.merge(h);
     h = replica::Histogram(stats_.latency_ms.bounds());

@@ -9,6 +9,8 @@
 //      its actor half here and is forwarded to the target's cell;
 //   2. every cell resolves the interactions forwarded to it, in HLC stamp order — the target's
 //      owner decides, deterministically, whatever the number of workers;
+//      (in phases 1 and 2 a worker that has run its own cells runs those of the others not yet
+//      started: a cell's costs are not its load, and each phase ends only with its slowest worker);
 //   3. every cell re-places the entities standing in it that moved: in its own interest grid, and
 //      for one that crossed into another cell, in that cell's grid (at once if the same worker
 //      owns it, else as a request to the owning worker); an actor that crossed leaves the cell's
@@ -17,7 +19,7 @@
 //   4. every cell makes the insertions phase 3 requested in its grid and adopts the actors handed
 //      over to it;
 //   then, on the calling thread (the coordinator): every cell's deltas go into the replica (one
-//   delta group per tick, journaled and gossiped by its owner), worker clocks are brought into
+//   delta group per tick, journaled and gossiped by its owner), the cells' clocks are brought into
 //   step, the other entities that moved are re-placed, cell loads are reported, the partition
 //   rebalances (split, merge, cells moved between workers), and the actors whose cell changed
 //   in this part (or all of them, after a split or merge) are handed over.
@@ -37,6 +39,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -180,10 +183,16 @@ class RegionPipeline {
   // for: their waiting, hence aging and the max-wait bound, counts from it). Every arrival is
   // newer than anything its actor sent before (submit() checked), so none can be a duplicate.
   void queue_arrivals(Cell& c, std::uint64_t for_tick);
+  // Runs job(cell, worker) once for every cell of `mine` ([worker]: its cells) on the workers:
+  // each worker its own cells, then, with none left, those of the others not yet started — how
+  // phases 1 and 2 stay balanced when the cells' costs differ from their loads. Only for work
+  // that touches nothing but the cell and the running worker's own state (clock, histogram,
+  // forwards_[worker]); the interest grids stay with the worker owning the cell (phases 3, 4).
+  void run_cells(const std::vector<std::vector<Cell*>>& mine,
+                 const std::function<void(Cell&, int)>& job);
   // Phase 1, on `worker`: an interaction on an entity of another cell runs its actor half here
   // and goes to forwards_[worker][the target cell's worker].
-  void run_own_actions(Cell& c, int worker, crdt::HlcClock& clock, std::uint64_t tick,
-                       replica::Histogram& latency_ms);
+  void run_own_actions(Cell& c, int worker, std::uint64_t tick, replica::Histogram& latency_ms);
   // An insertion into a cell's interest grid requested of the worker owning the cell (phase 4);
   // it writes the slot it got into the entity's Placement through `slot_out` (placed_ is not
   // resized while insertions are pending, so the pointer holds).
@@ -212,7 +221,7 @@ class RegionPipeline {
   // Phase 4 (and the second step of a regrid): makes the grid insertions requested of `worker`,
   // and adopts the actors handed over to its cells.
   void apply_grid_ops(int worker);
-  void run_forwarded(Cell& c, crdt::HlcClock& clock, std::uint64_t tick);
+  void run_forwarded(Cell& c, std::uint64_t tick);
   // Places an entity from its position in the store (removes it if it has none).
   void place(crdt::EntityId id);
   void place_at(crdt::EntityId id, const crdt::Vec3& pos);
@@ -234,7 +243,6 @@ class RegionPipeline {
   Ingress ingress_;
   TickWorkers workers_;
   std::shared_ptr<TickWorkers*> lent_workers_;  // the replica's weak handle on workers_
-  std::vector<std::unique_ptr<crdt::HlcClock>> worker_clocks_;  // [0] unused: worker 0 uses clock_
   std::vector<replica::Histogram> worker_latency_;
   // Calls f(id) for each entity standing in another cell within the ghost margin of `cell` and
   // within r of (x, z): its ghosts there, read from the neighbours' grids.
