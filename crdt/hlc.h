@@ -68,7 +68,7 @@ class HlcClock {
   // max_skew_ms ahead of the local physical clock.
   Result<Hlc> receive(const Hlc& remote);
 
-  // Moves this clock up to `other` (same node) if it is behind: how a region's per-worker clocks
+  // Moves this clock up to `other` (same node) if it is behind: how a region's per-cell clocks
   // are kept in step at every tick boundary, so a key written by one worker and then another is
   // stamped in increasing order.
   void catch_up(const Hlc& other) {

@@ -64,7 +64,7 @@ class GhostView {
 
 struct HandlerContext {
   CellWorld& world;       // reads and writes of the cell the handler runs in
-  crdt::HlcClock& clock;  // the worker's clock: stamps for LWW and first-claim writes
+  crdt::HlcClock& clock;  // the cell's clock: stamps for LWW and first-claim writes
   std::uint64_t tick;
   // Who stands where as of the tick's start (RegionPipeline sets them): the cell's own interest
   // grid, and its neighbours' entities within the ghost margin of it.

@@ -71,16 +71,18 @@ PipelineOptions small_world(int workers, std::uint32_t split_load) {
   return o;
 }
 
-// Everything a run decides, without the HLC stamps (which differ with the workers' clocks).
+// Everything a run decides, down to the HLC stamps (each cell stamps with its own clock,
+// whichever worker runs it): the store's digest covers every value with its stamps.
 struct RunResult {
   std::vector<std::tuple<ActorId, std::uint64_t, bool, std::string>> outcomes;  // sorted
   std::map<ActorId, std::int64_t> health;
   std::map<ActorId, std::tuple<double, double, double>> position;
   std::map<crdt::EntityId, std::optional<crdt::EntityId>> item_owner;
+  std::uint64_t digest = 0;
   std::uint64_t forwarded = 0;
   bool operator==(const RunResult& o) const {
-    return std::tie(outcomes, health, position, item_owner) ==
-           std::tie(o.outcomes, o.health, o.position, o.item_owner);
+    return std::tie(outcomes, health, position, item_owner, digest) ==
+           std::tie(o.outcomes, o.health, o.position, o.item_owner, o.digest);
   }
 };
 
@@ -111,9 +113,8 @@ RunResult battle(std::uint64_t seed, int workers, ActorId players, int ticks) {
       }
     }
     for (const Outcome& o : r.tick(static_cast<std::uint64_t>(t))) {
-      // A reason may quote an HLC stamp ("already claimed by 8 at 1000100.3@1"), and the stamps
-      // written by the workers' clocks differ with their number; the decision may not.
-      result.outcomes.emplace_back(o.actor, o.seq, o.ok, o.reason.substr(0, o.reason.find(" at ")));
+      // A reason may quote an HLC stamp ("already claimed by 8 at 1000100.3@1"): the same too.
+      result.outcomes.emplace_back(o.actor, o.seq, o.ok, o.reason);
     }
   }
   std::sort(result.outcomes.begin(), result.outcomes.end());
@@ -126,6 +127,7 @@ RunResult battle(std::uint64_t seed, int workers, ActorId players, int ticks) {
     const auto* v = r.world.store().get({item, kItemOwnerComponent});
     result.item_owner[item] = v ? std::get<crdt::UniqueItemOwner>(*v).owner() : std::nullopt;
   }
+  result.digest = r.world.store().digest();
   result.forwarded = r.pipeline.stats().forwarded;
   return result;
 }
