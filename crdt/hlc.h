@@ -69,7 +69,7 @@ class HlcClock {
   Result<Hlc> receive(const Hlc& remote);
 
   // Moves this clock up to `other` (same node) if it is behind: how a region's per-cell clocks
-  // are kept in step at every tick boundary, so a key written by one worker and then another is
+  // are kept in step at every tick boundary, so a key written by one cell and then another is
   // stamped in increasing order.
   void catch_up(const Hlc& other) {
     if (std::pair(other.physical_ms, other.logical) > std::pair(last_.physical_ms, last_.logical)) {
