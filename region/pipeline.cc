@@ -404,6 +404,16 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     mine[static_cast<std::size_t>(partition_.worker_of(id))].push_back(c.get());
   }
 
+  // What the [from worker][to worker] lists between phases hold.
+  auto count = [](const auto& by_pair) {
+    std::size_t n = 0;
+    for (const auto& from : by_pair) {
+      for (const auto& to : from)
+        n += to.size();
+    }
+    return n;
+  };
+
   // Phase 1: every cell's own queue.
   run_cells(mine, [&](Cell& c, int w) {
     queue_arrivals(c, tick);
@@ -412,11 +422,7 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   split(phases.own_actions_ms);
   // Phase 2: interactions across cells, resolved by the target's cell in stamp order — each
   // worker first takes those forwarded to its cells into their inboxes.
-  std::size_t forwarded = 0;
-  for (const auto& from : forwards_) {
-    for (const auto& to : from)
-      forwarded += to.size();
-  }
+  const std::size_t forwarded = count(forwards_);
   stats_.forwarded += forwarded;
   if (forwarded > 0) {
     workers_.run([&](int w) {
@@ -456,14 +462,6 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
       place_own_steps(*c, w);
     }
   });
-  auto count = [](const auto& by_pair) {
-    std::size_t n = 0;
-    for (const auto& from : by_pair) {
-      for (const auto& to : from)
-        n += to.size();
-    }
-    return n;
-  };
   const std::size_t handed_over = count(handovers_);
   if (handed_over > 0 || count(grid_inserts_) > 0) {
     workers_.run([&](int w) { apply_grid_ops(w); });

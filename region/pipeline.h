@@ -233,6 +233,10 @@ class RegionPipeline {
   // leaves and their rectangles before the rebalance).
   void regrid(const std::map<CellId, Rect>& before);
   void rehome_queues();
+  // Calls f(id) for each entity standing in another cell within the ghost margin of `cell` and
+  // within r of (x, z): its ghosts there, read from the neighbours' grids.
+  template <typename F>
+  void for_each_ghost(CellId cell, double x, double z, double r, F&& f) const;
 
   PipelineOptions options_;
   SpatialPartitioner partition_;
@@ -244,11 +248,6 @@ class RegionPipeline {
   TickWorkers workers_;
   std::shared_ptr<TickWorkers*> lent_workers_;  // the replica's weak handle on workers_
   std::vector<replica::Histogram> worker_latency_;
-  // Calls f(id) for each entity standing in another cell within the ghost margin of `cell` and
-  // within r of (x, z): its ghosts there, read from the neighbours' grids.
-  template <typename F>
-  void for_each_ghost(CellId cell, double x, double z, double r, F&& f) const;
-
   // [from worker][to worker]: phase 1's interactions on other cells' entities, with the target's
   // cell, taken into its inbox by the worker owning it in phase 2.
   std::vector<std::vector<std::vector<std::pair<CellId, Action>>>> forwards_;
