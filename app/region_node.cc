@@ -231,6 +231,7 @@ struct RegionNode {
   // First tick: the replica exists now (recovered from LMDB); build the region and open the doors.
   bool start(replica::Replica& world) {
     clock = std::make_unique<crdt::HlcClock>(world.id(), wall, 10'000);
+    world.set_clock(clock.get());  // peers' stamps merge into it (the node outlives the replica)
     pipeline = std::make_unique<region::RegionPipeline>(config.pipeline, config.rules, rules, world,
                                                         *clock);
     host = std::make_unique<gateway::RegionHost>(
@@ -457,6 +458,9 @@ struct RegionNode {
     per_peer("worldline_replica_full_states_sent_total",
              "Whole-state or digest-diff transfers to a peer.", true,
              [](const Peer& x) { return x.full_states_sent; });
+    per_peer("worldline_replica_refused_intervals_total",
+             "A peer's transmissions not acknowledged: an entry was refused.", true,
+             [](const Peer& x) { return x.refused_intervals; });
     p.histogram("worldline_replica_convergence_ms", "Commit to acked by every peer.",
                 rs.convergence_ms);
     return p.str();

@@ -401,6 +401,9 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
   for (auto& [id, c] : cells_) {
     c->processed = 0;
     c->resolved = 0;
+    // The region's clock may have moved between ticks (ingress stamps, peers' stamps merged on
+    // join): every cell stamps after it.
+    c->clock.catch_up(clock_.last());
     mine[static_cast<std::size_t>(partition_.worker_of(id))].push_back(c.get());
   }
 

@@ -148,4 +148,14 @@ std::string value_to_string(const ComponentValue& v) {
   return std::visit([](const auto& x) { return unbox(x).to_string(); }, v);
 }
 
+std::optional<crdt::Hlc> newest_stamp(const ComponentValue& v) {
+  if (const auto* p = std::get_if<crdt::Position>(&v); p && !p->stamp().is_zero()) {
+    return p->stamp();
+  }
+  if (const auto* o = std::get_if<crdt::UniqueItemOwner>(&v); o && o->winning_claim()) {
+    return o->winning_claim()->at;
+  }
+  return std::nullopt;
+}
+
 }  // namespace worldline::replica

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -169,6 +170,9 @@ crdt::Result<ComponentValue> decode_value(const ComponentRegistry& registry, Com
                                           std::string_view bytes);
 // REQUIRES: both hold the same kind (and bound).
 void join_value(ComponentValue& into, const ComponentValue& from);
+// The newest hybrid-logical-clock stamp a value carries (an LWW register's write, a first claim),
+// or nullopt for kinds without stamps: what a receiving region merges into its clock.
+std::optional<crdt::Hlc> newest_stamp(const ComponentValue& v);
 std::string value_to_string(const ComponentValue& v);
 
 }  // namespace worldline::replica

@@ -89,6 +89,7 @@ std::string encode_message(const GossipMessage& m) {
       d.setPart(m.delta.part);
       d.setParts(m.delta.parts);
       d.setFullState(m.delta.full_state);
+      d.setTransmission(m.delta.transmission);
       put_entries(d.initEntries(m.delta.entries.size()), m.delta.entries);
       break;
     }
@@ -139,6 +140,7 @@ crdt::Result<GossipMessage> decode_message(std::string_view bytes) {
         m.delta.part = d.getPart();
         m.delta.parts = d.getParts();
         m.delta.full_state = d.getFullState();
+        m.delta.transmission = d.getTransmission();
         if (m.delta.parts == 0 || m.delta.part >= m.delta.parts) {
           return decode_error("gossip: delta part " + std::to_string(m.delta.part) + " of " +
                               std::to_string(m.delta.parts));

@@ -30,6 +30,7 @@ struct DeltaBatch {
   std::uint32_t part = 0;
   std::uint32_t parts = 1;
   bool full_state = false;
+  std::uint64_t transmission = 0;  // the sender's number for this sending of the interval
   std::vector<WireEntry> entries;
   bool operator==(const DeltaBatch&) const = default;
 };

@@ -26,12 +26,13 @@ Replica::Replica(ReplicaOptions options, const ComponentRegistry& registry, Jour
 }
 
 void Replica::restore(const JournalRecord& record) {
-  for (const auto& e : record.entries) {
-    auto r = store_.join_remote(e.key, e.value);
-    if (!r) {
-      spdlog::warn("replica {}: journal record {} entry {} refused on replay: {}", options_.id,
-                   record.seq, e.key.to_string(), r.error().to_string());
-    }
+  // A record is one group: its bounded counters are checked as a whole, like a transmission's.
+  Assembly a;
+  join_entries(nullptr, record.entries, a);
+  join_held_back(nullptr, a);
+  if (a.refused) {
+    spdlog::warn("replica {}: journal record {}: {} entries refused on replay, first: {}",
+                 options_.id, record.seq, a.refused, a.first_refusal);
   }
   next_seq_ = std::max(next_seq_, record.seq + 1);
 }
@@ -149,6 +150,7 @@ void Replica::send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entr
   }
   GossipMessage m = message(GossipMessage::Kind::kDelta);
   m.delta.seq = next_seq_;
+  m.delta.transmission = peer.next_transmission++;
   m.delta.parts = static_cast<std::uint32_t>(parts.size());
   m.delta.full_state = full_state;
   for (std::uint32_t i = 0; i < parts.size(); ++i) {
@@ -297,42 +299,124 @@ bool Replica::receive(ReplicaId from, std::string_view bytes, std::uint64_t now_
   return true;
 }
 
+void Replica::refuse(Assembly& a, const crdt::Error& e, bool skew) {
+  if (a.refused++ == 0) a.first_refusal = e.to_string();
+  if (skew) ++a.refused_for_skew;
+}
+
+void Replica::join_entries(Peer* peer, const std::vector<WireEntry>& entries, Assembly& a) {
+  for (const auto& e : entries) {
+    auto decoded = store_.decode_remote(e.key, e.value);
+    if (!decoded) {
+      refuse(a, decoded.error(), false);
+      continue;
+    }
+    ComponentValue& value = decoded.value();
+    if (clock_ && peer) {
+      if (auto stamp = newest_stamp(value)) {
+        auto merged = clock_->receive(*stamp);
+        if (!merged) {
+          store_.count_refused(merged.error());
+          refuse(a, merged.error(), true);
+          continue;
+        }
+      }
+    }
+    if (kind_of(value) == ComponentKind::kBoundedCounter) {
+      merge_into(a.held_back, e.key, std::move(value));
+      continue;
+    }
+    auto changed = store_.join_checked(e.key, value);
+    if (!changed) {
+      refuse(a, changed.error(), false);
+    } else if (changed.value()) {
+      note_change(e.key);
+      if (peer) {
+        merge_into(peer->pending_group, e.key, std::move(value));
+        peer->pending_record.entries.push_back(e);
+      }
+    }
+  }
+}
+
+void Replica::join_held_back(Peer* peer, Assembly& a) {
+  for (auto& [key, value] : a.held_back) {
+    auto changed = store_.join_checked(key, value);
+    if (!changed) {
+      refuse(a, changed.error(), false);
+    } else if (changed.value()) {
+      note_change(key);
+      if (peer) {
+        peer->pending_record.entries.push_back(WireEntry{key, encode_value(value)});
+        merge_into(peer->pending_group, key, std::move(value));
+      }
+    }
+  }
+  a.held_back.clear();
+}
+
 void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std::uint64_t now_ms) {
-  // Parts of one interval are joined on arrival (any subset of deltas is safe to join) but
+  // Parts of one transmission are joined on arrival (any subset of deltas is safe to join) but
   // journaled together, once, when the last part arrives and before the ack: one synced commit per
   // interval instead of one per part. A crash in between loses only what was never acknowledged,
   // and the sender sends it again.
-  if (batch.seq != 0 &&
-      (batch.seq != peer.assembling_seq || peer.parts_seen.size() != batch.parts)) {
-    if (!flush_pending(from, peer, now_ms)) return;
-    peer.assembling_seq = batch.seq;
-    peer.parts_seen.assign(batch.parts, false);
-  }
-  for (const auto& e : batch.entries) {
-    ComponentValue value;
-    auto changed = store_.join_remote(e.key, e.value, &value);
-    if (!changed) {
-      spdlog::warn("replica {}: entry {} from replica {} refused: {}", options_.id,
-                   e.key.to_string(), from, changed.error().to_string());
-      continue;
+  if (batch.seq == 0) {  // a fetch reply: one message, nothing to acknowledge
+    Assembly reply;
+    join_entries(&peer, batch.entries, reply);
+    join_held_back(&peer, reply);
+    if (reply.refused) {
+      spdlog::warn("replica {}: {} entries of a fetch reply from replica {} refused, first: {}",
+                   options_.id, reply.refused, from, reply.first_refusal);
     }
-    if (changed.value()) {
-      note_change(e.key);
-      merge_into(peer.pending_group, e.key, value);
-      peer.pending_record.entries.push_back(e);
-    }
-  }
-  if (batch.seq == 0) {  // a fetch reply: nothing to acknowledge
     flush_pending(from, peer, now_ms);
     collect_garbage(now_ms);
     return;
   }
-  peer.parts_seen[batch.part] = true;
-  if (std::all_of(peer.parts_seen.begin(), peer.parts_seen.end(), [](bool b) { return b; })) {
+  Assembly& a = peer.assembly;
+  // Another transmission — even one with the same seq: an ack may have moved the interval's start,
+  // or a state diff replaced it — starts a new assembly: parts of two never complete one ack.
+  // What the old one joined stays joined and is journaled now; its held-back counters are dropped
+  // (the sender sends them again, since we acknowledge nothing of it).
+  if (batch.seq != a.seq || batch.transmission != a.transmission ||
+      a.parts_seen.size() != batch.parts) {
     if (!flush_pending(from, peer, now_ms)) return;
+    a = Assembly{};
+    a.seq = batch.seq;
+    a.transmission = batch.transmission;
+    a.parts_seen.assign(batch.parts, false);
+  }
+  join_entries(&peer, batch.entries, a);
+  a.parts_seen[batch.part] = true;
+  if (!std::all_of(a.parts_seen.begin(), a.parts_seen.end(), [](bool b) { return b; })) {
+    collect_garbage(now_ms);
+    return;
+  }
+  join_held_back(&peer, a);
+  if (!flush_pending(from, peer, now_ms)) return;
+  if (a.refused == 0) {
+    // The ack's promise: every entry of exactly this transmission — the sender's interval up to
+    // batch.seq, or its state — is joined here and durable in our journal.
     GossipMessage ack = message(GossipMessage::Kind::kAck);
     ack.ack = batch.seq;
     send(from, peer, ack);
+  } else {
+    ++peer.refused_intervals;
+    // Not acknowledged: the sender retransmits. Entries refused for their content (not only for a
+    // clock ahead of ours) may stay refused in any interval: ask for whole values instead.
+    const bool ask_diff =
+        a.refused > a.refused_for_skew &&
+        (!peer.diff_asked_ms || now_ms >= *peer.diff_asked_ms + options_.retransmit_ms);
+    spdlog::warn(
+        "replica {}: {} entries of interval {} (transmission {}) from replica {} refused, first: "
+        "{}; not acknowledged{}",
+        options_.id, a.refused, batch.seq, batch.transmission, from, a.first_refusal,
+        ask_diff ? ", asking for a state diff" : "");
+    if (ask_diff) {
+      GossipMessage digest = message(GossipMessage::Kind::kDigest);
+      digest.digest = store_.key_digests();
+      send(from, peer, digest);
+      peer.diff_asked_ms = now_ms;
+    }
   }
   collect_garbage(now_ms);
 }
@@ -414,6 +498,7 @@ ReplicaStats Replica::stats(std::uint64_t now_ms) const {
     p.bytes_received = peer.bytes_received;
     p.full_states_sent = peer.full_states_sent;
     p.digest_requests_sent = peer.digest_requests_sent;
+    p.refused_intervals = peer.refused_intervals;
   }
   s.convergence_ms = convergence_ms_;
   return s;

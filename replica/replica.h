@@ -7,7 +7,8 @@
 // groups it has not acknowledged, split into parts of bounded size (never dropped for size). A peer
 // behind the buffer's horizon is first asked for its per-key digest and then sent only the keys
 // whose values differ; a recovering peer volunteers its digest; a resync request gets everything.
-// A peer acknowledges a sequence number once it has joined and journaled every part; the buffer
+// A peer acknowledges a sequence number once it has joined and journaled every part of one
+// transmission and refused none of its entries (it asks for a state diff instead); the buffer
 // drops what every peer acknowledged.
 //
 // The class does no I/O of its own: the transport (Cap'n Proto RPC, or the simulator's links)
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crdt/hlc.h"
 #include "replica/failure_detector.h"
 #include "replica/histogram.h"
 #include "replica/journal.h"
@@ -54,6 +56,8 @@ struct PeerStats {
   std::uint64_t bytes_sent = 0, bytes_received = 0;
   std::uint64_t full_states_sent = 0;  // whole-state or digest-diff transfers to this peer
   std::uint64_t digest_requests_sent = 0;
+  // Its transmissions we did not acknowledge because an entry was refused.
+  std::uint64_t refused_intervals = 0;
 };
 
 struct ReplicaStats {
@@ -77,6 +81,13 @@ class Replica {
 
   // Recovery: joins a journal record read back at start and moves next_seq past it.
   void restore(const JournalRecord& record);
+  // Remote stamps (LWW writes, first claims) are merged into `clock` as they are joined, so a
+  // region whose clock lags stamps its next writes after what it has seen. An entry stamped more
+  // than the clock's max skew ahead of its physical time is refused and its interval not
+  // acknowledged: it joins when retransmitted once our time is within the skew of it, and one
+  // peer's broken clock neither drags ours forward nor pins a register far in the future.
+  // REQUIRES: `clock` outlives the replica and is used on the replica's thread only.
+  void set_clock(crdt::HlcClock* clock) { clock_ = clock; }
 
   // Applies a local mutation to the store and adds its delta to the open group. Returns whether
   // the mutator produced a delta (false: it refused, nothing changed).
@@ -145,14 +156,30 @@ class Replica {
     ReplicaId from = 0;  // the peer it was received from (0: written here): never sent back
     std::vector<WireEntry> wire;  // the group encoded once, at journaling, reused by gossip
   };
+  // One transmission from a peer (all the parts of one sending of an interval, or one fetch
+  // reply), judged as a whole: it is acknowledged only if every part arrived and no entry of any
+  // part was refused.
+  struct Assembly {
+    std::uint64_t seq = 0, transmission = 0;
+    std::vector<bool> parts_seen;
+    std::uint64_t refused = 0, refused_for_skew = 0;
+    std::string first_refusal;
+    // Bounded-counter deltas, joined and checked once every part is in: a decrement may arrive
+    // before the increment that granted its rights (two lists of one group, two groups of one
+    // interval), and only the whole transmission is sure to hold both.
+    DeltaGroup held_back;
+  };
   struct Peer {
     std::uint64_t acked = 0;
     std::optional<std::uint64_t> last_sent_seq;
     std::uint64_t last_sent_ms = 0;
     PhiAccrualDetector detector;
-    // Parts of the batch being received from this peer (seq, full_state) → parts seen.
-    std::uint64_t assembling_seq = 0;
-    std::vector<bool> parts_seen;
+    std::uint64_t next_transmission = 1;  // our numbering of what we send it
+    // The transmission being received from this peer.
+    Assembly assembly;
+    // When we last asked it for a state diff after refusing part of an interval (rate limit).
+    std::optional<std::uint64_t> diff_asked_ms;
+    std::uint64_t refused_intervals = 0;
     std::uint64_t bytes_sent = 0, bytes_received = 0, full_states_sent = 0;
     // What the peer holds, per key, when it told us (kDigest); consumed by the next transfer.
     std::optional<std::map<Key, std::uint64_t>> known_digest;
@@ -168,6 +195,11 @@ class Replica {
   void send(ReplicaId to, Peer& peer, const GossipMessage& m);
   void send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entries, bool full_state);
   void on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std::uint64_t now_ms);
+  // Validates and joins entries into the store; what changed it goes to the peer's pending group
+  // (`peer` null: a journal record replayed at start, nothing pending).
+  void join_entries(Peer* peer, const std::vector<WireEntry>& entries, Assembly& a);
+  void join_held_back(Peer* peer, Assembly& a);
+  void refuse(Assembly& a, const crdt::Error& e, bool skew);
   void on_ack(Peer& peer, std::uint64_t seq, std::uint64_t now_ms);
   // Journals and buffers what the peer's pending parts inflated. False if the journal failed.
   bool flush_pending(ReplicaId from, Peer& peer, std::uint64_t now_ms);
@@ -179,7 +211,8 @@ class Replica {
   }
 
   ReplicaOptions options_;
-  ParallelFor parallel_;  // for commit()'s encoding
+  ParallelFor parallel_;             // for commit()'s encoding
+  crdt::HlcClock* clock_ = nullptr;  // remote stamps merge into it (set_clock)
   Store store_;
   Journal& journal_;
   Outbox& outbox_;

@@ -48,11 +48,26 @@ crdt::Result<bool> Store::reject(crdt::Error e) {
 
 crdt::Result<bool> Store::join_remote(const Key& key, std::string_view bytes,
                                       ComponentValue* joined) {
+  auto decoded = decode_remote(key, bytes);
+  if (!decoded) return decoded.error();
+  auto changed = join_checked(key, decoded.value());
+  if (changed && joined) *joined = std::move(decoded).value();
+  return changed;
+}
+
+crdt::Result<ComponentValue> Store::decode_remote(const Key& key, std::string_view bytes) {
   auto decoded = decode_value(registry_, key.component, bytes);
-  if (!decoded) return reject(decoded.error());
+  if (!decoded) {
+    ++rejected_;
+    ++rejections_[crdt::to_string(decoded.error().code)];
+  }
+  return decoded;
+}
+
+crdt::Result<bool> Store::join_checked(const Key& key, const ComponentValue& value) {
   auto it = state_.find(key);
   ComponentValue after = it == state_.end() ? registry_.bottom(key.component) : it->second;
-  join_value(after, decoded.value());
+  join_value(after, value);
   if (const auto* gold = value_if<crdt::Gold>(&after); gold && !gold->well_formed()) {
     return reject(crdt::make_error(
         crdt::ErrorCode::kInvalidState,
@@ -66,7 +81,6 @@ crdt::Result<bool> Store::join_remote(const Key& key, std::string_view bytes,
     changed = !(after == it->second);
     if (changed) it->second = std::move(after);
   }
-  if (joined) *joined = std::move(decoded).value();
   return changed;
 }
 

@@ -68,6 +68,13 @@ class Store {
   // (counted by reason) leaves the state unchanged.
   crdt::Result<bool> join_remote(const Key& key, std::string_view bytes,
                                  ComponentValue* joined = nullptr);
+  // join_remote in two steps, for entries judged together (the parts of one transmission): decode
+  // one entry as its component's kind; then join a decoded value unless the result would break
+  // the kind's invariant (a bounded counter's rights below zero). Both count what they refuse.
+  crdt::Result<ComponentValue> decode_remote(const Key& key, std::string_view bytes);
+  crdt::Result<bool> join_checked(const Key& key, const ComponentValue& value);
+  // Counts an entry refused by the caller for a reason of its own (a clock too far ahead).
+  void count_refused(const crdt::Error& e) { (void)reject(e); }
   // Joins an already validated value (from the journal or a local group).
   void join_local(const Key& key, const ComponentValue& value);
 

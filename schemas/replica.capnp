@@ -25,6 +25,11 @@ struct DeltaBatch {
   parts @2 :UInt32;      # >= 1
   fullState @3 :Bool;    # the sender is sending its whole state (receiver was behind the horizon)
   entries @4 :List(Entry);
+  transmission @5 :UInt64;
+  # Which sending of an interval this part belongs to (the sender numbers its transmissions to each
+  # peer). Two transmissions may carry the same seq with different content (an ack moved the
+  # interval's start; a state diff replaced an interval): parts of two transmissions never complete
+  # one ack. 0 from a sender older than this field: the receiver then tells them apart by seq only.
 }
 
 struct KeyRef {

@@ -45,11 +45,9 @@ std::vector<std::string> worldline_fuzz_seeds() {
   delta.origin = 2;
   delta.kind = GossipMessage::Kind::kDelta;
   delta.delta = DeltaBatch{
-      3,
-      0,
-      1,
-      false,
-      {WireEntry{Key{1, 12}, crdt::encode(kills)}, WireEntry{Key{1, 8}, crdt::encode(members)}}};
+      3, 0,
+      1, false,
+      1, {WireEntry{Key{1, 12}, crdt::encode(kills)}, WireEntry{Key{1, 8}, crdt::encode(members)}}};
   GossipMessage ack;
   ack.origin = 2;
   ack.kind = GossipMessage::Kind::kAck;
