@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "replica/lmdb_journal.h"
@@ -503,10 +504,10 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   // back to back.
   kj::Promise<void> tick_at(kj::TimePoint due, std::function<void()> fn) {
     return KJ_ASSERT_NONNULL(io).provider->getTimer().atTime(due).then(
-        [this, due, fn = kj::mv(fn)]() mutable {
+        [this, due, fn = kj::mv(fn)]() mutable -> kj::Promise<void> {
           const kj::MonotonicClock& clock = kj::systemPreciseMonotonicClock();
           const kj::TimePoint started = clock.now();
-          fn();
+          if (!run_tick(fn)) return kj::READY_NOW;  // no next tick: run() stops with the error
           const kj::TimePoint ended = clock.now();
           const kj::Duration period = config.tick_ms * kj::MILLISECONDS;
           ++loop.ticks;
@@ -530,8 +531,38 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
           return tick_at(next, kj::mv(fn));
         });
   }
+  // Runs one tick. A tick that throws is a bug (a handler, a worker, the commit path): the node's
+  // state past the last commit is unknown, and a node that keeps gossiping without ticking is a
+  // zombie its players never leave. So the failure is logged with its context, the loop ends and
+  // run() returns kExitTickFailed without a final commit or snapshot (the journal holds every
+  // acknowledged group); a supervisor restarts the node and its players fail over meanwhile.
+  // Returns false after a failure.
+  bool run_tick(const std::function<void()>& fn) {
+    std::string what;
+    try {
+      fn();
+      return true;
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (const kj::Exception& e) {
+      what = e.getDescription().cStr();
+    } catch (...) {
+      what = "an exception of unknown type";
+    }
+    tick_failure = what;
+    spdlog::critical(
+        "replica {}: tick {} failed: {} (next seq {}, {} ticks late so far); exiting with code "
+        "{} so a supervisor restarts the node — its players fail over to other regions",
+        config.id, loop.ticks + 1, what, replica ? replica->next_seq() : 0, loop.late,
+        kExitTickFailed);
+    if (tick_failed && tick_failed->isWaiting()) tick_failed->fulfill();
+    return false;
+  }
+
   TickLoopStats loop;
   std::uint64_t fell_behind = 0;  // times the loop skipped due times (logged 1st, 100th, ...)
+  std::optional<std::string> tick_failure;          // set once a tick threw
+  kj::Own<kj::PromiseFulfiller<void>> tick_failed;  // ends run()'s wait when a tick throws
 };
 
 ReplicaNode::ReplicaNode(ReplicaNodeConfig config, const ComponentRegistry& registry)
@@ -593,6 +624,7 @@ int ReplicaNode::run(const RunOptions& options) {
   n.tasks = kj::heap<kj::TaskSet>(n);
   KJ_DEFER({
     n.tasks = nullptr;  // cancels every loop while the event loop still exists
+    n.tick_failed = nullptr;
     n.links.clear();
     n.io = nullptr;
   });
@@ -608,6 +640,8 @@ int ReplicaNode::run(const RunOptions& options) {
   bool resync_pending = digest_resync || !refetch.empty();
 
   auto stop_flag = kj::newPromiseAndFulfiller<void>();
+  auto failed = kj::newPromiseAndFulfiller<void>();
+  n.tick_failed = kj::mv(failed.fulfiller);
   const kj::TimePoint first_tick =
       kj::systemPreciseMonotonicClock().now() + n.config.tick_ms * kj::MILLISECONDS;
   n.tasks->add(n.tick_at(first_tick, [&n, &options, &stop_flag] {
@@ -635,14 +669,16 @@ int ReplicaNode::run(const RunOptions& options) {
   }
   auto stop = io.unixEventPort.onSignal(SIGTERM).ignoreResult().exclusiveJoin(
       io.unixEventPort.onSignal(SIGINT).ignoreResult());
-  stop = stop.exclusiveJoin(kj::mv(stop_flag.promise));
+  stop = stop.exclusiveJoin(kj::mv(stop_flag.promise)).exclusiveJoin(kj::mv(failed.promise));
   if (options.stop_after_ms) {
     stop = stop.exclusiveJoin(
         io.provider->getTimer().afterDelay(options.stop_after_ms * kj::MILLISECONDS));
   }
   stop.wait(io.waitScope);
+  if (n.tick_failure) return kExitTickFailed;
   spdlog::info("replica {}: stopping: final commit and snapshot", n.config.id);
-  n.tick(options);  // a region node drains its inbox in this last tick
+  // A region node drains its inbox in this last tick.
+  if (!n.run_tick([&n, &options] { n.tick(options); })) return kExitTickFailed;
   n.snapshot();
   if (options.status_interval_ms) n.status();
   return 0;
