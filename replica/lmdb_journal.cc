@@ -245,6 +245,19 @@ crdt::Result<bool> LmdbJournal::append(const JournalRecord& record) {
   MDB_val k = val(key), v = val(value);
   int rc = mdb_put(txn.get(), env_->journal, &k, &v, 0);
   if (rc) return lmdb_error("put journal", rc);
+  // The high-water mark of the seqs used, in the same transaction: recovery never numbers a group
+  // below it, even when the newest records are quarantined (finding 4 of issue 15).
+  MDB_val nk = val(kNextSeqKey), nv;
+  rc = mdb_get(txn.get(), env_->meta, &nk, &nv);
+  if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_error("get meta next_seq", rc);
+  const std::uint64_t used_below =
+      rc == 0 && nv.mv_size == 8 ? from_be64(static_cast<const char*>(nv.mv_data)) : 0;
+  if (record.seq + 1 > used_below) {
+    const std::string next = be64(record.seq + 1);
+    nv = val(next);
+    rc = mdb_put(txn.get(), env_->meta, &nk, &nv, 0);
+    if (rc) return lmdb_error("put meta next_seq", rc);
+  }
   rc = txn.commit();  // durable: LMDB syncs on commit by default
   if (rc) return lmdb_error("commit journal", rc);
   ++stats_.appends;
@@ -308,6 +321,13 @@ crdt::Result<Recovery> LmdbJournal::recover(const ComponentRegistry& registry) {
       return lmdb_error("get meta snapshot_seq", rc);
     }
     out.next_seq = snapshot_seq;
+    MDB_val nk = val(kNextSeqKey), nv;
+    rc = mdb_get(txn.get(), env_->meta, &nk, &nv);
+    if (rc == 0 && nv.mv_size == 8) {
+      out.next_seq = std::max(out.next_seq, from_be64(static_cast<const char*>(nv.mv_data)));
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+      return lmdb_error("get meta next_seq", rc);
+    }  // absent (a format-1 directory, or nothing appended yet): the records decide
     // Snapshot.
     JournalRecord snap{snapshot_seq > 0 ? snapshot_seq - 1 : 0, {}};
     {

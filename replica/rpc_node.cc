@@ -408,8 +408,12 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
 
   void tick(const RunOptions& options) {
     const std::uint64_t now = steady_ms();
-    generate_writes();
-    if (options.before_commit) options.before_commit(*replica, now);
+    // The repair fence (Replica::request_resync()): no local write while peers' states are
+    // awaited. Received groups still commit.
+    if (!replica->repairing()) {
+      generate_writes();
+      if (options.before_commit) options.before_commit(*replica, now);
+    }
     auto seq = replica->commit(now);
     if (options.stats_out) {
       NodeStats& out = *options.stats_out;
@@ -592,6 +596,7 @@ int ReplicaNode::run(const RunOptions& options) {
   n.replica = std::make_unique<Replica>(ro, n.registry, *n.journal, n);
   for (const auto& r : recovery.value().records)
     n.replica->restore(r);
+  n.replica->restore_next_seq(recovery.value().next_seq);
   spdlog::info("replica {}: recovered {} keys from {} records, next seq {}, {} quarantined",
                n.config.id, n.replica->store().entries().size(), recovery.value().records.size(),
                n.replica->next_seq(), recovery.value().quarantined);
@@ -633,12 +638,21 @@ int ReplicaNode::run(const RunOptions& options) {
     n.links[p.id].config = p;
   for (auto& [id, link] : n.links)
     n.tasks->add(n.connect_loop(link));
-  // Repair: quarantined snapshot entries are fetched back by key; a quarantined journal record
-  // (keys unknown) calls for a digest resync. Both are repeated until every peer was reached.
+  // Repair (docs/replica.md, "Recovery"): after any quarantine the state read back may lack this
+  // replica's own writes, which peers saw. request_resync() sends every peer our digest and
+  // fences local writes — no write load, no region tick, so a region node's gateway stays closed
+  // — until each peer's state diff is joined; quarantined snapshot entries are also fetched by
+  // key. The asks are repeated every second to the peers still awaited (the first ones go out
+  // before any link is up).
   const std::vector<Key> refetch = recovery.value().quarantined_keys;
-  const bool digest_resync = recovery.value().quarantined_journal_records > 0;
-  bool resync_pending = digest_resync || !refetch.empty();
-
+  if (recovery.value().lost_state()) {
+    n.replica->request_resync();
+    spdlog::warn(
+        "replica {}: {} records quarantined: local writes wait until every peer has sent its "
+        "state (a write now could reuse this replica's dots and counter totals)",
+        n.config.id, recovery.value().quarantined);
+  }
+  std::uint64_t last_repair_ask_ms = steady_ms(), repair_log_ms = steady_ms();
   auto stop_flag = kj::newPromiseAndFulfiller<void>();
   auto failed = kj::newPromiseAndFulfiller<void>();
   n.tick_failed = kj::mv(failed.fulfiller);
@@ -651,19 +665,25 @@ int ReplicaNode::run(const RunOptions& options) {
       stop_flag.fulfiller->fulfill();
     }
   }));
-  n.tasks->add(n.every(n.config.gossip_interval_ms, [&n, &resync_pending, &refetch, digest_resync] {
-    if (resync_pending) {
-      // Ask again until every peer is connected: the first asks may have gone nowhere.
-      if (digest_resync) n.replica->request_resync();
-      n.replica->request_keys(refetch);
-      bool all = true;
-      for (auto& [id, link] : n.links)
-        all = all && link.session != nullptr;
-      if (all) resync_pending = false;
-    }
-    n.cut_silent_links(steady_ms());
-    n.replica->gossip(steady_ms());
-  }));
+  n.tasks->add(
+      n.every(n.config.gossip_interval_ms, [&n, &refetch, &last_repair_ask_ms, &repair_log_ms] {
+        const std::uint64_t now = steady_ms();
+        if (n.replica->repairing() && now - last_repair_ask_ms >= 1000) {
+          last_repair_ask_ms = now;
+          n.replica->request_resync();  // to the peers still awaited
+          n.replica->request_keys(refetch);
+          if (now - repair_log_ms >= 10'000) {
+            repair_log_ms = now;
+            std::string awaited;
+            for (ReplicaId id : n.replica->awaiting_repair())
+              awaited += " " + std::to_string(id);
+            spdlog::warn("replica {}: still repairing lost state; local writes wait for replicas{}",
+                         n.config.id, awaited);
+          }
+        }
+        n.cut_silent_links(steady_ms());
+        n.replica->gossip(steady_ms());
+      }));
   if (options.status_interval_ms) {
     n.tasks->add(n.every(options.status_interval_ms, [&n] { n.status(); }));
   }
@@ -702,6 +722,7 @@ int inspect_data_dir(const std::string& data_dir, const ComponentRegistry& regis
   Replica r(ReplicaOptions{}, registry, unused_journal, outbox);
   for (const auto& rec : recovery.value().records)
     r.restore(rec);
+  r.restore_next_seq(recovery.value().next_seq);
   std::cout << "# " << data_dir << ": " << r.store().entries().size() << " keys, next seq "
             << r.next_seq() << ", " << recovery.value().quarantined << " quarantined\n";
   for (const Key& key : r.store().sorted_keys()) {  // stable output, diffable between nodes

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <tuple>
 
 #include "crdt/codec.h"
 #include "replica/crc32c.h"
@@ -402,6 +403,91 @@ TEST(LmdbJournal, AnUnknownFormatIsRefusedWithItsNumber) {
   auto j = LmdbJournal::open(dir.str());
   ASSERT_FALSE(j.ok());
   EXPECT_THAT(j.error().message, HasSubstr("unknown record format 9"));
+}
+
+// Issue 15, finding 4. A's newest group — an OR-set add (dot (1, 1)) and 5 kills — reached B,
+// then was lost to corruption at A. Restarted from what is left, A must issue neither that dot
+// nor a kills total below 5 again: its next add would meet B's element under the same dot (both
+// vanish on the join) and its 3 new kills would be absorbed by B's 5. A node writes as soon as
+// its replica accepts a write; here, before every round of gossip.
+TEST_F(TwoJournals, AReplicaThatLostItsNewestRecordNeverReusesADotOrACounterTotal) {
+  const Key members{500, 8}, kills{501, 12};
+  auto add = [&](Replica& r, std::uint64_t id) {
+    return r.write(members, [&](ComponentValue& v) -> std::optional<ComponentValue> {
+      return value_as<crdt::GuildMembers>(v).add(1, id);
+    });
+  };
+  auto kill = [&](Replica& r, std::uint64_t n) {
+    return r.write(kills, [&](ComponentValue& v) -> std::optional<ComponentValue> {
+      return value_as<crdt::Kills>(v).increment(1, n);
+    });
+  };
+  {
+    Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *ja.value(), box_a);
+    Replica b(ReplicaOptions{2, {1, 2}, 1 << 20, 100, 100}, reg, *jb.value(), box_b);
+    write_names(a, 100, {"kept"});  // seq 1
+    ASSERT_TRUE(add(a, 1001).ok());
+    ASSERT_TRUE(kill(a, 5).ok());
+    ASSERT_EQ(a.commit(0).value(), std::optional<std::uint64_t>(2));
+    pump({{1, &a}, {2, &b}}, {{1, &box_a}, {2, &box_b}}, 0);
+    ASSERT_EQ(b.store().entries(), a.store().entries());
+  }
+  ja = crdt::make_error(crdt::ErrorCode::kInvalidState, "closed");
+  const std::string stored = stored_value(dir_a.str(), "journal", be(2, 8));
+  ASSERT_GT(stored.size(), 8u);
+  ASSERT_TRUE(corrupt_on_disk(dir_a.str(), stored));
+
+  auto reopened = LmdbJournal::open(dir_a.str());
+  ASSERT_TRUE(reopened.ok());
+  auto rec = reopened.value()->recover(reg);
+  ASSERT_TRUE(rec.ok());
+  ASSERT_EQ(rec.value().quarantined, 1u);
+  EXPECT_EQ(rec.value().next_seq, 3u);  // seq 2 was used: never again
+  Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *reopened.value(), box_a);
+  for (const auto& r : rec.value().records)
+    a.restore(r);
+  a.restore_next_seq(rec.value().next_seq);
+  EXPECT_EQ(a.next_seq(), 3u);
+  EXPECT_EQ(a.store().get(members), nullptr);
+  Replica b(ReplicaOptions{2, {1, 2}, 1 << 20, 100, 100}, reg, *jb.value(), box_b);
+  auto rb = jb.value()->recover(reg);
+  ASSERT_TRUE(rb.ok());
+  for (const auto& r : rb.value().records)
+    b.restore(r);
+
+  a.request_resync();
+  int wrote_at_round = -1;
+  for (int round = 0; round < 20; ++round) {
+    if (wrote_at_round < 0 && add(a, 2002).ok()) {
+      ASSERT_TRUE(kill(a, 3).ok());
+      ASSERT_TRUE(a.commit(100'000 + round * 1000).ok());
+      wrote_at_round = round;
+    }
+    a.gossip(100'000 + round * 1000);
+    b.gossip(100'000 + round * 1000);
+    for (bool any = true; any;) {
+      any = false;
+      for (auto [from, box, dest] : {std::tuple{1, &box_a, &b}, {2, &box_b, &a}}) {
+        auto q = std::move(box->queue);
+        box->queue.clear();
+        for (auto& [_, bytes] : q) {
+          any = true;
+          dest->receive(from, bytes, 100'000 + round * 1000);
+        }
+      }
+    }
+  }
+  EXPECT_GE(wrote_at_round, 1) << "A wrote before B's state came back";
+  EXPECT_FALSE(a.repairing());
+  for (const Replica* r : {&a, &b}) {
+    const auto* set = r->store().get(members);
+    ASSERT_NE(set, nullptr) << "replica " << r->id();
+    EXPECT_THAT(value_as<crdt::GuildMembers>(*set).elements(),
+                ::testing::UnorderedElementsAre(1001u, 2002u))
+        << "replica " << r->id();
+    EXPECT_EQ(value_as<crdt::Kills>(*r->store().get(kills)).value(), 8u) << "replica " << r->id();
+  }
+  EXPECT_EQ(a.store().entries(), b.store().entries());
 }
 
 TEST(LmdbJournal, AFullMapFailsTheAppendAndSaysWhichSettingToRaise) {
