@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <stdexcept>
 
 #include "app/prometheus.h"
 #include "gateway/region_host.h"
@@ -23,6 +25,16 @@ std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::nullopt;
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Fault injection for tests (docs/node.md, "Exit codes"): WORLDLINE_FAULT_THROW_AT_TICK=<n> makes
+// the region's tick n throw, as a handler bug would. 0 (unset or unparsable): never.
+std::uint64_t fault_throw_at_tick() {
+  const char* v = std::getenv("WORLDLINE_FAULT_THROW_AT_TICK");
+  if (!v) return 0;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v, &end, 10);
+  return end && *end == '\0' ? n : 0;
 }
 
 std::int64_t unix_now_s() {
@@ -176,6 +188,7 @@ struct RegionNode {
   std::uint64_t last_status_ms = 0, last_status_processed = 0, last_metrics_ms = 0;
   std::atomic<std::uint64_t> last_tick_ms{0};
   replica::NodeStats node_stats;  // refreshed by the replica node every tick, on its thread
+  const std::uint64_t throw_at_tick = fault_throw_at_tick();
 
   std::mutex mutex;
   std::string metrics_text;                        // GUARDED_BY(mutex)
@@ -269,7 +282,11 @@ struct RegionNode {
         new_rules.reset();
       }
     }
-    host->tick(++tick, now);
+    if (++tick == throw_at_tick) {
+      throw std::runtime_error("fault injection: WORLDLINE_FAULT_THROW_AT_TICK=" +
+                               std::to_string(tick));
+    }
+    host->tick(tick, now);
   }
 
   void after_commit(const replica::Replica& world, bool durable, std::uint64_t now) {
@@ -474,6 +491,10 @@ int run_region_node(const RegionNodeConfig& config, const RegionNodeRun& run) {
   replica::ReplicaNodeConfig rc = config.replica;
   rc.tick_ms = static_cast<std::uint64_t>(std::lround(1000.0 / config.tick_hz));
   RegionNode node(config, run);
+  if (node.throw_at_tick) {
+    spdlog::warn("region {}: fault injection: tick {} will throw (WORLDLINE_FAULT_THROW_AT_TICK)",
+                 config.region_name, node.throw_at_tick);
+  }
   replica::RunOptions options;
   options.status_interval_ms = 0;  // the region's status line says more; the replica's is noise
   options.stop = &node.stop;

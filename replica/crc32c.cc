@@ -20,11 +20,15 @@ constexpr auto kTable = make_table();
 
 }  // namespace
 
-std::uint32_t crc32c(std::string_view bytes) {
-  std::uint32_t c = 0xFFFFFFFFu;
+std::uint32_t crc32c_extend(std::uint32_t crc, std::string_view bytes) {
+  std::uint32_t c = crc ^ 0xFFFFFFFFu;
   for (unsigned char b : bytes)
     c = kTable[(c ^ b) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
+}
+
+std::uint32_t crc32c(std::string_view bytes) {
+  return crc32c_extend(0, bytes);
 }
 
 }  // namespace worldline::replica

@@ -43,23 +43,43 @@ std::string state_key(const Key& k) {
   return s;
 }
 
-std::string with_crc(std::string_view payload) {
-  const std::uint32_t c = crc32c(payload);
+// Record format 2: CRC-32C over the record's LMDB key followed by its payload, so a value moved
+// (or a key's bytes flipped) under another key fails its check, not only a value's own bytes.
+// Format 1 (no `format` in meta) covered the payload alone; open() converts it once.
+constexpr std::uint32_t kFormat = 2;
+const std::string kFormatKey = "format";
+const std::string kSnapshotSeqKey = "snapshot_seq";
+const std::string kNextSeqKey = "next_seq";
+
+std::uint32_t record_crc(std::string_view key, std::string_view payload) {
+  return crc32c_extend(crc32c(key), payload);
+}
+
+std::string with_crc(std::string_view key, std::string_view payload) {
+  const std::uint32_t c = record_crc(key, payload);
   std::string out(4, '\0');
   for (int i = 0; i < 4; ++i)
     out[i] = static_cast<char>((c >> (24 - 8 * i)) & 0xFF);
   out.append(payload);
   return out;
 }
-// Returns the payload if the checksum matches.
-std::optional<std::string_view> check_crc(std::string_view stored) {
+std::optional<std::uint32_t> stored_crc(std::string_view stored) {
   if (stored.size() < 4) return std::nullopt;
   std::uint32_t c = 0;
   for (int i = 0; i < 4; ++i)
     c = (c << 8) | static_cast<unsigned char>(stored[i]);
-  const std::string_view payload = stored.substr(4);
-  if (crc32c(payload) != c) return std::nullopt;
-  return payload;
+  return c;
+}
+// Returns the payload if the checksum (over key and payload) matches.
+std::optional<std::string_view> check_crc(std::string_view key, std::string_view stored) {
+  const auto c = stored_crc(stored);
+  if (!c || record_crc(key, stored.substr(4)) != *c) return std::nullopt;
+  return stored.substr(4);
+}
+// Format 1: the checksum covered the payload only.
+bool format1_crc_ok(std::string_view stored) {
+  const auto c = stored_crc(stored);
+  return c && crc32c(stored.substr(4)) == *c;
 }
 
 MDB_val val(std::string_view s) {
@@ -79,13 +99,15 @@ std::string hex(std::string_view s) {
   return out;
 }
 
-// A write transaction that aborts unless committed.
-class WriteTxn {
+// A transaction that aborts unless committed.
+class Txn {
  public:
-  explicit WriteTxn(MDB_env* env) { rc_ = mdb_txn_begin(env, nullptr, 0, &txn_); }
-  ~WriteTxn() {
+  Txn(MDB_env* env, unsigned flags) { rc_ = mdb_txn_begin(env, nullptr, flags, &txn_); }
+  ~Txn() {
     if (txn_) mdb_txn_abort(txn_);
   }
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
   int rc() const { return rc_; }
   MDB_txn* get() { return txn_; }
   int commit() {
@@ -98,6 +120,44 @@ class WriteTxn {
   MDB_txn* txn_ = nullptr;
   int rc_;
 };
+
+// A cursor closed when it leaves scope (before its transaction ends: declare it after the Txn).
+class Cursor {
+ public:
+  int open(MDB_txn* txn, MDB_dbi dbi) { return mdb_cursor_open(txn, dbi, &cur_); }
+  ~Cursor() {
+    if (cur_) mdb_cursor_close(cur_);
+  }
+  MDB_cursor* get() { return cur_; }
+
+ private:
+  MDB_cursor* cur_ = nullptr;
+};
+
+// Rewrites every format-1 record of `dbi` whose payload-only checksum holds with the format-2
+// checksum (same size, in place). A record whose old checksum fails is left as it is: recover()
+// quarantines it. Returns how many were left.
+crdt::Result<std::uint64_t> convert_format1(MDB_txn* txn, MDB_dbi dbi, const char* name) {
+  Cursor cur;
+  int rc = cur.open(txn, dbi);
+  if (rc) return lmdb_error(std::string("cursor_open ") + name, rc);
+  std::uint64_t left = 0;
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(cur.get(), &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur.get(), &k, &v, MDB_NEXT)) {
+    const std::string stored(view(v));
+    if (!format1_crc_ok(stored)) {
+      ++left;
+      continue;
+    }
+    const std::string rewritten = with_crc(view(k), std::string_view(stored).substr(4));
+    MDB_val nv = val(rewritten);
+    rc = mdb_cursor_put(cur.get(), &k, &nv, MDB_CURRENT);
+    if (rc) return lmdb_error(std::string("convert ") + name, rc);
+  }
+  if (rc != MDB_NOTFOUND) return lmdb_error(std::string("cursor_get ") + name, rc);
+  return left;
+}
 
 }  // namespace
 
@@ -124,11 +184,13 @@ crdt::Result<std::unique_ptr<LmdbJournal>> LmdbJournal::open(const std::string& 
   auto env = std::make_unique<Env>();
   int rc = mdb_env_create(&env->env);
   if (rc) return lmdb_error("env_create", rc);
-  mdb_env_set_maxdbs(env->env, 4);
-  mdb_env_set_mapsize(env->env, map_size_bytes);
+  rc = mdb_env_set_maxdbs(env->env, 4);
+  if (rc) return lmdb_error("env_set_maxdbs", rc);
+  rc = mdb_env_set_mapsize(env->env, map_size_bytes);
+  if (rc) return lmdb_error("env_set_mapsize", rc);
   rc = mdb_env_open(env->env, dir.c_str(), 0, 0644);
   if (rc) return lmdb_error("open " + dir, rc);
-  WriteTxn txn(env->env);
+  Txn txn(env->env, 0);
   if (txn.rc()) return lmdb_error("txn_begin", txn.rc());
   struct {
     const char* name;
@@ -141,6 +203,34 @@ crdt::Result<std::unique_ptr<LmdbJournal>> LmdbJournal::open(const std::string& 
     rc = mdb_dbi_open(txn.get(), d.name, MDB_CREATE, d.dbi);
     if (rc) return lmdb_error(std::string("dbi_open ") + d.name, rc);
   }
+  MDB_val fk = val(kFormatKey), fv;
+  rc = mdb_get(txn.get(), env->meta, &fk, &fv);
+  if (rc == MDB_NOTFOUND) {
+    // New, or written by format 1: convert in this transaction, then mark it.
+    auto journal_left = convert_format1(txn.get(), env->journal, "journal");
+    if (!journal_left) return journal_left.error();
+    auto state_left = convert_format1(txn.get(), env->state, "state");
+    if (!state_left) return state_left.error();
+    if (journal_left.value() + state_left.value() > 0) {
+      spdlog::warn(
+          "journal {}: {} journal records and {} snapshot entries failed their format-1 "
+          "checksum while converting; recovery quarantines them",
+          dir, journal_left.value(), state_left.value());
+    }
+    const std::string format = be64(kFormat);
+    MDB_val v = val(format);
+    rc = mdb_put(txn.get(), env->meta, &fk, &v, 0);
+    if (rc) return lmdb_error("put meta format", rc);
+  } else if (rc) {
+    return lmdb_error("get meta format", rc);
+  } else if (fv.mv_size != 8 || from_be64(static_cast<const char*>(fv.mv_data)) != kFormat) {
+    return crdt::make_error(
+        crdt::ErrorCode::kInvalidState,
+        "journal " + dir + ": unknown record format " +
+            (fv.mv_size == 8 ? std::to_string(from_be64(static_cast<const char*>(fv.mv_data)))
+                             : hex(view(fv))) +
+            " (this worldline reads format " + std::to_string(kFormat) + ")");
+  }
   rc = txn.commit();
   if (rc) return lmdb_error("commit", rc);
   return std::unique_ptr<LmdbJournal>(new LmdbJournal(dir, std::move(env)));
@@ -149,12 +239,25 @@ crdt::Result<std::unique_ptr<LmdbJournal>> LmdbJournal::open(const std::string& 
 crdt::Result<bool> LmdbJournal::append(const JournalRecord& record) {
   const auto start = std::chrono::steady_clock::now();
   const std::string key = be64(record.seq);
-  const std::string value = with_crc(encode_record(record));
-  WriteTxn txn(env_->env);
+  const std::string value = with_crc(key, encode_record(record));
+  Txn txn(env_->env, 0);
   if (txn.rc()) return lmdb_error("txn_begin", txn.rc());
   MDB_val k = val(key), v = val(value);
   int rc = mdb_put(txn.get(), env_->journal, &k, &v, 0);
   if (rc) return lmdb_error("put journal", rc);
+  // The high-water mark of the seqs used, in the same transaction: recovery never numbers a group
+  // below it, even when the newest records are quarantined (finding 4 of issue 15).
+  MDB_val nk = val(kNextSeqKey), nv;
+  rc = mdb_get(txn.get(), env_->meta, &nk, &nv);
+  if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_error("get meta next_seq", rc);
+  const std::uint64_t used_below =
+      rc == 0 && nv.mv_size == 8 ? from_be64(static_cast<const char*>(nv.mv_data)) : 0;
+  if (record.seq + 1 > used_below) {
+    const std::string next = be64(record.seq + 1);
+    nv = val(next);
+    rc = mdb_put(txn.get(), env_->meta, &nk, &nv, 0);
+    if (rc) return lmdb_error("put meta next_seq", rc);
+  }
   rc = txn.commit();  // durable: LMDB syncs on commit by default
   if (rc) return lmdb_error("commit journal", rc);
   ++stats_.appends;
@@ -167,30 +270,32 @@ crdt::Result<bool> LmdbJournal::append(const JournalRecord& record) {
 }
 
 crdt::Result<bool> LmdbJournal::snapshot(const Store& store, std::uint64_t next_seq) {
-  WriteTxn txn(env_->env);
+  Txn txn(env_->env, 0);
   if (txn.rc()) return lmdb_error("txn_begin", txn.rc());
   int rc = mdb_drop(txn.get(), env_->state, 0);
   if (rc) return lmdb_error("clear state", rc);
   for (const auto& [key, value] : store.entries()) {
-    const std::string k = state_key(key), v = with_crc(encode_value(value));
+    const std::string k = state_key(key), v = with_crc(k, encode_value(value));
     MDB_val mk = val(k), mv = val(v);
     rc = mdb_put(txn.get(), env_->state, &mk, &mv, 0);
     if (rc) return lmdb_error("put state", rc);
   }
-  const std::string meta_key = "snapshot_seq", seq = be64(next_seq);
-  MDB_val mk = val(meta_key), mv = val(seq);
+  const std::string seq = be64(next_seq);
+  MDB_val mk = val(kSnapshotSeqKey), mv = val(seq);
   rc = mdb_put(txn.get(), env_->meta, &mk, &mv, 0);
   if (rc) return lmdb_error("put meta", rc);
-  // Drop the journal records the snapshot covers.
-  MDB_cursor* cur = nullptr;
-  rc = mdb_cursor_open(txn.get(), env_->journal, &cur);
-  if (rc) return lmdb_error("cursor", rc);
-  MDB_val ck, cv;
-  while (mdb_cursor_get(cur, &ck, &cv, MDB_FIRST) == 0 && ck.mv_size == 8 &&
-         from_be64(static_cast<const char*>(ck.mv_data)) < next_seq) {
-    mdb_cursor_del(cur, 0);
+  {  // Drop the journal records the snapshot covers.
+    Cursor cur;
+    rc = cur.open(txn.get(), env_->journal);
+    if (rc) return lmdb_error("cursor_open journal", rc);
+    MDB_val ck, cv;
+    while ((rc = mdb_cursor_get(cur.get(), &ck, &cv, MDB_FIRST)) == 0 && ck.mv_size == 8 &&
+           from_be64(static_cast<const char*>(ck.mv_data)) < next_seq) {
+      rc = mdb_cursor_del(cur.get(), 0);
+      if (rc) return lmdb_error("drop covered journal record", rc);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_error("cursor_get journal", rc);
   }
-  mdb_cursor_close(cur);
   rc = txn.commit();
   if (rc) return lmdb_error("commit snapshot", rc);
   ++stats_.snapshots;
@@ -201,78 +306,101 @@ crdt::Result<Recovery> LmdbJournal::recover(const ComponentRegistry& registry) {
   Recovery out;
   std::vector<std::pair<MDB_dbi, std::string>> bad;  // (db, key) to quarantine
   {
-    MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(env_->env, nullptr, MDB_RDONLY, &txn);
-    if (rc) return lmdb_error("txn_begin", rc);
+    Txn txn(env_->env, MDB_RDONLY);
+    if (txn.rc()) return lmdb_error("txn_begin", txn.rc());
     std::uint64_t snapshot_seq = 1;
-    MDB_val mk = val("snapshot_seq"), mv;
-    if (mdb_get(txn, env_->meta, &mk, &mv) == 0 && mv.mv_size == 8) {
+    MDB_val mk = val(kSnapshotSeqKey), mv;
+    int rc = mdb_get(txn.get(), env_->meta, &mk, &mv);
+    if (rc == 0 && mv.mv_size == 8) {
       snapshot_seq = from_be64(static_cast<const char*>(mv.mv_data));
+    } else if (rc == 0) {
+      return crdt::make_error(crdt::ErrorCode::kInvalidState,
+                              "journal " + dir_ + ": meta snapshot_seq is " +
+                                  std::to_string(mv.mv_size) + " bytes, not 8");
+    } else if (rc != MDB_NOTFOUND) {
+      return lmdb_error("get meta snapshot_seq", rc);
     }
     out.next_seq = snapshot_seq;
+    MDB_val nk = val(kNextSeqKey), nv;
+    rc = mdb_get(txn.get(), env_->meta, &nk, &nv);
+    if (rc == 0 && nv.mv_size == 8) {
+      out.next_seq = std::max(out.next_seq, from_be64(static_cast<const char*>(nv.mv_data)));
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+      return lmdb_error("get meta next_seq", rc);
+    }  // absent (a format-1 directory, or nothing appended yet): the records decide
     // Snapshot.
     JournalRecord snap{snapshot_seq > 0 ? snapshot_seq - 1 : 0, {}};
-    MDB_cursor* cur = nullptr;
-    mdb_cursor_open(txn, env_->state, &cur);
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      const auto payload = check_crc(view(v));
-      bool ok = payload.has_value() && k.mv_size == 10;
-      Key key;
-      if (ok) {
-        key.entity = from_be64(static_cast<const char*>(k.mv_data));
-        const auto* p = static_cast<const unsigned char*>(k.mv_data);
-        key.component = static_cast<ComponentId>((p[8] << 8) | p[9]);
-        ok = decode_value(registry, key.component, *payload).ok();
-      }
-      if (!ok) {
-        bad.emplace_back(env_->state, std::string(view(k)));
-        if (k.mv_size == 10) {
+    {
+      Cursor cur;
+      rc = cur.open(txn.get(), env_->state);
+      if (rc) return lmdb_error("cursor_open state", rc);
+      MDB_val k, v;
+      for (rc = mdb_cursor_get(cur.get(), &k, &v, MDB_FIRST); rc == 0;
+           rc = mdb_cursor_get(cur.get(), &k, &v, MDB_NEXT)) {
+        const auto payload = check_crc(view(k), view(v));
+        bool ok = payload.has_value() && k.mv_size == 10;
+        Key key;
+        if (ok) {
+          key.entity = from_be64(static_cast<const char*>(k.mv_data));
           const auto* p = static_cast<const unsigned char*>(k.mv_data);
-          out.quarantined_keys.push_back(Key{from_be64(static_cast<const char*>(k.mv_data)),
-                                             static_cast<ComponentId>((p[8] << 8) | p[9])});
+          key.component = static_cast<ComponentId>((p[8] << 8) | p[9]);
+          ok = decode_value(registry, key.component, *payload).ok();
         }
-        continue;
+        if (!ok) {
+          bad.emplace_back(env_->state, std::string(view(k)));
+          if (k.mv_size == 10) {
+            const auto* p = static_cast<const unsigned char*>(k.mv_data);
+            out.quarantined_keys.push_back(Key{from_be64(static_cast<const char*>(k.mv_data)),
+                                               static_cast<ComponentId>((p[8] << 8) | p[9])});
+          }
+          continue;
+        }
+        snap.entries.push_back(WireEntry{key, std::string(*payload)});
       }
-      snap.entries.push_back(WireEntry{key, std::string(*payload)});
+      if (rc != MDB_NOTFOUND) return lmdb_error("cursor_get state", rc);
     }
-    mdb_cursor_close(cur);
     if (!snap.entries.empty()) out.records.push_back(std::move(snap));
     // Journal tail.
-    mdb_cursor_open(txn, env_->journal, &cur);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      const auto payload = check_crc(view(v));
-      std::optional<JournalRecord> record;
-      if (payload && k.mv_size == 8) {
-        auto r = decode_record(*payload);
-        if (r && r.value().seq == from_be64(static_cast<const char*>(k.mv_data))) {
-          record = std::move(r).value();
+    {
+      Cursor cur;
+      rc = cur.open(txn.get(), env_->journal);
+      if (rc) return lmdb_error("cursor_open journal", rc);
+      MDB_val k, v;
+      for (rc = mdb_cursor_get(cur.get(), &k, &v, MDB_FIRST); rc == 0;
+           rc = mdb_cursor_get(cur.get(), &k, &v, MDB_NEXT)) {
+        const auto payload = check_crc(view(k), view(v));
+        std::optional<JournalRecord> record;
+        if (payload && k.mv_size == 8) {
+          auto r = decode_record(*payload);
+          if (r && r.value().seq == from_be64(static_cast<const char*>(k.mv_data))) {
+            record = std::move(r).value();
+          }
         }
+        if (!record) {
+          bad.emplace_back(env_->journal, std::string(view(k)));
+          ++out.quarantined_journal_records;
+          continue;
+        }
+        out.next_seq = std::max(out.next_seq, record->seq + 1);
+        if (record->seq >= snapshot_seq) out.records.push_back(std::move(*record));
       }
-      if (!record) {
-        bad.emplace_back(env_->journal, std::string(view(k)));
-        ++out.quarantined_journal_records;
-        continue;
-      }
-      out.next_seq = std::max(out.next_seq, record->seq + 1);
-      if (record->seq >= snapshot_seq) out.records.push_back(std::move(*record));
+      if (rc != MDB_NOTFOUND) return lmdb_error("cursor_get journal", rc);
     }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
   }
   if (!bad.empty()) {
-    WriteTxn txn(env_->env);
+    Txn txn(env_->env, 0);
     if (txn.rc()) return lmdb_error("txn_begin", txn.rc());
     for (const auto& [dbi, key] : bad) {
-      MDB_val k = val(key), v;
-      if (mdb_get(txn.get(), dbi, &k, &v) != 0) continue;
-      const std::string raw(view(v));
       const std::string qkey = std::string(dbi == env_->journal ? "journal/" : "state/") + hex(key);
+      MDB_val k = val(key), v;
+      int rc = mdb_get(txn.get(), dbi, &k, &v);
+      if (rc) return lmdb_error("get " + qkey + " to quarantine", rc);
+      const std::string raw(view(v));
       MDB_val qk = val(qkey), qv = val(raw);
-      mdb_put(txn.get(), env_->quarantine, &qk, &qv, 0);
-      mdb_del(txn.get(), dbi, &k, nullptr);
+      rc = mdb_put(txn.get(), env_->quarantine, &qk, &qv, 0);
+      if (rc) return lmdb_error("put quarantine " + qkey, rc);
+      rc = mdb_del(txn.get(), dbi, &k, nullptr);
+      if (rc) return lmdb_error("delete quarantined " + qkey, rc);
       spdlog::error(
           "journal {}: record {} failed its checksum or did not decode; quarantined "
           "({} bytes) — its contents will be fetched back from peers",

@@ -1,11 +1,16 @@
 // LmdbJournal: the replica's durable state in one LMDB environment (a directory).
 //   journal     seq (8 bytes, big-endian) → CRC-32C (4 bytes) + JournalRecord
 //   state       entity (8) + component (2), big-endian → CRC-32C + value   (the last snapshot)
-//   meta        "snapshot_seq" → the first seq not covered by `state`
+//   meta        "format" → 2 (8 bytes); "snapshot_seq" → the first seq not covered by `state`;
+//               "next_seq" → above every seq ever appended (written with each append)
 //   quarantine  "<db>/<hex key>" → the raw bytes of a record that failed its checksum or decoding
+// Each CRC-32C covers the record's key followed by its payload (format 2), so a value found under
+// a key it was not written under fails like a flipped byte. A directory of format 1 (checksums over
+// the payload alone, no "format" in meta) is converted in place by open().
 // append() is one write transaction, synced before it returns (group commit: the caller appends
 // one record per tick). recover() reads the snapshot and the journal tail back, checking every
-// record; what fails is moved to quarantine, logged and counted, never joined.
+// record; what fails is moved to quarantine, logged and counted, never joined. Every LMDB call's
+// result is checked: a failure comes back as an error naming the operation.
 // Thread safety: one thread at a time (the replica's).
 #pragma once
 
@@ -22,12 +27,17 @@ namespace worldline::replica {
 
 struct Recovery {
   std::vector<JournalRecord> records;  // snapshot first (as one record), then the journal tail
+  // Above every seq ever appended (meta next_seq) and every record read: a group numbered from here
+  // on never reuses a seq, even when the newest records were quarantined.
   std::uint64_t next_seq = 1;
   std::uint64_t quarantined = 0;  // records that failed their checksum or did not decode
   // Keys of quarantined snapshot entries (known, so they can be fetched back by key); a
   // quarantined journal record's keys are unknown, which calls for a digest resync instead.
   std::vector<Key> quarantined_keys;
   std::uint64_t quarantined_journal_records = 0;
+  // True when anything was quarantined: the state read back may lack this replica's own writes,
+  // so it must not write again before its peers gave them back (Replica::request_resync()).
+  bool lost_state() const { return quarantined > 0; }
 };
 
 struct JournalStats {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 
 namespace worldline::replica {
 namespace {
@@ -44,6 +45,12 @@ std::vector<Key> Replica::take_changes() {
 }
 
 crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
+  if (repairing()) {
+    return crdt::make_error(crdt::ErrorCode::kInvalidState,
+                            "replica " + std::to_string(options_.id) +
+                                " is repairing lost state: local writes wait until every peer "
+                                "sent its state (it would reuse dots and counter totals)");
+  }
   auto delta = store_.mutate(key, mutate);
   if (!delta) return delta.error();
   if (!delta.value()) return false;
@@ -54,6 +61,10 @@ crdt::Result<bool> Replica::write(const Key& key, const Mutator& mutate) {
 
 void Replica::write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches,
                              bool note_changes) {
+  if (repairing()) {
+    throw std::logic_error("Replica::write_prepared while repairing lost state (replica " +
+                           std::to_string(options_.id) + "): the node's write fence is broken");
+  }
   // The work is split by writes, not by batches (cells' write counts differ tenfold): each list
   // is sized first, so two threads filling one batch's list write different elements.
   const std::size_t first = open_lists_.size();
@@ -128,6 +139,12 @@ std::uint64_t Replica::horizon() const {
 }
 
 void Replica::send(ReplicaId to, Peer& peer, const GossipMessage& m) {
+  // An ack for a full-state batch: that peer's whole diff is joined and journaled.
+  if (m.kind == GossipMessage::Kind::kAck && to == full_state_from_ &&
+      awaiting_repair_.erase(to) > 0) {
+    spdlog::info("replica {}: replica {} sent its state; {} peers still awaited", options_.id, to,
+                 awaiting_repair_.size());
+  }
   std::string bytes = encode_message(m);
   peer.bytes_sent += bytes.size();
   outbox_.send(to, std::move(bytes));
@@ -255,7 +272,9 @@ bool Replica::receive(ReplicaId from, std::string_view bytes, std::uint64_t now_
   peer.detector.heard(now_ms);
   switch (m.kind) {
     case GossipMessage::Kind::kDelta:
+      full_state_from_ = m.delta.full_state ? from : 0;  // see send()
       on_delta(from, peer, m.delta, now_ms);
+      full_state_from_ = 0;
       break;
     case GossipMessage::Kind::kAck:
       on_ack(peer, m.ack, now_ms);
@@ -464,10 +483,15 @@ void Replica::collect_garbage(std::uint64_t now_ms) {
 }
 
 void Replica::request_resync() {
+  if (awaiting_repair_.empty()) {  // a new repair: every peer's state is needed
+    for (const auto& [id, peer] : peers_)
+      awaiting_repair_.insert(id);
+  }
   GossipMessage m = message(GossipMessage::Kind::kDigest);
   m.digest = store_.key_digests();
-  for (auto& [id, peer] : peers_)
-    send(id, peer, m);
+  for (auto& [id, peer] : peers_) {
+    if (awaiting_repair_.count(id)) send(id, peer, m);
+  }
 }
 
 void Replica::request_keys(const std::vector<Key>& keys) {

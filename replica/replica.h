@@ -15,11 +15,13 @@
 // calls receive() and gives it an Outbox; time comes in as arguments. It is owned by one thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,9 +90,13 @@ class Replica {
   // peer's broken clock neither drags ours forward nor pins a register far in the future.
   // REQUIRES: `clock` outlives the replica and is used on the replica's thread only.
   void set_clock(crdt::HlcClock* clock) { clock_ = clock; }
+  // Recovery: moves next_seq to at least `next_seq` (Recovery::next_seq, the journal's high-water
+  // mark), so no seq is numbered twice even when the newest records were quarantined.
+  void restore_next_seq(std::uint64_t next_seq) { next_seq_ = std::max(next_seq_, next_seq); }
 
   // Applies a local mutation to the store and adds its delta to the open group. Returns whether
-  // the mutator produced a delta (false: it refused, nothing changed).
+  // the mutator produced a delta (false: it refused, nothing changed). Refused with an error while
+  // repairing() (see request_resync()).
   crdt::Result<bool> write(const Key& key, const Mutator& mutate);
   // A local write whose result was computed elsewhere: `value` is the stored value joined with
   // `delta` (a region cell ran its mutators on a private copy during the tick).
@@ -105,7 +111,8 @@ class Replica {
   // new keys and the change list here. `note_changes` false: the keys stay off the change list
   // (the caller knows what it wrote). REQUIRES: no key twice, every component known, no write to
   // these keys since their values were read. The batches' values and deltas are moved from: the
-  // caller clears them (a region's workers do, each its own cells').
+  // caller clears them (a region's workers do, each its own cells'). REQUIRES: !repairing()
+  // (throws std::logic_error otherwise: the caller's fence is broken).
   void write_prepared(const std::vector<std::vector<PreparedWrite>*>& batches,
                       bool note_changes = true);
   // Makes the open group durable and numbers it. Returns the sequence number given to it, or
@@ -125,7 +132,22 @@ class Replica {
   bool receive(ReplicaId from, std::string_view bytes, std::uint64_t now_ms);
   // After losing local state to corruption: sends every peer this replica's per-key digest, and
   // each answers with the keys where its value differs (a digest-based diff).
+  //
+  // It also fences local writes until every peer has answered. The lost records may hold this
+  // replica's own writes, which peers saw: the dots (id, n) it issued and its counter totals. A
+  // write made from the state read back would issue the same dot again (an OR-set add then
+  // meets the old element's dot in the peer's context: both elements vanish) or restart its
+  // GCounter/PNCounter/bounded-counter entry lower (the join keeps the old maximum: the new
+  // increments or spends are lost). Once a peer's state diff is joined whole (all its parts,
+  // acknowledged), our state covers everything that peer saw of ours. So repairing() holds until
+  // every configured peer's answer arrived; calling this again while repairing re-sends the
+  // digest to the peers still awaited (a message to a peer that was down is lost). A peer that
+  // never answers holds the fence: see docs/replica.md, "Recovery".
   void request_resync();
+  // True from request_resync() until every peer's state diff was joined: write() refuses, and
+  // the node runs no region tick.
+  bool repairing() const { return !awaiting_repair_.empty(); }
+  const std::set<ReplicaId>& awaiting_repair() const { return awaiting_repair_; }
   // Asks every peer for these keys (e.g. quarantined snapshot entries).
   void request_keys(const std::vector<Key>& keys);
 
@@ -227,6 +249,11 @@ class Replica {
   Histogram convergence_ms_;  // commit → acknowledged by every peer
   bool watching_ = false;
   std::vector<Key> changes_;  // since the last take_changes(), if watching_
+  // Peers whose state diff is still awaited after request_resync() (the write fence).
+  std::set<ReplicaId> awaiting_repair_;
+  // While receive() handles a full-state batch: its sender (an ack sent to it then means its whole
+  // diff was joined and journaled). 0 otherwise; replica ids start at 1.
+  ReplicaId full_state_from_ = 0;
 };
 
 }  // namespace worldline::replica

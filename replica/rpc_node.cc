@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "replica/lmdb_journal.h"
@@ -407,8 +408,12 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
 
   void tick(const RunOptions& options) {
     const std::uint64_t now = steady_ms();
-    generate_writes();
-    if (options.before_commit) options.before_commit(*replica, now);
+    // The repair fence (Replica::request_resync()): no local write while peers' states are
+    // awaited. Received groups still commit.
+    if (!replica->repairing()) {
+      generate_writes();
+      if (options.before_commit) options.before_commit(*replica, now);
+    }
     auto seq = replica->commit(now);
     if (options.stats_out) {
       NodeStats& out = *options.stats_out;
@@ -503,10 +508,10 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   // back to back.
   kj::Promise<void> tick_at(kj::TimePoint due, std::function<void()> fn) {
     return KJ_ASSERT_NONNULL(io).provider->getTimer().atTime(due).then(
-        [this, due, fn = kj::mv(fn)]() mutable {
+        [this, due, fn = kj::mv(fn)]() mutable -> kj::Promise<void> {
           const kj::MonotonicClock& clock = kj::systemPreciseMonotonicClock();
           const kj::TimePoint started = clock.now();
-          fn();
+          if (!run_tick(fn)) return kj::READY_NOW;  // no next tick: run() stops with the error
           const kj::TimePoint ended = clock.now();
           const kj::Duration period = config.tick_ms * kj::MILLISECONDS;
           ++loop.ticks;
@@ -530,8 +535,38 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
           return tick_at(next, kj::mv(fn));
         });
   }
+  // Runs one tick. A tick that throws is a bug (a handler, a worker, the commit path): the node's
+  // state past the last commit is unknown, and a node that keeps gossiping without ticking is a
+  // zombie its players never leave. So the failure is logged with its context, the loop ends and
+  // run() returns kExitTickFailed without a final commit or snapshot (the journal holds every
+  // acknowledged group); a supervisor restarts the node and its players fail over meanwhile.
+  // Returns false after a failure.
+  bool run_tick(const std::function<void()>& fn) {
+    std::string what;
+    try {
+      fn();
+      return true;
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (const kj::Exception& e) {
+      what = e.getDescription().cStr();
+    } catch (...) {
+      what = "an exception of unknown type";
+    }
+    tick_failure = what;
+    spdlog::critical(
+        "replica {}: tick {} failed: {} (next seq {}, {} ticks late so far); exiting with code "
+        "{} so a supervisor restarts the node — its players fail over to other regions",
+        config.id, loop.ticks + 1, what, replica ? replica->next_seq() : 0, loop.late,
+        kExitTickFailed);
+    if (tick_failed && tick_failed->isWaiting()) tick_failed->fulfill();
+    return false;
+  }
+
   TickLoopStats loop;
   std::uint64_t fell_behind = 0;  // times the loop skipped due times (logged 1st, 100th, ...)
+  std::optional<std::string> tick_failure;          // set once a tick threw
+  kj::Own<kj::PromiseFulfiller<void>> tick_failed;  // ends run()'s wait when a tick throws
 };
 
 ReplicaNode::ReplicaNode(ReplicaNodeConfig config, const ComponentRegistry& registry)
@@ -561,6 +596,7 @@ int ReplicaNode::run(const RunOptions& options) {
   n.replica = std::make_unique<Replica>(ro, n.registry, *n.journal, n);
   for (const auto& r : recovery.value().records)
     n.replica->restore(r);
+  n.replica->restore_next_seq(recovery.value().next_seq);
   spdlog::info("replica {}: recovered {} keys from {} records, next seq {}, {} quarantined",
                n.config.id, n.replica->store().entries().size(), recovery.value().records.size(),
                n.replica->next_seq(), recovery.value().quarantined);
@@ -593,6 +629,7 @@ int ReplicaNode::run(const RunOptions& options) {
   n.tasks = kj::heap<kj::TaskSet>(n);
   KJ_DEFER({
     n.tasks = nullptr;  // cancels every loop while the event loop still exists
+    n.tick_failed = nullptr;
     n.links.clear();
     n.io = nullptr;
   });
@@ -601,13 +638,24 @@ int ReplicaNode::run(const RunOptions& options) {
     n.links[p.id].config = p;
   for (auto& [id, link] : n.links)
     n.tasks->add(n.connect_loop(link));
-  // Repair: quarantined snapshot entries are fetched back by key; a quarantined journal record
-  // (keys unknown) calls for a digest resync. Both are repeated until every peer was reached.
+  // Repair (docs/replica.md, "Recovery"): after any quarantine the state read back may lack this
+  // replica's own writes, which peers saw. request_resync() sends every peer our digest and
+  // fences local writes — no write load, no region tick, so a region node's gateway stays closed
+  // — until each peer's state diff is joined; quarantined snapshot entries are also fetched by
+  // key. The asks are repeated every second to the peers still awaited (the first ones go out
+  // before any link is up).
   const std::vector<Key> refetch = recovery.value().quarantined_keys;
-  const bool digest_resync = recovery.value().quarantined_journal_records > 0;
-  bool resync_pending = digest_resync || !refetch.empty();
-
+  if (recovery.value().lost_state()) {
+    n.replica->request_resync();
+    spdlog::warn(
+        "replica {}: {} records quarantined: local writes wait until every peer has sent its "
+        "state (a write now could reuse this replica's dots and counter totals)",
+        n.config.id, recovery.value().quarantined);
+  }
+  std::uint64_t last_repair_ask_ms = steady_ms(), repair_log_ms = steady_ms();
   auto stop_flag = kj::newPromiseAndFulfiller<void>();
+  auto failed = kj::newPromiseAndFulfiller<void>();
+  n.tick_failed = kj::mv(failed.fulfiller);
   const kj::TimePoint first_tick =
       kj::systemPreciseMonotonicClock().now() + n.config.tick_ms * kj::MILLISECONDS;
   n.tasks->add(n.tick_at(first_tick, [&n, &options, &stop_flag] {
@@ -617,32 +665,40 @@ int ReplicaNode::run(const RunOptions& options) {
       stop_flag.fulfiller->fulfill();
     }
   }));
-  n.tasks->add(n.every(n.config.gossip_interval_ms, [&n, &resync_pending, &refetch, digest_resync] {
-    if (resync_pending) {
-      // Ask again until every peer is connected: the first asks may have gone nowhere.
-      if (digest_resync) n.replica->request_resync();
-      n.replica->request_keys(refetch);
-      bool all = true;
-      for (auto& [id, link] : n.links)
-        all = all && link.session != nullptr;
-      if (all) resync_pending = false;
-    }
-    n.cut_silent_links(steady_ms());
-    n.replica->gossip(steady_ms());
-  }));
+  n.tasks->add(
+      n.every(n.config.gossip_interval_ms, [&n, &refetch, &last_repair_ask_ms, &repair_log_ms] {
+        const std::uint64_t now = steady_ms();
+        if (n.replica->repairing() && now - last_repair_ask_ms >= 1000) {
+          last_repair_ask_ms = now;
+          n.replica->request_resync();  // to the peers still awaited
+          n.replica->request_keys(refetch);
+          if (now - repair_log_ms >= 10'000) {
+            repair_log_ms = now;
+            std::string awaited;
+            for (ReplicaId id : n.replica->awaiting_repair())
+              awaited += " " + std::to_string(id);
+            spdlog::warn("replica {}: still repairing lost state; local writes wait for replicas{}",
+                         n.config.id, awaited);
+          }
+        }
+        n.cut_silent_links(steady_ms());
+        n.replica->gossip(steady_ms());
+      }));
   if (options.status_interval_ms) {
     n.tasks->add(n.every(options.status_interval_ms, [&n] { n.status(); }));
   }
   auto stop = io.unixEventPort.onSignal(SIGTERM).ignoreResult().exclusiveJoin(
       io.unixEventPort.onSignal(SIGINT).ignoreResult());
-  stop = stop.exclusiveJoin(kj::mv(stop_flag.promise));
+  stop = stop.exclusiveJoin(kj::mv(stop_flag.promise)).exclusiveJoin(kj::mv(failed.promise));
   if (options.stop_after_ms) {
     stop = stop.exclusiveJoin(
         io.provider->getTimer().afterDelay(options.stop_after_ms * kj::MILLISECONDS));
   }
   stop.wait(io.waitScope);
+  if (n.tick_failure) return kExitTickFailed;
   spdlog::info("replica {}: stopping: final commit and snapshot", n.config.id);
-  n.tick(options);  // a region node drains its inbox in this last tick
+  // A region node drains its inbox in this last tick.
+  if (!n.run_tick([&n, &options] { n.tick(options); })) return kExitTickFailed;
   n.snapshot();
   if (options.status_interval_ms) n.status();
   return 0;
@@ -666,6 +722,7 @@ int inspect_data_dir(const std::string& data_dir, const ComponentRegistry& regis
   Replica r(ReplicaOptions{}, registry, unused_journal, outbox);
   for (const auto& rec : recovery.value().records)
     r.restore(rec);
+  r.restore_next_seq(recovery.value().next_seq);
   std::cout << "# " << data_dir << ": " << r.store().entries().size() << " keys, next seq "
             << r.next_seq() << ", " << recovery.value().quarantined << " quarantined\n";
   for (const Key& key : r.store().sorted_keys()) {  // stable output, diffable between nodes

@@ -80,6 +80,10 @@ struct RunOptions {
   NodeStats* stats_out = nullptr;
 };
 
+// run()'s exit code when a tick threw (a bug in a handler, a worker or the commit path): the node
+// stops rather than gossip on without ticking. EX_SOFTWARE of sysexits.h; docs/node.md.
+constexpr int kExitTickFailed = 70;
+
 class ReplicaNode {
  public:
   ReplicaNode(ReplicaNodeConfig config, const ComponentRegistry& registry);
@@ -88,7 +92,8 @@ class ReplicaNode {
   ReplicaNode& operator=(const ReplicaNode&) = delete;
 
   // Recovers from the data directory, then serves until SIGTERM/SIGINT or stop_after_ms.
-  // Returns a process exit code (0 after a clean stop).
+  // Returns a process exit code: 0 after a clean stop, 2 when the data directory or the listen
+  // address cannot be used, kExitTickFailed when a tick threw.
   int run(const RunOptions& options);
 
  private:

@@ -10,8 +10,10 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <tuple>
 
 #include "crdt/codec.h"
+#include "replica/crc32c.h"
 #include "replica/replica.h"
 
 namespace worldline::replica {
@@ -86,6 +88,33 @@ std::string stored_value(const std::string& dir, const char* db, const std::stri
   }
   mdb_env_close(env);
   return out;
+}
+
+// Writes `value` under `key` in database `db` through LMDB (read-write), and deletes `remove` if
+// it is not empty: a record moved under another key, as a misdirected write would leave it.
+bool put_raw(const std::string& dir, const char* db, const std::string& key,
+             const std::string& value, const std::string& remove = {}) {
+  MDB_env* env = nullptr;
+  mdb_env_create(&env);
+  mdb_env_set_maxdbs(env, 4);
+  bool ok = false;
+  if (mdb_env_open(env, dir.c_str(), 0, 0644) == 0) {
+    MDB_txn* txn = nullptr;
+    MDB_dbi dbi;
+    mdb_txn_begin(env, nullptr, 0, &txn);
+    if (mdb_dbi_open(txn, db, MDB_CREATE, &dbi) == 0) {
+      MDB_val k{key.size(), const_cast<char*>(key.data())};
+      MDB_val v{value.size(), const_cast<char*>(value.data())};
+      ok = mdb_put(txn, dbi, &k, &v, 0) == 0;
+      if (ok && !remove.empty()) {
+        MDB_val r{remove.size(), const_cast<char*>(remove.data())};
+        ok = mdb_del(txn, dbi, &r, nullptr) == 0;
+      }
+    }
+    ok = mdb_txn_commit(txn) == 0 && ok;
+  }
+  mdb_env_close(env);
+  return ok;
 }
 
 std::string be(std::uint64_t v, int bytes) {
@@ -276,6 +305,189 @@ TEST_F(TwoJournals, CorruptedSnapshotEntryIsQuarantinedAndFetchedBackByKey) {
   a.request_keys(rec.value().quarantined_keys);
   pump({{1, &a}, {2, &b}}, {{1, &box_a}, {2, &box_b}}, 50'000);
   EXPECT_EQ(a.store().entries(), before);
+}
+
+// The checksum covers the key: a snapshot value moved under another entity's key (or a key whose
+// bytes flipped) is quarantined, not recovered as that entity's state.
+TEST_F(TwoJournals, ASnapshotValueUnderAnotherKeyIsQuarantined) {
+  {
+    Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *ja.value(), box_a);
+    write_names(a, 300, {"name-0", "name-1"});
+    ASSERT_TRUE(ja.value()->snapshot(a.store(), a.next_seq()).ok());
+  }
+  ja = crdt::make_error(crdt::ErrorCode::kInvalidState, "closed");
+  const std::string from = be(301, 8) + be(10, 2), to = be(302, 8) + be(10, 2);
+  const std::string stored = stored_value(dir_a.str(), "state", from);
+  ASSERT_GT(stored.size(), 4u);
+  ASSERT_TRUE(put_raw(dir_a.str(), "state", to, stored, from));
+
+  auto reopened = LmdbJournal::open(dir_a.str());
+  ASSERT_TRUE(reopened.ok()) << reopened.error().to_string();
+  auto rec = reopened.value()->recover(reg);
+  ASSERT_TRUE(rec.ok()) << rec.error().to_string();
+  EXPECT_EQ(rec.value().quarantined, 1u);
+  EXPECT_EQ(rec.value().quarantined_keys, (std::vector<Key>{{302, 10}}));
+  ASSERT_EQ(rec.value().records.size(), 1u);  // the snapshot, entity 300 only
+  ASSERT_EQ(rec.value().records[0].entries.size(), 1u);
+  EXPECT_EQ(rec.value().records[0].entries[0].key, (Key{300, 10}));
+  EXPECT_EQ(stored_value(dir_a.str(), "quarantine", "state/" + std::string("000000000000012e000a")),
+            stored);
+}
+
+// Journal records too: the record under seq 2 replaced by the (valid) record of seq 1.
+TEST(LmdbJournal, AJournalRecordUnderAnotherSeqIsQuarantined) {
+  TempDir dir;
+  const auto reg = ComponentRegistry::game_defaults();
+  {
+    auto j = LmdbJournal::open(dir.str());
+    ASSERT_TRUE(j.ok());
+    for (std::uint64_t seq = 1; seq <= 3; ++seq)
+      ASSERT_TRUE(j.value()->append(record_with_name(seq, "n" + std::to_string(seq))).ok());
+  }
+  ASSERT_TRUE(
+      put_raw(dir.str(), "journal", be(2, 8), stored_value(dir.str(), "journal", be(1, 8))));
+  auto j = LmdbJournal::open(dir.str());
+  ASSERT_TRUE(j.ok());
+  auto rec = j.value()->recover(reg);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec.value().quarantined_journal_records, 1u);
+  ASSERT_EQ(rec.value().records.size(), 2u);
+  EXPECT_EQ(rec.value().records[0].seq, 1u);
+  EXPECT_EQ(rec.value().records[1].seq, 3u);
+}
+
+// A directory written before the checksums covered the key (format 1: CRC over the payload only,
+// no "format" in meta) is converted on open and recovers whole.
+TEST(LmdbJournal, AFormat1DirectoryIsConvertedOnOpen) {
+  TempDir dir;
+  const auto reg = ComponentRegistry::game_defaults();
+  {
+    auto j = LmdbJournal::open(dir.str());  // creates the databases
+    ASSERT_TRUE(j.ok());
+  }
+  auto format1 = [](const std::string& payload) {
+    const std::uint32_t c = crc32c(payload);
+    return be(c, 4) + payload;
+  };
+  for (std::uint64_t seq = 1; seq <= 2; ++seq) {
+    ASSERT_TRUE(
+        put_raw(dir.str(), "journal", be(seq, 8),
+                format1(encode_record(record_with_name(seq, "old" + std::to_string(seq))))));
+  }
+  crdt::DisplayName n;
+  n.assign(1, "snapshot-entry");
+  ASSERT_TRUE(put_raw(dir.str(), "state", be(7, 8) + be(10, 2), format1(crdt::encode(n))));
+  ASSERT_TRUE(put_raw(dir.str(), "journal", be(3, 8), "\x01\x02\x03\x04garbage"));
+  // Remove the format marker the first open wrote: the directory now reads as format 1.
+  ASSERT_TRUE(put_raw(dir.str(), "meta", "unused", "x", "format"));
+
+  auto j = LmdbJournal::open(dir.str());
+  ASSERT_TRUE(j.ok()) << j.error().to_string();
+  EXPECT_EQ(stored_value(dir.str(), "meta", "format"), be(2, 8));
+  auto rec = j.value()->recover(reg);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec.value().quarantined, 1u);  // the garbage, nothing else
+  ASSERT_EQ(rec.value().records.size(), 3u);
+  EXPECT_EQ(rec.value().records[0].entries[0].key, (Key{7, 10}));
+  EXPECT_EQ(rec.value().records[1].seq, 1u);
+  EXPECT_EQ(rec.value().records[2].seq, 2u);
+}
+
+TEST(LmdbJournal, AnUnknownFormatIsRefusedWithItsNumber) {
+  TempDir dir;
+  {
+    auto j = LmdbJournal::open(dir.str());
+    ASSERT_TRUE(j.ok());
+  }
+  ASSERT_TRUE(put_raw(dir.str(), "meta", "format", be(9, 8)));
+  auto j = LmdbJournal::open(dir.str());
+  ASSERT_FALSE(j.ok());
+  EXPECT_THAT(j.error().message, HasSubstr("unknown record format 9"));
+}
+
+// Issue 15, finding 4. A's newest group — an OR-set add (dot (1, 1)) and 5 kills — reached B,
+// then was lost to corruption at A. Restarted from what is left, A must issue neither that dot
+// nor a kills total below 5 again: its next add would meet B's element under the same dot (both
+// vanish on the join) and its 3 new kills would be absorbed by B's 5. A node writes as soon as
+// its replica accepts a write; here, before every round of gossip.
+TEST_F(TwoJournals, AReplicaThatLostItsNewestRecordNeverReusesADotOrACounterTotal) {
+  const Key members{500, 8}, kills{501, 12};
+  auto add = [&](Replica& r, std::uint64_t id) {
+    return r.write(members, [&](ComponentValue& v) -> std::optional<ComponentValue> {
+      return value_as<crdt::GuildMembers>(v).add(1, id);
+    });
+  };
+  auto kill = [&](Replica& r, std::uint64_t n) {
+    return r.write(kills, [&](ComponentValue& v) -> std::optional<ComponentValue> {
+      return value_as<crdt::Kills>(v).increment(1, n);
+    });
+  };
+  {
+    Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *ja.value(), box_a);
+    Replica b(ReplicaOptions{2, {1, 2}, 1 << 20, 100, 100}, reg, *jb.value(), box_b);
+    write_names(a, 100, {"kept"});  // seq 1
+    ASSERT_TRUE(add(a, 1001).ok());
+    ASSERT_TRUE(kill(a, 5).ok());
+    ASSERT_EQ(a.commit(0).value(), std::optional<std::uint64_t>(2));
+    pump({{1, &a}, {2, &b}}, {{1, &box_a}, {2, &box_b}}, 0);
+    ASSERT_EQ(b.store().entries(), a.store().entries());
+  }
+  ja = crdt::make_error(crdt::ErrorCode::kInvalidState, "closed");
+  const std::string stored = stored_value(dir_a.str(), "journal", be(2, 8));
+  ASSERT_GT(stored.size(), 8u);
+  ASSERT_TRUE(corrupt_on_disk(dir_a.str(), stored));
+
+  auto reopened = LmdbJournal::open(dir_a.str());
+  ASSERT_TRUE(reopened.ok());
+  auto rec = reopened.value()->recover(reg);
+  ASSERT_TRUE(rec.ok());
+  ASSERT_EQ(rec.value().quarantined, 1u);
+  EXPECT_EQ(rec.value().next_seq, 3u);  // seq 2 was used: never again
+  Replica a(ReplicaOptions{1, {1, 2}, 1 << 20, 100, 100}, reg, *reopened.value(), box_a);
+  for (const auto& r : rec.value().records)
+    a.restore(r);
+  a.restore_next_seq(rec.value().next_seq);
+  EXPECT_EQ(a.next_seq(), 3u);
+  EXPECT_EQ(a.store().get(members), nullptr);
+  Replica b(ReplicaOptions{2, {1, 2}, 1 << 20, 100, 100}, reg, *jb.value(), box_b);
+  auto rb = jb.value()->recover(reg);
+  ASSERT_TRUE(rb.ok());
+  for (const auto& r : rb.value().records)
+    b.restore(r);
+
+  a.request_resync();
+  int wrote_at_round = -1;
+  for (int round = 0; round < 20; ++round) {
+    if (wrote_at_round < 0 && add(a, 2002).ok()) {
+      ASSERT_TRUE(kill(a, 3).ok());
+      ASSERT_TRUE(a.commit(100'000 + round * 1000).ok());
+      wrote_at_round = round;
+    }
+    a.gossip(100'000 + round * 1000);
+    b.gossip(100'000 + round * 1000);
+    for (bool any = true; any;) {
+      any = false;
+      for (auto [from, box, dest] : {std::tuple{1, &box_a, &b}, {2, &box_b, &a}}) {
+        auto q = std::move(box->queue);
+        box->queue.clear();
+        for (auto& [_, bytes] : q) {
+          any = true;
+          dest->receive(from, bytes, 100'000 + round * 1000);
+        }
+      }
+    }
+  }
+  EXPECT_GE(wrote_at_round, 1) << "A wrote before B's state came back";
+  EXPECT_FALSE(a.repairing());
+  for (const Replica* r : {&a, &b}) {
+    const auto* set = r->store().get(members);
+    ASSERT_NE(set, nullptr) << "replica " << r->id();
+    EXPECT_THAT(value_as<crdt::GuildMembers>(*set).elements(),
+                ::testing::UnorderedElementsAre(1001u, 2002u))
+        << "replica " << r->id();
+    EXPECT_EQ(value_as<crdt::Kills>(*r->store().get(kills)).value(), 8u) << "replica " << r->id();
+  }
+  EXPECT_EQ(a.store().entries(), b.store().entries());
 }
 
 TEST(LmdbJournal, AFullMapFailsTheAppendAndSaysWhichSettingToRaise) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "replica/messages.h"
@@ -248,6 +249,44 @@ TEST(TickLoop, TurnsLongerThanThePeriodAreLateAndSkipDueTimes) {
   EXPECT_EQ(r.loop.late, r.loop.ticks);  // every turn ended after the next was due
   EXPECT_GE(r.loop.skipped, 6u);         // 20 turns of ≥ 70 ms span ≥ 28 periods
   EXPECT_NEAR(r.periods_elapsed, static_cast<double>(r.loop.ticks - 1 + r.loop.skipped), 1.5);
+}
+
+// A tick that throws (here the region's hook; in a node, a handler or a worker's exception
+// rethrown at the tick's barrier) ends the node with kExitTickFailed at once, instead of leaving
+// it gossiping without ever ticking again. No tick runs after the failed one, not even the
+// stopping tick.
+TEST(TickLoop, ATickThatThrowsEndsTheNodeWithItsExitCode) {
+  std::random_device rd;
+  const fs::path dir = fs::temp_directory_path() / ("worldline-throw-" + std::to_string(rd()));
+  ReplicaNodeConfig c;
+  c.id = 1;
+  c.listen = "127.0.0.1:0";
+  c.data_dir = dir.string();
+  c.secret = "s";
+  c.tick_ms = 10;
+  const ComponentRegistry registry = ComponentRegistry::game_defaults();
+  int calls = 0, ticks_ended = 0;
+  RunOptions o;
+  o.status_interval_ms = 0;
+  o.stop_after_ms = 5000;  // the old node ran until here, then exited 0
+  o.before_commit = [&](Replica&, std::uint64_t) {
+    if (++calls == 3) throw std::runtime_error("handler bug: entity 42 has no cell");
+  };
+  o.on_tick = [&](const Replica&, std::uint64_t) { ++ticks_ended; };
+  int code = -1;
+  const auto started = std::chrono::steady_clock::now();
+  std::thread t([&] {
+    ReplicaNode node(c, registry);
+    code = node.run(o);
+  });
+  t.join();
+  const auto took = std::chrono::steady_clock::now() - started;
+  fs::remove_all(dir);
+  EXPECT_EQ(code, kExitTickFailed);
+  EXPECT_EQ(kExitTickFailed, 70);
+  EXPECT_EQ(calls, 3);        // nothing ticked after the failure
+  EXPECT_EQ(ticks_ended, 2);  // the failed tick never reached its end
+  EXPECT_LT(took, std::chrono::seconds(4));
 }
 
 }  // namespace
