@@ -84,6 +84,46 @@ void RegionHost::take_authority(std::uint64_t player) {
   }
 }
 
+bool RegionHost::holds_authority(std::uint64_t player) const {
+  const ComponentValue* v = world_.store().get(Key{player, kAuthorityComponent});
+  const auto current = v ? std::get<crdt::EntityAuthority>(*v).get() : std::nullopt;
+  return current && current->region == world_.id();
+}
+
+void RegionHost::release_moved_authority() {
+  std::vector<std::uint64_t> moved;  // players, each once
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    const std::uint64_t player = it->second.player;
+    if (holds_authority(player)) {
+      ++it;
+      continue;
+    }
+    const ComponentValue* v = world_.store().get(Key{player, kAuthorityComponent});
+    const crdt::Authority now = *std::get<crdt::EntityAuthority>(*v).get();
+    const std::string why = "region " + std::to_string(now.region) +
+                            " took your authority (epoch " + std::to_string(now.epoch) +
+                            "): reconnect";
+    // The error first, then the close: the session's strand sends them in this order.
+    it->second.sink->deliver(ErrorFrame{ErrorCode::kAuthorityMoved, why});
+    it->second.sink->close(static_cast<int>(ErrorCode::kAuthorityMoved), "authority_moved");
+    moved.push_back(player);
+    it = sessions_.erase(it);
+  }
+  if (moved.empty()) return;
+  std::sort(moved.begin(), moved.end());
+  moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
+  for (std::uint64_t player : moved) {
+    const std::size_t dropped = pipeline_.drop_pending(player);
+    progress_.erase(player);  // its waiting actions will not be acknowledged here
+    spdlog::info(
+        "player {}: authority moved to another region; its sessions here closed, {} "
+        "actions not yet processed dropped",
+        player, dropped);
+  }
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  stats_.authority_lost += moved.size();
+}
+
 void RegionHost::check_claims(std::uint64_t now_ms,
                               const std::unordered_map<std::uint64_t, SessionId>& session_of) {
   std::uint64_t lost = 0;
@@ -119,6 +159,11 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
     events.swap(inbox_);
   }
+  // Peers' deltas joined since the last tick may show another region took a player's authority:
+  // its sessions here end before any of its actions is admitted. Within the tick only an attach
+  // here changes a register, and it makes this region the authority: every action admitted below
+  // comes from a session whose player this region holds.
+  release_moved_authority();
   std::uint64_t rejected = 0, received = 0, attached = 0;
   // Actions go to the pipeline in batches (submit_all: routed to their cells on the region's
   // workers), each batch before the next attach or detach, so a player's actions and its

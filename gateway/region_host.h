@@ -6,7 +6,12 @@
 // actions processed (`ack`), and a reject for each of its actions that was refused.
 //
 // Attaching a player makes this region its authority: the (epoch, region) register is bumped, and
-// the player is spawned if the world has no position for it. The highest processed seq of each
+// the player is spawned if the world has no position for it. The register is replicated (max of
+// (epoch, region)); a region applies a player's actions only while the register names it. When a
+// peer's delta shows another region took the player's authority, the player's sessions here are
+// closed at the next tick (error and close code 4013 `authority_moved`) and its actions not yet
+// processed are dropped: from then on nothing of that player is applied here until it attaches
+// here again (which takes the authority back, epoch + 1). The highest processed seq of each
 // player is replicated (component `input_seq`), so a client that resumes in another region after a
 // failover has its already-applied actions refused as duplicates, never applied twice.
 //
@@ -59,7 +64,8 @@ struct HostStats {
   std::uint64_t rejected = 0;
   std::uint64_t state_frames = 0;
   std::uint64_t authority_taken = 0;  // players whose authority moved here
-  std::uint64_t claims_lost = 0;      // granted item claims that lost to another region's
+  std::uint64_t authority_lost = 0;  // players cut here because another region took their authority
+  std::uint64_t claims_lost = 0;     // granted item claims that lost to another region's
   // Received by the host → its outcome published, in ms (includes the wait for the tick).
   replica::Histogram ack_ms{{1, 5, 10, 15, 20, 22, 25, 30, 40, 50, 55, 60, 75, 100, 200, 500}};
 };
@@ -120,6 +126,11 @@ class RegionHost final : public RegionPort {
   };
 
   void take_authority(std::uint64_t player);
+  // Whether the player's replicated authority register names this region.
+  bool holds_authority(std::uint64_t player) const;
+  // Closes the sessions of every player whose authority another region took (known from a peer's
+  // delta joined since the last tick), and drops their actions not yet processed.
+  void release_moved_authority();
   // Item claims this region granted can still lose to an earlier claim made in another region
   // (first-claim-wins by HLC, decided when the deltas meet). Each granted claim is watched for a
   // while; if the item's owner turns out to be someone else, the claimer gets a late reject.

@@ -58,6 +58,19 @@ struct Region {
     ASSERT_TRUE(world.commit(wall.now_ms()).ok());
     host.publish(wall.now_ms());
   }
+  void move(SessionId s, std::uint64_t seq, crdt::Vec3 to) {
+    region::Action a;
+    a.client_seq = seq;
+    a.position = to;
+    host.submit(s, static_cast<int>(region::ActionKind::kMove), a, wall.now_ms());
+  }
+  crdt::Vec3 position(std::uint64_t player) const {
+    return *region::GameRules::position(world, player);
+  }
+  std::uint64_t input_seq(std::uint64_t player) const {
+    const auto* v = world.store().get({player, kInputSeqComponent});
+    return v ? static_cast<std::uint64_t>(std::get<crdt::HighScore>(*v).get().value_or(0)) : 0;
+  }
   void grab(SessionId s, std::uint64_t seq, crdt::EntityId item) {
     region::Action a;
     a.client_seq = seq;
@@ -120,6 +133,68 @@ TEST(RegionHost, AttachingMovesAuthorityHereWithAnEpochBump) {
   exchange(eu, us);
   EXPECT_EQ(authority(eu), (crdt::Authority{2, 2}));
   EXPECT_EQ(us.host.stats().authority_taken, 1u);
+}
+
+}  // namespace
+}  // namespace worldline::gateway
+
+namespace worldline::gateway {
+namespace {
+
+std::int64_t last_ack(const RecordingSink& s) {
+  const auto states = s.of_type("state");
+  return states.empty() ? -1 : states.back().at("ack").as_int64();
+}
+
+// The player resumed in `us` (a failover) while its old session in `eu` is still open. Once eu
+// joins us's delta it no longer holds the player's authority: the old session is told (error and
+// close code 4013) and what it sends is applied nowhere, not in both regions.
+TEST(RegionHost, AnotherRegionTakingThePlayersAuthorityEndsItsSessionHere) {
+  Region eu(1, 1'000'000), us(2, 1'000'000);
+  auto at_eu = std::make_shared<RecordingSink>(), at_us = std::make_shared<RecordingSink>();
+  const SessionId a = eu.host.attach(7, at_eu);
+  eu.tick();
+  exchange(eu, us);
+  const SessionId b = us.host.attach(7, at_us);
+  us.tick();  // authority (2, us)
+  exchange(eu, us);
+  const crdt::Vec3 start = eu.position(7);
+  eu.move(a, 1, {start.x + 3, start.y, start.z});  // the old session keeps sending
+  us.move(b, 2, {start.x - 3, start.y, start.z});
+  eu.tick();
+  us.tick();
+  EXPECT_EQ(at_eu->closed, 4013);
+  ASSERT_EQ(at_eu->of_type("error").size(), 1u);
+  EXPECT_EQ(at_eu->of_type("error")[0].at("code").as_int64(), 4013);
+  EXPECT_EQ(at_eu->of_type("error")[0].at("name").as_string(), "authority_moved");
+  EXPECT_LT(last_ack(*at_eu), 1);  // seq 1 never acknowledged
+  EXPECT_EQ(eu.input_seq(7), 0u);  // nor processed in eu
+  EXPECT_EQ(eu.position(7).x, start.x);
+  EXPECT_EQ(at_us->closed, 0);
+  EXPECT_EQ(last_ack(*at_us), 2);
+  exchange(eu, us);
+  for (Region* r : {&eu, &us})
+    EXPECT_EQ(r->position(7).x, start.x - 3);  // only us's action applied, everywhere
+  EXPECT_EQ(eu.host.stats().authority_lost, 1u);
+  EXPECT_EQ(us.host.stats().authority_lost, 0u);
+}
+
+// Cut off from each other, two regions both take a player's authority at the same epoch; the
+// register's order ((epoch, region), the higher region id breaks the tie) leaves exactly one of
+// them holding it when the deltas meet, and the other closes its session.
+TEST(RegionHost, ConcurrentAuthorityTakesLeaveExactlyOneSessionOpen) {
+  Region eu(1, 1'000'000), us(2, 1'000'000);
+  auto at_eu = std::make_shared<RecordingSink>(), at_us = std::make_shared<RecordingSink>();
+  eu.host.attach(7, at_eu);
+  us.host.attach(7, at_us);
+  eu.tick();
+  us.tick();
+  exchange(eu, us);
+  eu.tick();
+  us.tick();
+  EXPECT_EQ(at_eu->closed, 4013);
+  EXPECT_EQ(at_us->closed, 0);
+  EXPECT_EQ(eu.host.stats().authority_lost, 1u);
 }
 
 }  // namespace
