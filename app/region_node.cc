@@ -235,7 +235,7 @@ struct RegionNode {
                                                         *clock);
     host = std::make_unique<gateway::RegionHost>(
         gateway::HostOptions{config.region_name, config.tick_hz, config.interest_radius,
-                             config.spawn, config.spawn_radius},
+                             config.spawn, config.spawn_radius, config.replica.replicated_k},
         *pipeline, rules, world, *clock);
     {
       std::lock_guard<std::mutex> lock(mutex);

@@ -22,7 +22,10 @@ RegionHost::RegionHost(HostOptions options, region::RegionPipeline& pipeline,
       pipeline_(pipeline),
       rules_(rules),
       world_(world),
-      clock_(clock) {}
+      clock_(clock),
+      // Until this host commits a group, what it acknowledges (processed seqs read from the
+      // recovered store) waits for the newest recovered group to be durable.
+      last_group_(world.next_seq() > 1 ? world.next_seq() - 1 : 0) {}
 
 SessionId RegionHost::attach(std::uint64_t player, std::shared_ptr<SessionSink> sink) {
   std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -82,6 +85,16 @@ void RegionHost::take_authority(std::uint64_t player) {
     }
     rules_.spawn(world_, player, at, clock_);
   }
+}
+
+std::uint64_t RegionHost::durable_below(std::uint64_t now_ms) const {
+  if (options_.replicated_k == 0) return world_.next_seq();  // committed is durable
+  std::vector<std::uint64_t> acked;  // per peer: it joined (and journaled) our groups below this
+  for (const auto& [id, peer] : world_.stats(now_ms).peers)
+    acked.push_back(peer.acked);
+  if (acked.size() < options_.replicated_k) return 0;
+  std::sort(acked.rbegin(), acked.rend());
+  return acked[options_.replicated_k - 1];  // joined by at least k peers
 }
 
 bool RegionHost::holds_authority(std::uint64_t player) const {
@@ -202,6 +215,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
         pipeline_.mark_processed(e.player, replicated_seq(e.player));
         PlayerProgress& p = progress_[e.player];
         p.processed_seq = std::max(p.processed_seq, pipeline_.processed_seq(e.player));
+        touched_.push_back(e.player);
         sessions_[e.session] = Session{e.player, std::move(e.sink), {}, {}};
         break;
       }
@@ -247,11 +261,13 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   for (const auto& [player, seq] : highest) {
     PlayerProgress& p = progress_[player];
     p.processed_seq = std::max(p.processed_seq, seq);
+    touched_.push_back(player);
     (void)world_.write(
         Key{player, kInputSeqComponent}, [&](ComponentValue& c) -> std::optional<ComponentValue> {
           return std::get<crdt::HighScore>(c).set(static_cast<std::int64_t>(p.processed_seq));
         });
   }
+  next_seq_at_tick_ = world_.next_seq();
   std::lock_guard<std::mutex> lock(stats_mutex_);
   stats_.actions_received += received;
   stats_.rejected += rejected;
@@ -259,13 +275,39 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
 }
 
 void RegionHost::publish(std::uint64_t now_ms) {
+  // The commit since tick() numbered a group if the tick wrote anything (nothing else numbers
+  // groups between the two: peers' deltas are joined between ticks). Outcomes of a tick that
+  // wrote nothing have no effects of their own to wait for beyond the newest group before it.
+  if (world_.next_seq() > next_seq_at_tick_) last_group_ = world_.next_seq() - 1;
+  for (std::uint64_t player : touched_) {
+    auto p = progress_.find(player);  // gone if its authority moved meanwhile
+    if (p == progress_.end()) continue;
+    auto& u = p->second.undurable;
+    if (!u.empty() && u.back().first == last_group_) {
+      u.back().second = std::max(u.back().second, p->second.processed_seq);
+    } else {
+      u.emplace_back(last_group_, p->second.processed_seq);
+    }
+  }
+  touched_.clear();
+  // What an ack promises (DESIGN.md, "What an acknowledgement means"): every action up to it has
+  // its outcome decided and its effects in a group that is durable — journaled, and under
+  // replicated:k joined and journaled by k peers.
+  const std::uint64_t below = durable_below(now_ms);
+  for (auto& [player, p] : progress_) {
+    while (!p.undurable.empty() &&
+           (p.undurable.front().first == 0 || p.undurable.front().first < below)) {
+      p.acked_seq = std::max(p.acked_seq, p.undurable.front().second);
+      p.undurable.pop_front();
+    }
+  }
   std::uint64_t frames = 0;
   replica::Histogram ack_ms(stats_.ack_ms.bounds());
   for (auto& [id, s] : sessions_) {
     PlayerProgress& p = progress_[s.player];
     StateFrame f;
     f.tick = tick_;
-    f.ack = p.processed_seq;
+    f.ack = p.acked_seq;
     std::vector<crdt::EntityId> now_visible;  // ascending, as within() returns them
     if (const auto me = region::GameRules::position(world_, s.player)) {
       for (crdt::EntityId e : pipeline_.within(me->x, me->z, options_.interest_radius)) {
@@ -284,7 +326,7 @@ void RegionHost::publish(std::uint64_t now_ms) {
     s.sink->deliver(std::move(f));
     ++frames;
     auto done = std::partition(p.waiting.begin(), p.waiting.end(),
-                               [&](const auto& w) { return w.first > p.processed_seq; });
+                               [&](const auto& w) { return w.first > p.acked_seq; });
     for (auto it = done; it != p.waiting.end(); ++it)
       ack_ms.record(static_cast<double>(now_ms - std::min(now_ms, it->second)));
     p.waiting.erase(done, p.waiting.end());

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,9 @@ struct HostOptions {
   // New players appear at a point of this disc around spawn_point, fixed per player id (so a
   // crowd does not start on one spot); 0: all at spawn_point.
   double spawn_radius = 0;
+  // The replica's durability: 0 ("local"), an ack goes out once the group holding the outcomes
+  // is committed to the journal; k ("replicated:k"), once k peers also acknowledged it.
+  std::uint32_t replicated_k = 0;
 };
 
 struct HostStats {
@@ -97,8 +101,12 @@ class RegionHost final : public RegionPort {
   // Tick thread: drains the inbox, runs one tick (writing into the replica's open group).
   // `steady_ms` times the watch of granted item claims; ingress uses the region's own clock.
   void tick(std::uint64_t tick, std::uint64_t steady_ms);
-  // Tick thread, after the group commit: sends every session its state frame and rejects.
-  // `steady_ms`: the clock submit() was given (for the ack latency histogram).
+  // Tick thread, after a successful group commit: sends every session its state frame and
+  // rejects. A frame's `ack` covers only outcomes whose group is durable under the configured
+  // durability (`replicated_k`): under replicated:k the ack waits, tick after tick, until k peers
+  // acknowledged the group; the rest of the frame (the world as this region sees it) and the
+  // rejects go out at once. REQUIRES: called after every successful commit (not after a failed
+  // one). `steady_ms`: the clock submit() was given (for the ack latency histogram).
   void publish(std::uint64_t steady_ms);
 
   HostStats stats() const;
@@ -121,7 +129,11 @@ class RegionHost final : public RegionPort {
     std::vector<RejectFrame> pending;     // rejects to send with the next publish
   };
   struct PlayerProgress {
-    std::uint64_t processed_seq = 0;                               // highest seq with an outcome
+    std::uint64_t processed_seq = 0;  // highest seq with an outcome
+    std::uint64_t acked_seq = 0;      // highest seq acknowledged (its group durable)
+    // (group, processed_seq) after each commit that changed processed_seq, oldest first: the
+    // processed_seq is acknowledged once that group is durable.
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> undurable;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> waiting;  // (seq, received_ms)
   };
 
@@ -137,6 +149,9 @@ class RegionHost final : public RegionPort {
   void check_claims(std::uint64_t now_ms,
                     const std::unordered_map<std::uint64_t, SessionId>& session_of);
   std::uint64_t replicated_seq(std::uint64_t player) const;
+  // Groups below this are durable as the configuration asks (journaled; and under replicated:k,
+  // acknowledged by k peers).
+  std::uint64_t durable_below(std::uint64_t now_ms) const;
 
   HostOptions options_;
   region::RegionPipeline& pipeline_;
@@ -160,6 +175,11 @@ class RegionHost final : public RegionPort {
   std::map<std::pair<std::uint64_t, std::uint64_t>, crdt::EntityId> claiming_;  // (player, seq)
   std::vector<Claim> granted_;
   std::uint64_t tick_ = 0;
+  // Players whose processed_seq changed since the last publish (the commit in between puts the
+  // outcomes into a group), possibly repeated.
+  std::vector<std::uint64_t> touched_;
+  std::uint64_t next_seq_at_tick_ = 0;  // the replica's next_seq when tick() ended
+  std::uint64_t last_group_ = 0;        // the newest group committed by this host's ticks
   mutable std::mutex stats_mutex_;
   HostStats stats_;  // GUARDED_BY(stats_mutex_), written by the tick thread
 };

@@ -44,13 +44,13 @@ struct Region {
   RegionHost host;
   std::uint64_t t = 0;
 
-  Region(replica::ReplicaId id, std::uint64_t start_ms)
+  Region(replica::ReplicaId id, std::uint64_t start_ms, std::uint32_t replicated_k = 0)
       : wall(start_ms),
         clock(id, wall, 10'000),
         world(replica::ReplicaOptions{id, {1, 2}}, registry, journal, outbox),
         pipeline(region::PipelineOptions{}, region::PriorityRules::defaults(), rules, world, clock),
-        host(HostOptions{"r" + std::to_string(id), 20, 60, {0, 0, 0}, 0}, pipeline, rules, world,
-             clock) {}
+        host(HostOptions{"r" + std::to_string(id), 20, 60, {0, 0, 0}, 0, replicated_k}, pipeline,
+             rules, world, clock) {}
 
   void tick() {
     wall.advance(50);
@@ -195,6 +195,46 @@ TEST(RegionHost, ConcurrentAuthorityTakesLeaveExactlyOneSessionOpen) {
   EXPECT_EQ(at_eu->closed, 4013);
   EXPECT_EQ(at_us->closed, 0);
   EXPECT_EQ(eu.host.stats().authority_lost, 1u);
+}
+
+// durability = "replicated:1": a region whose peer never acknowledges publishes no ack for its
+// player's actions — state frames still go out, their `ack` stays put — and the acks follow once
+// the peer has joined the group holding the outcomes.
+TEST(RegionHost, UnderReplicatedKNoAckIsPublishedBeforeKPeersJoinedTheGroup) {
+  Region eu(1, 1'000'000, /*replicated_k=*/1), us(2, 1'000'000);
+  auto sink = std::make_shared<RecordingSink>();
+  const SessionId a = eu.host.attach(7, sink);
+  eu.tick();
+  const crdt::Vec3 at = eu.position(7);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    eu.move(a, seq, {at.x + static_cast<double>(seq), at.y, at.z});
+    eu.tick();
+  }
+  for (int i = 0; i < 5; ++i)
+    eu.tick();                     // the peer hears nothing: eu.outbox keeps what eu sends
+  EXPECT_EQ(eu.input_seq(7), 3u);  // processed and journaled here
+  const auto states = sink->of_type("state");
+  ASSERT_EQ(states.size(), 9u);  // a state frame every tick, all the same
+  for (const auto& st : states)
+    EXPECT_EQ(st.at("ack").as_int64(), 0);
+  EXPECT_EQ(eu.host.stats().ack_ms.count(), 0u);
+
+  exchange(eu, us);  // us joins eu's groups and acknowledges them
+  eu.tick();
+  EXPECT_EQ(last_ack(*sink), 3);
+  EXPECT_EQ(eu.host.stats().ack_ms.count(), 3u);
+}
+
+// durability = "local": the ack follows the journal commit, peers or not.
+TEST(RegionHost, UnderLocalDurabilityTheAckFollowsTheCommit) {
+  Region eu(1, 1'000'000);
+  auto sink = std::make_shared<RecordingSink>();
+  const SessionId a = eu.host.attach(7, sink);
+  eu.tick();
+  const crdt::Vec3 at = eu.position(7);
+  eu.move(a, 1, {at.x + 1, at.y, at.z});
+  eu.tick();
+  EXPECT_EQ(last_ack(*sink), 1);
 }
 
 }  // namespace
