@@ -10,12 +10,6 @@ namespace worldline::gateway {
 using replica::ComponentValue;
 using replica::Key;
 
-namespace {
-
-constexpr std::uint64_t kClaimWatchMs = 10'000;  // gossip has long converged by then
-
-}  // namespace
-
 RegionHost::RegionHost(HostOptions options, region::RegionPipeline& pipeline,
                        region::GameRules& rules, replica::Replica& world, crdt::HlcClock& clock)
     : options_(std::move(options)),
@@ -127,6 +121,9 @@ void RegionHost::release_moved_authority() {
   moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
   for (std::uint64_t player : moved) {
     const std::size_t dropped = pipeline_.drop_pending(player);
+    // Its pickups in flight will have no outcome here.
+    claiming_.erase(claiming_.lower_bound({player, 0}),
+                    claiming_.upper_bound({player, UINT64_MAX}));
     progress_.erase(player);  // its waiting actions will not be acknowledged here
     spdlog::info(
         "player {}: authority moved to another region; its sessions here closed, {} "
@@ -137,33 +134,70 @@ void RegionHost::release_moved_authority() {
   stats_.authority_lost += moved.size();
 }
 
-void RegionHost::check_claims(std::uint64_t now_ms,
-                              const std::unordered_map<std::uint64_t, SessionId>& session_of) {
+namespace {
+
+// A pending claim as stored in the player's kPendingClaimsComponent: "<item>:<seq>".
+std::string claim_element(crdt::EntityId item, std::uint64_t seq) {
+  return std::to_string(item) + ":" + std::to_string(seq);
+}
+std::optional<std::pair<crdt::EntityId, std::uint64_t>> parse_claim(const std::string& e) {
+  const auto colon = e.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  try {
+    return std::pair{std::stoull(e.substr(0, colon)), std::stoull(e.substr(colon + 1))};
+  } catch (const std::exception&) {
+    return std::nullopt;  // not written by this host: ignored
+  }
+}
+
+}  // namespace
+
+void RegionHost::record_grant(std::uint64_t player, crdt::EntityId item, std::uint64_t seq) {
+  (void)world_.write(Key{player, kPendingClaimsComponent},
+                     [&](ComponentValue& c) -> std::optional<ComponentValue> {
+                       return replica::value_as<crdt::Buffs>(c).add(world_.id(), claim_element(item, seq));
+                     });
+}
+
+void RegionHost::forget_told_claims() {
+  for (const auto& [player, element] : told_) {
+    (void)world_.write(Key{player, kPendingClaimsComponent},
+                       [&](ComponentValue& c) -> std::optional<ComponentValue> {
+                         auto& set = replica::value_as<crdt::Buffs>(c);
+                         if (!set.contains(element)) return std::nullopt;
+                         return set.remove(element);
+                       });
+  }
+  told_.clear();
+}
+
+void RegionHost::check_claims(const std::unordered_map<std::uint64_t, SessionId>& session_of) {
   std::uint64_t lost = 0;
-  auto it = std::remove_if(granted_.begin(), granted_.end(), [&](const Claim& c) {
-    const ComponentValue* v = world_.store().get(Key{c.item, region::kItemOwnerComponent});
-    const auto owner = v ? std::get<crdt::UniqueItemOwner>(*v).owner() : std::nullopt;
-    if (owner && *owner != c.player) {
+  for (const auto& [player, session] : session_of) {
+    const ComponentValue* v = world_.store().get(Key{player, kPendingClaimsComponent});
+    if (!v) continue;
+    for (const std::string& element : replica::value_as<crdt::Buffs>(*v).elements()) {
+      const auto claim = parse_claim(element);
+      if (!claim) continue;
+      const auto [item, seq] = *claim;
+      const ComponentValue* o = world_.store().get(Key{item, region::kItemOwnerComponent});
+      const auto owner = o ? std::get<crdt::UniqueItemOwner>(*o).owner() : std::nullopt;
+      if (!owner || *owner == player) continue;  // still the player's: stays pending
       ++lost;
-      auto s = session_of.find(c.player);
-      if (s != session_of.end()) {
-        sessions_.at(s->second).pending.push_back(
-            RejectFrame{c.seq, "conflict_lost",
-                        "item " + std::to_string(c.item) + " went to player " +
-                            std::to_string(*owner) + ": an earlier claim in another region won"});
-      }
-      return true;
+      sessions_.at(session).pending.push_back(
+          RejectFrame{seq, "conflict_lost",
+                      "item " + std::to_string(item) + " went to player " + std::to_string(*owner) +
+                          ": an earlier claim in another region won"});
+      told_.emplace_back(player, element);
     }
-    return now_ms > c.until_ms;
-  });
-  granted_.erase(it, granted_.end());
+  }
   if (lost) {
     std::lock_guard<std::mutex> lock(stats_mutex_);
     stats_.claims_lost += lost;
   }
 }
 
-void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
+void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
   tick_ = tick;
   // Ingress compares the client's clock with the region's physical (Unix) clock.
   const std::uint64_t region_ms = clock_.physical().now_ms();
@@ -172,6 +206,9 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
     events.swap(inbox_);
   }
+  // Claims whose loss was published last tick leave the players' pending claims now: after the
+  // notice went out, so a crash in between tells the player again rather than never.
+  forget_told_claims();
   // Peers' deltas joined since the last tick may show another region took a player's authority:
   // its sessions here end before any of its actions is admitted. Within the tick only an attach
   // here changes a register, and it makes this region the authority: every action admitted below
@@ -185,6 +222,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   struct Sent {
     SessionId session;
     std::uint64_t seq, received_ms;
+    bool claiming;  // it made the claiming_ entry of (player, seq)
   };
   std::vector<Sent> sent;
   auto flush = [&] {
@@ -195,6 +233,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
       Session& s = sessions_.at(sent[i].session);  // no detach since it was batched
       if (r != refused.end() && r->index == i) {
         ++rejected;
+        if (sent[i].claiming) claiming_.erase({s.player, sent[i].seq});  // never reaches a cell
         s.pending.push_back(
             RejectFrame{sent[i].seq, region::to_string(r->reject.reason), r->reject.detail});
         ++r;
@@ -229,11 +268,13 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
         ++received;
         e.action.actor = s->second.player;
         const std::uint64_t seq = e.action.client_seq;
-        if (e.raw_kind == static_cast<int>(region::ActionKind::kPickup)) {
-          claiming_[{s->second.player, seq}] = e.action.target;
-        }
+        // A resend of a pickup already in flight keeps the first entry (and is refused as a
+        // duplicate, which must not erase it).
+        const bool claiming =
+            e.raw_kind == static_cast<int>(region::ActionKind::kPickup) &&
+            claiming_.try_emplace({s->second.player, seq}, e.action.target).second;
         batch.push_back(region::Submission{e.raw_kind, std::move(e.action)});
-        sent.push_back(Sent{e.session, seq, e.received_ms});
+        sent.push_back(Sent{e.session, seq, e.received_ms, claiming});
         break;
       }
     }
@@ -242,13 +283,15 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   std::unordered_map<std::uint64_t, SessionId> session_of;  // each player's latest session
   for (const auto& [id, s] : sessions_)
     session_of[s.player] = id;
-  check_claims(steady_ms, session_of);  // peers' deltas joined since the last tick may decide some
+  // Peers' deltas joined since the last tick may have decided some of the attached players'
+  // pending claims against them (and an attach brings a player's claims into view).
+  check_claims(session_of);
   std::unordered_map<std::uint64_t, std::uint64_t> highest;
   for (const region::Outcome& o : pipeline_.tick(tick)) {
     std::uint64_t& h = highest[o.actor];
     h = std::max(h, o.seq);
     if (auto c = claiming_.find({o.actor, o.seq}); c != claiming_.end()) {
-      if (o.ok) granted_.push_back(Claim{o.actor, o.seq, c->second, steady_ms + kClaimWatchMs});
+      if (o.ok) record_grant(o.actor, c->second, o.seq);  // in this tick's group, before its ack
       claiming_.erase(c);
     }
     if (o.ok) continue;

@@ -37,6 +37,8 @@ namespace worldline::gateway {
 // Component ids the host uses (replica::ComponentRegistry::game_defaults()).
 inline constexpr replica::ComponentId kAuthorityComponent = 9;
 inline constexpr replica::ComponentId kInputSeqComponent = 13;
+// Per player: the item claims granted to it and not yet known lost ("<item>:<seq>", a text set).
+inline constexpr replica::ComponentId kPendingClaimsComponent = 14;
 
 // Where a session's frames go. Implementations post to the session's own strand, which encodes
 // the frame in the session's wire form: deliver() and close() may be called from the tick thread
@@ -99,7 +101,7 @@ class RegionHost final : public RegionPort {
   void detach(SessionId session) override;
 
   // Tick thread: drains the inbox, runs one tick (writing into the replica's open group).
-  // `steady_ms` times the watch of granted item claims; ingress uses the region's own clock.
+  // `steady_ms`: unused (kept for callers); ingress uses the region's own clock.
   void tick(std::uint64_t tick, std::uint64_t steady_ms);
   // Tick thread, after a successful group commit: sends every session its state frame and
   // rejects. A frame's `ack` covers only outcomes whose group is durable under the configured
@@ -144,10 +146,16 @@ class RegionHost final : public RegionPort {
   // delta joined since the last tick), and drops their actions not yet processed.
   void release_moved_authority();
   // Item claims this region granted can still lose to an earlier claim made in another region
-  // (first-claim-wins by HLC, decided when the deltas meet). Each granted claim is watched for a
-  // while; if the item's owner turns out to be someone else, the claimer gets a late reject.
-  void check_claims(std::uint64_t now_ms,
-                    const std::unordered_map<std::uint64_t, SessionId>& session_of);
+  // (first-claim-wins by HLC, decided when the deltas meet, after any partition). A grant is
+  // recorded in the player's pending claims (kPendingClaimsComponent: journaled and replicated,
+  // so it survives a restart and follows the player to another region). Every tick, each attached
+  // player's pending claims are compared with the items' owners; a claim whose item went to
+  // someone else gets a late `conflict_lost` reject and, the tick after it was published, leaves
+  // the set (told at least once; told again only if the node died in between). A claim the player
+  // still owns stays pending: an earlier claim may still arrive.
+  void record_grant(std::uint64_t player, crdt::EntityId item, std::uint64_t seq);
+  void check_claims(const std::unordered_map<std::uint64_t, SessionId>& session_of);
+  void forget_told_claims();
   std::uint64_t replicated_seq(std::uint64_t player) const;
   // Groups below this are durable as the configuration asks (journaled; and under replicated:k,
   // acknowledged by k peers).
@@ -167,13 +175,11 @@ class RegionHost final : public RegionPort {
   // Tick thread only.
   std::unordered_map<SessionId, Session> sessions_;
   std::unordered_map<std::uint64_t, PlayerProgress> progress_;
-  struct Claim {
-    std::uint64_t player, seq;
-    crdt::EntityId item;
-    std::uint64_t until_ms;  // watched until then
-  };
-  std::map<std::pair<std::uint64_t, std::uint64_t>, crdt::EntityId> claiming_;  // (player, seq)
-  std::vector<Claim> granted_;
+  // Pickups submitted and not yet decided: (player, seq) → item. Erased at the outcome, at a
+  // refusal at ingress, and when the player's authority moves (its pending actions dropped).
+  std::map<std::pair<std::uint64_t, std::uint64_t>, crdt::EntityId> claiming_;
+  // Lost claims told in this tick's rejects: (player, element), removed from the set next tick.
+  std::vector<std::pair<std::uint64_t, std::string>> told_;
   std::uint64_t tick_ = 0;
   // Players whose processed_seq changed since the last publish (the commit in between puts the
   // outcomes into a group), possibly repeated.
