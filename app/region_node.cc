@@ -249,7 +249,7 @@ struct RegionNode {
                                                         *clock);
     host = std::make_unique<gateway::RegionHost>(
         gateway::HostOptions{config.region_name, config.tick_hz, config.interest_radius,
-                             config.spawn, config.spawn_radius},
+                             config.spawn, config.spawn_radius, config.replica.replicated_k},
         *pipeline, rules, world, *clock);
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -405,6 +405,10 @@ struct RegionNode {
     p.counter("worldline_gateway_state_frames_total", "State frames sent.", hs.state_frames);
     p.counter("worldline_gateway_authority_taken_total", "Players whose authority moved here.",
               hs.authority_taken);
+    p.counter(
+        "worldline_gateway_authority_lost_total",
+        "Players whose sessions here were closed because another region took their authority.",
+        hs.authority_lost);
     p.histogram("worldline_gateway_ack_ms", "Action received to its ack published.", hs.ack_ms);
     const auto ss = server->stats();
     p.counter("worldline_gateway_connections_total", "WebSocket connections accepted.",

@@ -1,5 +1,7 @@
 #include "gateway/client_session.h"
 
+#include "gateway/player_budgets.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -21,24 +23,26 @@ bool TokenBucket::take(double n, std::uint64_t now_ms) {
 }
 
 ClientSession::ClientSession(SessionLimits limits, TokenKey key, std::string region_name,
-                             double tick_hz, RegionPort& region, std::shared_ptr<SessionSink> sink,
-                             WireFormat format)
+                             double tick_hz, RegionPort& region, PlayerBudgets& budgets,
+                             std::shared_ptr<SessionSink> sink, WireFormat format)
     : limits_(limits),
       format_(format),
       key_(std::move(key)),
       region_name_(std::move(region_name)),
       tick_hz_(tick_hz),
       region_(region),
-      sink_(std::move(sink)),
-      actions_(limits.actions_per_s, limits.action_burst),
-      bytes_(limits.bytes_per_s, limits.byte_burst) {}
+      budgets_(budgets),
+      sink_(std::move(sink)) {}
 
 ClientSession::~ClientSession() {
   on_close();
 }
 
 void ClientSession::on_close() {
-  if (session_) region_.detach(*session_);
+  if (session_) {
+    region_.detach(*session_);
+    budgets_.leave(player_);
+  }
   session_.reset();
   closed_ = true;
 }
@@ -63,7 +67,7 @@ void ClientSession::violation() {
   }
 }
 
-void ClientSession::hello(const HelloFrame& h, std::int64_t unix_s) {
+void ClientSession::hello(const HelloFrame& h, std::uint64_t now_ms, std::int64_t unix_s) {
   if (session_) {
     fail(ErrorCode::kAlreadyAuthenticated, "this session already said hello");
     return;
@@ -79,6 +83,7 @@ void ClientSession::hello(const HelloFrame& h, std::int64_t unix_s) {
   }
   player_ = claims.value().player;
   session_ = region_.attach(player_, sink_);
+  budgets_.join(player_, now_ms);
   sink_->deliver(WelcomeFrame{player_, region_name_, tick_hz_, h.last_ack.value_or(0)});
 }
 
@@ -86,9 +91,10 @@ void ClientSession::on_frame(std::string_view frame, bool binary, std::uint64_t 
                              std::int64_t unix_s) {
   if (closed_) return;
   ++counters_.frames;
-  if (session_ && !bytes_.take(static_cast<double>(frame.size()), now_ms)) {
+  if (session_ && !budgets_.take_bytes(player_, static_cast<double>(frame.size()), now_ms)) {
     ++counters_.rate_limited;
-    fail(ErrorCode::kRateLimited, "over " + std::to_string(limits_.bytes_per_s) + " bytes/s");
+    fail(ErrorCode::kRateLimited,
+         "over " + std::to_string(limits_.bytes_per_s) + " bytes/s for this player");
     return;
   }
   if (binary != (format_ == WireFormat::kCapnp)) {
@@ -110,7 +116,7 @@ void ClientSession::on_frame(std::string_view frame, bool binary, std::uint64_t 
   }
   ClientFrame& f = std::get<ClientFrame>(parsed);
   if (auto* h = std::get_if<HelloFrame>(&f)) {
-    hello(*h, unix_s);
+    hello(*h, now_ms, unix_s);
     return;
   }
   if (!session_) {
@@ -122,11 +128,12 @@ void ClientSession::on_frame(std::string_view frame, bool binary, std::uint64_t 
     return;
   }
   auto& a = std::get<ActionFrame>(f);
-  if (!actions_.take(1, now_ms)) {
+  if (!budgets_.take_action(player_, now_ms)) {
     // Refused like any action, so the client's prediction is corrected; and counted as abuse.
     ++counters_.rate_limited;
-    sink_->deliver(RejectFrame{a.action.client_seq, "rate_limited",
-                               "over " + std::to_string(limits_.actions_per_s) + " actions/s"});
+    sink_->deliver(RejectFrame{
+        a.action.client_seq, "rate_limited",
+        "over " + std::to_string(limits_.actions_per_s) + " actions/s for this player"});
     violation();
     return;
   }

@@ -5,8 +5,9 @@
 //
 //   before hello: only `hello` — its token is verified (signature, expiry), then the player is
 //   attached to the region and `welcome` sent; anything else gets `error not_authenticated`;
-//   after hello: `action` (rate-limited per session by two token buckets, actions/s and bytes/s)
-//   goes to the region, `ping` gets `pong`, a second `hello` is an error.
+//   after hello: `action` (rate-limited per player by two token buckets, actions/s and bytes/s,
+//   shared by every session of the player on this gateway: PlayerBudgets) goes to the region,
+//   `ping` gets `pong`, a second `hello` is an error.
 // Every malformed frame gets an `error` with its code and the session carries on; repeated abuse
 // (max_violations malformed or rate-limited frames) closes it with 1008 (policy violation), and a
 // failed hello closes it at once. Logs never contain the token.
@@ -26,7 +27,7 @@ namespace worldline::gateway {
 
 struct SessionLimits {
   ProtocolLimits protocol;
-  double actions_per_s = 60;  // sustained, per session
+  double actions_per_s = 60;  // sustained, per player (all its sessions on the gateway)
   double action_burst = 120;
   double bytes_per_s = 64 * 1024;
   double byte_burst = 256 * 1024;
@@ -50,11 +51,13 @@ struct SessionCounters {
   std::uint64_t frames = 0, actions = 0, errors = 0, rate_limited = 0;
 };
 
+class PlayerBudgets;
+
 class ClientSession {
  public:
-  // REQUIRES: region outlives the session.
+  // REQUIRES: region and budgets outlive the session; budgets were made with the same limits.
   ClientSession(SessionLimits limits, TokenKey key, std::string region_name, double tick_hz,
-                RegionPort& region, std::shared_ptr<SessionSink> sink,
+                RegionPort& region, PlayerBudgets& budgets, std::shared_ptr<SessionSink> sink,
                 WireFormat format = WireFormat::kJson);
   ~ClientSession();
 
@@ -72,7 +75,7 @@ class ClientSession {
   void fail(ErrorCode code, const std::string& message);
   void violation();  // counts one; closes with 1008 at max_violations
   void close(int code, const std::string& reason);
-  void hello(const HelloFrame& h, std::int64_t unix_s);
+  void hello(const HelloFrame& h, std::uint64_t now_ms, std::int64_t unix_s);
 
   SessionLimits limits_;
   WireFormat format_;
@@ -80,10 +83,10 @@ class ClientSession {
   std::string region_name_;
   double tick_hz_;
   RegionPort& region_;
+  PlayerBudgets& budgets_;
   std::shared_ptr<SessionSink> sink_;
   std::optional<SessionId> session_;
   std::uint64_t player_ = 0;
-  TokenBucket actions_, bytes_;
   int violations_ = 0;
   bool closed_ = false;
   SessionCounters counters_;

@@ -30,6 +30,8 @@ const char* to_string(ErrorCode code) {
       return "auth_failed";
     case ErrorCode::kAlreadyAuthenticated:
       return "already_authenticated";
+    case ErrorCode::kAuthorityMoved:
+      return "authority_moved";
     case ErrorCode::kRateLimited:
       return "rate_limited";
     case ErrorCode::kSlowConsumer:

@@ -35,6 +35,9 @@ enum class ErrorCode : std::uint16_t {
   kNotAuthenticated = 4010,  // an action or ping before a successful hello
   kAuthFailed = 4011,        // missing, forged or expired token
   kAlreadyAuthenticated = 4012,
+  // Another region took the player's authority (a higher epoch): this session is closed, with
+  // this code as the close code too. Reconnect (the region you reconnect to takes it back).
+  kAuthorityMoved = 4013,
   kRateLimited = 4029,
   kSlowConsumer = 4030,  // the client did not read its frames: disconnected
   kShuttingDown = 4050,

@@ -10,19 +10,16 @@ namespace worldline::gateway {
 using replica::ComponentValue;
 using replica::Key;
 
-namespace {
-
-constexpr std::uint64_t kClaimWatchMs = 10'000;  // gossip has long converged by then
-
-}  // namespace
-
 RegionHost::RegionHost(HostOptions options, region::RegionPipeline& pipeline,
                        region::GameRules& rules, replica::Replica& world, crdt::HlcClock& clock)
     : options_(std::move(options)),
       pipeline_(pipeline),
       rules_(rules),
       world_(world),
-      clock_(clock) {}
+      clock_(clock),
+      // Until this host commits a group, what it acknowledges (processed seqs read from the
+      // recovered store) waits for the newest recovered group to be durable.
+      last_group_(world.next_seq() > 1 ? world.next_seq() - 1 : 0) {}
 
 SessionId RegionHost::attach(std::uint64_t player, std::shared_ptr<SessionSink> sink) {
   std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -84,33 +81,123 @@ void RegionHost::take_authority(std::uint64_t player) {
   }
 }
 
-void RegionHost::check_claims(std::uint64_t now_ms,
-                              const std::unordered_map<std::uint64_t, SessionId>& session_of) {
-  std::uint64_t lost = 0;
-  auto it = std::remove_if(granted_.begin(), granted_.end(), [&](const Claim& c) {
-    const ComponentValue* v = world_.store().get(Key{c.item, region::kItemOwnerComponent});
-    const auto owner = v ? std::get<crdt::UniqueItemOwner>(*v).owner() : std::nullopt;
-    if (owner && *owner != c.player) {
-      ++lost;
-      auto s = session_of.find(c.player);
-      if (s != session_of.end()) {
-        sessions_.at(s->second).pending.push_back(
-            RejectFrame{c.seq, "conflict_lost",
-                        "item " + std::to_string(c.item) + " went to player " +
-                            std::to_string(*owner) + ": an earlier claim in another region won"});
-      }
-      return true;
+std::uint64_t RegionHost::durable_below(std::uint64_t now_ms) const {
+  if (options_.replicated_k == 0) return world_.next_seq();  // committed is durable
+  std::vector<std::uint64_t> acked;  // per peer: it joined (and journaled) our groups below this
+  for (const auto& [id, peer] : world_.stats(now_ms).peers)
+    acked.push_back(peer.acked);
+  if (acked.size() < options_.replicated_k) return 0;
+  std::sort(acked.rbegin(), acked.rend());
+  return acked[options_.replicated_k - 1];  // joined by at least k peers
+}
+
+bool RegionHost::holds_authority(std::uint64_t player) const {
+  const ComponentValue* v = world_.store().get(Key{player, kAuthorityComponent});
+  const auto current = v ? std::get<crdt::EntityAuthority>(*v).get() : std::nullopt;
+  return current && current->region == world_.id();
+}
+
+void RegionHost::release_moved_authority() {
+  std::vector<std::uint64_t> moved;  // players, each once
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    const std::uint64_t player = it->second.player;
+    if (holds_authority(player)) {
+      ++it;
+      continue;
     }
-    return now_ms > c.until_ms;
-  });
-  granted_.erase(it, granted_.end());
+    const ComponentValue* v = world_.store().get(Key{player, kAuthorityComponent});
+    const crdt::Authority now = *std::get<crdt::EntityAuthority>(*v).get();
+    const std::string why = "region " + std::to_string(now.region) +
+                            " took your authority (epoch " + std::to_string(now.epoch) +
+                            "): reconnect";
+    // The error first, then the close: the session's strand sends them in this order.
+    it->second.sink->deliver(ErrorFrame{ErrorCode::kAuthorityMoved, why});
+    it->second.sink->close(static_cast<int>(ErrorCode::kAuthorityMoved), "authority_moved");
+    moved.push_back(player);
+    it = sessions_.erase(it);
+  }
+  if (moved.empty()) return;
+  std::sort(moved.begin(), moved.end());
+  moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
+  for (std::uint64_t player : moved) {
+    const std::size_t dropped = pipeline_.drop_pending(player);
+    // Its pickups in flight will have no outcome here.
+    claiming_.erase(claiming_.lower_bound({player, 0}),
+                    claiming_.upper_bound({player, UINT64_MAX}));
+    progress_.erase(player);  // its waiting actions will not be acknowledged here
+    spdlog::info(
+        "player {}: authority moved to another region; its sessions here closed, {} "
+        "actions not yet processed dropped",
+        player, dropped);
+  }
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  stats_.authority_lost += moved.size();
+}
+
+namespace {
+
+// A pending claim as stored in the player's kPendingClaimsComponent: "<item>:<seq>".
+std::string claim_element(crdt::EntityId item, std::uint64_t seq) {
+  return std::to_string(item) + ":" + std::to_string(seq);
+}
+std::optional<std::pair<crdt::EntityId, std::uint64_t>> parse_claim(const std::string& e) {
+  const auto colon = e.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  try {
+    return std::pair{std::stoull(e.substr(0, colon)), std::stoull(e.substr(colon + 1))};
+  } catch (const std::exception&) {
+    return std::nullopt;  // not written by this host: ignored
+  }
+}
+
+}  // namespace
+
+void RegionHost::record_grant(std::uint64_t player, crdt::EntityId item, std::uint64_t seq) {
+  (void)world_.write(Key{player, kPendingClaimsComponent},
+                     [&](ComponentValue& c) -> std::optional<ComponentValue> {
+                       return replica::value_as<crdt::Buffs>(c).add(world_.id(), claim_element(item, seq));
+                     });
+}
+
+void RegionHost::forget_told_claims() {
+  for (const auto& [player, element] : told_) {
+    (void)world_.write(Key{player, kPendingClaimsComponent},
+                       [&](ComponentValue& c) -> std::optional<ComponentValue> {
+                         auto& set = replica::value_as<crdt::Buffs>(c);
+                         if (!set.contains(element)) return std::nullopt;
+                         return set.remove(element);
+                       });
+  }
+  told_.clear();
+}
+
+void RegionHost::check_claims(const std::unordered_map<std::uint64_t, SessionId>& session_of) {
+  std::uint64_t lost = 0;
+  for (const auto& [player, session] : session_of) {
+    const ComponentValue* v = world_.store().get(Key{player, kPendingClaimsComponent});
+    if (!v) continue;
+    for (const std::string& element : replica::value_as<crdt::Buffs>(*v).elements()) {
+      const auto claim = parse_claim(element);
+      if (!claim) continue;
+      const auto [item, seq] = *claim;
+      const ComponentValue* o = world_.store().get(Key{item, region::kItemOwnerComponent});
+      const auto owner = o ? std::get<crdt::UniqueItemOwner>(*o).owner() : std::nullopt;
+      if (!owner || *owner == player) continue;  // still the player's: stays pending
+      ++lost;
+      sessions_.at(session).pending.push_back(
+          RejectFrame{seq, "conflict_lost",
+                      "item " + std::to_string(item) + " went to player " + std::to_string(*owner) +
+                          ": an earlier claim in another region won"});
+      told_.emplace_back(player, element);
+    }
+  }
   if (lost) {
     std::lock_guard<std::mutex> lock(stats_mutex_);
     stats_.claims_lost += lost;
   }
 }
 
-void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
+void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
   tick_ = tick;
   // Ingress compares the client's clock with the region's physical (Unix) clock.
   const std::uint64_t region_ms = clock_.physical().now_ms();
@@ -119,6 +206,14 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
     events.swap(inbox_);
   }
+  // Claims whose loss was published last tick leave the players' pending claims now: after the
+  // notice went out, so a crash in between tells the player again rather than never.
+  forget_told_claims();
+  // Peers' deltas joined since the last tick may show another region took a player's authority:
+  // its sessions here end before any of its actions is admitted. Within the tick only an attach
+  // here changes a register, and it makes this region the authority: every action admitted below
+  // comes from a session whose player this region holds.
+  release_moved_authority();
   std::uint64_t rejected = 0, received = 0, attached = 0;
   // Actions go to the pipeline in batches (submit_all: routed to their cells on the region's
   // workers), each batch before the next attach or detach, so a player's actions and its
@@ -127,6 +222,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   struct Sent {
     SessionId session;
     std::uint64_t seq, received_ms;
+    bool claiming;  // it made the claiming_ entry of (player, seq)
   };
   std::vector<Sent> sent;
   auto flush = [&] {
@@ -137,6 +233,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
       Session& s = sessions_.at(sent[i].session);  // no detach since it was batched
       if (r != refused.end() && r->index == i) {
         ++rejected;
+        if (sent[i].claiming) claiming_.erase({s.player, sent[i].seq});  // never reaches a cell
         s.pending.push_back(
             RejectFrame{sent[i].seq, region::to_string(r->reject.reason), r->reject.detail});
         ++r;
@@ -157,6 +254,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
         pipeline_.mark_processed(e.player, replicated_seq(e.player));
         PlayerProgress& p = progress_[e.player];
         p.processed_seq = std::max(p.processed_seq, pipeline_.processed_seq(e.player));
+        touched_.push_back(e.player);
         sessions_[e.session] = Session{e.player, std::move(e.sink), {}, {}};
         break;
       }
@@ -170,11 +268,13 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
         ++received;
         e.action.actor = s->second.player;
         const std::uint64_t seq = e.action.client_seq;
-        if (e.raw_kind == static_cast<int>(region::ActionKind::kPickup)) {
-          claiming_[{s->second.player, seq}] = e.action.target;
-        }
+        // A resend of a pickup already in flight keeps the first entry (and is refused as a
+        // duplicate, which must not erase it).
+        const bool claiming =
+            e.raw_kind == static_cast<int>(region::ActionKind::kPickup) &&
+            claiming_.try_emplace({s->second.player, seq}, e.action.target).second;
         batch.push_back(region::Submission{e.raw_kind, std::move(e.action)});
-        sent.push_back(Sent{e.session, seq, e.received_ms});
+        sent.push_back(Sent{e.session, seq, e.received_ms, claiming});
         break;
       }
     }
@@ -183,13 +283,15 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   std::unordered_map<std::uint64_t, SessionId> session_of;  // each player's latest session
   for (const auto& [id, s] : sessions_)
     session_of[s.player] = id;
-  check_claims(steady_ms, session_of);  // peers' deltas joined since the last tick may decide some
+  // Peers' deltas joined since the last tick may have decided some of the attached players'
+  // pending claims against them (and an attach brings a player's claims into view).
+  check_claims(session_of);
   std::unordered_map<std::uint64_t, std::uint64_t> highest;
   for (const region::Outcome& o : pipeline_.tick(tick)) {
     std::uint64_t& h = highest[o.actor];
     h = std::max(h, o.seq);
     if (auto c = claiming_.find({o.actor, o.seq}); c != claiming_.end()) {
-      if (o.ok) granted_.push_back(Claim{o.actor, o.seq, c->second, steady_ms + kClaimWatchMs});
+      if (o.ok) record_grant(o.actor, c->second, o.seq);  // in this tick's group, before its ack
       claiming_.erase(c);
     }
     if (o.ok) continue;
@@ -202,11 +304,13 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   for (const auto& [player, seq] : highest) {
     PlayerProgress& p = progress_[player];
     p.processed_seq = std::max(p.processed_seq, seq);
+    touched_.push_back(player);
     (void)world_.write(
         Key{player, kInputSeqComponent}, [&](ComponentValue& c) -> std::optional<ComponentValue> {
           return std::get<crdt::HighScore>(c).set(static_cast<std::int64_t>(p.processed_seq));
         });
   }
+  next_seq_at_tick_ = world_.next_seq();
   std::lock_guard<std::mutex> lock(stats_mutex_);
   stats_.actions_received += received;
   stats_.rejected += rejected;
@@ -214,13 +318,39 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
 }
 
 void RegionHost::publish(std::uint64_t now_ms) {
+  // The commit since tick() numbered a group if the tick wrote anything (nothing else numbers
+  // groups between the two: peers' deltas are joined between ticks). Outcomes of a tick that
+  // wrote nothing have no effects of their own to wait for beyond the newest group before it.
+  if (world_.next_seq() > next_seq_at_tick_) last_group_ = world_.next_seq() - 1;
+  for (std::uint64_t player : touched_) {
+    auto p = progress_.find(player);  // gone if its authority moved meanwhile
+    if (p == progress_.end()) continue;
+    auto& u = p->second.undurable;
+    if (!u.empty() && u.back().first == last_group_) {
+      u.back().second = std::max(u.back().second, p->second.processed_seq);
+    } else {
+      u.emplace_back(last_group_, p->second.processed_seq);
+    }
+  }
+  touched_.clear();
+  // What an ack promises (DESIGN.md, "What an acknowledgement means"): every action up to it has
+  // its outcome decided and its effects in a group that is durable — journaled, and under
+  // replicated:k joined and journaled by k peers.
+  const std::uint64_t below = durable_below(now_ms);
+  for (auto& [player, p] : progress_) {
+    while (!p.undurable.empty() &&
+           (p.undurable.front().first == 0 || p.undurable.front().first < below)) {
+      p.acked_seq = std::max(p.acked_seq, p.undurable.front().second);
+      p.undurable.pop_front();
+    }
+  }
   std::uint64_t frames = 0;
   replica::Histogram ack_ms(stats_.ack_ms.bounds());
   for (auto& [id, s] : sessions_) {
     PlayerProgress& p = progress_[s.player];
     StateFrame f;
     f.tick = tick_;
-    f.ack = p.processed_seq;
+    f.ack = p.acked_seq;
     std::vector<crdt::EntityId> now_visible;  // ascending, as within() returns them
     if (const auto me = region::GameRules::position(world_, s.player)) {
       for (crdt::EntityId e : pipeline_.within(me->x, me->z, options_.interest_radius)) {
@@ -239,7 +369,7 @@ void RegionHost::publish(std::uint64_t now_ms) {
     s.sink->deliver(std::move(f));
     ++frames;
     auto done = std::partition(p.waiting.begin(), p.waiting.end(),
-                               [&](const auto& w) { return w.first > p.processed_seq; });
+                               [&](const auto& w) { return w.first > p.acked_seq; });
     for (auto it = done; it != p.waiting.end(); ++it)
       ack_ms.record(static_cast<double>(now_ms - std::min(now_ms, it->second)));
     p.waiting.erase(done, p.waiting.end());

@@ -6,7 +6,12 @@
 // actions processed (`ack`), and a reject for each of its actions that was refused.
 //
 // Attaching a player makes this region its authority: the (epoch, region) register is bumped, and
-// the player is spawned if the world has no position for it. The highest processed seq of each
+// the player is spawned if the world has no position for it. The register is replicated (max of
+// (epoch, region)); a region applies a player's actions only while the register names it. When a
+// peer's delta shows another region took the player's authority, the player's sessions here are
+// closed at the next tick (error and close code 4013 `authority_moved`) and its actions not yet
+// processed are dropped: from then on nothing of that player is applied here until it attaches
+// here again (which takes the authority back, epoch + 1). The highest processed seq of each
 // player is replicated (component `input_seq`), so a client that resumes in another region after a
 // failover has its already-applied actions refused as duplicates, never applied twice.
 //
@@ -14,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +37,8 @@ namespace worldline::gateway {
 // Component ids the host uses (replica::ComponentRegistry::game_defaults()).
 inline constexpr replica::ComponentId kAuthorityComponent = 9;
 inline constexpr replica::ComponentId kInputSeqComponent = 13;
+// Per player: the item claims granted to it and not yet known lost ("<item>:<seq>", a text set).
+inline constexpr replica::ComponentId kPendingClaimsComponent = 14;
 
 // Where a session's frames go. Implementations post to the session's own strand, which encodes
 // the frame in the session's wire form: deliver() and close() may be called from the tick thread
@@ -50,6 +58,9 @@ struct HostOptions {
   // New players appear at a point of this disc around spawn_point, fixed per player id (so a
   // crowd does not start on one spot); 0: all at spawn_point.
   double spawn_radius = 0;
+  // The replica's durability: 0 ("local"), an ack goes out once the group holding the outcomes
+  // is committed to the journal; k ("replicated:k"), once k peers also acknowledged it.
+  std::uint32_t replicated_k = 0;
 };
 
 struct HostStats {
@@ -59,7 +70,8 @@ struct HostStats {
   std::uint64_t rejected = 0;
   std::uint64_t state_frames = 0;
   std::uint64_t authority_taken = 0;  // players whose authority moved here
-  std::uint64_t claims_lost = 0;      // granted item claims that lost to another region's
+  std::uint64_t authority_lost = 0;  // players cut here because another region took their authority
+  std::uint64_t claims_lost = 0;     // granted item claims that lost to another region's
   // Received by the host → its outcome published, in ms (includes the wait for the tick).
   replica::Histogram ack_ms{{1, 5, 10, 15, 20, 22, 25, 30, 40, 50, 55, 60, 75, 100, 200, 500}};
 };
@@ -89,10 +101,14 @@ class RegionHost final : public RegionPort {
   void detach(SessionId session) override;
 
   // Tick thread: drains the inbox, runs one tick (writing into the replica's open group).
-  // `steady_ms` times the watch of granted item claims; ingress uses the region's own clock.
+  // `steady_ms`: unused (kept for callers); ingress uses the region's own clock.
   void tick(std::uint64_t tick, std::uint64_t steady_ms);
-  // Tick thread, after the group commit: sends every session its state frame and rejects.
-  // `steady_ms`: the clock submit() was given (for the ack latency histogram).
+  // Tick thread, after a successful group commit: sends every session its state frame and
+  // rejects. A frame's `ack` covers only outcomes whose group is durable under the configured
+  // durability (`replicated_k`): under replicated:k the ack waits, tick after tick, until k peers
+  // acknowledged the group; the rest of the frame (the world as this region sees it) and the
+  // rejects go out at once. REQUIRES: called after every successful commit (not after a failed
+  // one). `steady_ms`: the clock submit() was given (for the ack latency histogram).
   void publish(std::uint64_t steady_ms);
 
   HostStats stats() const;
@@ -115,17 +131,35 @@ class RegionHost final : public RegionPort {
     std::vector<RejectFrame> pending;     // rejects to send with the next publish
   };
   struct PlayerProgress {
-    std::uint64_t processed_seq = 0;                               // highest seq with an outcome
+    std::uint64_t processed_seq = 0;  // highest seq with an outcome
+    std::uint64_t acked_seq = 0;      // highest seq acknowledged (its group durable)
+    // (group, processed_seq) after each commit that changed processed_seq, oldest first: the
+    // processed_seq is acknowledged once that group is durable.
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> undurable;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> waiting;  // (seq, received_ms)
   };
 
   void take_authority(std::uint64_t player);
+  // Whether the player's replicated authority register names this region.
+  bool holds_authority(std::uint64_t player) const;
+  // Closes the sessions of every player whose authority another region took (known from a peer's
+  // delta joined since the last tick), and drops their actions not yet processed.
+  void release_moved_authority();
   // Item claims this region granted can still lose to an earlier claim made in another region
-  // (first-claim-wins by HLC, decided when the deltas meet). Each granted claim is watched for a
-  // while; if the item's owner turns out to be someone else, the claimer gets a late reject.
-  void check_claims(std::uint64_t now_ms,
-                    const std::unordered_map<std::uint64_t, SessionId>& session_of);
+  // (first-claim-wins by HLC, decided when the deltas meet, after any partition). A grant is
+  // recorded in the player's pending claims (kPendingClaimsComponent: journaled and replicated,
+  // so it survives a restart and follows the player to another region). Every tick, each attached
+  // player's pending claims are compared with the items' owners; a claim whose item went to
+  // someone else gets a late `conflict_lost` reject and, the tick after it was published, leaves
+  // the set (told at least once; told again only if the node died in between). A claim the player
+  // still owns stays pending: an earlier claim may still arrive.
+  void record_grant(std::uint64_t player, crdt::EntityId item, std::uint64_t seq);
+  void check_claims(const std::unordered_map<std::uint64_t, SessionId>& session_of);
+  void forget_told_claims();
   std::uint64_t replicated_seq(std::uint64_t player) const;
+  // Groups below this are durable as the configuration asks (journaled; and under replicated:k,
+  // acknowledged by k peers).
+  std::uint64_t durable_below(std::uint64_t now_ms) const;
 
   HostOptions options_;
   region::RegionPipeline& pipeline_;
@@ -141,14 +175,17 @@ class RegionHost final : public RegionPort {
   // Tick thread only.
   std::unordered_map<SessionId, Session> sessions_;
   std::unordered_map<std::uint64_t, PlayerProgress> progress_;
-  struct Claim {
-    std::uint64_t player, seq;
-    crdt::EntityId item;
-    std::uint64_t until_ms;  // watched until then
-  };
-  std::map<std::pair<std::uint64_t, std::uint64_t>, crdt::EntityId> claiming_;  // (player, seq)
-  std::vector<Claim> granted_;
+  // Pickups submitted and not yet decided: (player, seq) → item. Erased at the outcome, at a
+  // refusal at ingress, and when the player's authority moves (its pending actions dropped).
+  std::map<std::pair<std::uint64_t, std::uint64_t>, crdt::EntityId> claiming_;
+  // Lost claims told in this tick's rejects: (player, element), removed from the set next tick.
+  std::vector<std::pair<std::uint64_t, std::string>> told_;
   std::uint64_t tick_ = 0;
+  // Players whose processed_seq changed since the last publish (the commit in between puts the
+  // outcomes into a group), possibly repeated.
+  std::vector<std::uint64_t> touched_;
+  std::uint64_t next_seq_at_tick_ = 0;  // the replica's next_seq when tick() ended
+  std::uint64_t last_group_ = 0;        // the newest group committed by this host's ticks
   mutable std::mutex stats_mutex_;
   HostStats stats_;  // GUARDED_BY(stats_mutex_), written by the tick thread
 };

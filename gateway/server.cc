@@ -1,5 +1,7 @@
 #include "gateway/server.h"
 
+#include "gateway/player_budgets.h"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/dispatch.hpp>
@@ -66,10 +68,15 @@ struct GatewayServer::Impl {
   class HttpSession;
 
   Impl(ServerOptions o, RegionPort& r, HttpHandler h)
-      : options(std::move(o)), region(r), http_handler(std::move(h)), acceptor(ioc) {}
+      : options(std::move(o)),
+        region(r),
+        budgets(options.limits),
+        http_handler(std::move(h)),
+        acceptor(ioc) {}
 
   ServerOptions options;
   RegionPort& region;
+  PlayerBudgets budgets;  // before ioc: the sessions it destroys leave their budgets
   HttpHandler http_handler;
   net::io_context ioc;
   tcp::acceptor acceptor;
@@ -145,9 +152,9 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
       all.push_back(weak_from_this());
     }
     const ServerOptions& o = server_->options;
-    core_ =
-        std::make_unique<ClientSession>(o.limits, o.key, o.region_name, o.tick_hz, server_->region,
-                                        std::make_shared<Sink>(weak_from_this()), format_);
+    core_ = std::make_unique<ClientSession>(o.limits, o.key, o.region_name, o.tick_hz,
+                                            server_->region, server_->budgets,
+                                            std::make_shared<Sink>(weak_from_this()), format_);
     do_read();
   }
 

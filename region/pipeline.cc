@@ -253,6 +253,18 @@ void RegionPipeline::mark_processed(ActorId actor, std::uint64_t seq) {
   c.queue.adopt(ActionQueue::ActorState{actor, seq, {}});
 }
 
+std::size_t RegionPipeline::drop_pending(ActorId actor) {
+  auto home = home_.find(actor);
+  if (home == home_.end()) return 0;
+  Cell& c = cell(home->second.cell);
+  queue_arrivals(c, stats_.ticks + 1);  // its arrivals too
+  ActionQueue::ActorState state = c.queue.release(actor);
+  const std::size_t dropped = state.pending.size();
+  state.pending.clear();
+  c.queue.adopt(std::move(state));  // keeps its processed seq
+  return dropped;
+}
+
 std::uint64_t RegionPipeline::processed_seq(ActorId actor) const {
   auto home = home_.find(actor);
   if (home == home_.end()) return 0;

@@ -140,6 +140,10 @@ class RegionPipeline {
   // Actions of `actor` up to `seq` were processed elsewhere (another region, before a failover):
   // from now on they are refused here as duplicates.
   void mark_processed(ActorId actor, std::uint64_t seq);
+  // Forgets the actions of `actor` admitted but not yet processed (their region lost the actor's
+  // authority: they must not be applied here). Returns how many were dropped. A later resend of
+  // one of them is admitted again, as it was never processed.
+  std::size_t drop_pending(ActorId actor);
   // The highest seq of `actor` processed by this pipeline (or marked), 0 if none.
   std::uint64_t processed_seq(ActorId actor) const;
   // Replaces the priority rules of every cell from the next tick on. REQUIRES: between ticks.

@@ -31,6 +31,8 @@ ComponentRegistry ComponentRegistry::game_defaults() {
   (void)r.add(11, {"high_score", ComponentKind::kMaxInt});
   (void)r.add(12, {"kills", ComponentKind::kGCounter});
   (void)r.add(13, {"input_seq", ComponentKind::kMaxInt});  // highest client seq processed
+  // A player's item claims granted and not yet known lost, "<item>:<seq>" (gateway/region_host.h).
+  (void)r.add(14, {"pending_claims", ComponentKind::kTextSet});
   return r;
 }
 

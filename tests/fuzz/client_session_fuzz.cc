@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gateway/client_session.h"
+#include "gateway/player_budgets.h"
 #include "gateway/region_host.h"
 
 namespace {
@@ -90,7 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   SessionLimits limits;
   limits.max_violations = 8;
   {
-    ClientSession session(limits, kKey, "fuzz", 20, region, sink, format);
+    PlayerBudgets budgets(limits);
+    ClientSession session(limits, kKey, "fuzz", 20, region, budgets, sink, format);
     std::size_t at = 1;
     std::uint64_t now_ms = 1000;
     while (at + 3 <= size) {

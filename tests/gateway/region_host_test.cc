@@ -40,29 +40,55 @@ struct Region {
   crdt::HlcClock clock;
   replica::Replica world;
   region::GameRules rules{region::GameConfig{}};
-  region::RegionPipeline pipeline;
-  RegionHost host;
+  std::unique_ptr<region::RegionPipeline> pipeline_;
+  std::unique_ptr<RegionHost> host_;
   std::uint64_t t = 0;
+  std::uint32_t replicated_k;
 
-  Region(replica::ReplicaId id, std::uint64_t start_ms)
+  Region(replica::ReplicaId id, std::uint64_t start_ms, std::uint32_t replicated_k = 0)
       : wall(start_ms),
         clock(id, wall, 10'000),
         world(replica::ReplicaOptions{id, {1, 2}}, registry, journal, outbox),
-        pipeline(region::PipelineOptions{}, region::PriorityRules::defaults(), rules, world, clock),
-        host(HostOptions{"r" + std::to_string(id), 20, 60, {0, 0, 0}, 0}, pipeline, rules, world,
-             clock) {}
+        replicated_k(replicated_k) {
+    restart();
+  }
+  // A restart keeps what the journal holds (the store) and loses the host's and the pipeline's
+  // memory.
+  void restart() {
+    host_.reset();
+    pipeline_.reset();
+    pipeline_ = std::make_unique<region::RegionPipeline>(
+        region::PipelineOptions{}, region::PriorityRules::defaults(), rules, world, clock);
+    host_ = std::make_unique<RegionHost>(
+        HostOptions{"r" + std::to_string(world.id()), 20, 60, {0, 0, 0}, 0, replicated_k},
+        *pipeline_, rules, world, clock);
+  }
+  RegionHost& host() { return *host_; }
 
   void tick() {
     wall.advance(50);
-    host.tick(++t, wall.now_ms());
+    host().tick(++t, wall.now_ms());
     ASSERT_TRUE(world.commit(wall.now_ms()).ok());
-    host.publish(wall.now_ms());
+    host().publish(wall.now_ms());
+  }
+  void move(SessionId s, std::uint64_t seq, crdt::Vec3 to) {
+    region::Action a;
+    a.client_seq = seq;
+    a.position = to;
+    host().submit(s, static_cast<int>(region::ActionKind::kMove), a, wall.now_ms());
+  }
+  crdt::Vec3 position(std::uint64_t player) const {
+    return *region::GameRules::position(world, player);
+  }
+  std::uint64_t input_seq(std::uint64_t player) const {
+    const auto* v = world.store().get({player, kInputSeqComponent});
+    return v ? static_cast<std::uint64_t>(std::get<crdt::HighScore>(*v).get().value_or(0)) : 0;
   }
   void grab(SessionId s, std::uint64_t seq, crdt::EntityId item) {
     region::Action a;
     a.client_seq = seq;
     a.target = item;
-    host.submit(s, static_cast<int>(region::ActionKind::kPickup), a, wall.now_ms());
+    host().submit(s, static_cast<int>(region::ActionKind::kPickup), a, wall.now_ms());
   }
 };
 
@@ -73,7 +99,7 @@ void exchange(Region& x, Region& y) {
 TEST(RegionHost, TwoRegionsGrabbingOneItemAtOnceLeaveOneOwnerAndTellTheOther) {
   Region eu(1, 1'000'000), us(2, 1'000'005);  // eu's clock is behind: its claim is earlier
   auto alice = std::make_shared<RecordingSink>(), bob = std::make_shared<RecordingSink>();
-  const SessionId a = eu.host.attach(11, alice), b = us.host.attach(22, bob);
+  const SessionId a = eu.host().attach(11, alice), b = us.host().attach(22, bob);
   eu.tick();
   us.tick();
   const crdt::EntityId relic = 900'100;
@@ -100,26 +126,192 @@ TEST(RegionHost, TwoRegionsGrabbingOneItemAtOnceLeaveOneOwnerAndTellTheOther) {
   EXPECT_EQ(lost.at("reason").as_string(), "conflict_lost");
   EXPECT_NE(std::string(lost.at("detail").as_string()).find("player 11"), std::string::npos);
   EXPECT_TRUE(alice->of_type("reject").empty());
-  EXPECT_EQ(us.host.stats().claims_lost, 1u);
-  EXPECT_EQ(eu.host.stats().claims_lost, 0u);
+  EXPECT_EQ(us.host().stats().claims_lost, 1u);
+  EXPECT_EQ(eu.host().stats().claims_lost, 0u);
 }
 
 TEST(RegionHost, AttachingMovesAuthorityHereWithAnEpochBump) {
   Region eu(1, 1'000'000), us(2, 1'000'000);
   auto sink = std::make_shared<RecordingSink>();
-  eu.host.attach(7, sink);
+  eu.host().attach(7, sink);
   eu.tick();
   auto authority = [](Region& r) {
     return *std::get<crdt::EntityAuthority>(*r.world.store().get({7, kAuthorityComponent})).get();
   };
   EXPECT_EQ(authority(eu), (crdt::Authority{1, 1}));
   exchange(eu, us);
-  us.host.attach(7, std::make_shared<RecordingSink>());  // a failover: the player resumes in us
+  us.host().attach(7, std::make_shared<RecordingSink>());  // a failover: the player resumes in us
   us.tick();
   EXPECT_EQ(authority(us), (crdt::Authority{2, 2}));
   exchange(eu, us);
   EXPECT_EQ(authority(eu), (crdt::Authority{2, 2}));
-  EXPECT_EQ(us.host.stats().authority_taken, 1u);
+  EXPECT_EQ(us.host().stats().authority_taken, 1u);
+}
+
+}  // namespace
+}  // namespace worldline::gateway
+
+namespace worldline::gateway {
+namespace {
+
+std::int64_t last_ack(const RecordingSink& s) {
+  const auto states = s.of_type("state");
+  return states.empty() ? -1 : states.back().at("ack").as_int64();
+}
+
+// The player resumed in `us` (a failover) while its old session in `eu` is still open. Once eu
+// joins us's delta it no longer holds the player's authority: the old session is told (error and
+// close code 4013) and what it sends is applied nowhere, not in both regions.
+TEST(RegionHost, AnotherRegionTakingThePlayersAuthorityEndsItsSessionHere) {
+  Region eu(1, 1'000'000), us(2, 1'000'000);
+  auto at_eu = std::make_shared<RecordingSink>(), at_us = std::make_shared<RecordingSink>();
+  const SessionId a = eu.host().attach(7, at_eu);
+  eu.tick();
+  exchange(eu, us);
+  const SessionId b = us.host().attach(7, at_us);
+  us.tick();  // authority (2, us)
+  exchange(eu, us);
+  const crdt::Vec3 start = eu.position(7);
+  eu.move(a, 1, {start.x + 3, start.y, start.z});  // the old session keeps sending
+  us.move(b, 2, {start.x - 3, start.y, start.z});
+  eu.tick();
+  us.tick();
+  EXPECT_EQ(at_eu->closed, 4013);
+  ASSERT_EQ(at_eu->of_type("error").size(), 1u);
+  EXPECT_EQ(at_eu->of_type("error")[0].at("code").as_int64(), 4013);
+  EXPECT_EQ(at_eu->of_type("error")[0].at("name").as_string(), "authority_moved");
+  EXPECT_LT(last_ack(*at_eu), 1);  // seq 1 never acknowledged
+  EXPECT_EQ(eu.input_seq(7), 0u);  // nor processed in eu
+  EXPECT_EQ(eu.position(7).x, start.x);
+  EXPECT_EQ(at_us->closed, 0);
+  EXPECT_EQ(last_ack(*at_us), 2);
+  exchange(eu, us);
+  for (Region* r : {&eu, &us})
+    EXPECT_EQ(r->position(7).x, start.x - 3);  // only us's action applied, everywhere
+  EXPECT_EQ(eu.host().stats().authority_lost, 1u);
+  EXPECT_EQ(us.host().stats().authority_lost, 0u);
+}
+
+// Cut off from each other, two regions both take a player's authority at the same epoch; the
+// register's order ((epoch, region), the higher region id breaks the tie) leaves exactly one of
+// them holding it when the deltas meet, and the other closes its session.
+TEST(RegionHost, ConcurrentAuthorityTakesLeaveExactlyOneSessionOpen) {
+  Region eu(1, 1'000'000), us(2, 1'000'000);
+  auto at_eu = std::make_shared<RecordingSink>(), at_us = std::make_shared<RecordingSink>();
+  eu.host().attach(7, at_eu);
+  us.host().attach(7, at_us);
+  eu.tick();
+  us.tick();
+  exchange(eu, us);
+  eu.tick();
+  us.tick();
+  EXPECT_EQ(at_eu->closed, 4013);
+  EXPECT_EQ(at_us->closed, 0);
+  EXPECT_EQ(eu.host().stats().authority_lost, 1u);
+}
+
+// durability = "replicated:1": a region whose peer never acknowledges publishes no ack for its
+// player's actions — state frames still go out, their `ack` stays put — and the acks follow once
+// the peer has joined the group holding the outcomes.
+TEST(RegionHost, UnderReplicatedKNoAckIsPublishedBeforeKPeersJoinedTheGroup) {
+  Region eu(1, 1'000'000, /*replicated_k=*/1), us(2, 1'000'000);
+  auto sink = std::make_shared<RecordingSink>();
+  const SessionId a = eu.host().attach(7, sink);
+  eu.tick();
+  const crdt::Vec3 at = eu.position(7);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    eu.move(a, seq, {at.x + static_cast<double>(seq), at.y, at.z});
+    eu.tick();
+  }
+  for (int i = 0; i < 5; ++i)
+    eu.tick();                     // the peer hears nothing: eu.outbox keeps what eu sends
+  EXPECT_EQ(eu.input_seq(7), 3u);  // processed and journaled here
+  const auto states = sink->of_type("state");
+  ASSERT_EQ(states.size(), 9u);  // a state frame every tick, all the same
+  for (const auto& st : states)
+    EXPECT_EQ(st.at("ack").as_int64(), 0);
+  EXPECT_EQ(eu.host().stats().ack_ms.count(), 0u);
+
+  exchange(eu, us);  // us joins eu's groups and acknowledges them
+  eu.tick();
+  EXPECT_EQ(last_ack(*sink), 3);
+  EXPECT_EQ(eu.host().stats().ack_ms.count(), 3u);
+}
+
+// durability = "local": the ack follows the journal commit, peers or not.
+TEST(RegionHost, UnderLocalDurabilityTheAckFollowsTheCommit) {
+  Region eu(1, 1'000'000);
+  auto sink = std::make_shared<RecordingSink>();
+  const SessionId a = eu.host().attach(7, sink);
+  eu.tick();
+  const crdt::Vec3 at = eu.position(7);
+  eu.move(a, 1, {at.x + 1, at.y, at.z});
+  eu.tick();
+  EXPECT_EQ(last_ack(*sink), 1);
+}
+
+// The loser's notice is derived from its durable pending claims, not from a watch in memory:
+// it survives a restart of its region between the grant and the meeting of the deltas, and it is
+// given once.
+TEST(RegionHost, ALostClaimIsToldAfterTheLosersRegionRestarted) {
+  Region eu(1, 1'000'000), us(2, 1'000'005);  // eu's claim is earlier
+  const SessionId a = eu.host().attach(11, std::make_shared<RecordingSink>());
+  const SessionId b = us.host().attach(22, std::make_shared<RecordingSink>());
+  eu.tick();
+  us.tick();
+  const crdt::EntityId relic = 900'100;
+  eu.grab(a, 1, relic);
+  us.grab(b, 1, relic);
+  eu.tick();
+  us.tick();
+  us.restart();  // us forgets everything not in its store
+  auto bob = std::make_shared<RecordingSink>();
+  us.host().attach(22, bob);  // the player comes back
+  us.tick();
+  EXPECT_TRUE(bob->of_type("reject").empty());  // nothing lost yet
+  exchange(eu, us);
+  us.tick();
+  ASSERT_EQ(bob->of_type("reject").size(), 1u);
+  EXPECT_EQ(bob->of_type("reject")[0].at("reason").as_string(), "conflict_lost");
+  EXPECT_EQ(bob->of_type("reject")[0].at("seq").as_int64(), 1);
+  for (int i = 0; i < 3; ++i)
+    us.tick();
+  us.restart();  // told once: not again, even after another restart
+  auto again = std::make_shared<RecordingSink>();
+  us.host().attach(22, again);
+  us.tick();
+  us.tick();
+  EXPECT_EQ(bob->of_type("reject").size(), 1u);
+  EXPECT_TRUE(again->of_type("reject").empty());
+}
+
+// However long the regions stay apart (here 20 s of ticks), the loser is told when they meet.
+TEST(RegionHost, ALostClaimIsToldAfterAPartitionOfAnyLength) {
+  Region eu(1, 1'000'000), us(2, 1'000'005);
+  const SessionId a = eu.host().attach(11, std::make_shared<RecordingSink>());
+  auto bob = std::make_shared<RecordingSink>();
+  const SessionId b = us.host().attach(22, bob);
+  eu.tick();
+  us.tick();
+  const crdt::EntityId relic = 900'100;
+  eu.grab(a, 1, relic);
+  us.grab(b, 1, relic);
+  for (int i = 0; i < 400; ++i) {  // 400 ticks of 50 ms
+    eu.tick();
+    us.tick();
+  }
+  EXPECT_TRUE(bob->of_type("reject").empty());
+  exchange(eu, us);
+  us.tick();
+  ASSERT_EQ(bob->of_type("reject").size(), 1u);
+  EXPECT_EQ(bob->of_type("reject")[0].at("reason").as_string(), "conflict_lost");
+  // The claim the winner holds stays pending in its set; the loser's left it once told.
+  us.tick();
+  exchange(eu, us);
+  for (Region* r : {&eu, &us}) {
+    const auto* pending = r->world.store().get({22, kPendingClaimsComponent});
+    EXPECT_TRUE(!pending || replica::value_as<crdt::Buffs>(*pending).elements().empty());
+  }
 }
 
 }  // namespace
