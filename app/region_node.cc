@@ -139,14 +139,24 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   l.max_violations = static_cast<int>((*g)["max_violations"].value_or<std::int64_t>(20));
   l.protocol.max_frame_bytes =
       static_cast<std::size_t>((*g)["max_frame_bytes"].value_or<std::int64_t>(16384));
-  c.gateway.max_send_queue =
-      static_cast<std::size_t>((*g)["max_send_queue"].value_or<std::int64_t>(64));
+  if ((*g)["max_send_queue"]) {
+    // The old limit counted frames, which cut clients that read but got a burst of replies (a
+    // resume's duplicate rejects): refused, not silently ignored.
+    return config_error(source,
+                        "gateway.max_send_queue is gone: a slow consumer is judged by "
+                        "max_unread_ms and max_unread_bytes (docs/node.md)");
+  }
+  const std::int64_t unread_ms = (*g)["max_unread_ms"].value_or<std::int64_t>(5000);
+  const std::int64_t unread_bytes = (*g)["max_unread_bytes"].value_or<std::int64_t>(4 << 20);
   if (l.actions_per_s <= 0 || l.bytes_per_s <= 0 || l.max_violations < 1 ||
-      l.protocol.max_frame_bytes < 256 || c.gateway.max_send_queue < 4) {
+      l.protocol.max_frame_bytes < 256 || unread_ms < 100 ||
+      unread_bytes < static_cast<std::int64_t>(l.protocol.max_frame_bytes)) {
     return config_error(source,
                         "gateway limits must be positive (max_frame_bytes >= 256, "
-                        "max_send_queue >= 4)");
+                        "max_unread_ms >= 100, max_unread_bytes >= max_frame_bytes)");
   }
+  c.gateway.max_unread_ms = static_cast<std::uint64_t>(unread_ms);
+  c.gateway.max_unread_bytes = static_cast<std::size_t>(unread_bytes);
   c.gateway.region_name = c.region_name;
   c.gateway.tick_hz = c.tick_hz;
   return c;

@@ -39,6 +39,12 @@ class SessionSink {
  public:
   virtual ~SessionSink() = default;
   virtual void deliver(ServerFrame frame) = 0;
+  // A tick's frames for the session (its rejects, then its state frame), in order: one hand-off
+  // to the session's strand per tick, however many rejects the tick produced.
+  virtual void deliver_all(std::vector<ServerFrame> frames) {
+    for (ServerFrame& f : frames)
+      deliver(std::move(f));
+  }
   virtual void close(int code, std::string reason) = 0;
 };
 
