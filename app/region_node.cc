@@ -131,6 +131,14 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   if (c.gateway.key.kind == gateway::TokenKey::Kind::kHs256 && c.gateway.key.material.size() < 8) {
     return config_error(source, "gateway.token_secret must be at least 8 characters");
   }
+  c.gateway.key.issuer = (*g)["token_issuer"].value_or(std::string());
+  c.gateway.key.audience = (*g)["token_audience"].value_or(std::string());
+  // The PEM is parsed here, once: a bad key stops the node instead of refusing every player.
+  auto prepared = gateway::prepare_token_key(std::move(c.gateway.key));
+  if (!prepared) {
+    return config_error(source, "gateway.token_public_key_file: " + prepared.error().message);
+  }
+  c.gateway.key = std::move(prepared).value();
   auto& l = c.gateway.limits;
   l.actions_per_s = (*g)["actions_per_s"].value_or(60.0);
   l.action_burst = (*g)["action_burst"].value_or(120.0);

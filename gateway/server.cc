@@ -404,7 +404,17 @@ void GatewayServer::Impl::do_accept() {
 }
 
 GatewayServer::GatewayServer(ServerOptions options, RegionPort& region, HttpHandler http)
-    : impl_(std::make_unique<Impl>(std::move(options), region, std::move(http))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), region, std::move(http))) {
+  // Sessions verify with copies of this key: parse its PEM once here, not at every hello.
+  TokenKey& key = impl_->options.key;
+  if (!key.parsed) {
+    if (auto prepared = prepare_token_key(key)) {
+      key = std::move(prepared).value();
+    } else {
+      spdlog::error("gateway: {}; every hello will be refused", prepared.error().message);
+    }
+  }
+}
 
 GatewayServer::~GatewayServer() {
   stop();
