@@ -307,6 +307,17 @@ TEST(Gateway, EveryMalformedFrameGetsItsErrorAndTheNodeKeepsServingOthers) {
     const json::value e = bad.read_until([](const json::value& v) { return is_type(v, "error"); });
     EXPECT_EQ(e.at("code").as_int64(), k.code) << k.frame.substr(0, 60);
   }
+  // A bad field of an action whose seq could be read: the error carries the seq (docs/protocol.md),
+  // so the client can drop that input from its prediction; seq 0 is a bad field, not a reject.
+  bad.send(R"({"type":"action","seq":9,"kind":"move","args":{"x":"1"}})");
+  const json::value e9 = bad.read_until([](const json::value& v) { return is_type(v, "error"); });
+  EXPECT_EQ(e9.at("code").as_int64(), 4005);
+  ASSERT_TRUE(e9.as_object().contains("seq")) << e9;
+  EXPECT_EQ(e9.at("seq").as_int64(), 9);
+  bad.send(R"({"type":"action","seq":0,"kind":"move"})");
+  const json::value e0 = bad.read_until([](const json::value& v) { return is_type(v, "error"); });
+  EXPECT_EQ(e0.at("code").as_int64(), 4005);
+  EXPECT_FALSE(e0.as_object().contains("seq")) << e0;
   bad.send_binary(std::string("\x00\x01\x02", 3));
   EXPECT_EQ(bad.read_until([](const json::value& v) { return is_type(v, "error"); })
                 .at("code")
