@@ -343,7 +343,7 @@ struct RegionNode {
   }
 
   std::string metrics(const replica::Replica& world, std::uint64_t now) {
-    PromText p("region=\"" + config.region_name + "\"");
+    PromText p(PromText::label("region", config.region_name));
     const auto& ps = pipeline->stats();
     p.counter("worldline_region_ticks_total", "Ticks run.", ps.ticks);
     p.counter("worldline_region_tick_overruns_total", "Ticks longer than the tick period.",
@@ -370,12 +370,10 @@ struct RegionNode {
             ps.last_rebalance.balance);
     const auto& rejected = pipeline->ingress().rejected();
     p.counter("worldline_region_rejected_total", "Actions refused at ingress, by reason.",
-              rejected[0],
-              std::string("reason=\"") + region::to_string(region::RejectReason{0}) + "\"");
+              rejected[0], PromText::label("reason", region::to_string(region::RejectReason{0})));
     for (int i = 1; i < region::kRejectReasons; ++i) {
       p.more("worldline_region_rejected_total", rejected[static_cast<std::size_t>(i)],
-             std::string("reason=\"") + region::to_string(static_cast<region::RejectReason>(i)) +
-                 "\"");
+             PromText::label("reason", region::to_string(static_cast<region::RejectReason>(i))));
     }
     const region::QueueStats qs = pipeline->queue_stats();
     const auto& classes = pipeline->rules().classes;
@@ -383,7 +381,7 @@ struct RegionNode {
                          const std::vector<std::uint64_t>& values) {
       for (std::size_t i = 0; i < classes.size(); ++i) {
         const double v = i < values.size() ? values[i] : 0;
-        const std::string label = "class=\"" + classes[i].name + "\"";
+        const std::string label = PromText::label("class", classes[i].name);
         if (i == 0) {
           counter ? p.counter(name, help, v, label) : p.gauge(name, help, v, label);
         } else {
@@ -449,7 +447,7 @@ struct RegionNode {
                         auto value) {
       bool first = true;
       for (const auto& [id, peer] : rs.peers) {
-        const std::string label = "peer=\"" + std::to_string(id) + "\"";
+        const std::string label = PromText::label("peer", std::to_string(id));
         const double v = value(peer);
         if (!first) {
           p.more(name, v, label);
