@@ -127,6 +127,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   struct Sent {
     SessionId session;
     std::uint64_t seq, received_ms;
+    std::optional<crdt::EntityId> pickup;  // the item, for a pickup
   };
   std::vector<Sent> sent;
   auto flush = [&] {
@@ -142,6 +143,9 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
         ++r;
       } else {
         progress_[s.player].waiting.emplace_back(sent[i].seq, sent[i].received_ms);
+        // Watched only once ingress took it: a pickup refused there has no outcome to end its
+        // entry (every such refusal used to leak one).
+        if (sent[i].pickup) claiming_[{s.player, sent[i].seq}] = *sent[i].pickup;
       }
     }
     batch.clear();
@@ -170,11 +174,10 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
         ++received;
         e.action.actor = s->second.player;
         const std::uint64_t seq = e.action.client_seq;
-        if (e.raw_kind == static_cast<int>(region::ActionKind::kPickup)) {
-          claiming_[{s->second.player, seq}] = e.action.target;
-        }
+        std::optional<crdt::EntityId> pickup;
+        if (e.raw_kind == static_cast<int>(region::ActionKind::kPickup)) pickup = e.action.target;
         batch.push_back(region::Submission{e.raw_kind, std::move(e.action)});
-        sent.push_back(Sent{e.session, seq, e.received_ms});
+        sent.push_back(Sent{e.session, seq, e.received_ms, pickup});
         break;
       }
     }
@@ -211,6 +214,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t steady_ms) {
   stats_.actions_received += received;
   stats_.rejected += rejected;
   stats_.attached_total += attached;
+  stats_.claims_watched = claiming_.size() + granted_.size();
 }
 
 void RegionHost::publish(std::uint64_t now_ms) {

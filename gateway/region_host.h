@@ -66,6 +66,7 @@ struct HostStats {
   std::uint64_t state_frames = 0;
   std::uint64_t authority_taken = 0;  // players whose authority moved here
   std::uint64_t claims_lost = 0;      // granted item claims that lost to another region's
+  std::uint64_t claims_watched = 0;   // pickups awaiting their outcome, or granted and watched
   // Received by the host → its outcome published, in ms (includes the wait for the tick).
   replica::Histogram ack_ms{{1, 5, 10, 15, 20, 22, 25, 30, 40, 50, 55, 60, 75, 100, 200, 500}};
 };
