@@ -34,8 +34,7 @@ std::string node_toml(int id, int base, const std::string& dir) {
        "\"\ntick_hz = 20\nworkers = 1\nspawn_radius = 400\ninterest_radius = 40\n"
        "attack_range = 6\nghost_margin = 8\n"
        "[gateway]\nlisten = \"127.0.0.1:" +
-       std::to_string(base + 10 + id) + "\"\ntoken_secret = \"" + kTokenSecret +
-       "\"\nmax_send_queue = 256\n";
+       std::to_string(base + 10 + id) + "\"\ntoken_secret = \"" + kTokenSecret + "\"\n";
   return t;
 }
 

@@ -126,7 +126,10 @@ int main(int argc, char** argv) {
   token->add_option("--ttl", token_ttl, "seconds until it expires")->capture_default_str();
   token->add_option("--secret", token_secret, "HS256 shared secret");
   token->add_option("--rsa-key", token_rsa_key_file, "RS256: PEM private key file");
-  std::string token_ec_key_file;
+  std::string token_ec_key_file, token_issuer, token_audience;
+  token->add_option("--issuer", token_issuer, "the iss claim (a node with token_issuer needs it)");
+  token->add_option("--audience", token_audience,
+                    "the aud claim (a node with token_audience needs it)");
   token->add_option("--ec-key", token_ec_key_file, "ES256: PEM private key file (P-256)");
 
   CLI11_PARSE(app, argc, argv);
@@ -163,7 +166,8 @@ int main(int argc, char** argv) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    auto t = worldline::gateway::mint_token({token_player, token_role, now + token_ttl, now}, key);
+    auto t = worldline::gateway::mint_token(
+        {token_player, token_role, now + token_ttl, now, token_issuer, token_audience}, key);
     if (!t) {
       spdlog::error("{}", t.error().message);
       return 2;

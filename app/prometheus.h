@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "replica/histogram.h"
 
@@ -13,8 +14,26 @@ namespace worldline::app {
 
 class PromText {
  public:
-  // `labels` is added to every sample, e.g. region="eu-west".
+  // `labels` is added to every sample, e.g. label("region", name); build label pairs with label().
   explicit PromText(std::string labels) : labels_(std::move(labels)) {}
+
+  // One label pair, name="value", with the value escaped as the text format requires (a
+  // backslash, a double quote and a newline as \\, \" and \n): a region or class name from a
+  // config file cannot break the exposition or forge samples.
+  static std::string label(std::string_view name, std::string_view value) {
+    std::string out(name);
+    out += "=\"";
+    for (char c : value) {
+      if (c == '\\' || c == '"') out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    out += '"';
+    return out;
+  }
 
   // Values are any arithmetic type (counts are integers): written as doubles.
   template <typename T>
@@ -53,7 +72,17 @@ class PromText {
 
  private:
   void family(const std::string& name, const std::string& help, const char* type) {
-    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    out_ << "# HELP " << name << ' ';
+    for (char c : help) {  // HELP text escapes a backslash and a newline (not a quote)
+      if (c == '\\') {
+        out_ << "\\\\";
+      } else if (c == '\n') {
+        out_ << "\\n";
+      } else {
+        out_ << c;
+      }
+    }
+    out_ << "\n# TYPE " << name << ' ' << type << '\n';
   }
   void sample(const std::string& name, const std::string& extra, double v) {
     out_ << name << '{' << labels_;

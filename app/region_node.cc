@@ -143,6 +143,14 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   if (c.gateway.key.kind == gateway::TokenKey::Kind::kHs256 && c.gateway.key.material.size() < 8) {
     return config_error(source, "gateway.token_secret must be at least 8 characters");
   }
+  c.gateway.key.issuer = (*g)["token_issuer"].value_or(std::string());
+  c.gateway.key.audience = (*g)["token_audience"].value_or(std::string());
+  // The PEM is parsed here, once: a bad key stops the node instead of refusing every player.
+  auto prepared = gateway::prepare_token_key(std::move(c.gateway.key));
+  if (!prepared) {
+    return config_error(source, "gateway.token_public_key_file: " + prepared.error().message);
+  }
+  c.gateway.key = std::move(prepared).value();
   auto& l = c.gateway.limits;
   l.actions_per_s = (*g)["actions_per_s"].value_or(60.0);
   l.action_burst = (*g)["action_burst"].value_or(120.0);
@@ -151,14 +159,24 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   l.max_violations = static_cast<int>((*g)["max_violations"].value_or<std::int64_t>(20));
   l.protocol.max_frame_bytes =
       static_cast<std::size_t>((*g)["max_frame_bytes"].value_or<std::int64_t>(16384));
-  c.gateway.max_send_queue =
-      static_cast<std::size_t>((*g)["max_send_queue"].value_or<std::int64_t>(64));
+  if ((*g)["max_send_queue"]) {
+    // The old limit counted frames, which cut clients that read but got a burst of replies (a
+    // resume's duplicate rejects): refused, not silently ignored.
+    return config_error(source,
+                        "gateway.max_send_queue is gone: a slow consumer is judged by "
+                        "max_unread_ms and max_unread_bytes (docs/node.md)");
+  }
+  const std::int64_t unread_ms = (*g)["max_unread_ms"].value_or<std::int64_t>(5000);
+  const std::int64_t unread_bytes = (*g)["max_unread_bytes"].value_or<std::int64_t>(4 << 20);
   if (l.actions_per_s <= 0 || l.bytes_per_s <= 0 || l.max_violations < 1 ||
-      l.protocol.max_frame_bytes < 256 || c.gateway.max_send_queue < 4) {
+      l.protocol.max_frame_bytes < 256 || unread_ms < 100 ||
+      unread_bytes < static_cast<std::int64_t>(l.protocol.max_frame_bytes)) {
     return config_error(source,
                         "gateway limits must be positive (max_frame_bytes >= 256, "
-                        "max_send_queue >= 4)");
+                        "max_unread_ms >= 100, max_unread_bytes >= max_frame_bytes)");
   }
+  c.gateway.max_unread_ms = static_cast<std::uint64_t>(unread_ms);
+  c.gateway.max_unread_bytes = static_cast<std::size_t>(unread_bytes);
   c.gateway.region_name = c.region_name;
   c.gateway.tick_hz = c.tick_hz;
   return c;
@@ -343,7 +361,7 @@ struct RegionNode {
   }
 
   std::string metrics(const replica::Replica& world, std::uint64_t now) {
-    PromText p("region=\"" + config.region_name + "\"");
+    PromText p(PromText::label("region", config.region_name));
     const auto& ps = pipeline->stats();
     p.counter("worldline_region_ticks_total", "Ticks run.", ps.ticks);
     p.counter("worldline_region_tick_overruns_total", "Ticks longer than the tick period.",
@@ -370,12 +388,10 @@ struct RegionNode {
             ps.last_rebalance.balance);
     const auto& rejected = pipeline->ingress().rejected();
     p.counter("worldline_region_rejected_total", "Actions refused at ingress, by reason.",
-              rejected[0],
-              std::string("reason=\"") + region::to_string(region::RejectReason{0}) + "\"");
+              rejected[0], PromText::label("reason", region::to_string(region::RejectReason{0})));
     for (int i = 1; i < region::kRejectReasons; ++i) {
       p.more("worldline_region_rejected_total", rejected[static_cast<std::size_t>(i)],
-             std::string("reason=\"") + region::to_string(static_cast<region::RejectReason>(i)) +
-                 "\"");
+             PromText::label("reason", region::to_string(static_cast<region::RejectReason>(i))));
     }
     const region::QueueStats qs = pipeline->queue_stats();
     const auto& classes = pipeline->rules().classes;
@@ -383,7 +399,7 @@ struct RegionNode {
                          const std::vector<std::uint64_t>& values) {
       for (std::size_t i = 0; i < classes.size(); ++i) {
         const double v = i < values.size() ? values[i] : 0;
-        const std::string label = "class=\"" + classes[i].name + "\"";
+        const std::string label = PromText::label("class", classes[i].name);
         if (i == 0) {
           counter ? p.counter(name, help, v, label) : p.gauge(name, help, v, label);
         } else {
@@ -453,7 +469,7 @@ struct RegionNode {
                         auto value) {
       bool first = true;
       for (const auto& [id, peer] : rs.peers) {
-        const std::string label = "peer=\"" + std::to_string(id) + "\"";
+        const std::string label = PromText::label("peer", std::to_string(id));
         const double v = value(peer);
         if (!first) {
           p.more(name, v, label);

@@ -38,7 +38,7 @@ config() {  # id count
     "$id" "$TICK_HZ" "${WORKERS:-1}" "${SPIN_US:-250}"
   printf 'interest_radius = 30\n'
   printf '[gateway]\nlisten = "127.0.0.1:%s"\ntoken_secret = "%s"\n' $((BASE + 10 + id)) "$SECRET"
-  printf 'actions_per_s = 1000\naction_burst = 1000\nmax_send_queue = 1024\nio_threads = %s\n' \
+  printf 'actions_per_s = 1000\naction_burst = 1000\nio_threads = %s\n' \
     "$IO_THREADS"
 }
 

@@ -53,9 +53,10 @@ void ClientSession::close(int code, const std::string& reason) {
   on_close();
 }
 
-void ClientSession::fail(ErrorCode code, const std::string& message) {
+void ClientSession::fail(ErrorCode code, const std::string& message,
+                         std::optional<std::uint64_t> seq) {
   ++counters_.errors;
-  sink_->deliver(ErrorFrame{code, message});
+  sink_->deliver(ErrorFrame{code, message, seq});
   violation();
 }
 
@@ -106,12 +107,13 @@ void ClientSession::on_frame(std::string_view frame, bool binary, std::uint64_t 
                               : parse_client_frame(frame, limits_.protocol);
   if (auto* e = std::get_if<ProtocolError>(&parsed)) {
     if (!session_ && e->code == ErrorCode::kAuthFailed) {
+      spdlog::info("hello refused: {}", e->message);  // as for a token that fails to verify
       ++counters_.errors;
       sink_->deliver(ErrorFrame{e->code, e->message});
       close(1008, "authentication failed");
       return;
     }
-    fail(e->code, e->message);
+    fail(e->code, e->message, e->seq);
     return;
   }
   ClientFrame& f = std::get<ClientFrame>(parsed);

@@ -72,7 +72,7 @@ class ClientSession {
   const SessionCounters& counters() const { return counters_; }
 
  private:
-  void fail(ErrorCode code, const std::string& message);
+  void fail(ErrorCode code, const std::string& message, std::optional<std::uint64_t> seq = {});
   void violation();  // counts one; closes with 1008 at max_violations
   void close(int code, const std::string& reason);
   void hello(const HelloFrame& h, std::uint64_t now_ms, std::int64_t unix_s);

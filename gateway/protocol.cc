@@ -217,10 +217,12 @@ std::string encode_json(const ServerFrame& frame) {
           {"type", "reject"}, {"seq", r.seq}, {"reason", r.reason}, {"detail", r.detail}};
     }
     json::object operator()(const ErrorFrame& e) const {
-      return json::object{{"type", "error"},
-                          {"code", static_cast<int>(e.code)},
-                          {"name", to_string(e.code)},
-                          {"message", e.message}};
+      json::object o{{"type", "error"},
+                     {"code", static_cast<int>(e.code)},
+                     {"name", to_string(e.code)},
+                     {"message", e.message}};
+      if (e.seq) o["seq"] = *e.seq;
+      return o;
     }
     json::object operator()(const PongFrame& p) const {
       return json::object{{"type", "pong"}, {"t", p.t}, {"server_ms", p.server_ms}};

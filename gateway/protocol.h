@@ -117,6 +117,7 @@ struct RejectFrame {
 struct ErrorFrame {
   ErrorCode code = ErrorCode::kBadJson;
   std::string message;
+  std::optional<std::uint64_t> seq{};  // the action's seq, when it could be read (bad_field)
 };
 
 struct PongFrame {

@@ -132,6 +132,7 @@ std::string encode_capnp(const ServerFrame& frame) {
       b.setCode(static_cast<std::uint16_t>(e.code));
       b.setName(to_string(e.code));
       b.setMessage(as_text(e.message));
+      b.setSeq(e.seq.value_or(0));
     }
     void operator()(const PongFrame& p) const {
       auto b = m.initPong();
@@ -201,7 +202,9 @@ std::variant<ServerFrame, std::string> decode_server_capnp(std::string_view byte
       }
       case wire::ServerMessage::ERROR: {
         const auto e = m.getError();
-        return ServerFrame{ErrorFrame{static_cast<ErrorCode>(e.getCode()), text(e.getMessage())}};
+        ErrorFrame f{static_cast<ErrorCode>(e.getCode()), text(e.getMessage())};
+        if (e.getSeq() != 0) f.seq = e.getSeq();
+        return ServerFrame{std::move(f)};
       }
       case wire::ServerMessage::PONG:
         return ServerFrame{PongFrame{m.getPong().getT(), m.getPong().getServerMs()}};

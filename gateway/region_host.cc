@@ -315,6 +315,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
   stats_.actions_received += received;
   stats_.rejected += rejected;
   stats_.attached_total += attached;
+  stats_.claims_watched = claiming_.size();
 }
 
 void RegionHost::publish(std::uint64_t now_ms) {
@@ -363,10 +364,13 @@ void RegionHost::publish(std::uint64_t now_ms) {
     std::set_difference(s.visible.begin(), s.visible.end(), now_visible.begin(), now_visible.end(),
                         std::back_inserter(f.removed));
     s.visible = std::move(now_visible);
+    std::vector<ServerFrame> out;
+    out.reserve(s.pending.size() + 1);
     for (RejectFrame& frame : s.pending)
-      s.sink->deliver(std::move(frame));
+      out.emplace_back(std::move(frame));
     s.pending.clear();
-    s.sink->deliver(std::move(f));
+    out.emplace_back(std::move(f));
+    s.sink->deliver_all(std::move(out));
     ++frames;
     auto done = std::partition(p.waiting.begin(), p.waiting.end(),
                                [&](const auto& w) { return w.first > p.acked_seq; });

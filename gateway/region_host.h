@@ -47,6 +47,12 @@ class SessionSink {
  public:
   virtual ~SessionSink() = default;
   virtual void deliver(ServerFrame frame) = 0;
+  // A tick's frames for the session (its rejects, then its state frame), in order: one hand-off
+  // to the session's strand per tick, however many rejects the tick produced.
+  virtual void deliver_all(std::vector<ServerFrame> frames) {
+    for (ServerFrame& f : frames)
+      deliver(std::move(f));
+  }
   virtual void close(int code, std::string reason) = 0;
 };
 
@@ -72,6 +78,7 @@ struct HostStats {
   std::uint64_t authority_taken = 0;  // players whose authority moved here
   std::uint64_t authority_lost = 0;  // players cut here because another region took their authority
   std::uint64_t claims_lost = 0;     // granted item claims that lost to another region's
+  std::uint64_t claims_watched = 0;  // pickups submitted and awaiting their outcome
   // Received by the host → its outcome published, in ms (includes the wait for the tick).
   replica::Histogram ack_ms{{1, 5, 10, 15, 20, 22, 25, 30, 40, 50, 55, 60, 75, 100, 200, 500}};
 };

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -94,7 +95,7 @@ struct GatewayServer::Impl {
 class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket&& socket, Impl* server, WireFormat format)
-      : ws_(std::move(socket)), server_(server), format_(format) {}
+      : ws_(std::move(socket)), server_(server), format_(format), grace_(ws_.get_executor()) {}
 
   // Answers the upgrade request; `subprotocol` is what we agreed on ("" if the client named none).
   void run(http::request<http::string_body> req, std::string subprotocol) {
@@ -116,6 +117,12 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
       self->send(encode(self->format_, f));
     });
   }
+  void post_send_all(std::vector<ServerFrame> frames) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), fs = std::move(frames)]() mutable {
+      for (const ServerFrame& f : fs)
+        self->send(encode(self->format_, f));
+    });
+  }
   void post_close(int code, std::string reason) {
     net::post(ws_.get_executor(),
               [self = shared_from_this(), code, r = std::move(reason)] { self->close(code, r); });
@@ -127,6 +134,9 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
     explicit Sink(std::weak_ptr<WsSession> s) : session_(std::move(s)) {}
     void deliver(ServerFrame frame) override {
       if (auto s = session_.lock()) s->post_send(std::move(frame));
+    }
+    void deliver_all(std::vector<ServerFrame> frames) override {
+      if (auto s = session_.lock()) s->post_send_all(std::move(frames));
     }
     void close(int code, std::string reason) override {
       if (auto s = session_.lock()) s->post_close(code, std::move(reason));
@@ -180,23 +190,56 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
     if (!core_->closed()) do_read();
   }
 
+  // A frame waiting to be written, and when it was queued (steady ms).
+  struct Outgoing {
+    std::string bytes;
+    std::uint64_t queued_ms;
+  };
+
+  // Invariant: while writing_, queue_.front() is the buffer async_write is reading; it belongs to
+  // that write until on_write runs, and only on_write pops it.
   void send(std::string frame) {
     if (closing_) return;
-    if (queue_.size() >= server_->options.max_send_queue) {
-      // The client is not reading: tell it (past the queue) and cut it.
-      ++server_->slow_consumers;
-      spdlog::warn("session of player {}: {} frames unread, disconnecting a slow consumer",
-                   core_ ? core_->player() : 0, queue_.size());
-      queue_.clear();
-      queue_.push_back(
-          encode(format_, ErrorFrame{ErrorCode::kSlowConsumer, "frames were not read in time"}));
-      close_code_ = websocket::close_code::policy_error;
-      close_reason_ = "slow consumer";
-      closing_ = true;
-      if (!writing_) do_write();
+    const std::uint64_t now = steady_now_ms();
+    queued_bytes_ += frame.size();
+    queue_.push_back(Outgoing{std::move(frame), now});
+    const ServerOptions& o = server_->options;
+    const std::uint64_t waited = now - std::min(now, queue_.front().queued_ms);
+    if (waited >= o.max_unread_ms || queued_bytes_ > o.max_unread_bytes) {
+      cut_slow_consumer(waited);
       return;
     }
-    queue_.push_back(std::move(frame));
+    if (!writing_) do_write();
+  }
+
+  // The client leaves its frames unread: stop queuing, drop what is not yet handed to a write,
+  // and queue the error that explains, to go after the write in flight; then the close.
+  void cut_slow_consumer(std::uint64_t waited_ms) {
+    ++server_->slow_consumers;
+    spdlog::warn(
+        "session of player {}: {} frames ({} bytes) unread, the oldest for {} ms; disconnecting a "
+        "slow consumer",
+        core_ ? core_->player() : 0, queue_.size(), queued_bytes_, waited_ms);
+    const std::size_t keep = writing_ ? 1 : 0;  // the in-flight buffer stays until on_write
+    while (queue_.size() > keep) {
+      queued_bytes_ -= queue_.back().bytes.size();
+      queue_.pop_back();
+    }
+    std::string error =
+        encode(format_, ErrorFrame{ErrorCode::kSlowConsumer, "frames were not read in time"});
+    queued_bytes_ += error.size();
+    queue_.push_back(Outgoing{std::move(error), steady_now_ms()});
+    close_code_ = websocket::close_code::policy_error;
+    close_reason_ = "slow consumer";
+    closing_ = true;
+    // A client that never reads again would hold the socket (and the write) forever.
+    grace_.expires_after(std::chrono::milliseconds(server_->options.slow_consumer_grace_ms));
+    grace_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->finished_) return;
+      spdlog::info("session of player {}: slow consumer did not take its close in time, dropped",
+                   self->core_ ? self->core_->player() : 0);
+      beast::get_lowest_layer(self->ws_).close();  // aborts the write: on_write then finishes
+    });
     if (!writing_) do_write();
   }
 
@@ -207,7 +250,7 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
     }
     writing_ = true;
     ws_.binary(format_ == WireFormat::kCapnp);
-    ws_.async_write(net::buffer(queue_.front()),
+    ws_.async_write(net::buffer(queue_.front().bytes),
                     beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
   }
 
@@ -218,6 +261,7 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
       return;
     }
     ++server_->frames_out;
+    queued_bytes_ -= queue_.front().bytes.size();
     queue_.pop_front();
     do_write();
   }
@@ -240,6 +284,8 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
   }
 
   void finish() {
+    finished_ = true;
+    grace_.cancel();
     if (core_) core_->on_close();
     if (counted_) {
       counted_ = false;
@@ -252,8 +298,10 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
   const WireFormat format_;
   beast::flat_buffer buffer_;
   std::unique_ptr<ClientSession> core_;
-  std::deque<std::string> queue_;
-  bool writing_ = false, closing_ = false, close_sent_ = false, counted_ = false;
+  std::deque<Outgoing> queue_;
+  std::size_t queued_bytes_ = 0;  // of queue_, the write in flight included
+  bool writing_ = false, closing_ = false, close_sent_ = false, counted_ = false, finished_ = false;
+  net::steady_timer grace_;  // armed when a slow consumer is cut
   websocket::close_code close_code_ = websocket::close_code::normal;
   std::string close_reason_;
 };
@@ -342,24 +390,38 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
 };
 
 void GatewayServer::Impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc),
-                        [self = this](beast::error_code ec, tcp::socket socket) {
-                          if (self->stopping) return;
-                          if (!ec) {
-                            // Frames are small and latency is the point: no Nagle delay (which,
-                            // against the client's delayed ACKs, holds a frame for up to 40 ms).
-                            beast::error_code ignored;
-                            socket.set_option(tcp::no_delay(true), ignored);
-                            std::make_shared<HttpSession>(std::move(socket), self)->run();
-                          } else {
-                            spdlog::warn("gateway: accept failed: {}", ec.message());
-                          }
-                          self->do_accept();
-                        });
+  acceptor.async_accept(
+      net::make_strand(ioc), [self = this](beast::error_code ec, tcp::socket socket) {
+        if (self->stopping) return;
+        if (!ec) {
+          // Frames are small and latency is the point: no Nagle delay (which,
+          // against the client's delayed ACKs, holds a frame for up to 40 ms).
+          beast::error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
+          if (self->options.socket_send_buffer > 0) {
+            socket.set_option(net::socket_base::send_buffer_size(self->options.socket_send_buffer),
+                              ignored);
+          }
+          std::make_shared<HttpSession>(std::move(socket), self)->run();
+        } else {
+          spdlog::warn("gateway: accept failed: {}", ec.message());
+        }
+        self->do_accept();
+      });
 }
 
 GatewayServer::GatewayServer(ServerOptions options, RegionPort& region, HttpHandler http)
-    : impl_(std::make_unique<Impl>(std::move(options), region, std::move(http))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), region, std::move(http))) {
+  // Sessions verify with copies of this key: parse its PEM once here, not at every hello.
+  TokenKey& key = impl_->options.key;
+  if (!key.parsed) {
+    if (auto prepared = prepare_token_key(key)) {
+      key = std::move(prepared).value();
+    } else {
+      spdlog::error("gateway: {}; every hello will be refused", prepared.error().message);
+    }
+  }
+}
 
 GatewayServer::~GatewayServer() {
   stop();

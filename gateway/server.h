@@ -1,9 +1,11 @@
 // GatewayServer: the node's client-facing listener, on Boost.Beast. One port serves
 //   - WebSocket upgrades (subprotocol `worldline.json` or `worldline.capnp`, the client's first
 //     choice that the node serves): one ClientSession per connection, on a
-//     strand of its own, exactly one write in flight and a bounded send queue behind it — a client
-//     that does not read its frames is told (`error slow_consumer`) and disconnected, memory never
-//     grows without bound;
+//     strand of its own, exactly one write in flight and a send queue behind it. A client is a
+//     slow consumer when what it leaves unread stays unread: the oldest frame not yet written has
+//     waited max_unread_ms, or max_unread_bytes are waiting. It is then told (`error
+//     slow_consumer`, after the write in flight) and disconnected, so memory never grows without
+//     bound — while a client that reads is never cut by a burst of replies, however many frames;
 //   - plain HTTP requests, answered by the node's HttpHandler (/healthz, /metrics, /admin/...).
 // Beast and Asio stay inside server.cc: this header is cheap to include.
 // Thread safety: start/stop from one thread; the handler and the RegionPort are called from the
@@ -41,8 +43,18 @@ struct ServerOptions {
   std::string region_name = "region";
   double tick_hz = 20;
   SessionLimits limits;
-  TokenKey key;                     // verifies clients' tokens
-  std::size_t max_send_queue = 64;  // frames waiting for a slow client before it is cut
+  TokenKey key;  // verifies clients' tokens
+  // A client is cut as a slow consumer when the oldest frame not yet written to its socket has
+  // waited this long (ms), or when this many bytes of frames are waiting (the write in flight
+  // included). Judged when a frame is queued (every tick sends one).
+  std::uint64_t max_unread_ms = 5000;
+  std::size_t max_unread_bytes = 4 * 1024 * 1024;
+  // After the cut, how long the write in flight, the error frame and the close may take before
+  // the socket is closed outright (a client that never reads again would hold it forever).
+  std::uint64_t slow_consumer_grace_ms = 10'000;
+  // SO_SNDBUF of each client socket in bytes; 0: the system's (autotuned, up to tcp_wmem's max —
+  // 4 MiB by default — that a client not reading can fill before its frames queue here).
+  int socket_send_buffer = 0;
   std::size_t max_http_body = 64 * 1024;
 };
 

@@ -7,10 +7,18 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
+#include <limits>
 #include <memory>
 
 namespace worldline::gateway {
+
+struct ParsedKey {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{nullptr, &EVP_PKEY_free};
+};
+
 namespace {
 
 namespace json = boost::json;
@@ -147,12 +155,26 @@ std::string ecdsa_raw_to_der(const std::string& raw) {
 
 }  // namespace
 
+crdt::Result<TokenKey> prepare_token_key(TokenKey key) {
+  if (key.kind == TokenKey::Kind::kHs256) return key;
+  auto parsed = std::make_shared<ParsedKey>();
+  parsed->key = load_key(key.material, /*want_private=*/false);
+  if (!parsed->key || !key_fits(parsed->key.get(), key.kind)) {
+    return token_error(std::string("the ") + alg_name(key.kind) +
+                       " key is not a PEM key of that kind");
+  }
+  key.parsed = std::move(parsed);
+  return key;
+}
+
 crdt::Result<std::string> mint_token(const TokenClaims& claims, const TokenKey& key) {
   json::object header{{"alg", alg_name(key.kind)}, {"typ", "JWT"}};
   json::object payload{{"sub", std::to_string(claims.player)},
                        {"role", claims.role},
                        {"exp", claims.expires_at},
                        {"iat", claims.issued_at}};
+  if (!claims.issuer.empty()) payload["iss"] = claims.issuer;
+  if (!claims.audience.empty()) payload["aud"] = claims.audience;
   const std::string signing_input =
       base64url(json::serialize(header)) + "." + base64url(json::serialize(payload));
   std::string signature;
@@ -219,17 +241,22 @@ crdt::Result<TokenClaims> verify_token(const std::string& token, const TokenKey&
       return token_error("bad signature");
     }
   } else {
-    PKey pkey = load_key(key.material, /*want_private=*/false);
-    if (!pkey || !key_fits(pkey.get(), key.kind)) {
-      return token_error(std::string("the ") + alg_name(key.kind) +
-                         " key is not a PEM key of that kind");
+    PKey loaded(nullptr, &EVP_PKEY_free);  // only for a key that was not prepared
+    EVP_PKEY* pkey = key.parsed ? key.parsed->key.get() : nullptr;
+    if (!pkey) {
+      loaded = load_key(key.material, /*want_private=*/false);
+      if (!loaded || !key_fits(loaded.get(), key.kind)) {
+        return token_error(std::string("the ") + alg_name(key.kind) +
+                           " key is not a PEM key of that kind");
+      }
+      pkey = loaded.get();
     }
     if (key.kind == TokenKey::Kind::kEs256) {
       signature = ecdsa_raw_to_der(signature);
       if (signature.empty()) return token_error("bad signature");
     }
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey.get()) != 1 ||
+    if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey) != 1 ||
         EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                          signature.size(),
                          reinterpret_cast<const unsigned char*>(signing_input.data()),
@@ -242,11 +269,13 @@ crdt::Result<TokenClaims> verify_token(const std::string& token, const TokenKey&
   const auto* sub = p.if_contains("sub");
   if (!sub) return token_error("no sub claim");
   if (sub->is_string()) {
-    const std::string s(sub->as_string());
-    if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos) {
+    const json::string& s = sub->as_string();
+    // Digits only (no sign, no space), within 64 bits: from_chars refuses the rest, where stoull
+    // threw on 2^64 and above.
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), claims.player);
+    if (ec != std::errc() || end != s.data() + s.size()) {
       return token_error("sub is not a player id");
     }
-    claims.player = std::stoull(s);
   } else if (sub->is_uint64() || (sub->is_int64() && sub->as_int64() > 0)) {
     claims.player =
         sub->is_uint64() ? sub->as_uint64() : static_cast<std::uint64_t>(sub->as_int64());
@@ -255,12 +284,32 @@ crdt::Result<TokenClaims> verify_token(const std::string& token, const TokenKey&
   }
   if (claims.player == 0) return token_error("sub is not a player id");
   const auto* exp = p.if_contains("exp");
-  if (!exp || !exp->is_int64()) {
-    if (!exp || !exp->is_uint64()) return token_error("no exp claim");
+  if (!exp || !(exp->is_int64() || exp->is_uint64())) return token_error("no exp claim");
+  constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+  // Past 2^63 - 1 is as good as never; exp + leeway is not computed, so nothing overflows.
+  claims.expires_at = exp->is_int64() ? exp->as_int64()
+                                      : static_cast<std::int64_t>(std::min<std::uint64_t>(
+                                            exp->as_uint64(), static_cast<std::uint64_t>(kNever)));
+  leeway = std::max<std::int64_t>(leeway, 0);
+  if (claims.expires_at <= kNever - leeway && claims.expires_at + leeway < now) {
+    return token_error("expired");
   }
-  claims.expires_at =
-      exp->is_int64() ? exp->as_int64() : static_cast<std::int64_t>(exp->as_uint64());
-  if (claims.expires_at + leeway < now) return token_error("expired");
+  if (const auto* iss = p.if_contains("iss"); iss && iss->is_string()) {
+    claims.issuer = std::string(iss->as_string());
+  }
+  if (!key.issuer.empty() && claims.issuer != key.issuer) return token_error("wrong issuer");
+  if (const auto* aud = p.if_contains("aud")) {
+    if (aud->is_string()) {
+      claims.audience = std::string(aud->as_string());
+    } else if (aud->is_array() && !key.audience.empty()) {
+      for (const json::value& a : aud->as_array()) {
+        if (a.is_string() && a.as_string() == key.audience) claims.audience = key.audience;
+      }
+    }
+  }
+  if (!key.audience.empty() && claims.audience != key.audience) {
+    return token_error("not for this audience");
+  }
   if (const auto* role = p.if_contains("role")) {
     if (!role->is_string()) return token_error("role is not a string");
     claims.role = std::string(role->as_string());

@@ -95,6 +95,7 @@ struct Error {
   code @0 :UInt16;       # 4001..4050, docs/protocol.md
   name @1 :Text;
   message @2 :Text;
+  seq @3 :UInt64;        # the action's seq, when the frame was an action whose seq could be read; 0: none
 }
 
 struct Pong {

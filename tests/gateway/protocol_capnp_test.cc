@@ -217,11 +217,15 @@ RC_GTEST_PROP(ClientProtocolCapnp, EveryServerFrameDecodesBackToItself, ()) {
       f = RejectFrame{*rc::gen::arbitrary<std::uint64_t>(), *rc::gen::string<std::string>(),
                       *rc::gen::string<std::string>()};
       break;
-    case 3:
-      f = ErrorFrame{*rc::gen::element(ErrorCode::kBadField, ErrorCode::kRateLimited,
-                                       ErrorCode::kSlowConsumer),
-                     *rc::gen::string<std::string>()};
+    case 3: {
+      ErrorFrame e{*rc::gen::element(ErrorCode::kBadField, ErrorCode::kRateLimited,
+                                     ErrorCode::kSlowConsumer),
+                   *rc::gen::string<std::string>()};
+      // The echoed seq: none, or an action's (>= 1).
+      if (const auto seq = *rc::gen::arbitrary<std::uint64_t>(); seq != 0) e.seq = seq;
+      f = std::move(e);
       break;
+    }
     default:
       f = PongFrame{*rc::gen::arbitrary<std::uint64_t>(), *rc::gen::arbitrary<std::uint64_t>()};
   }

@@ -314,5 +314,22 @@ TEST(RegionHost, ALostClaimIsToldAfterAPartitionOfAnyLength) {
   }
 }
 
+// A pickup refused at ingress (here: aimed at the player itself, `bad_target`) has no outcome; its
+// claim watch entry used to be made anyway and never removed, one leaked per refusal.
+TEST(RegionHost, PickupsRefusedAtIngressLeaveNoClaimWatchBehind) {
+  Region eu(1, 1'000'000);
+  auto sink = std::make_shared<RecordingSink>();
+  const SessionId s = eu.host.attach(7, sink);
+  eu.tick();
+  for (std::uint64_t seq = 1; seq <= 50; ++seq)
+    eu.grab(s, seq, 7);     // the actor itself
+  eu.grab(s, 51, 900'200);  // one real claim, granted
+  eu.tick();
+  ASSERT_EQ(sink->of_type("reject").size(), 50u);
+  EXPECT_EQ(sink->of_type("reject")[0].at("reason").as_string(), "bad_target");
+  EXPECT_EQ(sink->of_type("state").back().at("ack").as_int64(), 51);
+  EXPECT_EQ(eu.host.stats().claims_watched, 0u);  // every outcome came; was 51 (or 50) leaked
+}
+
 }  // namespace
 }  // namespace worldline::gateway

@@ -50,7 +50,8 @@ using testing::NullOutbox;
 // thread at 20 Hz doing what `worldline node` does each tick: region tick, commit, publish.
 class Node {
  public:
-  explicit Node(SessionLimits limits = {}) {
+  explicit Node(SessionLimits limits = {},
+                const std::function<void(ServerOptions&)>& tune = nullptr) {
     world.watch_changes();
     region::PipelineOptions po;
     po.partition.workers = 2;
@@ -62,6 +63,7 @@ class Node {
     so.region_name = "eu-west";
     so.limits = limits;
     so.key = kKey;
+    if (tune) tune(so);
     server = std::make_unique<GatewayServer>(so, *host, [](const HttpRequest& r) {
       if (r.target == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
       return HttpReply{404, "text/plain", "not found\n"};
@@ -114,9 +116,16 @@ class Node {
 // read() decodes a ServerMessage and returns its JSON form, so one test reads the same either way.
 class Client {
  public:
-  explicit Client(std::uint16_t port, const std::string& subprotocol = "worldline.json") {
-    tcp::resolver resolver(ioc_);
-    net::connect(ws_.next_layer(), resolver.resolve("127.0.0.1", std::to_string(port)));
+  // receive_buffer > 0: the socket's SO_RCVBUF, set before connecting (a small one makes a client
+  // that stops reading back the node up quickly).
+  explicit Client(std::uint16_t port, const std::string& subprotocol = "worldline.json",
+                  int receive_buffer = 0) {
+    const tcp::endpoint node(net::ip::make_address("127.0.0.1"), port);
+    ws_.next_layer().open(node.protocol());
+    if (receive_buffer > 0) {
+      ws_.next_layer().set_option(net::socket_base::receive_buffer_size(receive_buffer));
+    }
+    ws_.next_layer().connect(node);
     ws_.set_option(websocket::stream_base::decorator([subprotocol](websocket::request_type& req) {
       if (!subprotocol.empty()) req.set(http::field::sec_websocket_protocol, subprotocol);
     }));
@@ -175,6 +184,11 @@ class Client {
   }
   json::value hello(std::uint64_t player) {
     send(R"({"type":"hello","token":")" + token_for(player) + R"("})");
+    return read();
+  }
+  json::value resume(std::uint64_t player, std::uint64_t last_ack) {
+    send(R"({"type":"hello","token":")" + token_for(player) + R"(","resume":{"last_ack":)" +
+         std::to_string(last_ack) + "}}");
     return read();
   }
 
@@ -293,6 +307,17 @@ TEST(Gateway, EveryMalformedFrameGetsItsErrorAndTheNodeKeepsServingOthers) {
     const json::value e = bad.read_until([](const json::value& v) { return is_type(v, "error"); });
     EXPECT_EQ(e.at("code").as_int64(), k.code) << k.frame.substr(0, 60);
   }
+  // A bad field of an action whose seq could be read: the error carries the seq (docs/protocol.md),
+  // so the client can drop that input from its prediction; seq 0 is a bad field, not a reject.
+  bad.send(R"({"type":"action","seq":9,"kind":"move","args":{"x":"1"}})");
+  const json::value e9 = bad.read_until([](const json::value& v) { return is_type(v, "error"); });
+  EXPECT_EQ(e9.at("code").as_int64(), 4005);
+  ASSERT_TRUE(e9.as_object().contains("seq")) << e9;
+  EXPECT_EQ(e9.at("seq").as_int64(), 9);
+  bad.send(R"({"type":"action","seq":0,"kind":"move"})");
+  const json::value e0 = bad.read_until([](const json::value& v) { return is_type(v, "error"); });
+  EXPECT_EQ(e0.at("code").as_int64(), 4005);
+  EXPECT_FALSE(e0.as_object().contains("seq")) << e0;
   bad.send_binary(std::string("\x00\x01\x02", 3));
   EXPECT_EQ(bad.read_until([](const json::value& v) { return is_type(v, "error"); })
                 .at("code")
@@ -426,6 +451,121 @@ TEST(Gateway, MalformedBinaryFramesGetTheirErrorsAndTheCapnpSessionLivesOn) {
   c.send(R"({"type":"ping","t":9})");
   EXPECT_EQ(
       c.read_until([](const json::value& v) { return is_type(v, "pong"); }).at("t").as_int64(), 9);
+}
+
+// A client that stops reading (while it keeps sending pings) backs the node's writes up: it is
+// told `slow_consumer` after the frame being written and closed with 1008. The frame in flight is
+// never freed under the write (the old code cleared the queue under it: heap-use-after-free under
+// ASan, other buffers' bytes on the wire in a release build, and the error frame never sent).
+TEST(Gateway, AClientThatStopsReadingIsToldItIsASlowConsumerAndClosed) {
+  SessionLimits limits;
+  limits.bytes_per_s = limits.byte_burst = 1e9;
+  Node node(limits, [](ServerOptions& o) {
+    o.max_unread_ms = 300;
+    o.max_unread_bytes = 256 * 1024;
+    o.socket_send_buffer = 16 * 1024;  // not the autotuned megabytes: the queue backs up soon
+  });
+  Client c(node.port(), "worldline.json", /*receive_buffer=*/4096);
+  ASSERT_TRUE(is_type(c.hello(31), "welcome"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::uint64_t sent = 0;
+  while (node.server->stats().slow_consumers == 0 && std::chrono::steady_clock::now() < deadline) {
+    // Paced, so the node's socket buffers fill while its queue is short: the cut then comes with
+    // a write stuck in flight (the buffer the old code freed under it).
+    c.send(R"({"type":"ping","t":)" + std::to_string(++sent) + "}");
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ASSERT_EQ(node.server->stats().slow_consumers, 1u) << sent << " pings sent";
+  // Now read everything: frames as the node wrote them (pongs in order, no stray bytes), then the
+  // error that explains, then the close.
+  std::uint64_t last_pong = 0;
+  json::value last;
+  for (;;) {
+    const json::value v = c.read();
+    if (v.is_null()) break;
+    if (is_type(v, "pong")) {
+      EXPECT_GT(v.at("t").as_int64(), static_cast<std::int64_t>(last_pong));
+      last_pong = static_cast<std::uint64_t>(v.at("t").as_int64());
+    } else {
+      ASSERT_TRUE(is_type(v, "state") || is_type(v, "error")) << v;
+    }
+    last = v;
+  }
+  ASSERT_TRUE(is_type(last, "error")) << last;
+  EXPECT_EQ(last.at("code").as_int64(), 4030);
+  EXPECT_EQ(last.at("name").as_string(), "slow_consumer");
+  EXPECT_EQ(c.closed_with, 1008);
+  EXPECT_LT(last_pong, sent);  // the frames still queued at the cut were dropped
+}
+
+// A client that reads is never cut by a burst of replies, however many frames at once: here a
+// thousand pongs (the old limit of 64 queued frames cut this session in most runs).
+TEST(Gateway, AClientThatReadsIsNotCutByABurstOfReplies) {
+  SessionLimits limits;
+  limits.bytes_per_s = limits.byte_burst = 1e9;
+  Node node(limits);
+  Client c(node.port());
+  ASSERT_TRUE(is_type(c.hello(32), "welcome"));
+  constexpr int kPings = 1000;
+  for (int i = 1; i <= kPings; ++i)
+    c.send(R"({"type":"ping","t":)" + std::to_string(i) + "}");
+  int pongs = 0;
+  const json::value last = c.read_until(
+      [&](const json::value& v) {
+        EXPECT_FALSE(is_type(v, "error")) << v;
+        pongs += is_type(v, "pong");
+        return is_type(v, "pong") && v.at("t").as_int64() == kPings;
+      },
+      5000);
+  ASSERT_FALSE(last.is_null()) << "closed with " << c.closed_with;
+  EXPECT_EQ(pongs, kPings);
+  EXPECT_EQ(node.server->stats().slow_consumers, 0u);
+}
+
+// The documented resume procedure: reconnect and resend what was not seen acknowledged. Here all
+// 100 actions were already applied, so one tick answers them with 100 `duplicate` rejects at once —
+// and the session lives on (the old frame-count limit cut it after a few dozen).
+TEST(Gateway, ResendingAHundredAppliedActionsOnResumeGetsAHundredDuplicatesAndTheSessionLives) {
+  Node node;
+  constexpr int kActions = 100;
+  auto act = [](Client& c, int seq) {
+    c.send(R"({"type":"action","seq":)" + std::to_string(seq) +
+           R"(,"kind":"chat","args":{"text":"hi"}})");
+  };
+  {
+    Client first(node.port());
+    ASSERT_TRUE(is_type(first.hello(33), "welcome"));
+    for (int seq = 1; seq <= kActions; ++seq)
+      act(first, seq);
+    ASSERT_FALSE(first
+                     .read_until([](const json::value& v) {
+                       return is_type(v, "state") && v.at("ack").as_int64() == kActions;
+                     })
+                     .is_null());
+  }
+  Client again(node.port());
+  ASSERT_TRUE(is_type(again.resume(33, 0), "welcome"));
+  for (int seq = 1; seq <= kActions; ++seq)
+    act(again, seq);
+  std::vector<std::int64_t> duplicates;
+  for (;;) {
+    const json::value v = again.read();
+    ASSERT_FALSE(v.is_null()) << "closed with " << again.closed_with << " after "
+                              << duplicates.size() << " duplicates";
+    ASSERT_FALSE(is_type(v, "error")) << v;
+    if (is_type(v, "reject")) {
+      EXPECT_EQ(v.at("reason").as_string(), "duplicate") << v;
+      duplicates.push_back(v.at("seq").as_int64());
+    }
+    if (duplicates.size() == kActions) break;
+  }
+  for (int i = 0; i < kActions; ++i)
+    EXPECT_EQ(duplicates[static_cast<std::size_t>(i)], i + 1);
+  again.send(R"({"type":"ping","t":5})");
+  EXPECT_EQ(
+      again.read_until([](const json::value& v) { return is_type(v, "pong"); }).at("t").as_int64(),
+      5);
+  EXPECT_EQ(node.server->stats().slow_consumers, 0u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
@@ -21,6 +22,33 @@ TokenClaims claims(std::uint64_t player, std::string role = "player", std::int64
 
 std::string error_of(const crdt::Result<TokenClaims>& r) {
   return r.ok() ? "ok" : r.error().message;
+}
+
+std::string b64url(const std::string& in) {
+  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += a[(buf >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += a[(buf << (6 - bits)) & 63];
+  return out;
+}
+
+// An HS256 token over any payload text (claims mint_token would never write).
+std::string hs256_over(const std::string& payload, const std::string& secret) {
+  const std::string input = b64url(R"({"alg":"HS256","typ":"JWT"})") + "." + b64url(payload);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
+  return input + "." + b64url(std::string(reinterpret_cast<const char*>(mac), len));
 }
 
 TEST(Token, Hs256RoundTrip) {
@@ -155,6 +183,106 @@ TEST(Token, Es256SignedByTheAccountServiceVerifiedWithItsPublicKey) {
       "token: the ES256 key is not a PEM key of that kind");
   const auto rs = mint_token(claims(77), TokenKey{TokenKey::Kind::kRs256, rsa.private_pem}).value();
   EXPECT_EQ(error_of(verify_token(rs, verifier, kNow)), "token: algorithm must be ES256");
+}
+
+// sub past 2^64 - 1 made stoull throw out of verify_token; exp near 2^63 overflowed exp + leeway.
+// Every value is now refused with a reason or clamped.
+TEST(Token, OutOfRangeSubAndExpAreRefusedOrClampedNeverThrownOrOverflowed) {
+  const std::string secret = "a shared secret of the studio";
+  const TokenKey key{TokenKey::Kind::kHs256, secret};
+  auto verify = [&](const std::string& payload) {
+    return verify_token(hs256_over(payload, secret), key, kNow);
+  };
+  EXPECT_EQ(error_of(verify(R"({"sub":"18446744073709551616","exp":1900000000})")),
+            "token: sub is not a player id");
+  EXPECT_EQ(error_of(verify(R"({"sub":"99999999999999999999","exp":1900000000})")),
+            "token: sub is not a player id");
+  for (const char* sub : {R"("+5")", R"(" 5")", R"("-1")", R"("")", R"("5x")", "-1", "1.5"}) {
+    EXPECT_EQ(error_of(verify(std::string(R"({"sub":)") + sub + R"(,"exp":1900000000})")),
+              "token: sub is not a player id")
+        << sub;
+  }
+  auto top = verify(R"({"sub":"18446744073709551615","exp":1900000000})");
+  ASSERT_TRUE(top.ok()) << top.error().message;
+  EXPECT_EQ(top.value().player, 18446744073709551615u);
+  // exp at 2^63 - 1 with 30 s of leeway: far future, not an overflow (UBSan stops the old code).
+  auto never = verify(R"({"sub":"5","exp":9223372036854775807})");
+  ASSERT_TRUE(never.ok()) << never.error().message;
+  EXPECT_EQ(never.value().expires_at, 9223372036854775807);
+  // Past 2^63 - 1 (a uint64 in JSON): clamped, not wrapped to a negative (expired) time.
+  auto past = verify(R"({"sub":"5","exp":18446744073709551615})");
+  ASSERT_TRUE(past.ok()) << past.error().message;
+  EXPECT_EQ(past.value().expires_at, 9223372036854775807);
+  EXPECT_EQ(error_of(verify(R"({"sub":"5","exp":-9223372036854775808})")), "token: expired");
+  EXPECT_EQ(error_of(verify(R"({"sub":"5","exp":1e300})")), "token: no exp claim");
+}
+
+TEST(Token, IssuerAndAudienceAreCheckedWhenTheKeyNamesThem) {
+  const std::string secret = "a shared secret of the studio";
+  TokenKey key{TokenKey::Kind::kHs256, secret};
+  key.issuer = "https://accounts.studio.example";
+  key.audience = "worldline-eu";
+  TokenClaims good = claims(5);
+  good.issuer = key.issuer;
+  good.audience = key.audience;
+  auto c = verify_token(mint_token(good, key).value(), key, kNow);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c.value().issuer, key.issuer);
+  EXPECT_EQ(c.value().audience, key.audience);
+  TokenClaims no_iss = good;
+  no_iss.issuer.clear();
+  EXPECT_EQ(error_of(verify_token(mint_token(no_iss, key).value(), key, kNow)),
+            "token: wrong issuer");
+  TokenClaims other_iss = good;
+  other_iss.issuer = "https://evil.example";
+  EXPECT_EQ(error_of(verify_token(mint_token(other_iss, key).value(), key, kNow)),
+            "token: wrong issuer");
+  TokenClaims other_aud = good;
+  other_aud.audience = "worldline-us";
+  EXPECT_EQ(error_of(verify_token(mint_token(other_aud, key).value(), key, kNow)),
+            "token: not for this audience");
+  TokenClaims no_aud = good;
+  no_aud.audience.clear();
+  EXPECT_EQ(error_of(verify_token(mint_token(no_aud, key).value(), key, kNow)),
+            "token: not for this audience");
+  // `aud` as an array (RFC 7519 §4.1.3): accepted when it holds ours.
+  const std::string iss = R"("iss":"https://accounts.studio.example")";
+  EXPECT_TRUE(verify_token(hs256_over(R"({"sub":"5","exp":1900000000,)" + iss +
+                                          R"(,"aud":["worldline-us","worldline-eu"]})",
+                                      secret),
+                           key, kNow)
+                  .ok());
+  EXPECT_EQ(error_of(verify_token(hs256_over(R"({"sub":"5","exp":1900000000,)" + iss +
+                                                 R"(,"aud":["worldline-us",7]})",
+                                             secret),
+                                  key, kNow)),
+            "token: not for this audience");
+  // A key that names neither accepts tokens with or without them.
+  const TokenKey plain{TokenKey::Kind::kHs256, secret};
+  EXPECT_TRUE(verify_token(mint_token(good, plain).value(), plain, kNow).ok());
+  EXPECT_TRUE(verify_token(mint_token(claims(5), plain).value(), plain, kNow).ok());
+}
+
+// The node parses the account service's public key once (prepare_token_key), not at every hello:
+// a prepared key verifies without reading its PEM text again, and a bad PEM fails at preparation.
+TEST(Token, APreparedKeyIsParsedOnceAndABadPemFailsAtPreparation) {
+  for (const auto kind : {TokenKey::Kind::kRs256, TokenKey::Kind::kEs256}) {
+    const KeyPair keys = kind == TokenKey::Kind::kRs256 ? make_rsa() : make_ec();
+    const std::string t = mint_token(claims(9), TokenKey{kind, keys.private_pem}).value();
+    auto prepared = prepare_token_key(TokenKey{kind, keys.public_pem});
+    ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+    TokenKey key = prepared.value();
+    ASSERT_TRUE(key.parsed);
+    key.material = "no longer a PEM key";  // verification must not parse it
+    auto c = verify_token(t, key, kNow);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c.value().player, 9u);
+    EXPECT_FALSE(prepare_token_key(TokenKey{kind, "not pem"}).ok());
+  }
+  EXPECT_FALSE(prepare_token_key(TokenKey{TokenKey::Kind::kRs256, make_ec().public_pem}).ok());
+  auto hs = prepare_token_key(TokenKey{TokenKey::Kind::kHs256, "a shared secret of the studio"});
+  ASSERT_TRUE(hs.ok());
+  EXPECT_FALSE(hs.value().parsed);  // nothing to parse
 }
 
 }  // namespace
