@@ -155,7 +155,8 @@ std::optional<std::pair<crdt::EntityId, std::uint64_t>> parse_claim(const std::s
 void RegionHost::record_grant(std::uint64_t player, crdt::EntityId item, std::uint64_t seq) {
   (void)world_.write(Key{player, kPendingClaimsComponent},
                      [&](ComponentValue& c) -> std::optional<ComponentValue> {
-                       return replica::value_as<crdt::Buffs>(c).add(world_.id(), claim_element(item, seq));
+                       return replica::value_as<crdt::Buffs>(c).add(world_.id(),
+                                                                    claim_element(item, seq));
                      });
 }
 
@@ -225,6 +226,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
     bool claiming;  // it made the claiming_ entry of (player, seq)
   };
   std::vector<Sent> sent;
+  std::vector<std::uint64_t> detached;  // players whose session detached in this tick
   auto flush = [&] {
     if (batch.empty()) return;
     const auto refused = pipeline_.submit_all(batch, region_ms);
@@ -260,7 +262,10 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
       }
       case Event::Kind::kDetach:
         flush();
-        sessions_.erase(e.session);
+        if (auto s = sessions_.find(e.session); s != sessions_.end()) {
+          detached.push_back(s->second.player);
+          sessions_.erase(s);
+        }
         break;
       case Event::Kind::kAction: {
         auto s = sessions_.find(e.session);
@@ -283,6 +288,16 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
   std::unordered_map<std::uint64_t, SessionId> session_of;  // each player's latest session
   for (const auto& [id, s] : sessions_)
     session_of[s.player] = id;
+  // A player with no session here left (to resume here or in another region, which may take its
+  // authority before our next look at the register): its actions not yet processed are dropped,
+  // never applied behind its back. None was acknowledged; the client resends them on resume, and
+  // its processed seq stays, so what was applied is still refused as a duplicate.
+  for (std::uint64_t player : detached) {
+    if (session_of.count(player)) continue;
+    pipeline_.drop_pending(player);
+    claiming_.erase(claiming_.lower_bound({player, 0}),
+                    claiming_.upper_bound({player, UINT64_MAX}));
+  }
   // Peers' deltas joined since the last tick may have decided some of the attached players'
   // pending claims against them (and an attach brings a player's claims into view).
   check_claims(session_of);

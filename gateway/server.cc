@@ -232,15 +232,20 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
     close_code_ = websocket::close_code::policy_error;
     close_reason_ = "slow consumer";
     closing_ = true;
-    // A client that never reads again would hold the socket (and the write) forever.
+    arm_close_deadline();
+    if (!writing_) do_write();
+  }
+
+  // A client that never reads again would hold the socket (and the write, and the close
+  // handshake) forever: every close, not only a slow consumer's, has a deadline.
+  void arm_close_deadline() {
     grace_.expires_after(std::chrono::milliseconds(server_->options.slow_consumer_grace_ms));
     grace_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->finished_) return;
-      spdlog::info("session of player {}: slow consumer did not take its close in time, dropped",
+      spdlog::info("session of player {}: the client did not take its close in time, dropped",
                    self->core_ ? self->core_->player() : 0);
       beast::get_lowest_layer(self->ws_).close();  // aborts the write: on_write then finishes
     });
-    if (!writing_) do_write();
   }
 
   void do_write() {
@@ -271,6 +276,7 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
     closing_ = true;
     close_code_ = static_cast<websocket::close_code>(code);
     close_reason_ = reason;
+    arm_close_deadline();
     if (!writing_)
       do_write();  // flushes what is queued (e.g. the error that explains), then closes
   }

@@ -49,8 +49,9 @@ struct ServerOptions {
   // included). Judged when a frame is queued (every tick sends one).
   std::uint64_t max_unread_ms = 5000;
   std::size_t max_unread_bytes = 4 * 1024 * 1024;
-  // After the cut, how long the write in flight, the error frame and the close may take before
-  // the socket is closed outright (a client that never reads again would hold it forever).
+  // After a close begins (a slow consumer's cut, an error, authority moved, shutdown), how long
+  // the write in flight, the explaining error frame and the close handshake may take before the
+  // socket is closed outright (a client that never reads again would hold it forever).
   std::uint64_t slow_consumer_grace_ms = 10'000;
   // SO_SNDBUF of each client socket in bytes; 0: the system's (autotuned, up to tcp_wmem's max —
   // 4 MiB by default — that a client not reading can fill before its frames queue here).

@@ -50,6 +50,7 @@ constexpr std::uint32_t kFormat = 2;
 const std::string kFormatKey = "format";
 const std::string kSnapshotSeqKey = "snapshot_seq";
 const std::string kNextSeqKey = "next_seq";
+const std::string kRepairingKey = "repairing";
 
 std::uint32_t record_crc(std::string_view key, std::string_view payload) {
   return crc32c_extend(crc32c(key), payload);
@@ -302,6 +303,25 @@ crdt::Result<bool> LmdbJournal::snapshot(const Store& store, std::uint64_t next_
   return true;
 }
 
+crdt::Result<bool> LmdbJournal::set_repairing(bool repairing) {
+  Txn txn(env_->env, 0);
+  if (txn.rc()) return lmdb_error("txn_begin", txn.rc());
+  MDB_val k = val(kRepairingKey);
+  int rc;
+  if (repairing) {
+    const std::string one = "1";
+    MDB_val v = val(one);
+    rc = mdb_put(txn.get(), env_->meta, &k, &v, 0);
+    if (rc) return lmdb_error("put meta repairing", rc);
+  } else {
+    rc = mdb_del(txn.get(), env_->meta, &k, nullptr);
+    if (rc && rc != MDB_NOTFOUND) return lmdb_error("del meta repairing", rc);
+  }
+  rc = txn.commit();
+  if (rc) return lmdb_error("commit meta repairing", rc);
+  return true;
+}
+
 crdt::Result<Recovery> LmdbJournal::recover(const ComponentRegistry& registry) {
   Recovery out;
   std::vector<std::pair<MDB_dbi, std::string>> bad;  // (db, key) to quarantine
@@ -328,6 +348,13 @@ crdt::Result<Recovery> LmdbJournal::recover(const ComponentRegistry& registry) {
     } else if (rc != 0 && rc != MDB_NOTFOUND) {
       return lmdb_error("get meta next_seq", rc);
     }  // absent (a format-1 directory, or nothing appended yet): the records decide
+    MDB_val rk = val(kRepairingKey), rv;
+    rc = mdb_get(txn.get(), env_->meta, &rk, &rv);
+    if (rc == 0) {
+      out.repair_pending = true;
+    } else if (rc != MDB_NOTFOUND) {
+      return lmdb_error("get meta repairing", rc);
+    }
     // Snapshot.
     JournalRecord snap{snapshot_seq > 0 ? snapshot_seq - 1 : 0, {}};
     {

@@ -2,7 +2,8 @@
 //   journal     seq (8 bytes, big-endian) → CRC-32C (4 bytes) + JournalRecord
 //   state       entity (8) + component (2), big-endian → CRC-32C + value   (the last snapshot)
 //   meta        "format" → 2 (8 bytes); "snapshot_seq" → the first seq not covered by `state`;
-//               "next_seq" → above every seq ever appended (written with each append)
+//               "next_seq" → above every seq ever appended (written with each append);
+//               "repairing" → present while a repair from peers is unfinished
 //   quarantine  "<db>/<hex key>" → the raw bytes of a record that failed its checksum or decoding
 // Each CRC-32C covers the record's key followed by its payload (format 2), so a value found under
 // a key it was not written under fails like a flipped byte. A directory of format 1 (checksums over
@@ -35,9 +36,13 @@ struct Recovery {
   // quarantined journal record's keys are unknown, which calls for a digest resync instead.
   std::vector<Key> quarantined_keys;
   std::uint64_t quarantined_journal_records = 0;
-  // True when anything was quarantined: the state read back may lack this replica's own writes,
-  // so it must not write again before its peers gave them back (Replica::request_resync()).
-  bool lost_state() const { return quarantined > 0; }
+  // A repair begun before this start had not finished (meta "repairing"): the quarantined records
+  // are gone from the journal now, but the state still lacks what they held.
+  bool repair_pending = false;
+  // True when anything was quarantined, now or in a start whose repair never finished: the state
+  // read back may lack this replica's own writes, so it must not write again before its peers
+  // gave them back (Replica::request_resync()).
+  bool lost_state() const { return quarantined > 0 || repair_pending; }
 };
 
 struct JournalStats {
@@ -60,6 +65,10 @@ class LmdbJournal final : public Journal {
   // journal records it covers, in one transaction.
   crdt::Result<bool> snapshot(const Store& store, std::uint64_t next_seq);
   crdt::Result<Recovery> recover(const ComponentRegistry& registry);
+  // Marks (durably) that a repair from peers is under way, or finished: a node that stops or
+  // crashes before its peers gave back what was quarantined repairs again at its next start,
+  // although the quarantined records are no longer there to fail their checks.
+  crdt::Result<bool> set_repairing(bool repairing);
 
   JournalStats stats() const;
   const std::string& dir() const { return dir_; }

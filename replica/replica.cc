@@ -411,7 +411,12 @@ void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std:
     return;
   }
   join_held_back(&peer, a);
-  if (!flush_pending(from, peer, now_ms)) return;
+  // Everything joined so far is journaled before the ack, not only this peer's part of it: an
+  // entry of this transmission that changed nothing may have been joined from another peer's
+  // transmission still being assembled (a relayed group), and is durable only once that is.
+  for (auto& [id, p] : peers_) {
+    if (!flush_pending(id, p, now_ms)) return;
+  }
   if (a.refused == 0) {
     // The ack's promise: every entry of exactly this transmission — the sender's interval up to
     // batch.seq, or its state — is joined here and durable in our journal.

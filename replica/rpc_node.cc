@@ -457,6 +457,8 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
   }
 
   void snapshot() {
+    // A snapshot of a state still lacking what was quarantined would make the loss look whole.
+    if (replica->repairing()) return;
     auto ok = journal->snapshot(replica->store(), replica->next_seq());
     if (!ok) {
       spdlog::error("replica {}: snapshot failed: {}", config.id, ok.error().to_string());
@@ -646,12 +648,21 @@ int ReplicaNode::run(const RunOptions& options) {
   // before any link is up).
   const std::vector<Key> refetch = recovery.value().quarantined_keys;
   if (recovery.value().lost_state()) {
+    // Durably first: a stop or crash before the repair ends must not forget it (the quarantined
+    // records are gone from the journal, so the next start would see nothing wrong).
+    if (auto marked = n.journal->set_repairing(true); !marked) {
+      spdlog::error("replica {}: cannot record the repair in LMDB: {}", n.config.id,
+                    marked.error().to_string());
+      return 2;
+    }
     n.replica->request_resync();
     spdlog::warn(
-        "replica {}: {} records quarantined: local writes wait until every peer has sent its "
+        "replica {}: {} records quarantined{}: local writes wait until every peer has sent its "
         "state (a write now could reuse this replica's dots and counter totals)",
-        n.config.id, recovery.value().quarantined);
+        n.config.id, recovery.value().quarantined,
+        recovery.value().repair_pending ? " (and a repair left unfinished before this start)" : "");
   }
+  bool repair_recorded = recovery.value().lost_state();
   std::uint64_t last_repair_ask_ms = steady_ms(), repair_log_ms = steady_ms();
   auto stop_flag = kj::newPromiseAndFulfiller<void>();
   auto failed = kj::newPromiseAndFulfiller<void>();
@@ -665,25 +676,34 @@ int ReplicaNode::run(const RunOptions& options) {
       stop_flag.fulfiller->fulfill();
     }
   }));
-  n.tasks->add(
-      n.every(n.config.gossip_interval_ms, [&n, &refetch, &last_repair_ask_ms, &repair_log_ms] {
-        const std::uint64_t now = steady_ms();
-        if (n.replica->repairing() && now - last_repair_ask_ms >= 1000) {
-          last_repair_ask_ms = now;
-          n.replica->request_resync();  // to the peers still awaited
-          n.replica->request_keys(refetch);
-          if (now - repair_log_ms >= 10'000) {
-            repair_log_ms = now;
-            std::string awaited;
-            for (ReplicaId id : n.replica->awaiting_repair())
-              awaited += " " + std::to_string(id);
-            spdlog::warn("replica {}: still repairing lost state; local writes wait for replicas{}",
-                         n.config.id, awaited);
-          }
-        }
-        n.cut_silent_links(steady_ms());
-        n.replica->gossip(steady_ms());
-      }));
+  n.tasks->add(n.every(n.config.gossip_interval_ms, [&n, &refetch, &last_repair_ask_ms,
+                                                     &repair_log_ms, &repair_recorded] {
+    const std::uint64_t now = steady_ms();
+    if (repair_recorded && !n.replica->repairing()) {
+      if (auto done = n.journal->set_repairing(false); done) {
+        repair_recorded = false;
+        spdlog::info("replica {}: repair complete: every peer sent its state", n.config.id);
+      } else {
+        spdlog::error("replica {}: cannot record the end of the repair: {}", n.config.id,
+                      done.error().to_string());
+      }
+    }
+    if (n.replica->repairing() && now - last_repair_ask_ms >= 1000) {
+      last_repair_ask_ms = now;
+      n.replica->request_resync();  // to the peers still awaited
+      n.replica->request_keys(refetch);
+      if (now - repair_log_ms >= 10'000) {
+        repair_log_ms = now;
+        std::string awaited;
+        for (ReplicaId id : n.replica->awaiting_repair())
+          awaited += " " + std::to_string(id);
+        spdlog::warn("replica {}: still repairing lost state; local writes wait for replicas{}",
+                     n.config.id, awaited);
+      }
+    }
+    n.cut_silent_links(steady_ms());
+    n.replica->gossip(steady_ms());
+  }));
   if (options.status_interval_ms) {
     n.tasks->add(n.every(options.status_interval_ms, [&n] { n.status(); }));
   }

@@ -319,7 +319,7 @@ TEST(RegionHost, ALostClaimIsToldAfterAPartitionOfAnyLength) {
 TEST(RegionHost, PickupsRefusedAtIngressLeaveNoClaimWatchBehind) {
   Region eu(1, 1'000'000);
   auto sink = std::make_shared<RecordingSink>();
-  const SessionId s = eu.host.attach(7, sink);
+  const SessionId s = eu.host().attach(7, sink);
   eu.tick();
   for (std::uint64_t seq = 1; seq <= 50; ++seq)
     eu.grab(s, seq, 7);     // the actor itself
@@ -328,7 +328,37 @@ TEST(RegionHost, PickupsRefusedAtIngressLeaveNoClaimWatchBehind) {
   ASSERT_EQ(sink->of_type("reject").size(), 50u);
   EXPECT_EQ(sink->of_type("reject")[0].at("reason").as_string(), "bad_target");
   EXPECT_EQ(sink->of_type("state").back().at("ack").as_int64(), 51);
-  EXPECT_EQ(eu.host.stats().claims_watched, 0u);  // every outcome came; was 51 (or 50) leaked
+  EXPECT_EQ(eu.host().stats().claims_watched, 0u);  // every outcome came; was 51 (or 50) leaked
+}
+
+}  // namespace
+}  // namespace worldline::gateway
+
+namespace worldline::gateway {
+namespace {
+
+// A player that left a region (to resume there or elsewhere) has its actions not yet processed
+// dropped, never applied behind its back: another region may take its authority, and the client
+// resends what was not acknowledged wherever it resumes — applied there, and here too, twice.
+TEST(RegionHost, ActionsOfAPlayerWhoLeftAreNotAppliedAfterItsSessionDetached) {
+  Region eu(1, 1'000'000);
+  auto sink = std::make_shared<RecordingSink>();
+  const SessionId s = eu.host().attach(31, sink);
+  eu.tick();
+  const crdt::Vec3 spawned = eu.position(31);
+  eu.move(s, 1, {spawned.x + 5, 0, spawned.z});
+  eu.host().detach(s);
+  eu.tick();
+  EXPECT_EQ(eu.position(31).x, spawned.x);  // not moved
+  EXPECT_EQ(eu.input_seq(31), 0u);
+  // Resumed here: the resend is admitted (it was never processed) and applied once.
+  auto again = std::make_shared<RecordingSink>();
+  const SessionId s2 = eu.host().attach(31, again);
+  eu.move(s2, 1, {spawned.x + 5, 0, spawned.z});
+  eu.tick();
+  EXPECT_EQ(eu.position(31).x, spawned.x + 5);
+  EXPECT_EQ(eu.input_seq(31), 1u);
+  EXPECT_EQ(again->of_type("state").back().at("ack").as_int64(), 1);
 }
 
 }  // namespace

@@ -356,6 +356,36 @@ TEST(LmdbJournal, AJournalRecordUnderAnotherSeqIsQuarantined) {
   EXPECT_EQ(rec.value().records[1].seq, 3u);
 }
 
+// A repair cut short (a crash, a stop, a peer removed from the config) is not forgotten: the
+// quarantined records were deleted at the first start, so only the durable mark says the state
+// still lacks what they held.
+TEST(LmdbJournal, AnUnfinishedRepairIsStillLostStateAtTheNextStart) {
+  TempDir dir;
+  const auto reg = ComponentRegistry::game_defaults();
+  {
+    auto j = LmdbJournal::open(dir.str());
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE(j.value()->append(record_with_name(1, "n1")).ok());
+    ASSERT_TRUE(j.value()->set_repairing(true).ok());
+  }
+  {
+    auto j = LmdbJournal::open(dir.str());
+    ASSERT_TRUE(j.ok());
+    auto rec = j.value()->recover(reg);
+    ASSERT_TRUE(rec.ok());
+    EXPECT_EQ(rec.value().quarantined, 0u);
+    EXPECT_TRUE(rec.value().repair_pending);
+    EXPECT_TRUE(rec.value().lost_state());
+    ASSERT_TRUE(j.value()->set_repairing(false).ok());  // every peer answered
+  }
+  auto j = LmdbJournal::open(dir.str());
+  ASSERT_TRUE(j.ok());
+  auto rec = j.value()->recover(reg);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_FALSE(rec.value().lost_state());
+  EXPECT_EQ(rec.value().records.size(), 1u);
+}
+
 // A directory written before the checksums covered the key (format 1: CRC over the payload only,
 // no "format" in meta) is converted on open and recovers whole.
 TEST(LmdbJournal, AFormat1DirectoryIsConvertedOnOpen) {
