@@ -526,7 +526,11 @@ TEST(Gateway, AClientThatReadsIsNotCutByABurstOfReplies) {
 // 100 actions were already applied, so one tick answers them with 100 `duplicate` rejects at once —
 // and the session lives on (the old frame-count limit cut it after a few dozen).
 TEST(Gateway, ResendingAHundredAppliedActionsOnResumeGetsAHundredDuplicatesAndTheSessionLives) {
-  Node node;
+  // 200 actions of one player in about a second: the player's budget (shared by its sessions, not
+  // refilled by the reconnect) must allow them, or the resends are rate_limited, not duplicates.
+  SessionLimits limits;
+  limits.action_burst = 250;
+  Node node(limits);
   constexpr int kActions = 100;
   auto act = [](Client& c, int seq) {
     c.send(R"({"type":"action","seq":)" + std::to_string(seq) +
