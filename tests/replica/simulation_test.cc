@@ -315,7 +315,7 @@ void run_seeds(std::uint64_t from, std::uint64_t count) {
   std::printf("simulated seeds %llu..%llu: %zu writes, %zu messages delivered, %zu acks checked\n",
               static_cast<unsigned long long>(from),
               static_cast<unsigned long long>(from + count - 1), writes, messages, acks);
-  EXPECT_GT(writes, count * 300);  // the runs did real work
+  EXPECT_GT(writes, count * 200);  // the runs did real work (quiet spells included)
   EXPECT_GT(acks, count * 20);     // and acknowledged it, each ack checked
 }
 
