@@ -14,7 +14,7 @@
 // time when its frames were all written before the next tick was due), CPU used by each half and
 // by the whole machine (from /proc/stat, so kernel work done outside the process counts too), and
 // CPU per message. Build with `bash dev.sh bench` (or `cmake --build build/bench --target
-// socket_floor`); the README's table: for n in 1000 2500 4000 5000 7500 10000; do
+// socket_floor`); docs/benchmarks.md's table: for n in 1000 2500 4000 5000 7500 10000; do
 // build/bench/bench/socket_floor --players $n --server-threads 2; done
 #include <arpa/inet.h>
 #include <fcntl.h>
