@@ -68,11 +68,11 @@ std::string login_proof(const std::string& secret, const std::string& nonce, Rep
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
-struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
+struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
   ReplicaNodeConfig config;
   const ComponentRegistry& registry;
   std::unique_ptr<LmdbJournal> journal;
-  std::unique_ptr<Replica> replica;
+  Replica* replica = nullptr;  // the node loop's, while run() runs
   kj::Maybe<kj::AsyncIoContext&> io;
   // Created in run() once the event loop exists, destroyed before it.
   kj::Own<kj::TaskSet> tasks;
@@ -94,7 +94,6 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     if (it == inbound.end() || it->second.session != session || !it->second.cut) return;
     if (it->second.cut->isWaiting()) it->second.cut->fulfill();
   }
-  std::uint64_t groups_since_snapshot = 0;
 
   struct PeerLink {
     PeerConfig config;
@@ -145,6 +144,7 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
 
   // ---- Outbox ---------------------------------------------------------------------------------
   void send(ReplicaId to, std::string bytes) override {
+    if (!tasks) return;  // not serving (yet): anti-entropy resends what is not acknowledged
     if (config.link_delay_ms > 0) {
       tasks->add(KJ_ASSERT_NONNULL(io)
                      .provider->getTimer()
@@ -372,7 +372,27 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     }
   }
 
-  // ---- ticks ----------------------------------------------------------------------------------
+  // ---- the node loop's transport ----------------------------------------------------------------
+  std::uint64_t now_ms() override { return steady_ms(); }
+
+  // Runs the KJ event loop (peers' messages, connections, status lines) until `due` or a stop.
+  bool wait_until(std::uint64_t due) override {
+    if (stopping()) return false;
+    auto& ctx = KJ_ASSERT_NONNULL(io);
+    const std::uint64_t now = steady_ms();
+    const kj::TimePoint at =
+        kj::systemPreciseMonotonicClock().now() + (due > now ? due - now : 0) * kj::MILLISECONDS;
+    ctx.provider->getTimer()
+        .atTime(at)
+        .exclusiveJoin(KJ_ASSERT_NONNULL(signals).addBranch())
+        .wait(ctx.waitScope);
+    return !stopping();
+  }
+  bool stopping() const { return signalled || (stop_flag && stop_flag->load()); }
+
+  void maintain(std::uint64_t now) override { cut_silent_links(now); }
+
+  // ---- the built-in write load ----------------------------------------------------------------
   bool load_started = false;
 
   void generate_writes() {
@@ -406,38 +426,6 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
       spdlog::info("replica {}: write load done ({} writes)", config.id, written);
   }
 
-  void tick(const RunOptions& options) {
-    const std::uint64_t now = steady_ms();
-    // The repair fence (Replica::request_resync()): no local write while peers' states are
-    // awaited. Received groups still commit.
-    if (!replica->repairing()) {
-      generate_writes();
-      if (options.before_commit) options.before_commit(*replica, now);
-    }
-    auto seq = replica->commit(now);
-    if (options.stats_out) {
-      NodeStats& out = *options.stats_out;
-      out.journal = journal->stats();
-      out.loop = loop;
-      out.auth_failures = auth_failures;
-      out.sessions_cut = sessions_cut;
-      out.sessions_superseded = sessions_superseded;
-      const LinkTotals totals = link_totals();
-      out.sends_dropped = totals.dropped;
-      out.silent_links_dropped = totals.silent_cuts;
-    }
-    if (options.after_commit) options.after_commit(*replica, seq.ok(), now);
-    if (!seq) {
-      spdlog::error("replica {}: group commit failed, writes stay unacknowledged: {}", config.id,
-                    seq.error().to_string());
-    } else if (seq.value()) {
-      pending[*seq.value()] = std::move(open_ids);
-      open_ids.clear();
-      if (++groups_since_snapshot >= config.snapshot_every_groups) snapshot();
-    }
-    acknowledge_durable(now);
-  }
-
   void acknowledge_durable(std::uint64_t now) {
     if (pending.empty()) return;
     std::uint64_t durable_below = replica->next_seq();
@@ -456,15 +444,15 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
     ack_log.flush();
   }
 
-  void snapshot() {
-    // A snapshot of a state still lacking what was quarantined would make the loss look whole.
-    if (replica->repairing()) return;
-    auto ok = journal->snapshot(replica->store(), replica->next_seq());
-    if (!ok) {
-      spdlog::error("replica {}: snapshot failed: {}", config.id, ok.error().to_string());
-    } else {
-      groups_since_snapshot = 0;
-    }
+  void fill_stats(NodeStats& out) const {
+    out.journal = journal->stats();
+    if (node_loop) out.loop = node_loop->loop_stats();
+    out.auth_failures = auth_failures;
+    out.sessions_cut = sessions_cut;
+    out.sessions_superseded = sessions_superseded;
+    const LinkTotals totals = link_totals();
+    out.sends_dropped = totals.dropped;
+    out.silent_links_dropped = totals.silent_cuts;
   }
 
   void status() {
@@ -503,72 +491,41 @@ struct ReplicaNode::Impl : public Outbox, public kj::TaskSet::ErrorHandler {
         });
   }
 
-  // The tick loop runs at a fixed rate: tick k is due at start + k × tick_ms, whatever the ticks
-  // before it cost (a delay after each tick would stretch every period by the tick's own time,
-  // and with it every action's wait). A tick ending after the next one is due makes it late; when
-  // the loop falls a whole period behind, the due times it missed are skipped (counted), not run
-  // back to back.
-  kj::Promise<void> tick_at(kj::TimePoint due, std::function<void()> fn) {
-    return KJ_ASSERT_NONNULL(io).provider->getTimer().atTime(due).then(
-        [this, due, fn = kj::mv(fn)]() mutable -> kj::Promise<void> {
-          const kj::MonotonicClock& clock = kj::systemPreciseMonotonicClock();
-          const kj::TimePoint started = clock.now();
-          if (!run_tick(fn)) return kj::READY_NOW;  // no next tick: run() stops with the error
-          const kj::TimePoint ended = clock.now();
-          const kj::Duration period = config.tick_ms * kj::MILLISECONDS;
-          ++loop.ticks;
-          loop.turn_ms.record(static_cast<double>((ended - started) / kj::MICROSECONDS) / 1000.0);
-          kj::TimePoint next = due + period;
-          if (ended > next) {
-            ++loop.late;
-            const std::uint64_t behind = (ended - next) / period;
-            if (behind > 0) {
-              loop.skipped += behind;
-              next = next + behind * period;
-              if (++fell_behind == 1 || fell_behind % 100 == 0) {
-                spdlog::warn(
-                    "replica {}: the tick loop fell behind: {} ticks late, {} skipped so "
-                    "far (last turn {} ms, period {} ms)",
-                    config.id, loop.late, loop.skipped, (ended - started) / kj::MILLISECONDS,
-                    config.tick_ms);
-              }
-            }
-          }
-          return tick_at(next, kj::mv(fn));
-        });
-  }
-  // Runs one tick. A tick that throws is a bug (a handler, a worker, the commit path): the node's
-  // state past the last commit is unknown, and a node that keeps gossiping without ticking is a
-  // zombie its players never leave. So the failure is logged with its context, the loop ends and
-  // run() returns kExitTickFailed without a final commit or snapshot (the journal holds every
-  // acknowledged group); a supervisor restarts the node and its players fail over meanwhile.
-  // Returns false after a failure.
-  bool run_tick(const std::function<void()>& fn) {
-    std::string what;
-    try {
-      fn();
-      return true;
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (const kj::Exception& e) {
-      what = e.getDescription().cStr();
-    } catch (...) {
-      what = "an exception of unknown type";
-    }
-    tick_failure = what;
-    spdlog::critical(
-        "replica {}: tick {} failed: {} (next seq {}, {} ticks late so far); exiting with code "
-        "{} so a supervisor restarts the node — its players fail over to other regions",
-        config.id, loop.ticks + 1, what, replica ? replica->next_seq() : 0, loop.late,
-        kExitTickFailed);
-    if (tick_failed && tick_failed->isWaiting()) tick_failed->fulfill();
-    return false;
-  }
+  const std::atomic<bool>* stop_flag = nullptr;
+  bool signalled = false;
+  kj::Maybe<kj::ForkedPromise<void>> signals;  // SIGTERM or SIGINT arrived
+  NodeLoop* node_loop = nullptr;
 
-  TickLoopStats loop;
-  std::uint64_t fell_behind = 0;  // times the loop skipped due times (logged 1st, 100th, ...)
-  std::optional<std::string> tick_failure;          // set once a tick threw
-  kj::Own<kj::PromiseFulfiller<void>> tick_failed;  // ends run()'s wait when a tick throws
+  int run(NodeApp* inner, const RunOptions& options);
+
+  class HostedApp final : public NodeApp {
+   public:
+    HostedApp(Impl& node, NodeApp* inner, const RunOptions& options)
+        : node_(node), inner_(inner), options_(options) {}
+    bool start(Replica& world) override { return inner_ ? inner_->start(world) : true; }
+    void tick(Replica& world, std::uint64_t now) override {
+      if (inner_) inner_->tick(world, now);
+      node_.generate_writes();
+      if (options_.before_commit) options_.before_commit(world, now);
+    }
+    void after_commit(const Replica& world, bool durable, std::optional<std::uint64_t> committed,
+                      std::uint64_t now) override {
+      if (options_.stats_out) node_.fill_stats(*options_.stats_out);
+      if (inner_) inner_->after_commit(world, durable, committed, now);
+      if (options_.after_commit) options_.after_commit(world, durable, now);
+      if (durable && committed) {
+        node_.pending[*committed] = std::move(node_.open_ids);
+        node_.open_ids.clear();
+      }
+      node_.acknowledge_durable(now);
+      if (options_.on_tick) options_.on_tick(world, now);
+    }
+
+   private:
+    Impl& node_;
+    NodeApp* inner_;
+    const RunOptions& options_;
+  };
 };
 
 ReplicaNode::ReplicaNode(ReplicaNodeConfig config, const ComponentRegistry& registry)
@@ -577,151 +534,88 @@ ReplicaNode::ReplicaNode(ReplicaNodeConfig config, const ComponentRegistry& regi
 ReplicaNode::~ReplicaNode() = default;
 
 int ReplicaNode::run(const RunOptions& options) {
-  Impl& n = *impl_;
-  auto journal = LmdbJournal::open(n.config.data_dir, n.config.map_size_mb << 20);
-  if (!journal) {
-    spdlog::error("replica {}: cannot open the data directory: {}", n.config.id,
-                  journal.error().to_string());
+  return impl_->run(nullptr, options);
+}
+int ReplicaNode::run(NodeApp& app, const RunOptions& options) {
+  return impl_->run(&app, options);
+}
+
+int ReplicaNode::Impl::run(NodeApp* inner, const RunOptions& options) {
+  auto opened = LmdbJournal::open(config.data_dir, config.map_size_mb << 20);
+  if (!opened) {
+    spdlog::error("replica {}: cannot open the data directory: {}", config.id,
+                  opened.error().to_string());
     return 2;
   }
-  n.journal = std::move(journal).value();
-  auto recovery = n.journal->recover(n.registry);
-  if (!recovery) {
-    spdlog::error("replica {}: recovery failed: {}", n.config.id, recovery.error().to_string());
-    return 2;
-  }
-  ReplicaOptions ro;
-  ro.id = n.config.id;
-  for (const auto& p : n.config.peers)
-    ro.peers.push_back(p.id);
-  ro.max_batch_bytes = n.config.max_batch_bytes;
-  n.replica = std::make_unique<Replica>(ro, n.registry, *n.journal, n);
-  for (const auto& r : recovery.value().records)
-    n.replica->restore(r);
-  n.replica->restore_next_seq(recovery.value().next_seq);
-  spdlog::info("replica {}: recovered {} keys from {} records, next seq {}, {} quarantined",
-               n.config.id, n.replica->store().entries().size(), recovery.value().records.size(),
-               n.replica->next_seq(), recovery.value().quarantined);
-  n.load = options.load;
-  if (!n.load.log_path.empty()) {
-    n.ack_log.open(n.load.log_path, std::ios::app);
-    if (!n.ack_log) {
-      spdlog::error("replica {}: cannot open the write log {}", n.config.id, n.load.log_path);
+  journal = std::move(opened).value();
+  load = options.load;
+  if (!load.log_path.empty()) {
+    ack_log.open(load.log_path, std::ios::app);
+    if (!ack_log) {
+      spdlog::error("replica {}: cannot open the write log {}", config.id, load.log_path);
       return 2;
     }
   }
-
   kj::UnixEventPort::captureSignal(SIGTERM);
   kj::UnixEventPort::captureSignal(SIGINT);
-  auto io = kj::setupAsyncIo();
-  n.io = io;
+  auto ctx = kj::setupAsyncIo();
+  io = ctx;
   kj::Own<kj::ConnectionReceiver> listener;
   try {
-    auto addr = io.provider->getNetwork().parseAddress(n.config.listen).wait(io.waitScope);
+    auto addr = ctx.provider->getNetwork().parseAddress(config.listen).wait(ctx.waitScope);
     listener = addr->listen();
   } catch (const kj::Exception& e) {
-    spdlog::error("replica {}: cannot listen on {}: {}", n.config.id, n.config.listen,
+    spdlog::error("replica {}: cannot listen on {}: {}", config.id, config.listen,
                   e.getDescription().cStr());
     return 2;
   }
-  spdlog::info("replica {}: listening on {}, {} peers, durability {}", n.config.id, n.config.listen,
-               n.config.peers.size(),
-               n.config.replicated_k ? "replicated:" + std::to_string(n.config.replicated_k)
-                                     : std::string("local"));
-  n.tasks = kj::heap<kj::TaskSet>(n);
+  spdlog::info("replica {}: listening on {}, {} peers, durability {}", config.id, config.listen,
+               config.peers.size(),
+               config.replicated_k ? "replicated:" + std::to_string(config.replicated_k)
+                                   : std::string("local"));
+  tasks = kj::heap<kj::TaskSet>(*this);
+  stop_flag = options.stop;
+  signals = ctx.unixEventPort.onSignal(SIGTERM)
+                .ignoreResult()
+                .exclusiveJoin(ctx.unixEventPort.onSignal(SIGINT).ignoreResult())
+                .then([this] { signalled = true; })
+                .fork();
   KJ_DEFER({
-    n.tasks = nullptr;  // cancels every loop while the event loop still exists
-    n.tick_failed = nullptr;
-    n.links.clear();
-    n.io = nullptr;
+    signals = nullptr;
+    tasks = nullptr;  // cancels every loop while the event loop still exists
+    links.clear();
+    replica = nullptr;
+    node_loop = nullptr;
+    io = nullptr;
   });
-  n.tasks->add(n.accept_loop(*listener));
-  for (const auto& p : n.config.peers)
-    n.links[p.id].config = p;
-  for (auto& [id, link] : n.links)
-    n.tasks->add(n.connect_loop(link));
-  // Repair (docs/replica.md, "Recovery"): after any quarantine the state read back may lack this
-  // replica's own writes, which peers saw. request_resync() sends every peer our digest and
-  // fences local writes — no write load, no region tick, so a region node's gateway stays closed
-  // — until each peer's state diff is joined; quarantined snapshot entries are also fetched by
-  // key. The asks are repeated every second to the peers still awaited (the first ones go out
-  // before any link is up).
-  const std::vector<Key> refetch = recovery.value().quarantined_keys;
-  if (recovery.value().lost_state()) {
-    // Durably first: a stop or crash before the repair ends must not forget it (the quarantined
-    // records are gone from the journal, so the next start would see nothing wrong).
-    if (auto marked = n.journal->set_repairing(true); !marked) {
-      spdlog::error("replica {}: cannot record the repair in LMDB: {}", n.config.id,
-                    marked.error().to_string());
-      return 2;
-    }
-    n.replica->request_resync();
-    spdlog::warn(
-        "replica {}: {} records quarantined{}: local writes wait until every peer has sent its "
-        "state (a write now could reuse this replica's dots and counter totals)",
-        n.config.id, recovery.value().quarantined,
-        recovery.value().repair_pending ? " (and a repair left unfinished before this start)" : "");
+  HostedApp app(*this, inner, options);
+  NodeLoopOptions lo;
+  lo.replica.id = config.id;
+  for (const auto& p : config.peers)
+    lo.replica.peers.push_back(p.id);
+  lo.replica.max_batch_bytes = config.max_batch_bytes;
+  lo.tick_ms = config.tick_ms;
+  lo.gossip_interval_ms = config.gossip_interval_ms;
+  lo.snapshot_every_groups = config.snapshot_every_groups;
+  lo.stop_after_ms = options.stop_after_ms;
+  NodeLoop loop(lo, registry, *journal, *this, app);
+  node_loop = &loop;
+  if (auto ok = loop.open(); !ok) {
+    spdlog::error("replica {}: {}", config.id, ok.error().to_string());
+    return 2;
   }
-  bool repair_recorded = recovery.value().lost_state();
-  std::uint64_t last_repair_ask_ms = steady_ms(), repair_log_ms = steady_ms();
-  auto stop_flag = kj::newPromiseAndFulfiller<void>();
-  auto failed = kj::newPromiseAndFulfiller<void>();
-  n.tick_failed = kj::mv(failed.fulfiller);
-  const kj::TimePoint first_tick =
-      kj::systemPreciseMonotonicClock().now() + n.config.tick_ms * kj::MILLISECONDS;
-  n.tasks->add(n.tick_at(first_tick, [&n, &options, &stop_flag] {
-    n.tick(options);
-    if (options.on_tick) options.on_tick(*n.replica, steady_ms());
-    if (options.stop && options.stop->load() && stop_flag.fulfiller->isWaiting()) {
-      stop_flag.fulfiller->fulfill();
-    }
-  }));
-  n.tasks->add(n.every(n.config.gossip_interval_ms, [&n, &refetch, &last_repair_ask_ms,
-                                                     &repair_log_ms, &repair_recorded] {
-    const std::uint64_t now = steady_ms();
-    if (repair_recorded && !n.replica->repairing()) {
-      if (auto done = n.journal->set_repairing(false); done) {
-        repair_recorded = false;
-        spdlog::info("replica {}: repair complete: every peer sent its state", n.config.id);
-      } else {
-        spdlog::error("replica {}: cannot record the end of the repair: {}", n.config.id,
-                      done.error().to_string());
-      }
-    }
-    if (n.replica->repairing() && now - last_repair_ask_ms >= 1000) {
-      last_repair_ask_ms = now;
-      n.replica->request_resync();  // to the peers still awaited
-      n.replica->request_keys(refetch);
-      if (now - repair_log_ms >= 10'000) {
-        repair_log_ms = now;
-        std::string awaited;
-        for (ReplicaId id : n.replica->awaiting_repair())
-          awaited += " " + std::to_string(id);
-        spdlog::warn("replica {}: still repairing lost state; local writes wait for replicas{}",
-                     n.config.id, awaited);
-      }
-    }
-    n.cut_silent_links(steady_ms());
-    n.replica->gossip(steady_ms());
-  }));
+  replica = &loop.replica();
+  tasks->add(accept_loop(*listener));
+  for (const auto& p : config.peers)
+    links[p.id].config = p;
+  for (auto& [id, link] : links)
+    tasks->add(connect_loop(link));
   if (options.status_interval_ms) {
-    n.tasks->add(n.every(options.status_interval_ms, [&n] { n.status(); }));
+    tasks->add(every(options.status_interval_ms, [this] { status(); }));
   }
-  auto stop = io.unixEventPort.onSignal(SIGTERM).ignoreResult().exclusiveJoin(
-      io.unixEventPort.onSignal(SIGINT).ignoreResult());
-  stop = stop.exclusiveJoin(kj::mv(stop_flag.promise)).exclusiveJoin(kj::mv(failed.promise));
-  if (options.stop_after_ms) {
-    stop = stop.exclusiveJoin(
-        io.provider->getTimer().afterDelay(options.stop_after_ms * kj::MILLISECONDS));
-  }
-  stop.wait(io.waitScope);
-  if (n.tick_failure) return kExitTickFailed;
-  spdlog::info("replica {}: stopping: final commit and snapshot", n.config.id);
-  // A region node drains its inbox in this last tick.
-  if (!n.run_tick([&n, &options] { n.tick(options); })) return kExitTickFailed;
-  n.snapshot();
-  if (options.status_interval_ms) n.status();
-  return 0;
+  const int code = loop.run();
+  if (code == 0 && options.status_interval_ms) status();
+  return code;
 }
 
 int inspect_data_dir(const std::string& data_dir, const ComponentRegistry& registry) {

@@ -1,8 +1,9 @@
-// ReplicaNode: one replica as a process — the Replica protocol, its LMDB journal, and Cap'n Proto
-// RPC over real sockets to the peers of its configuration. Everything runs on the calling thread's
-// KJ event loop: accepting peers, dialling them (with exponential backoff), group commit every
-// tick, gossip, snapshots, status lines, and SIGTERM/SIGINT for a graceful stop (final commit and
-// snapshot).
+// ReplicaNode: one replica as a process — its LMDB journal, Cap'n Proto RPC over real sockets to
+// the peers of its configuration, and the node's loop (NodeLoop: tick, group commit, gossip,
+// snapshots) with this node as its transport. Everything runs on the calling thread: the loop
+// waits for its next due time inside the KJ event loop, which accepts peers, dials them (with
+// exponential backoff), delivers their messages, prints status lines, and catches SIGTERM/SIGINT
+// for a graceful stop (final commit and snapshot).
 //
 // Peers authenticate on the bootstrap capability: challenge() gives a fresh nonce; login() with
 // HMAC-SHA256(secret, nonce ‖ replica id) returns the session capability. A wrong proof, a reused
@@ -20,6 +21,7 @@
 #include "replica/histogram.h"
 #include "replica/lmdb_journal.h"
 #include "replica/node_config.h"
+#include "replica/node_loop.h"
 
 namespace worldline::replica {
 
@@ -43,16 +45,6 @@ struct WriteLoad {
 };
 
 // What a node knows beyond its Replica's own stats: the journal and the peer links.
-// The tick loop's own timing: tick k is due at start + k × tick period.
-struct TickLoopStats {
-  std::uint64_t ticks = 0;
-  // Ticks whose whole turn (the region's ingest and tick, the group commit, publishing) ended
-  // after the next tick was due.
-  std::uint64_t late = 0;
-  std::uint64_t skipped = 0;  // due times passed over when the loop fell a whole period behind
-  Histogram turn_ms{{1, 2, 5, 10, 16.7, 25, 50, 100, 200, 500}};  // one tick's whole turn
-};
-
 struct NodeStats {
   JournalStats journal;
   TickLoopStats loop;
@@ -67,22 +59,18 @@ struct RunOptions {
   WriteLoad load;
   std::uint64_t status_interval_ms = 1000;  // 0: no status lines
   std::uint64_t stop_after_ms = 0;          // 0: run until a signal
-  const std::atomic<bool>* stop = nullptr;  // if set, checked every tick: stop when true
+  const std::atomic<bool>* stop = nullptr;  // if set, checked at least every tick: stop when true
   // Called on the node's thread after every tick (benchmarks and tests observe the state here).
   std::function<void(const Replica&, std::uint64_t steady_ms)> on_tick;
   // Called on the node's thread every tick before the group commit: what it writes goes into this
-  // tick's delta group. A region node runs its region tick here.
+  // tick's delta group (after the application's tick, when run with one).
   std::function<void(Replica&, std::uint64_t steady_ms)> before_commit;
   // Called right after the group commit: `durable` is false when the journal refused the group
-  // (nothing written this tick may be acknowledged). A region node publishes state frames here.
+  // (nothing written this tick may be acknowledged).
   std::function<void(const Replica&, bool durable, std::uint64_t steady_ms)> after_commit;
   // If set, refreshed on the node's thread every tick before after_commit (for metrics).
   NodeStats* stats_out = nullptr;
 };
-
-// run()'s exit code when a tick threw (a bug in a handler, a worker or the commit path): the node
-// stops rather than gossip on without ticking. EX_SOFTWARE of sysexits.h; docs/node.md.
-constexpr int kExitTickFailed = 70;
 
 class ReplicaNode {
  public:
@@ -91,10 +79,15 @@ class ReplicaNode {
   ReplicaNode(const ReplicaNode&) = delete;
   ReplicaNode& operator=(const ReplicaNode&) = delete;
 
-  // Recovers from the data directory, then serves until SIGTERM/SIGINT or stop_after_ms.
+  // Recovers from the data directory, then serves until SIGTERM/SIGINT, options.stop or
+  // stop_after_ms: the node's loop (NodeLoop) drives the ticks and the gossip, and this node is its
+  // transport — the KJ event loop runs while the loop waits for its next due time.
   // Returns a process exit code: 0 after a clean stop, 2 when the data directory or the listen
   // address cannot be used, kExitTickFailed when a tick threw.
   int run(const RunOptions& options);
+  // The same with an application on the loop (a region): its tick before each group commit,
+  // its after_commit after it; `options`' callbacks and write load run beside it.
+  int run(NodeApp& app, const RunOptions& options);
 
  private:
   struct Impl;
