@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "app/prometheus.h"
+#include "app/region_app.h"
 #include "gateway/region_host.h"
 
 namespace worldline::app {
@@ -192,17 +193,14 @@ namespace {
 
 // Everything a running node owns beyond the replica node; touched on the node's thread except
 // where a mutex says otherwise.
-struct RegionNode {
+struct RegionNode final : replica::NodeApp {
   const RegionNodeConfig& config;
   const RegionNodeRun& run;
   crdt::SystemClock wall;
-  std::unique_ptr<crdt::HlcClock> clock;
-  region::GameRules rules{config.game};
-  std::unique_ptr<region::RegionPipeline> pipeline;
-  std::unique_ptr<gateway::RegionHost> host;
+  RegionApp region;
+  region::RegionPipeline* pipeline = nullptr;  // region's, once started
+  gateway::RegionHost* host = nullptr;         // region's, once started
   std::unique_ptr<gateway::GatewayServer> server;
-  std::atomic<bool> stop{false};
-  std::uint64_t tick = 0;
   std::uint64_t last_status_ms = 0, last_status_processed = 0, last_metrics_ms = 0;
   std::atomic<std::uint64_t> last_tick_ms{0};
   replica::NodeStats node_stats;  // refreshed by the replica node every tick, on its thread
@@ -213,7 +211,18 @@ struct RegionNode {
   std::optional<region::PriorityRules> new_rules;  // GUARDED_BY(mutex), applied between ticks
   std::string rules_toml;                          // GUARDED_BY(mutex)
 
-  RegionNode(const RegionNodeConfig& c, const RegionNodeRun& r) : config(c), run(r) {}
+  RegionNode(const RegionNodeConfig& c, const RegionNodeRun& r)
+      : config(c), run(r), region(app_options(c), wall) {}
+
+  static RegionAppOptions app_options(const RegionNodeConfig& c) {
+    RegionAppOptions o;
+    o.host = gateway::HostOptions{c.region_name, c.tick_hz,      c.interest_radius,
+                                  c.spawn,       c.spawn_radius, c.replica.replicated_k};
+    o.pipeline = c.pipeline;
+    o.game = c.game;
+    o.rules = c.rules;
+    return o;
+  }
 
   gateway::HttpReply http(const gateway::HttpRequest& req) {
     const std::string path = req.target.substr(0, req.target.find('?'));
@@ -259,16 +268,11 @@ struct RegionNode {
     return {404, "text/plain; charset=utf-8", "not found: /healthz, /metrics, /admin/rules\n"};
   }
 
-  // First tick: the replica exists now (recovered from LMDB); build the region and open the doors.
-  bool start(replica::Replica& world) {
-    clock = std::make_unique<crdt::HlcClock>(world.id(), wall, 10'000);
-    world.set_clock(clock.get());  // peers' stamps merge into it (the node outlives the replica)
-    pipeline = std::make_unique<region::RegionPipeline>(config.pipeline, config.rules, rules, world,
-                                                        *clock);
-    host = std::make_unique<gateway::RegionHost>(
-        gateway::HostOptions{config.region_name, config.tick_hz, config.interest_radius,
-                             config.spawn, config.spawn_radius, config.replica.replicated_k},
-        *pipeline, rules, world, *clock);
+  // The replica exists now (recovered from LMDB): build the region and open the doors.
+  bool start(replica::Replica& world) override {
+    if (!region.start(world)) return false;
+    pipeline = &region.pipeline();
+    host = &region.host();
     {
       std::lock_guard<std::mutex> lock(mutex);
       rules_toml = config.rules.to_toml();
@@ -287,12 +291,7 @@ struct RegionNode {
     return true;
   }
 
-  void before_commit(replica::Replica& world, std::uint64_t now) {
-    if (!host && !start(world)) {
-      stop = true;
-      return;
-    }
-    if (!host) return;
+  void tick(replica::Replica& world, std::uint64_t now) override {
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (new_rules) {
@@ -300,18 +299,16 @@ struct RegionNode {
         new_rules.reset();
       }
     }
-    if (++tick == throw_at_tick) {
+    if (region.ticks() + 1 == throw_at_tick) {
       throw std::runtime_error("fault injection: WORLDLINE_FAULT_THROW_AT_TICK=" +
-                               std::to_string(tick));
+                               std::to_string(throw_at_tick));
     }
-    host->tick(tick, now);
+    region.tick(world, now);
   }
 
-  void after_commit(const replica::Replica& world, bool durable, std::uint64_t now) {
-    if (!host) return;
-    // Acks only for what is durable: on a journal failure the group stays open and the next
-    // successful commit publishes these outcomes.
-    if (durable) host->publish(now);
+  void after_commit(const replica::Replica& world, bool durable,
+                    std::optional<std::uint64_t> committed, std::uint64_t now) override {
+    region.after_commit(world, durable, committed, now);
     last_tick_ms = now;
     if (now - last_metrics_ms >= 250) {
       last_metrics_ms = now;
@@ -517,19 +514,10 @@ int run_region_node(const RegionNodeConfig& config, const RegionNodeRun& run) {
   }
   replica::RunOptions options;
   options.status_interval_ms = 0;  // the region's status line says more; the replica's is noise
-  options.stop = &node.stop;
+  options.stop = run.stop;
   options.stats_out = &node.node_stats;
-  options.before_commit = [&node](replica::Replica& w, std::uint64_t now) {
-    node.before_commit(w, now);
-  };
-  options.after_commit = [&node](const replica::Replica& w, bool durable, std::uint64_t now) {
-    node.after_commit(w, durable, now);
-  };
-  options.on_tick = [&node, &run](const replica::Replica&, std::uint64_t) {
-    if (run.stop && run.stop->load()) node.stop = true;
-  };
   replica::ReplicaNode replica_node(rc, registry);
-  const int code = replica_node.run(options);
+  const int code = replica_node.run(node, options);
   if (node.server) node.server->stop();
   spdlog::info("region {}: stopped", config.region_name);
   return code;

@@ -1,0 +1,57 @@
+// RegionApp: a region as the node's loop runs it — the region's HLC clock, pipeline, game rules
+// and host (gateway/region_host.h), built once the replica is recovered. Every tick it drains the
+// host's inbox into the pipeline and runs the region's tick (its writes join the tick's delta
+// group); after a durable group commit it publishes the tick's acks, rejects and state frames.
+// The real node (app/region_node.cc) adds the WebSocket server, HTTP and metrics around it; the
+// whole-node simulation (tests/node/) attaches simulated clients to its host directly.
+// Thread safety: the node's loop thread, except RegionHost's attach/submit/detach (any thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "crdt/hlc.h"
+#include "gateway/region_host.h"
+#include "region/game_rules.h"
+#include "region/pipeline.h"
+#include "replica/node_loop.h"
+
+namespace worldline::app {
+
+struct RegionAppOptions {
+  gateway::HostOptions host;
+  region::PipelineOptions pipeline;
+  region::GameConfig game;
+  region::PriorityRules rules = region::PriorityRules::defaults();
+  std::uint64_t max_clock_skew_ms = 10'000;  // peers' stamps further ahead are held back
+};
+
+class RegionApp final : public replica::NodeApp {
+ public:
+  // REQUIRES: `wall` outlives the app (the region's HLC reads it).
+  RegionApp(RegionAppOptions options, crdt::PhysicalClock& wall);
+  ~RegionApp() override;
+
+  bool start(replica::Replica& world) override;
+  void tick(replica::Replica& world, std::uint64_t now_ms) override;
+  void after_commit(const replica::Replica& world, bool durable,
+                    std::optional<std::uint64_t> committed, std::uint64_t now_ms) override;
+
+  bool started() const { return host_ != nullptr; }
+  // REQUIRES: started().
+  gateway::RegionHost& host() { return *host_; }
+  region::RegionPipeline& pipeline() { return *pipeline_; }
+  crdt::HlcClock& clock() { return *clock_; }
+  std::uint64_t ticks() const { return tick_; }
+
+ private:
+  RegionAppOptions options_;
+  crdt::PhysicalClock& wall_;
+  region::GameRules rules_;
+  std::unique_ptr<crdt::HlcClock> clock_;
+  std::unique_ptr<region::RegionPipeline> pipeline_;
+  std::unique_ptr<gateway::RegionHost> host_;
+  std::uint64_t tick_ = 0;
+};
+
+}  // namespace worldline::app
