@@ -267,6 +267,7 @@ crdt::Result<bool> LmdbJournal::append(const JournalRecord& record) {
                                                  std::chrono::steady_clock::now() - start)
                                                  .count());
   stats_.commit_us.record(static_cast<double>(us));
+  if (append_observer_) append_observer_(record);
   return true;
 }
 

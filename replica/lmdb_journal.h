@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,6 +73,11 @@ class LmdbJournal final : public Journal {
 
   JournalStats stats() const;
   const std::string& dir() const { return dir_; }
+  // Called with every record once its append is durable (the whole-node simulation keeps each
+  // node's groups to check every ack against them).
+  void set_append_observer(std::function<void(const JournalRecord&)> observer) {
+    append_observer_ = std::move(observer);
+  }
 
  private:
   struct Env;
@@ -80,6 +86,7 @@ class LmdbJournal final : public Journal {
   std::string dir_;
   std::unique_ptr<Env> env_;
   JournalStats stats_;
+  std::function<void(const JournalRecord&)> append_observer_;
 };
 
 }  // namespace worldline::replica

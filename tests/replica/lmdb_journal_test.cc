@@ -15,12 +15,16 @@
 #include "crdt/codec.h"
 #include "replica/crc32c.h"
 #include "replica/replica.h"
+#include "tests/support/lmdb_raw.h"
 
 namespace worldline::replica {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using worldline::testing::be;
+using worldline::testing::put_raw;
+using worldline::testing::stored_value;
 
 class TempDir {
  public:
@@ -68,60 +72,6 @@ JournalRecord record_with_name(std::uint64_t seq, const std::string& name) {
   crdt::DisplayName n;
   n.assign(1, name);
   return JournalRecord{seq, {WireEntry{Key{seq, 10}, crdt::encode(n)}}};
-}
-
-// Reads the bytes LMDB holds under `key` in database `db` (through LMDB itself, read-only).
-std::string stored_value(const std::string& dir, const char* db, const std::string& key) {
-  MDB_env* env = nullptr;
-  mdb_env_create(&env);
-  mdb_env_set_maxdbs(env, 4);
-  std::string out;
-  if (mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644) == 0) {
-    MDB_txn* txn = nullptr;
-    MDB_dbi dbi;
-    mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn);
-    if (mdb_dbi_open(txn, db, 0, &dbi) == 0) {
-      MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
-      if (mdb_get(txn, dbi, &k, &v) == 0) out.assign(static_cast<char*>(v.mv_data), v.mv_size);
-    }
-    mdb_txn_abort(txn);
-  }
-  mdb_env_close(env);
-  return out;
-}
-
-// Writes `value` under `key` in database `db` through LMDB (read-write), and deletes `remove` if
-// it is not empty: a record moved under another key, as a misdirected write would leave it.
-bool put_raw(const std::string& dir, const char* db, const std::string& key,
-             const std::string& value, const std::string& remove = {}) {
-  MDB_env* env = nullptr;
-  mdb_env_create(&env);
-  mdb_env_set_maxdbs(env, 4);
-  bool ok = false;
-  if (mdb_env_open(env, dir.c_str(), 0, 0644) == 0) {
-    MDB_txn* txn = nullptr;
-    MDB_dbi dbi;
-    mdb_txn_begin(env, nullptr, 0, &txn);
-    if (mdb_dbi_open(txn, db, MDB_CREATE, &dbi) == 0) {
-      MDB_val k{key.size(), const_cast<char*>(key.data())};
-      MDB_val v{value.size(), const_cast<char*>(value.data())};
-      ok = mdb_put(txn, dbi, &k, &v, 0) == 0;
-      if (ok && !remove.empty()) {
-        MDB_val r{remove.size(), const_cast<char*>(remove.data())};
-        ok = mdb_del(txn, dbi, &r, nullptr) == 0;
-      }
-    }
-    ok = mdb_txn_commit(txn) == 0 && ok;
-  }
-  mdb_env_close(env);
-  return ok;
-}
-
-std::string be(std::uint64_t v, int bytes) {
-  std::string s(bytes, '\0');
-  for (int i = bytes - 1; i >= 0; --i, v >>= 8)
-    s[i] = static_cast<char>(v & 0xFF);
-  return s;
 }
 
 // Flips one byte in the middle of every occurrence of `needle` in the LMDB data file, the way a
