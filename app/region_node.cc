@@ -121,6 +121,19 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   if (c.gateway.listen.find(':') == std::string::npos) {
     return config_error(source, "gateway.listen must be host:port");
   }
+  if (const toml::node* admin = g->get("admin_listen")) {
+    const auto address = admin->value<std::string>();
+    if (!address) return config_error(source, "gateway.admin_listen must be a string, ip:port");
+    if (auto ok = gateway::check_listen_address(*address); !ok) {
+      return config_error(source, "gateway.admin_listen: " + ok.error().message);
+    }
+    const bool any_port =
+        address->size() >= 2 && address->compare(address->size() - 2, 2, ":0") == 0;
+    if (*address == c.gateway.listen && !any_port) {  // port 0: each gets a free port of its own
+      return config_error(source, "gateway.admin_listen must differ from gateway.listen");
+    }
+    c.gateway.admin_listen = *address;
+  }
   c.gateway.io_threads = static_cast<int>((*g)["io_threads"].value_or<std::int64_t>(1));
   if (c.gateway.io_threads < 1 || c.gateway.io_threads > 64) {
     return config_error(source, "gateway.io_threads: 1..64");
