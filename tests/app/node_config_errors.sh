@@ -29,6 +29,10 @@ refuse spin_negative 's/^spin_us = .*/spin_us = -5/' 'region.spin_us: 0..10000'
 refuse spin_huge 's/^spin_us = .*/spin_us = 20000/' 'region.spin_us: 0..10000'
 refuse workers_zero 's/^workers = .*/workers = 0/' 'region.workers: 1..256'
 refuse tick_hz_high 's/^tick_hz = .*/tick_hz = 500/' 'region.tick_hz: 1..120'
+refuse items_negative 's/^items = .*/items = -1/' 'region.items: 0..1000000'
+refuse item_area_outside 's/^item_area = .*/item_area = [-200, -200, 20000, 200]/' \
+  'region.item_area must lie inside region.world'
+refuse pickup_range_zero 's/^pickup_range = .*/pickup_range = 0/' 'region.pickup_range must be > 0'
 refuse admin_not_ip 's/^admin_listen = .*/admin_listen = "admin.local:9101"/' \
   "gateway.admin_listen: 'admin.local:9101' is not ip:port"
 refuse admin_no_port 's/^admin_listen = .*/admin_listen = "127.0.0.1"/' \

@@ -40,6 +40,8 @@ address = "127.0.0.1:$6"
 name = "$2"
 tick_hz = 20
 spawn_radius = 0   # everyone starts at the origin: the client's positions are exact
+items = 3          # the same three items in both regions, 6..10 units from the origin
+item_area = [6, 2, 8, 4]
 [gateway]
 listen = "127.0.0.1:$4"
 token_secret = "$SECRET"

@@ -259,6 +259,31 @@ TEST_P(GatewayBothForms, AClientActsAndReceivesItsAckAndTheAuthoritativeState) {
   EXPECT_EQ(
       node.with_world([](replica::Replica& w) { return region::GameRules::position(w, 5)->x; }),
       13.0);
+  // Items: a pickup of an unknown id or of an item out of reach is refused by name; one in reach
+  // is granted, and the state frames show the item, marked, with its owner.
+  node.with_world([](replica::Replica& w) {
+    region::place_item(w, 900'002, {100, 0, 100});
+    region::place_item(w, 900'003, {14, 0, 4});
+    return 0;
+  });
+  c.send(R"({"type":"action","seq":4,"kind":"pickup","args":{"target":424242}})");
+  c.send(R"({"type":"action","seq":5,"kind":"pickup","args":{"target":900002}})");
+  c.send(R"({"type":"action","seq":6,"kind":"pickup","args":{"target":900003}})");
+  std::map<std::int64_t, std::string> reasons;
+  const json::value picked = c.read_until([&](const json::value& v) {
+    if (is_type(v, "reject")) reasons[v.at("seq").as_int64()] = v.at("reason").as_string();
+    return is_type(v, "state") && v.at("ack").as_int64() >= 6;
+  });
+  EXPECT_EQ(reasons,
+            (std::map<std::int64_t, std::string>{{4, "no_such_item"}, {5, "out_of_range"}}));
+  bool seen = false;
+  for (const json::value& e : picked.at("entities").as_array()) {
+    if (e.at("id").as_int64() != 900'003) continue;
+    seen = true;
+    EXPECT_TRUE(e.at("item").as_bool()) << e;
+    EXPECT_EQ(e.at("owner").as_int64(), 5) << e;
+  }
+  EXPECT_TRUE(seen) << picked;
 }
 
 INSTANTIATE_TEST_SUITE_P(Subprotocols, GatewayBothForms,
@@ -380,6 +405,10 @@ TEST(Gateway, RepeatedAbuseClosesTheSessionWithPolicyViolation) {
 
 TEST(Gateway, TwoPlayersGrabbingOneItemGetOneOwnerAndOneReject) {
   Node node;
+  node.with_world([](replica::Replica& w) {
+    region::place_item(w, 900'001, {1, 0, 1});  // where both spawn: the origin
+    return 0;
+  });
   Client a(node.port()), b(node.port());
   ASSERT_TRUE(is_type(a.hello(11), "welcome"));
   ASSERT_TRUE(is_type(b.hello(12), "welcome"));
