@@ -33,6 +33,8 @@ std::string node_toml(int id, int base, const std::string& dir) {
   t += std::string("[region]\nname = \"") + kRegions[id - 1] +
        "\"\ntick_hz = 20\nworkers = 1\nspawn_radius = 400\ninterest_radius = 40\n"
        "attack_range = 6\nghost_margin = 8\n"
+       // The same 400 items in every region, over the players' disc: a few in each one's sight.
+       "items = 400\nitem_area = [-400, -400, 400, 400]\npickup_range = 5\n"
        "[gateway]\nlisten = \"127.0.0.1:" +
        std::to_string(base + 10 + id) + "\"\ntoken_secret = \"" + kTokenSecret + "\"\n";
   return t;
@@ -53,8 +55,9 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
       << o.players << " simulated players connect over real WebSockets, spread across the\n"
       << "three regions, and play '" << o.scenario
       << "': they wander, fight whoever they see — players of the\n"
-         "other regions too, replicated — and rush for the same item every 5 s (one winner,\n"
-         "the others are told). Then the load stops and the three regions must converge.\n\n";
+         "other regions too, replicated — and now and then rush for an item lying in sight,\n"
+         "the same one as the players around them (one winner, the others are told). Then the\n"
+         "load stops and the three regions must converge.\n\n";
   char tmpl[] = "/tmp/worldline-demo.XXXXXX";
   if (!mkdtemp(tmpl)) {
     out << "cannot create a temporary directory\n";

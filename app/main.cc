@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
                     "until it acts again is reported");
   loadgen->add_option("--threads", lg.threads, "I/O threads of the load generator")
       ->capture_default_str();
+  loadgen
+      ->add_option("--max-speed", lg.max_speed_per_tick,
+                   "the nodes' region.max_speed_per_tick (the players predict their moves)")
+      ->capture_default_str();
   std::string lg_protocol = "json";
   loadgen
       ->add_option("--protocol", lg_protocol,

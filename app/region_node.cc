@@ -108,6 +108,43 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   if (c.pipeline.ghost_margin < c.game.attack_range) {
     return config_error(source, "region.ghost_margin must be at least region.attack_range");
   }
+  c.game.pickup_range = r["pickup_range"].value_or(5.0);
+  if (!(c.game.pickup_range > 0) || !std::isfinite(c.game.pickup_range)) {
+    return config_error(source, "region.pickup_range must be > 0");
+  }
+  const std::int64_t items = r["items"].value_or<std::int64_t>(0);
+  if (items < 0 || items > 1'000'000) return config_error(source, "region.items: 0..1000000");
+  region::ItemField& field = c.game.items;
+  field.count = static_cast<std::uint32_t>(items);
+  const std::int64_t first =
+      r["first_item_id"].value_or<std::int64_t>(static_cast<std::int64_t>(field.first_id));
+  if (first < 1 || first + items > (std::int64_t{1} << 53)) {
+    return config_error(source, "region.first_item_id: 1.., and the last item id below 2^53");
+  }
+  field.first_id = static_cast<crdt::EntityId>(first);
+  const region::Rect& world = c.pipeline.partition.world;
+  double area[4] = {world.min_x, world.min_z, world.max_x, world.max_z};
+  if (const toml::array* a = r["item_area"].as_array()) {
+    if (a->size() != 4) {
+      return config_error(source, "region.item_area is [min_x, min_z, max_x, max_z]");
+    }
+    for (std::size_t i = 0; i < 4; ++i) {
+      const auto d = (*a)[i].value<double>();
+      if (!d || !std::isfinite(*d)) return config_error(source, "region.item_area: numbers");
+      area[i] = *d;
+    }
+    if (!(area[0] < area[2] && area[1] < area[3])) {
+      return config_error(source, "region.item_area: min < max");
+    }
+    if (area[0] < world.min_x || area[1] < world.min_z || area[2] > world.max_x ||
+        area[3] > world.max_z) {
+      return config_error(source, "region.item_area must lie inside region.world");
+    }
+  }
+  field.min_x = area[0];
+  field.min_z = area[1];
+  field.max_x = area[2];
+  field.max_z = area[3];
   if (auto rules_file = r["rules"].value<std::string>()) {
     const auto text_rules = read_file(*rules_file);
     if (!text_rules) return config_error(source, "region.rules cannot be read: " + *rules_file);
@@ -121,6 +158,19 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   c.gateway.listen = (*g)["listen"].value_or(std::string());
   if (c.gateway.listen.find(':') == std::string::npos) {
     return config_error(source, "gateway.listen must be host:port");
+  }
+  if (const toml::node* admin = g->get("admin_listen")) {
+    const auto address = admin->value<std::string>();
+    if (!address) return config_error(source, "gateway.admin_listen must be a string, ip:port");
+    if (auto ok = gateway::check_listen_address(*address); !ok) {
+      return config_error(source, "gateway.admin_listen: " + ok.error().message);
+    }
+    const bool any_port =
+        address->size() >= 2 && address->compare(address->size() - 2, 2, ":0") == 0;
+    if (*address == c.gateway.listen && !any_port) {  // port 0: each gets a free port of its own
+      return config_error(source, "gateway.admin_listen must differ from gateway.listen");
+    }
+    c.gateway.admin_listen = *address;
   }
   c.gateway.io_threads = static_cast<int>((*g)["io_threads"].value_or<std::int64_t>(1));
   if (c.gateway.io_threads < 1 || c.gateway.io_threads > 64) {

@@ -2,7 +2,8 @@
 // The replica node's thread (Cap'n Proto RPC, LMDB) runs the region tick before each group commit
 // and publishes state frames to the clients after it; the gateway's I/O threads hand actions to
 // the region through RegionHost's inbox. HTTP on the gateway's port: /healthz, /metrics
-// (Prometheus text), /admin/rules (GET the priority rules, PUT new ones; role admin).
+// (Prometheus text), /admin/rules (GET the priority rules, PUT new ones; role admin) — or, with
+// `[gateway] admin_listen`, /metrics and /admin/ on that port only (/healthz on both).
 // The configuration format is documented in docs/node.md.
 #pragma once
 

@@ -76,6 +76,14 @@ struct Engine {
     GameConfig g;
     g.attack_range = 500;            // every attack lands, most on a target in another cell
     g.spawn_health = 1'000'000'000;  // and nobody dies during the run
+    // Pickups aim at the 1 000 items scattered among the players, every one in reach: each is a
+    // claim (granted once, then refused as already claimed), resolved in the item's cell.
+    // (Until 2026-12-06 the items did not exist as entities and no range was checked.)
+    g.pickup_range = 500;
+    g.items.count = 1000;
+    g.items.first_id = 1'000'000;
+    g.items.min_x = g.items.min_z = 0;
+    g.items.max_x = g.items.max_z = 300;
     return g;
   }
 
@@ -83,6 +91,7 @@ struct Engine {
     std::uniform_real_distribution<double> coord(0, 300);
     for (ActorId p = 1; p <= n; ++p)
       rules.spawn(world, p, {coord(rng), 0, coord(rng)}, clock);
+    place_items(world, rules.config().items);
     (void)world.commit(0);
     PipelineOptions o;
     o.partition.workers = workers;

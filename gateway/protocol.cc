@@ -199,11 +199,16 @@ std::string encode_json(const ServerFrame& frame) {
       json::array entities;
       entities.reserve(state.entities.size());
       for (const EntityState& e : state.entities) {
-        entities.push_back(json::object{{"id", e.id},
-                                        {"x", finite(e.position.x)},
-                                        {"y", finite(e.position.y)},
-                                        {"z", finite(e.position.z)},
-                                        {"health", e.health}});
+        json::object o{{"id", e.id},
+                       {"x", finite(e.position.x)},
+                       {"y", finite(e.position.y)},
+                       {"z", finite(e.position.z)},
+                       {"health", e.health}};
+        if (e.item) {
+          o["item"] = true;
+          if (e.owner != 0) o["owner"] = e.owner;
+        }
+        entities.push_back(std::move(o));
       }
       json::array removed(state.removed.begin(), state.removed.end());
       return json::object{{"type", "state"},

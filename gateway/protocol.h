@@ -98,7 +98,9 @@ struct WelcomeFrame {
 struct EntityState {
   crdt::EntityId id = 0;
   crdt::Vec3 position;
-  std::int64_t health = 0;
+  std::int64_t health = 0;  // 0 for an item
+  bool item = false;        // an item on the ground (region/items.h), which `pickup` targets
+  std::uint64_t owner = 0;  // an item's owner once claimed; 0 while unclaimed (players are >= 1)
 };
 
 struct StateFrame {

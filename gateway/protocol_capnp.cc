@@ -116,6 +116,8 @@ std::string encode_capnp(const ServerFrame& frame) {
         out.setY(e.position.y);
         out.setZ(e.position.z);
         out.setHealth(e.health);
+        out.setItem(e.item);
+        out.setOwner(e.owner);
       }
       auto removed = b.initRemoved(static_cast<unsigned>(s.removed.size()));
       for (unsigned i = 0; i < s.removed.size(); ++i)
@@ -190,8 +192,8 @@ std::variant<ServerFrame, std::string> decode_server_capnp(std::string_view byte
         f.tick = s.getTick();
         f.ack = s.getAck();
         for (const auto e : s.getEntities())
-          f.entities.push_back(
-              EntityState{e.getId(), {e.getX(), e.getY(), e.getZ()}, e.getHealth()});
+          f.entities.push_back(EntityState{
+              e.getId(), {e.getX(), e.getY(), e.getZ()}, e.getHealth(), e.getItem(), e.getOwner()});
         for (const std::uint64_t id : s.getRemoved())
           f.removed.push_back(id);
         return ServerFrame{std::move(f)};

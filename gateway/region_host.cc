@@ -19,7 +19,18 @@ RegionHost::RegionHost(HostOptions options, region::RegionPipeline& pipeline,
       clock_(clock),
       // Until this host commits a group, what it acknowledges (processed seqs read from the
       // recovered store) waits for the newest recovered group to be durable.
-      last_group_(world.next_seq() > 1 ? world.next_seq() - 1 : 0) {}
+      last_group_(world.next_seq() > 1 ? world.next_seq() - 1 : 0) {
+  // The world's items, written once: at the first start, or on a region that finds some missing
+  // (every region writes the same state for them, region/items.h). Into the open group, which
+  // the first commit makes durable; the pipeline places them at its first tick.
+  const region::ItemField& items = rules_.config().items;
+  if (items.count > 0) {
+    const std::size_t placed = region::place_items(world_, items);
+    spdlog::info("region {}: {} items ({} .. {}), {} placed now, {} found in the world",
+                 options_.region_name, items.count, items.first_id,
+                 items.first_id + items.count - 1, placed, items.count - placed);
+  }
+}
 
 SessionId RegionHost::attach(std::uint64_t player, std::shared_ptr<SessionSink> sink) {
   std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -313,7 +324,8 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
     ++rejected;
     auto s = session_of.find(o.actor);
     if (s != session_of.end()) {
-      sessions_.at(s->second).pending.push_back(RejectFrame{o.seq, "refused", o.reason});
+      sessions_.at(s->second).pending.push_back(
+          RejectFrame{o.seq, o.code.empty() ? "refused" : o.code, o.reason});
     }
   }
   for (const auto& [player, seq] : highest) {
@@ -372,7 +384,16 @@ void RegionHost::publish(std::uint64_t now_ms) {
       for (crdt::EntityId e : pipeline_.within(me->x, me->z, options_.interest_radius)) {
         const auto pos = region::GameRules::position(world_, e);
         if (!pos) continue;
-        f.entities.push_back(EntityState{e, *pos, region::GameRules::health(world_, e)});
+        EntityState s{e, *pos, 0, false, 0};
+        // Players have a health counter from their spawn on; an entity without one may be an
+        // item (one more lookup only for those).
+        if (const ComponentValue* h = world_.store().get(Key{e, region::kHealthComponent})) {
+          s.health = std::get<crdt::Health>(*h).value();
+        } else if (region::GameRules::is_item(world_, e)) {
+          s.item = true;
+          s.owner = region::GameRules::item_owner(world_, e).value_or(0);
+        }
+        f.entities.push_back(s);
         now_visible.push_back(e);
       }
     }

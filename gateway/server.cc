@@ -48,6 +48,40 @@ std::optional<WireFormat> choose_subprotocol(std::string_view offered) {
   return std::nullopt;
 }
 
+// An HTTP path that belongs to the operators: with an admin listener, served only there.
+bool is_admin_path(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/metrics" || path == "/admin" || path.rfind("/admin/", 0) == 0;
+}
+
+struct ListenAddress {
+  net::ip::address ip;
+  std::uint16_t port = 0;
+};
+
+crdt::Result<ListenAddress> parse_listen(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return crdt::make_error(crdt::ErrorCode::kInvalidArgument, "'" + address + "' is not ip:port");
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // [::1]:port
+  }
+  beast::error_code ec;
+  const auto ip = net::ip::make_address(host, ec);
+  const std::string digits = address.substr(colon + 1);
+  const bool numeric = !digits.empty() && digits.size() <= 5 &&
+                       digits.find_first_not_of("0123456789") == std::string::npos;
+  const long port = numeric ? std::stol(digits) : -1;
+  if (ec || port < 0 || port > 65535) {
+    return crdt::make_error(
+        crdt::ErrorCode::kInvalidArgument,
+        "'" + address + "' is not ip:port (a numeric address, a port 0..65535)");
+  }
+  return ListenAddress{ip, static_cast<std::uint16_t>(port)};
+}
+
 std::uint64_t steady_now_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
@@ -73,14 +107,17 @@ struct GatewayServer::Impl {
         region(r),
         budgets(options.limits),
         http_handler(std::move(h)),
-        acceptor(ioc) {}
+        acceptor(ioc),
+        admin_acceptor(ioc) {}
 
   ServerOptions options;
   RegionPort& region;
   PlayerBudgets budgets;  // before ioc: the sessions it destroys leave their budgets
   HttpHandler http_handler;
   net::io_context ioc;
-  tcp::acceptor acceptor;
+  tcp::acceptor acceptor;        // players: WebSocket upgrades and HTTP
+  tcp::acceptor admin_acceptor;  // operators: HTTP only; open iff options.admin_listen is set
+  std::string admin_where;       // the admin listener's bound ip:port (set by start())
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> connections{0}, open{0}, slow_consumers{0}, http_requests{0},
@@ -88,7 +125,11 @@ struct GatewayServer::Impl {
   std::mutex sessions_mutex;
   std::vector<std::weak_ptr<WsSession>> sessions;  // GUARDED_BY(sessions_mutex)
 
-  void do_accept();
+  // Accepts on `on` for ever (until stop); `admin`: the operators' listener.
+  void do_accept(tcp::acceptor& on, bool admin);
+  // Opens, binds and listens; the error names `field`.
+  crdt::Result<bool> listen_on(tcp::acceptor& on, const std::string& field,
+                               const std::string& address);
 };
 
 // One WebSocket connection: the ClientSession's socket side.
@@ -97,6 +138,12 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
   WsSession(tcp::socket&& socket, Impl* server, WireFormat format)
       : ws_(std::move(socket)), server_(server), format_(format), grace_(ws_.get_executor()) {}
 
+  // What the node reads of one message at all: frames a little over the protocol's limit get a
+  // protocol error (frame_too_large) and the session lives on; beyond this, it is closed (1009).
+  std::size_t max_message_bytes() const {
+    return server_->options.limits.protocol.max_frame_bytes * 4;
+  }
+
   // Answers the upgrade request; `subprotocol` is what we agreed on ("" if the client named none).
   void run(http::request<http::string_body> req, std::string subprotocol) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -104,9 +151,13 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
       res.set(http::field::server, "worldline");
       if (!subprotocol.empty()) res.set(http::field::sec_websocket_protocol, subprotocol);
     }));
-    // Frames a little over the protocol's limit get a protocol error; far over it, Beast closes
-    // the connection (1009) without buffering them.
-    ws_.read_message_max(server_->options.limits.protocol.max_frame_bytes * 4);
+    // The message limit is enforced by do_read/on_read, not by Beast's read_message_max: Beast's
+    // own refusal sends 1009 but then tears the connection down while the client is still
+    // writing (its teardown stops draining at the first read that returns data), and the unread
+    // bytes make the kernel send a reset, which the client sees as 1006 before it reads the close
+    // frame. Our close goes through async_close, which drains the rest of the message until the
+    // client's close frame (or the close deadline).
+    ws_.read_message_max(0);  // no limit of Beast's own
     ws_.async_accept(req, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
   }
 
@@ -168,11 +219,28 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
     do_read();
   }
 
+  // Reads the next message piece by piece, never more than one byte past max_message_bytes():
+  // that byte tells a message over the limit without buffering the rest.
   void do_read() {
-    ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+    ws_.async_read_some(buffer_, max_message_bytes() + 1 - buffer_.size(),
+                        beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    if (!ec && buffer_.size() > max_message_bytes()) {
+      // RFC 6455 7.4.1: 1009, a message too big to process. Nothing more is read for the session;
+      // the close drains what the client still sends of the message, until its close frame.
+      spdlog::info("session of player {}: a message over {} bytes; closing with 1009",
+                   core_ ? core_->player() : 0, max_message_bytes());
+      buffer_.clear();
+      close(static_cast<int>(websocket::close_code::too_big),
+            "frame too large: over " + std::to_string(max_message_bytes()) + " bytes");
+      return;
+    }
+    if (!ec && !ws_.is_message_done()) {
+      do_read();
+      return;
+    }
     if (ec) {
       if (ec != websocket::error::closed && ec != net::error::operation_aborted &&
           ec != net::error::eof) {
@@ -315,7 +383,8 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
 // One HTTP connection: requests answered by the node's handler, or an upgrade to a WsSession.
 class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket&& socket, Impl* server) : stream_(std::move(socket)), server_(server) {}
+  HttpSession(tcp::socket&& socket, Impl* server, bool admin)
+      : stream_(std::move(socket)), server_(server), admin_(admin) {}
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -339,6 +408,12 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
     }
     if (ec) return;  // a broken or oversized request: nothing to answer
     http::request<http::string_body> req = parser_->release();
+    if (admin_ && websocket::is_upgrade(req)) {
+      respond(req, HttpReply{404, "text/plain; charset=utf-8",
+                             "this is the admin listener (gateway.admin_listen): WebSocket clients "
+                             "connect to gateway.listen\n"});
+      return;
+    }
     if (websocket::is_upgrade(req)) {
       const std::string_view offered = req[http::field::sec_websocket_protocol];
       const std::optional<WireFormat> format = choose_subprotocol(offered);
@@ -356,6 +431,13 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
       return;
     }
     ++server_->http_requests;
+    if (!admin_ && !server_->admin_where.empty() && is_admin_path(req.target())) {
+      respond(req, HttpReply{404, "text/plain; charset=utf-8",
+                             "not here: /metrics and /admin/... moved to the admin listener "
+                             "(gateway.admin_listen, " +
+                                 server_->admin_where + ")\n"});
+      return;
+    }
     HttpRequest r{std::string(req.method_string()), std::string(req.target()), req.body(), {}};
     const std::string auth(req[http::field::authorization]);
     if (auth.rfind("Bearer ", 0) == 0) r.bearer = auth.substr(7);
@@ -391,29 +473,58 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
 
   beast::tcp_stream stream_;
   Impl* server_;
+  const bool admin_;  // accepted by the admin listener
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
 };
 
-void GatewayServer::Impl::do_accept() {
-  acceptor.async_accept(
-      net::make_strand(ioc), [self = this](beast::error_code ec, tcp::socket socket) {
-        if (self->stopping) return;
-        if (!ec) {
-          // Frames are small and latency is the point: no Nagle delay (which,
-          // against the client's delayed ACKs, holds a frame for up to 40 ms).
-          beast::error_code ignored;
-          socket.set_option(tcp::no_delay(true), ignored);
-          if (self->options.socket_send_buffer > 0) {
-            socket.set_option(net::socket_base::send_buffer_size(self->options.socket_send_buffer),
-                              ignored);
-          }
-          std::make_shared<HttpSession>(std::move(socket), self)->run();
-        } else {
-          spdlog::warn("gateway: accept failed: {}", ec.message());
-        }
-        self->do_accept();
-      });
+void GatewayServer::Impl::do_accept(tcp::acceptor& on, bool admin) {
+  on.async_accept(net::make_strand(ioc), [self = this, &on, admin](beast::error_code ec,
+                                                                   tcp::socket socket) {
+    if (self->stopping) return;
+    if (!ec) {
+      // Frames are small and latency is the point: no Nagle delay (which,
+      // against the client's delayed ACKs, holds a frame for up to 40 ms).
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      if (!admin && self->options.socket_send_buffer > 0) {
+        socket.set_option(net::socket_base::send_buffer_size(self->options.socket_send_buffer),
+                          ignored);
+      }
+      std::make_shared<HttpSession>(std::move(socket), self, admin)->run();
+    } else {
+      spdlog::warn("gateway: accept failed{}: {}", admin ? " (admin listener)" : "", ec.message());
+    }
+    self->do_accept(on, admin);
+  });
+}
+
+crdt::Result<bool> GatewayServer::Impl::listen_on(tcp::acceptor& on, const std::string& field,
+                                                  const std::string& address) {
+  auto parsed = parse_listen(address);
+  if (!parsed) {
+    return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
+                            field + ": " + parsed.error().message);
+  }
+  const tcp::endpoint endpoint(parsed.value().ip, parsed.value().port);
+  beast::error_code ec;
+  on.open(endpoint.protocol(), ec);
+  if (!ec) on.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) on.bind(endpoint, ec);
+  if (!ec) on.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    on.close(ignored);
+    return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
+                            field + ": cannot listen on " + address + ": " + ec.message());
+  }
+  return true;
+}
+
+crdt::Result<bool> check_listen_address(const std::string& address) {
+  auto parsed = parse_listen(address);
+  if (!parsed) return parsed.error();
+  return true;
 }
 
 GatewayServer::GatewayServer(ServerOptions options, RegionPort& region, HttpHandler http)
@@ -434,38 +545,34 @@ GatewayServer::~GatewayServer() {
 }
 
 crdt::Result<bool> GatewayServer::start() {
-  const std::string& listen = impl_->options.listen;
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
-                            "gateway listen address '" + listen + "' is not host:port");
+  Impl& impl = *impl_;
+  if (auto opened = impl.listen_on(impl.acceptor, "gateway.listen", impl.options.listen); !opened) {
+    return opened.error();
   }
-  beast::error_code ec;
-  const auto address = net::ip::make_address(listen.substr(0, colon), ec);
-  int port = -1;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (const std::exception&) {
+  if (!impl.options.admin_listen.empty()) {
+    auto opened =
+        impl.listen_on(impl.admin_acceptor, "gateway.admin_listen", impl.options.admin_listen);
+    if (!opened) {
+      beast::error_code ignored;
+      impl.acceptor.close(ignored);
+      return opened.error();
+    }
   }
-  if (ec || port < 0 || port > 65535) {
-    return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
-                            "gateway listen address '" + listen + "' is not a valid ip:port");
+  if (impl.admin_acceptor.is_open()) {
+    beast::error_code ec;
+    const auto ep = impl.admin_acceptor.local_endpoint(ec);
+    impl.admin_where = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:"
+                                            : ep.address().to_string() + ":";
+    impl.admin_where += std::to_string(ep.port());
   }
-  const tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
-  auto& acceptor = impl_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
-                            "gateway cannot listen on " + listen + ": " + ec.message());
-  }
-  impl_->do_accept();
-  for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i)
-    impl_->threads.emplace_back([impl = impl_.get()] { impl->ioc.run(); });
-  spdlog::info("gateway listening on {}:{} ({} I/O threads)", address.to_string(), this->port(),
-               impl_->threads.size());
+  impl.do_accept(impl.acceptor, false);
+  if (impl.admin_acceptor.is_open()) impl.do_accept(impl.admin_acceptor, true);
+  for (int i = 0; i < std::max(1, impl.options.io_threads); ++i)
+    impl.threads.emplace_back([p = impl_.get()] { p->ioc.run(); });
+  spdlog::info(
+      "gateway listening on {} port {} ({} I/O threads){}", impl.options.listen, port(),
+      impl.threads.size(),
+      impl.admin_where.empty() ? std::string() : "; /metrics and /admin on " + impl.admin_where);
   return true;
 }
 
@@ -475,11 +582,19 @@ std::uint16_t GatewayServer::port() const {
   return ec ? 0 : ep.port();
 }
 
+std::uint16_t GatewayServer::admin_port() const {
+  if (!impl_->admin_acceptor.is_open()) return 0;
+  beast::error_code ec;
+  const auto ep = impl_->admin_acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
 void GatewayServer::stop() {
   if (impl_->threads.empty() || impl_->stopping.exchange(true)) return;
   net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
+    impl->admin_acceptor.close(ignored);
   });
   {
     std::lock_guard<std::mutex> lock(impl_->sessions_mutex);

@@ -7,6 +7,9 @@
 //     slow_consumer`, after the write in flight) and disconnected, so memory never grows without
 //     bound — while a client that reads is never cut by a burst of replies, however many frames;
 //   - plain HTTP requests, answered by the node's HttpHandler (/healthz, /metrics, /admin/...).
+// With an admin listener (ServerOptions::admin_listen), a second port serves the operators' HTTP:
+// /metrics and /admin/... are answered there only (the players' port says 404 and where they
+// went), /healthz on both, and WebSocket upgrades on the players' port only.
 // Beast and Asio stay inside server.cc: this header is cheap to include.
 // Thread safety: start/stop from one thread; the handler and the RegionPort are called from the
 // I/O threads.
@@ -37,8 +40,15 @@ struct HttpReply {
 
 using HttpHandler = std::function<HttpReply(const HttpRequest&)>;
 
+// Checks that `address` is "ip:port" (a numeric IPv4 or IPv6 address, a port 0..65535); the
+// error says what is wrong, for the caller to prefix with the field's name.
+crdt::Result<bool> check_listen_address(const std::string& address);
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one (see port())
+  // ip:port of the operators' HTTP listener (/metrics, /admin/..., /healthz); empty: none, and
+  // the players' port serves them all. Port 0 picks a free one (see admin_port()).
+  std::string admin_listen;
   int io_threads = 1;
   std::string region_name = "region";
   double tick_hz = 20;
@@ -75,11 +85,13 @@ class GatewayServer {
   GatewayServer(const GatewayServer&) = delete;
   GatewayServer& operator=(const GatewayServer&) = delete;
 
-  // Binds and starts the I/O threads. Fails with a message naming the address.
+  // Binds both listeners and starts the I/O threads. Fails with a message naming the field
+  // (gateway.listen, gateway.admin_listen) and the address.
   crdt::Result<bool> start();
-  // Closes the listener and every session (1001 going away), joins the threads.
+  // Closes the listeners and every session (1001 going away), joins the threads.
   void stop();
   std::uint16_t port() const;
+  std::uint16_t admin_port() const;  // 0 without an admin listener
   ServerStats stats() const;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <iterator>
 
 namespace worldline::region {
@@ -11,10 +12,14 @@ using replica::ComponentValue;
 using replica::Key;
 
 Outcome ok(const Action& a) {
-  return Outcome{a.actor, a.client_seq, true, {}};
+  return Outcome{a.actor, a.client_seq, true, {}, {}};
 }
 Outcome refuse(const Action& a, std::string reason) {
-  return Outcome{a.actor, a.client_seq, false, std::move(reason)};
+  return Outcome{a.actor, a.client_seq, false, std::move(reason), {}};
+}
+// A refusal with a reason name of its own, for clients to act on without parsing the detail.
+Outcome refuse_as(const Action& a, std::string code, std::string detail) {
+  return Outcome{a.actor, a.client_seq, false, std::move(detail), std::move(code)};
 }
 
 double distance(const crdt::Vec3& a, const crdt::Vec3& b) {
@@ -45,7 +50,8 @@ GameRules::GameRules(GameConfig config) : config_(config) {
       Rule{[this](const Action& a, HandlerContext& c) { return attack_from(a, c); },
            [this](const Action& a, HandlerContext& c) { return attack_on(a, c); }});
   set(ActionKind::kPickup,
-      Rule{accept, [this](const Action& a, HandlerContext& c) { return pickup(a, c); }});
+      Rule{[this](const Action& a, HandlerContext& c) { return pickup_from(a, c); },
+           [this](const Action& a, HandlerContext& c) { return pickup(a, c); }});
 }
 
 namespace {
@@ -71,6 +77,17 @@ std::optional<crdt::Vec3> GameRules::position(const replica::Replica& world, Act
 }
 std::optional<crdt::Vec3> GameRules::position(const CellWorld& world, ActorId id) {
   return position_of(world.get(Key{id, kPositionComponent}));
+}
+
+bool GameRules::is_item(const replica::Replica& world, crdt::EntityId id) {
+  return world.store().get(Key{id, kItemKindComponent}) != nullptr;
+}
+bool GameRules::is_item(const CellWorld& world, crdt::EntityId id) {
+  return world.get(Key{id, kItemKindComponent}) != nullptr;
+}
+std::optional<ActorId> GameRules::item_owner(const replica::Replica& world, crdt::EntityId id) {
+  const ComponentValue* v = world.store().get(Key{id, kItemOwnerComponent});
+  return v ? std::get<crdt::UniqueItemOwner>(*v).owner() : std::nullopt;
 }
 
 void GameRules::spawn(replica::Replica& world, ActorId id, const crdt::Vec3& at,
@@ -135,6 +152,28 @@ Outcome GameRules::attack_on(const Action& a, HandlerContext& ctx) const {
   return ok(a);
 }
 
+// The picker's half, in its cell: the item exists (where it lies as the tick began, a ghost if
+// it is in another cell) and lies within pickup_range of where the picker stands now (after its
+// moves earlier in the tick). Items are refused by name before the claim, so a client can tell a
+// wrong id or a far item from a lost contest.
+Outcome GameRules::pickup_from(const Action& a, HandlerContext& ctx) const {
+  const auto item = position(ctx.world, a.target);
+  if (!item || !is_item(ctx.world, a.target)) {
+    return refuse_as(a, "no_such_item", "no item " + std::to_string(a.target) + " in the world");
+  }
+  const auto me = position(ctx.world, a.actor);
+  if (!me) return refuse(a, "unknown actor");
+  const double d = distance(*me, *item);
+  if (d > config_.pickup_range) {
+    char detail[128];
+    std::snprintf(detail, sizeof detail, "item %llu is %.1f away; pickup_range is %.1f",
+                  static_cast<unsigned long long>(a.target), d, config_.pickup_range);
+    return refuse_as(a, "out_of_range", detail);
+  }
+  return ok(a);
+}
+
+// The item's half, in the item's cell: first claim wins.
 Outcome GameRules::pickup(const Action& a, HandlerContext& ctx) const {
   std::string refused;
   auto r = ctx.world.write(

@@ -4,7 +4,9 @@
 //   move     — towards the target, at most max_speed_per_tick per tick (position: LWW register);
 //   attack   — within range, after the cooldown, on a live target: damage into its health counter;
 //              dead at <= 0, and the dead neither attack nor take damage;
-//   pickup   — a unique item by first-claim-wins: one owner, the losers get a reject;
+//   pickup   — an item that exists (items.h) within pickup_range of the actor, by
+//              first-claim-wins: one owner, the losers get a reject; an unknown item is refused
+//              as no_such_item, a far one as out_of_range;
 //   interact, chat, emote, collide — accepted (the studio's rules give them meaning).
 // A rule that touches a target has two halves: on_actor runs in the actor's cell (checks, writes
 // to the actor), on_target in the target's cell (writes to the target). When both stand in one
@@ -27,6 +29,7 @@
 #include "region/action.h"
 #include "region/cell_world.h"
 #include "region/interest_grid.h"
+#include "region/items.h"
 #include "replica/replica.h"
 
 namespace worldline::region {
@@ -42,13 +45,23 @@ struct GameConfig {
   std::uint32_t attack_cooldown_ticks = 2;
   std::int64_t attack_damage = 10;
   std::int64_t spawn_health = 100;
+  // A pickup needs the item within this distance of the actor (world units, as attack_range).
+  double pickup_range = 5;
+  ItemField items;  // the items the region places at its first start (none by default)
 };
 
 struct Outcome {
+  Outcome() = default;
+  // A studio's handler writes Outcome{a.actor, a.client_seq, ok, "why"}; `code` is optional.
+  Outcome(ActorId a, std::uint64_t s, bool accepted, std::string why = {}, std::string name = {})
+      : actor(a), seq(s), ok(accepted), reason(std::move(why)), code(std::move(name)) {}
+
   ActorId actor = 0;
   std::uint64_t seq = 0;
   bool ok = false;
-  std::string reason;  // why it was refused (sent to the client with the authoritative state)
+  std::string reason;  // why it was refused (the reject's `detail`, sent to the client)
+  // The reject's `reason` name (docs/protocol.md); empty: "refused".
+  std::string code;
 };
 
 // What a handler sees of the neighbouring cells: the entities standing in other cells within the
@@ -109,11 +122,16 @@ class GameRules {
   static std::int64_t health(const CellWorld& world, ActorId id);
   static std::optional<crdt::Vec3> position(const replica::Replica& world, ActorId id);
   static std::optional<crdt::Vec3> position(const CellWorld& world, ActorId id);
+  // Whether the entity is an item (it has an item kind, items.h), and who owns it if claimed.
+  static bool is_item(const replica::Replica& world, crdt::EntityId id);
+  static bool is_item(const CellWorld& world, crdt::EntityId id);
+  static std::optional<ActorId> item_owner(const replica::Replica& world, crdt::EntityId id);
 
  private:
   Outcome move(const Action& a, HandlerContext& ctx) const;
   Outcome attack_from(const Action& a, HandlerContext& ctx);
   Outcome attack_on(const Action& a, HandlerContext& ctx) const;
+  Outcome pickup_from(const Action& a, HandlerContext& ctx) const;
   Outcome pickup(const Action& a, HandlerContext& ctx) const;
 
   GameConfig config_;

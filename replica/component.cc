@@ -33,6 +33,8 @@ ComponentRegistry ComponentRegistry::game_defaults() {
   (void)r.add(13, {"input_seq", ComponentKind::kMaxInt});  // highest client seq processed
   // A player's item claims granted and not yet known lost, "<item>:<seq>" (gateway/region_host.h).
   (void)r.add(14, {"pending_claims", ComponentKind::kTextSet});
+  // Present on items only (region/items.h): the item's kind; an entity without it is no item.
+  (void)r.add(15, {"item_kind", ComponentKind::kMaxInt});
   return r;
 }
 

@@ -82,7 +82,9 @@ struct EntityState {
   x @1 :Float64;
   y @2 :Float64;
   z @3 :Float64;
-  health @4 :Int64;
+  health @4 :Int64;     # 0 for an item
+  item @5 :Bool;        # an item on the ground, which `pickup` targets
+  owner @6 :UInt64;     # an item's owner once claimed; 0 while unclaimed (players are >= 1)
 }
 
 struct Reject {

@@ -20,6 +20,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 #include "gateway/protocol.h"
 
@@ -211,15 +212,20 @@ class Bot : public std::enable_shared_from_this<Bot> {
     Report& r = shared_.report;
     if (frame.find(R"("type":"state")") != std::string::npos) {
       if (shared_.measuring()) ++r.state_frames;
-      // Fighters look at what they see now and then (a full parse of every frame would cost the
-      // load generator more than the node).
-      const bool look = phase_ == Phase::kSpawning || (fights() && ++frames_seen_ % 10 == 1);
-      if (look) saw(entities_of_json(frame));
-      if (auto ack = field_u64(frame, R"("ack":)")) on_ack(*ack);
+      const auto ack = field_u64(frame, R"("ack":)");
+      // Fighters and item seekers look at what they see now and then (a full parse of every
+      // frame would cost the load generator more than the node).
+      if (looks()) saw(entities_of_json(frame), ack.value_or(0));
+      if (ack) on_ack(*ack);
     } else if (frame.find(R"("type":"welcome")") != std::string::npos) {
       welcomed();
     } else if (frame.find(R"("type":"reject")") != std::string::npos) {
       if (shared_.measuring()) ++r.rejects;
+      const auto at = frame.find(R"("reason":")");
+      if (const auto seq = field_u64(frame, R"("seq":)"); seq && at != std::string::npos) {
+        const std::size_t from = at + 10;
+        rejected(*seq, std::string_view(frame).substr(from, frame.find('"', from) - from));
+      }
     } else if (frame.find(R"("type":"error")") != std::string::npos) {
       if (shared_.measuring()) ++r.errors;
     }
@@ -235,14 +241,13 @@ class Bot : public std::enable_shared_from_this<Bot> {
     }
     if (const auto* state = std::get_if<gateway::StateFrame>(frame)) {
       if (shared_.measuring()) ++r.state_frames;
-      if (phase_ == Phase::kSpawning || (fights() && ++frames_seen_ % 10 == 1)) {
-        saw(state->entities);
-      }
+      if (looks()) saw(state->entities, state->ack);
       on_ack(state->ack);
     } else if (std::holds_alternative<gateway::WelcomeFrame>(*frame)) {
       welcomed();
-    } else if (std::holds_alternative<gateway::RejectFrame>(*frame)) {
+    } else if (const auto* reject = std::get_if<gateway::RejectFrame>(frame)) {
       if (shared_.measuring()) ++r.rejects;
+      rejected(reject->seq, reject->reason);
     } else if (std::holds_alternative<gateway::ErrorFrame>(*frame)) {
       if (shared_.measuring()) ++r.errors;
     }
@@ -263,21 +268,30 @@ class Bot : public std::enable_shared_from_this<Bot> {
     const auto v = boost::json::parse(frame, ec);
     if (ec || !v.is_object() || !v.as_object().contains("entities")) return out;
     for (const auto& e : v.at("entities").as_array()) {
+      const auto& o = e.as_object();
       out.push_back(
           gateway::EntityState{e.at("id").to_number<std::uint64_t>(),
                                {e.at("x").to_number<double>(), 0, e.at("z").to_number<double>()},
-                               e.at("health").to_number<std::int64_t>()});
+                               e.at("health").to_number<std::int64_t>(),
+                               o.contains("item"),
+                               o.contains("owner") ? e.at("owner").to_number<std::uint64_t>() : 0});
     }
     return out;
   }
 
+  // Whether this state frame is parsed: the first (where the player spawned), then every 10th
+  // for players that fight or seek items.
+  bool looks() {
+    return phase_ == Phase::kSpawning || ((fights() || grabs()) && ++frames_seen_ % 10 == 1);
+  }
+
   // What a state frame shows: on the first one, where this player stands (its home for the
-  // scenario); later, who is in sight to fight.
-  void saw(const std::vector<gateway::EntityState>& entities) {
+  // scenario); later, who and which items are in sight. `ack`: the frame's.
+  void saw(const std::vector<gateway::EntityState>& entities, std::uint64_t ack) {
     if (phase_ == Phase::kSpawning) {
       spawned(entities);
     } else {
-      look_around(entities);
+      look_around(entities, ack);
     }
   }
 
@@ -300,16 +314,38 @@ class Bot : public std::enable_shared_from_this<Bot> {
   bool fights() const {
     return shared_.options.scenario == "pvp" || shared_.options.scenario == "mixed";
   }
+  bool grabs() const {
+    return shared_.options.scenario == "item_rush" || shared_.options.scenario == "mixed";
+  }
 
-  void look_around(const std::vector<gateway::EntityState>& entities) {
+  void look_around(const std::vector<gateway::EntityState>& entities, std::uint64_t ack) {
     visible_.clear();
+    items_.clear();
     for (const auto& e : entities) {
-      if (e.id == player_) {
-        x_ = e.position.x;
-        z_ = e.position.z;
+      if (e.item) {
+        if (e.owner == 0 && !tried_.count(e.id))
+          items_.push_back({e.id, e.position.x, e.position.z});
+        if (rush_ && rush_->id == e.id && e.owner != 0) rush_.reset();  // someone was faster
+      } else if (e.id == player_) {
+        // The authoritative position, once every move sent is in it (else the prediction,
+        // which counts those moves too, is newer).
+        if (ack >= last_move_seq_) {
+          x_ = e.position.x;
+          z_ = e.position.z;
+        }
       } else if (visible_.size() < 8 && e.health > 0) {
         visible_.push_back({e.id, e.position.x, e.position.z});
       }
+    }
+  }
+
+  // A reject of one of this player's pickups: counted by why.
+  void rejected(std::uint64_t seq, std::string_view reason) {
+    if (!pickup_seqs_.count(seq) || !shared_.measuring()) return;
+    if (reason == "out_of_range") {
+      ++shared_.report.pickups_out_of_range;
+    } else {
+      ++shared_.report.pickups_lost;  // already claimed, or conflict_lost
     }
   }
 
@@ -348,37 +384,82 @@ class Bot : public std::enable_shared_from_this<Bot> {
       return;
     }
     std::uniform_real_distribution<double> near(-30, 30), unit(0, 1);
-    gateway::ActionFrame a;
-    a.action.client_seq = ++seq_;
-    const std::uint64_t seq = a.action.client_seq;
-    const long long t = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    a.action.client_time_ms = static_cast<std::uint64_t>(t);
     const double roll = unit(rng_);
     const bool fight = (scenario == "pvp" && roll < 0.6) || (scenario == "mixed" && roll < 0.25);
+    const bool grab =
+        (scenario == "item_rush" && roll < 0.15) || (scenario == "mixed" && roll > 0.97);
+    if (grab && !rush_) choose_item();
     if (fight && !visible_.empty()) {
       // Close in on someone in sight and hit them (a miss from afar is refused: out of range).
       const Seen& foe = visible_[rng_() % visible_.size()];
       if (roll < 0.3 && std::hypot(foe.x - x_, foe.z - z_) > 4) {
-        a.kind_name = "move";
-        a.action.position = {foe.x + 1, 0, foe.z + 1};
+        send_action("move", 0, foe.x + 1, foe.z + 1);
       } else {
-        a.kind_name = "attack";
-        a.action.target = foe.id;
+        send_action("attack", foe.id);
       }
-    } else if ((scenario == "item_rush" && roll < 0.15) || (scenario == "mixed" && roll > 0.97)) {
-      // Everyone goes for the same item in each 5 s window.
-      a.kind_name = "pickup";
-      a.action.target = static_cast<std::uint64_t>(1'000'000 + (t / 5000) % 1000);
+    } else if (rush_) {
+      rush();
     } else {
       double x = home_x_ + near(rng_), z = home_z_ + near(rng_);
       if (scenario == "hotspot") {
         x = near(rng_) / 6;
         z = near(rng_) / 6;
       }
-      a.kind_name = "move";
-      a.action.position = {x, 0, z};
+      send_action("move", 0, x, z);
+    }
+  }
+
+  // The item to rush for: of those in sight, unclaimed and not yet tried, the lowest id — the
+  // same for the players around, so they contest it.
+  void choose_item() {
+    const Seen* best = nullptr;
+    for (const Seen& item : items_) {
+      if (!tried_.count(item.id) && (!best || item.id < best->id)) best = &item;
+    }
+    if (!best) return;
+    rush_ = *best;
+    rush_moves_ = 0;
+  }
+
+  // One step of a rush: a move towards the item; once one move reaches it, the move onto it and
+  // the pickup. A rush that takes too long (the player is pushed around, or dead) is given up.
+  void rush() {
+    const Seen item = *rush_;
+    const double d = std::hypot(item.x - x_, item.z - z_);
+    if (d <= shared_.options.max_speed_per_tick) {
+      if (d > 0) send_action("move", 0, item.x, item.z);
+      pickup_seqs_.insert(send_action("pickup", item.id));
+      if (shared_.measuring()) ++shared_.report.pickups;
+      tried_.insert(item.id);
+      rush_.reset();
+    } else if (++rush_moves_ > 12) {
+      tried_.insert(item.id);
+      rush_.reset();
+    } else {
+      send_action("move", 0, item.x, item.z);
+    }
+  }
+
+  // Sends one action (a move to (x, z), or an action on `target`) with the next seq; returns
+  // the seq. A move also moves the player's prediction of where it stands, as the node will:
+  // at most max_speed_per_tick towards the destination.
+  std::uint64_t send_action(const char* kind, std::uint64_t target, double x = 0, double z = 0) {
+    gateway::ActionFrame a;
+    a.kind_name = kind;
+    a.action.client_seq = ++seq_;
+    const std::uint64_t seq = a.action.client_seq;
+    a.action.client_time_ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    a.action.target = target;
+    a.action.position = {x, 0, z};
+    if (a.kind_name == "move") {
+      const double d = std::hypot(x - x_, z - z_), step = shared_.options.max_speed_per_tick;
+      const double f = d > step ? step / d : 1;
+      x_ += (x - x_) * f;
+      z_ += (z - z_) * f;
+      last_move_seq_ = seq;
     }
     std::string frame = encode_client(a);
     pending_.emplace_back(seq, Clock::now());
@@ -387,6 +468,7 @@ class Bot : public std::enable_shared_from_this<Bot> {
       unacked_frames_.pop_front();
     if (shared_.measuring()) ++shared_.report.actions_sent;
     send(std::move(frame));
+    return seq;
   }
 
   // Disconnects and resumes in the next region with the last ack; unacked actions are resent.
@@ -451,6 +533,12 @@ class Bot : public std::enable_shared_from_this<Bot> {
     double x, z;
   };
   std::vector<Seen> visible_;
+  std::vector<Seen> items_;   // unclaimed and untried, in sight at the last look
+  std::optional<Seen> rush_;  // the item this player walks to
+  int rush_moves_ = 0;
+  std::unordered_set<std::uint64_t> tried_;        // items it went for: never again
+  std::unordered_set<std::uint64_t> pickup_seqs_;  // its pickups, to count their rejects
+  std::uint64_t last_move_seq_ = 0;
   std::uint64_t frames_seen_ = 0;
   std::uint64_t since_hop_ = 0, hop_after_ = 40;
   std::optional<Clock::time_point> lost_at_;  // failing over since
@@ -485,6 +573,10 @@ std::string Report::summary() const {
     << " /s, " << rejects << " rejects, " << errors << " errors, " << hops << " region hops\n"
     << "action -> ack (client-measured): " << quantiles(ack_ms) << "\n"
     << "state frames: " << state_frames_per_client_s() << " per client per second";
+  if (pickups > 0) {
+    o << "\npickups: " << pickups << " of items in sight, " << pickups_lost
+      << " lost to another player's claim, " << pickups_out_of_range << " out of range";
+  }
   if (failovers > 0 || failover_failures > 0) {
     o << "\nfailovers: " << failovers << " players acted again in another region, "
       << failover_failures
@@ -505,6 +597,9 @@ void add(Report& into, const Report& r) {
   into.errors += r.errors;
   into.state_frames += r.state_frames;
   into.hops += r.hops;
+  into.pickups += r.pickups;
+  into.pickups_lost += r.pickups_lost;
+  into.pickups_out_of_range += r.pickups_out_of_range;
   into.ack_ms.merge(r.ack_ms);
   into.failovers += r.failovers;
   into.failover_failures += r.failover_failures;

@@ -8,11 +8,16 @@
 //   wander      — random walks around where each player spawned;
 //   hotspot     — everyone walks to one point (a congregation: the region's tree splits);
 //   pvp         — moves and attacks on random players of the same run;
-//   item_rush   — moves, and every few seconds everyone grabs the same few items;
+//   item_rush   — moves, and often a rush for an item in sight: the unclaimed one with the lowest
+//                 id, so players near each other go for the same one (contests, conflicts);
 //   region_hop  — wander, and every few seconds a player disconnects and resumes (with its
 //                 last ack) in the next region;
 //   mixed       — the demo's: wander, fights with players in sight (any region's), and now and
-//                 then a rush for the same item.
+//                 then a rush for an item in sight.
+// A rush: the player walks to the item (one move per action, max_speed_per_tick at a time; it
+// predicts where it stands from the moves it sent) and, on it, picks it up. It learns of items
+// from the state frames (`item`, `owner`) and never tries an item twice: the nodes need
+// `[region] items` for there to be any (docs/node.md).
 #pragma once
 
 #include <atomic>
@@ -44,12 +49,19 @@ struct Options {
   // ack, as a game client would when its region dies, and the time until it acts again there is
   // measured (Report::failover_ms). Without it, a lost player stays lost (counted as dropped).
   bool failover = false;
+  // The nodes' region.max_speed_per_tick: how far one move takes a player (its prediction of
+  // where it stands, to know when it is on the item it rushes for).
+  double max_speed_per_tick = 10;
 };
 
 struct Report {
   std::uint64_t players = 0, connected = 0, connect_failures = 0, disconnected = 0;
   std::uint64_t actions_sent = 0, acked = 0, rejects = 0, errors = 0;
   std::uint64_t state_frames = 0, hops = 0;
+  // Pickups sent (of items seen in the state frames), and those refused: the item was claimed
+  // first by another player (`refused`: already claimed; `conflict_lost`: by a concurrent claim in
+  // another region), or the prediction was off (`out_of_range`).
+  std::uint64_t pickups = 0, pickups_lost = 0, pickups_out_of_range = 0;
   // With Options::failover: players that lost their connection and acted again in another region
   // (failovers), and those that found no region to resume in (failover_failures). failover_ms:
   // connection lost → the first ack, from the new region, of an action not acknowledged before

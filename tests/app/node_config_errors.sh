@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `worldline node` refuses a config with a bad [region] value before it opens anything: exit code
+# `worldline node` refuses a config with a bad [region] or [gateway] value before it opens anything: exit code
 # 2 and one line naming the file and the field. Each case is docs/examples/eu-west.toml with one
 # line changed (a pattern that matches nothing leaves a valid config: the node starts, and the
 # case fails on its exit code).
@@ -29,5 +29,17 @@ refuse spin_negative 's/^spin_us = .*/spin_us = -5/' 'region.spin_us: 0..10000'
 refuse spin_huge 's/^spin_us = .*/spin_us = 20000/' 'region.spin_us: 0..10000'
 refuse workers_zero 's/^workers = .*/workers = 0/' 'region.workers: 1..256'
 refuse tick_hz_high 's/^tick_hz = .*/tick_hz = 500/' 'region.tick_hz: 1..120'
+refuse items_negative 's/^items = .*/items = -1/' 'region.items: 0..1000000'
+refuse item_area_outside 's/^item_area = .*/item_area = [-200, -200, 20000, 200]/' \
+  'region.item_area must lie inside region.world'
+refuse pickup_range_zero 's/^pickup_range = .*/pickup_range = 0/' 'region.pickup_range must be > 0'
+refuse admin_not_ip 's/^admin_listen = .*/admin_listen = "admin.local:9101"/' \
+  "gateway.admin_listen: 'admin.local:9101' is not ip:port"
+refuse admin_no_port 's/^admin_listen = .*/admin_listen = "127.0.0.1"/' \
+  "gateway.admin_listen: '127.0.0.1' is not ip:port"
+refuse admin_not_string 's/^admin_listen = .*/admin_listen = 9101/' \
+  'gateway.admin_listen must be a string, ip:port'
+refuse admin_same_as_listen 's/^admin_listen = .*/admin_listen = "127.0.0.1:8101"/' \
+  'gateway.admin_listen must differ from gateway.listen'
 if [[ $fails -ne 0 ]]; then exit 1; fi
-echo "PASS: bad region configs refused"
+echo "PASS: bad region and gateway configs refused"

@@ -12,7 +12,8 @@ DIR="$(mktemp -d /tmp/worldline-tickfail.XXXXXX)"
 trap 'rm -rf "$DIR"' EXIT
 sed -e "s|^data_dir = .*|data_dir = \"$DIR/data\"|" \
     -e 's|^listen = "127.0.0.1:7101"|listen = "127.0.0.1:0"|' \
-    -e 's|^listen = "127.0.0.1:8101".*|listen = "127.0.0.1:0"|' "$EXAMPLE" >"$DIR/node.toml"
+    -e 's|^listen = "127.0.0.1:8101".*|listen = "127.0.0.1:0"|' \
+    -e 's|^admin_listen = .*|admin_listen = "127.0.0.1:0"|' "$EXAMPLE" >"$DIR/node.toml"
 set +e
 out="$(WORLDLINE_FAULT_THROW_AT_TICK=5 timeout 60 "$WL" node --config "$DIR/node.toml" 2>&1)"
 rc=$?

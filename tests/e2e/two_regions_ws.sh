@@ -25,7 +25,7 @@ cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/ws_client.mjs" "$DIR/"
 
 BASE=$(( 20000 + (RANDOM % 400) * 10 ))  # below the ephemeral ports: README, "Developing"
 SECRET="ws e2e token secret"
-config() {  # id name rpc-port gateway-port peer-id peer-rpc-port
+config() {  # id name rpc-port gateway-port peer-id peer-rpc-port [admin-port]
   cat <<TOML
 [replica]
 id = $1
@@ -40,13 +40,17 @@ address = "127.0.0.1:$6"
 name = "$2"
 tick_hz = 20
 spawn_radius = 0   # everyone starts at the origin: the client's positions are exact
+items = 3          # the same three items in both regions, 6..10 units from the origin
+item_area = [6, 2, 8, 4]
 [gateway]
 listen = "127.0.0.1:$4"
 token_secret = "$SECRET"
 TOML
+  if [[ -n "${7:-}" ]]; then echo "admin_listen = \"127.0.0.1:$7\""; fi
 }
+# A serves /metrics on its players' port (no admin_listen); B on an admin port of its own.
 config 1 region-a $((BASE + 1)) $((BASE + 3)) 2 $((BASE + 2)) > "$DIR/a.toml"
-config 2 region-b $((BASE + 2)) $((BASE + 4)) 1 $((BASE + 1)) > "$DIR/b.toml"
+config 2 region-b $((BASE + 2)) $((BASE + 4)) 1 $((BASE + 1)) $((BASE + 5)) > "$DIR/b.toml"
 "$WL" node --config "$DIR/a.toml" > "$DIR/a.log" 2>&1 & PID_A=$!; PIDS+=($PID_A)
 "$WL" node --config "$DIR/b.toml" > "$DIR/b.log" 2>&1 & PID_B=$!; PIDS+=($PID_B)
 
@@ -64,15 +68,30 @@ for i in $(seq 100); do
   sleep 0.1
 done
 
+get() {  # port path: the whole HTTP response
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$2" >&3
+  cat <&3
+  exec 3<&-
+}
+for i in $(seq 20); do  # the metrics text is refreshed after the tick /healthz saw
+  get $((BASE + 3)) /metrics | grep -q "^worldline_region_ticks_total" && break
+  [[ $i == 20 ]] && fail "A (no admin_listen) does not serve /metrics on its players' port"
+  sleep 0.1
+done
+get $((BASE + 4)) /metrics > "$DIR/b-players-metrics.txt"
+grep -q "404 Not Found" "$DIR/b-players-metrics.txt" &&
+  grep -q "moved to the admin listener (gateway.admin_listen, 127.0.0.1:$((BASE + 5)))" \
+    "$DIR/b-players-metrics.txt" ||
+  fail "B's players' port does not send /metrics to its admin listener: $(cat "$DIR/b-players-metrics.txt")"
+get $((BASE + 5)) /healthz | grep -q "200 OK" || fail "B's admin port does not answer /healthz"
+
 node "$DIR/ws_client.mjs" $((BASE + 3)) $((BASE + 4)) "$PID_A" "$SECRET" || fail "client scenario"
 
 # Region B's /metrics (refreshed every 250 ms) shows what it did: ticks, synced journal commits,
 # the client's acks, gossip received from A before A was killed.
 sleep 0.6
-exec 3<>"/dev/tcp/127.0.0.1/$((BASE + 4))"
-printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
-cat <&3 > "$DIR/metrics.txt"
-exec 3<&-
+get $((BASE + 5)) /metrics > "$DIR/metrics.txt"  # B's admin listener
 metric() {  # sample (name and labels): its value, or "missing"
   awk -v m="$1" 'index($0, m " ") == 1 {print $2; found = 1; exit} END {if (!found) print "missing"}' \
     "$DIR/metrics.txt"

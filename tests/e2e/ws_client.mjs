@@ -134,41 +134,72 @@ async function main() {
   await forger.next(() => false, 'close after the forged token', { orClose: true });
   check(forger.closeCode === 1008, 'and the connection closed with 1008');
 
-  // 5. Two players in two regions grab the same item at once: exactly one keeps it. The loser
-  //    hears it either at once (the winner's claim had already arrived: `refused`) or after the
-  //    regions' deltas met (`conflict_lost`).
-  const grab = (seq) => ({ type: 'action', seq, kind: 'pickup', t: Date.now(), args: { target: 777 } });
+  // 4b. A 4 MiB message (over 4 × max_frame_bytes) is closed with 1009 and a reason, not reset.
+  const big = new Client(portB);
+  await big.open();
+  check((await big.hello(4)).type === 'welcome', 'player 4 welcomed by region B');
+  let bigReason = '';
+  big.ws.on('close', (code, reason) => { bigReason = reason.toString(); });
+  big.send('x'.repeat(4 << 20));
+  await big.next(() => false, 'close after a 4 MiB message', { orClose: true });
+  check(big.closeCode === 1009 && /frame too large/.test(bigReason),
+    `a 4 MiB message → close 1009 '${bigReason}' (got ${big.closeCode})`);
+
+  // 5. Items lie in the world (the nodes' [region] items): the state frames show them. A pickup
+  //    of an unknown id is refused as no_such_item, of an item out of reach as out_of_range.
+  //    Then both players walk onto the same item and grab it at once: exactly one keeps it. The
+  //    loser hears it either at once (the winner's claim had already arrived: `refused`) or after
+  //    the regions' deltas met (`conflict_lost`), and both regions show the item's owner.
+  const seen = await a.next((f) => f.type === 'state' && f.entities.some((e) => e.item),
+    'A sees the items');
+  const item = seen.entities.filter((e) => e.item && !e.owner).sort((x, y) => x.id - y.id)[0];
+  check(item && item.id >= 1e12, `an unclaimed item in sight: ${item && item.id}`);
+  const pickup = (seq, target) => ({ type: 'action', seq, kind: 'pickup', t: Date.now(), args: { target } });
+  a.send(pickup(3, 424242));
+  const r1 = await a.next((f) => f.type === 'reject' && f.seq === 3, 'reject of an unknown item');
+  check(r1.reason === 'no_such_item', 'a pickup of an unknown id → reject no_such_item');
+  b.send(pickup(1, item.id));  // from the origin: at least 6 away
+  const r2 = await b.next((f) => f.type === 'reject' && f.seq === 1, 'reject of a far item');
+  check(r2.reason === 'out_of_range', `a pickup from afar → reject out_of_range (${r2.detail})`);
   const verdicts = [];
   const watch = (c, seq, who) => c.next((f) => (f.type === 'reject' && f.seq === seq) ||
     (f.type === 'state' && f.ack >= seq && Date.now() > grabbedAt + 1500), `verdict for ${who}`)
     .then((f) => verdicts.push({ who, lost: f.type === 'reject', reason: f.reason }));
   const grabbedAt = Date.now();
-  a.send(grab(3));
-  b.send(grab(1));
-  await Promise.all([watch(a, 3, 'A'), watch(b, 1, 'B')]);
+  a.send(move(4, item.x, item.z));
+  a.send(pickup(5, item.id));
+  b.send(move(2, item.x, item.z));
+  b.send(pickup(3, item.id));
+  await Promise.all([watch(a, 5, 'A'), watch(b, 3, 'B')]);
   const losers = verdicts.filter((v) => v.lost);
   check(losers.length === 1 && ['refused', 'conflict_lost'].includes(losers[0].reason),
     `one of the two grabs lost (${losers.map((l) => l.who + ':' + l.reason).join(',')})`);
+  const winner = losers[0].who === 'A' ? 2 : 1;
+  for (const [c, name] of [[a, 'A'], [b, 'B']]) {
+    await c.next((f) => f.type === 'state' && entity(f, item.id) && entity(f, item.id).owner === winner,
+      `region ${name} shows the item owned by player ${winner}`);
+  }
+  console.log(`ok: both regions show item ${item.id} owned by player ${winner}`);
 
-  // 6. Failover: A dies; player 1 resumes in B with its last ack. The acknowledged seq 3 is not
-  //    applied twice (B refuses the resend as a duplicate); the unacknowledged seq 4 is applied.
-  a.send(move(4, 15, 5));
-  const s3 = await a.ackAtLeast(4, 'ack of seq 4');
-  check(entity(s3, 1).x === 15, 'seq 4 applied on A (x=15)');
+  // 6. Failover: A dies; player 1 resumes in B with its last ack. The acknowledged seq 6 is not
+  //    applied twice (B refuses the resend as a duplicate); the unacknowledged seq 7 is applied.
+  a.send(move(6, 15, 5));
+  const s3 = await a.ackAtLeast(6, 'ack of seq 6');
+  check(entity(s3, 1).x === 15, 'seq 6 applied on A (x=15)');
   await b.next((f) => f.type === 'state' && entity(f, 1) && entity(f, 1).x === 15,
-    'B holds seq 4\'s effect before A dies');
+    'B holds seq 6\'s effect before A dies');
   process.kill(Number(pidA), 'SIGKILL');
   const killedAt = Date.now();
   const a2 = new Client(portB);
   await a2.open();
-  const w2 = await a2.hello(1, { last_ack: 4 });
+  const w2 = await a2.hello(1, { last_ack: 6 });
   check(w2.type === 'welcome' && w2.region !== welcome.region, 'player 1 resumes in region B');
-  a2.send(move(4, 15, 5));  // resent: the client cannot tell it was applied
-  a2.send(move(5, 20, 5));
-  const dup = await a2.next((f) => f.type === 'reject' && f.seq === 4, 'reject of the resent seq 4');
-  check(dup.reason === 'duplicate', 'the resent seq 4 is refused as a duplicate, not applied twice');
-  const s5 = await a2.ackAtLeast(5, 'ack of seq 5 in B');
-  check(s5.ack === 5 && entity(s5, 1).x === 20, 'seq 5 applied in B (x=20), ack 5');
+  a2.send(move(6, 15, 5));  // resent: the client cannot tell it was applied
+  a2.send(move(7, 20, 5));
+  const dup = await a2.next((f) => f.type === 'reject' && f.seq === 6, 'reject of the resent seq 6');
+  check(dup.reason === 'duplicate', 'the resent seq 6 is refused as a duplicate, not applied twice');
+  const s5 = await a2.ackAtLeast(7, 'ack of seq 7 in B');
+  check(s5.ack === 7 && entity(s5, 1).x === 20, 'seq 7 applied in B (x=20), ack 7');
   console.log(`ok: acting again in B ${Date.now() - killedAt} ms after A was killed`);
 
   for (const c of [b, a2]) c.ws.close(1000);

@@ -204,9 +204,12 @@ RC_GTEST_PROP(ClientProtocolCapnp, EveryServerFrameDecodesBackToItself, ()) {
       s.ack = *rc::gen::arbitrary<std::uint64_t>();
       const int n = *rc::gen::inRange(0, 40);
       for (int i = 0; i < n; ++i) {
+        const bool item = *rc::gen::arbitrary<bool>();
         s.entities.push_back(EntityState{*rc::gen::arbitrary<std::uint64_t>(),
                                          {*finite, *finite, *finite},
-                                         *rc::gen::arbitrary<std::int64_t>()});
+                                         *rc::gen::arbitrary<std::int64_t>(),
+                                         item,
+                                         item ? *rc::gen::arbitrary<std::uint64_t>() : 0});
       }
       s.removed =
           *rc::gen::container<std::vector<std::uint64_t>>(rc::gen::arbitrary<std::uint64_t>());

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <map>
 
 namespace worldline::gateway {
 namespace {
@@ -32,6 +33,17 @@ struct RecordingSink : SessionSink {
   }
 };
 
+// The world's items: 900'100 .. 900'200, scattered within 2 units of the origin, where every
+// player spawns (spawn radius 0) — all in reach of a pickup.
+region::GameConfig game_with_items() {
+  region::GameConfig g;
+  g.items.count = 101;
+  g.items.first_id = 900'100;
+  g.items.min_x = g.items.min_z = -2;
+  g.items.max_x = g.items.max_z = 2;
+  return g;
+}
+
 struct Region {
   replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
   replica::MemoryJournal journal;
@@ -39,7 +51,7 @@ struct Region {
   crdt::ManualClock wall;
   crdt::HlcClock clock;
   replica::Replica world;
-  region::GameRules rules{region::GameConfig{}};
+  region::GameRules rules{game_with_items()};  // the host places the items
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<RegionHost> host_;
   std::uint64_t t = 0;
@@ -312,6 +324,56 @@ TEST(RegionHost, ALostClaimIsToldAfterAPartitionOfAnyLength) {
     const auto* pending = r->world.store().get({22, kPendingClaimsComponent});
     EXPECT_TRUE(!pending || replica::value_as<crdt::Buffs>(*pending).elements().empty());
   }
+}
+
+// A pickup must name an item of the world within pickup_range: otherwise the reject says which
+// (`no_such_item`, `out_of_range`) and nothing is claimed. State frames show the items near the
+// player, marked as items, with their owner once claimed.
+TEST(RegionHost, PickupsAreRefusedByNameUnlessTheItemExistsInRangeAndStateFramesShowItems) {
+  Region eu(1, 1'000'000);
+  auto sink = std::make_shared<RecordingSink>();
+  const SessionId s = eu.host().attach(7, sink);
+  eu.tick();
+  auto items_in = [](const json::value& frame) {
+    std::map<std::uint64_t, std::uint64_t> items;  // id -> owner (0: none)
+    for (const auto& e : frame.at("entities").as_array()) {
+      if (e.as_object().contains("item")) {
+        EXPECT_TRUE(e.at("item").as_bool());
+        items[e.at("id").to_number<std::uint64_t>()] =
+            e.as_object().contains("owner") ? e.at("owner").to_number<std::uint64_t>() : 0;
+      } else {
+        EXPECT_EQ(e.at("id").as_int64(), 7);  // the player itself
+      }
+    }
+    return items;
+  };
+  const auto first = items_in(sink->of_type("state").back());
+  ASSERT_EQ(first.size(), 101u);
+  EXPECT_EQ(first.begin()->first, 900'100u);
+  EXPECT_EQ(first.rbegin()->first, 900'200u);
+  for (const auto& [id, owner] : first)
+    EXPECT_EQ(owner, 0u) << id;
+
+  eu.grab(s, 1, 424'242);
+  eu.move(s, 2, {10, 0, 0});
+  eu.grab(s, 3, 900'150);  // from (10, 0, 0): at least 8 away
+  eu.move(s, 4, {0, 0, 0});
+  eu.grab(s, 5, 900'150);
+  eu.tick();
+  const auto rejects = sink->of_type("reject");
+  ASSERT_EQ(rejects.size(), 2u);
+  EXPECT_EQ(rejects[0].at("seq").as_int64(), 1);
+  EXPECT_EQ(rejects[0].at("reason").as_string(), "no_such_item");
+  EXPECT_EQ(rejects[1].at("seq").as_int64(), 3);
+  EXPECT_EQ(rejects[1].at("reason").as_string(), "out_of_range");
+  EXPECT_EQ(std::string(rejects[1].at("detail").as_string()).rfind("item 900150 is ", 0), 0u)
+      << rejects[1];
+  const json::value last = sink->of_type("state").back();
+  EXPECT_EQ(last.at("ack").as_int64(), 5);
+  const auto now = items_in(last);
+  EXPECT_EQ(now.at(900'150), 7u);
+  EXPECT_EQ(now.at(900'151), 0u);
+  EXPECT_FALSE(eu.world.store().get({424'242, region::kItemOwnerComponent}));
 }
 
 // A pickup refused at ingress (here: aimed at the player itself, `bad_target`) has no outcome; its

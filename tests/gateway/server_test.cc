@@ -66,6 +66,8 @@ class Node {
     if (tune) tune(so);
     server = std::make_unique<GatewayServer>(so, *host, [](const HttpRequest& r) {
       if (r.target == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
+      if (r.target == "/metrics") return HttpReply{200, "text/plain", "metrics\n"};
+      if (r.target.rfind("/admin/", 0) == 0) return HttpReply{200, "text/plain", "admin\n"};
       return HttpReply{404, "text/plain", "not found\n"};
     });
     EXPECT_TRUE(server->start().ok());
@@ -149,6 +151,13 @@ class Client {
     ws_.text(true);
     ws_.write(net::buffer(text));
   }
+  // whole: as one frame; else in fragments of Beast's write buffer (4 KiB).
+  void send_text_ec(const std::string& text, bool whole, beast::error_code& ec) {
+    ws_.text(true);
+    ws_.auto_fragment(!whole);
+    ws_.write(net::buffer(text), ec);
+    ws_.auto_fragment(true);
+  }
   void send_binary(const std::string& bytes) {
     ws_.binary(true);
     ws_.write(net::buffer(bytes));
@@ -160,6 +169,8 @@ class Client {
     ws_.read(buffer, ec);
     if (ec) {
       closed_with = ws_.reason().code;
+      close_reason = std::string(ws_.reason().reason.data(), ws_.reason().reason.size());
+      read_error = ec;
       return nullptr;
     }
     const std::string bytes = beast::buffers_to_string(buffer.data());
@@ -194,6 +205,8 @@ class Client {
 
   std::string agreed;
   std::uint16_t closed_with = 0;
+  std::string close_reason;
+  beast::error_code read_error;
 
  private:
   bool binary_ = false;
@@ -246,6 +259,31 @@ TEST_P(GatewayBothForms, AClientActsAndReceivesItsAckAndTheAuthoritativeState) {
   EXPECT_EQ(
       node.with_world([](replica::Replica& w) { return region::GameRules::position(w, 5)->x; }),
       13.0);
+  // Items: a pickup of an unknown id or of an item out of reach is refused by name; one in reach
+  // is granted, and the state frames show the item, marked, with its owner.
+  node.with_world([](replica::Replica& w) {
+    region::place_item(w, 900'002, {100, 0, 100});
+    region::place_item(w, 900'003, {14, 0, 4});
+    return 0;
+  });
+  c.send(R"({"type":"action","seq":4,"kind":"pickup","args":{"target":424242}})");
+  c.send(R"({"type":"action","seq":5,"kind":"pickup","args":{"target":900002}})");
+  c.send(R"({"type":"action","seq":6,"kind":"pickup","args":{"target":900003}})");
+  std::map<std::int64_t, std::string> reasons;
+  const json::value picked = c.read_until([&](const json::value& v) {
+    if (is_type(v, "reject")) reasons[v.at("seq").as_int64()] = v.at("reason").as_string();
+    return is_type(v, "state") && v.at("ack").as_int64() >= 6;
+  });
+  EXPECT_EQ(reasons,
+            (std::map<std::int64_t, std::string>{{4, "no_such_item"}, {5, "out_of_range"}}));
+  bool seen = false;
+  for (const json::value& e : picked.at("entities").as_array()) {
+    if (e.at("id").as_int64() != 900'003) continue;
+    seen = true;
+    EXPECT_TRUE(e.at("item").as_bool()) << e;
+    EXPECT_EQ(e.at("owner").as_int64(), 5) << e;
+  }
+  EXPECT_TRUE(seen) << picked;
 }
 
 INSTANTIATE_TEST_SUITE_P(Subprotocols, GatewayBothForms,
@@ -367,6 +405,10 @@ TEST(Gateway, RepeatedAbuseClosesTheSessionWithPolicyViolation) {
 
 TEST(Gateway, TwoPlayersGrabbingOneItemGetOneOwnerAndOneReject) {
   Node node;
+  node.with_world([](replica::Replica& w) {
+    region::place_item(w, 900'001, {1, 0, 1});  // where both spawn: the origin
+    return 0;
+  });
   Client a(node.port()), b(node.port());
   ASSERT_TRUE(is_type(a.hello(11), "welcome"));
   ASSERT_TRUE(is_type(b.hello(12), "welcome"));
@@ -397,26 +439,85 @@ TEST(Gateway, TwoPlayersGrabbingOneItemGetOneOwnerAndOneReject) {
   EXPECT_TRUE(*owner == 11u || *owner == 12u);
 }
 
-TEST(Gateway, HttpOnTheSamePortAndAnUnsupportedSubprotocolIsRefused) {
-  Node node;
+// One HTTP GET on loopback: the status and the body.
+std::pair<unsigned, std::string> http_get(std::uint16_t port, const std::string& target) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   tcp::resolver resolver(ioc);
-  stream.connect(resolver.resolve("127.0.0.1", std::to_string(node.port())));
-  http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+  stream.expires_after(std::chrono::seconds(10));
+  stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, "127.0.0.1");
   http::write(stream, req);
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   http::read(stream, buffer, res);
-  EXPECT_EQ(res.result_int(), 200u);
-  EXPECT_EQ(res.body(), "ok\n");
+  return {res.result_int(), res.body()};
+}
+
+TEST(Gateway, HttpOnTheSamePortAndAnUnsupportedSubprotocolIsRefused) {
+  Node node;
+  EXPECT_EQ(node.server->admin_port(), 0u);
+  using Reply = std::pair<unsigned, std::string>;
+  EXPECT_EQ(http_get(node.port(), "/healthz"), Reply(200, "ok\n"));
+  // Without an admin listener the players' port serves /metrics and /admin/ too, as it always did.
+  EXPECT_EQ(http_get(node.port(), "/metrics"), Reply(200, "metrics\n"));
+  EXPECT_EQ(http_get(node.port(), "/admin/rules"), Reply(200, "admin\n"));
   EXPECT_THROW(Client(node.port(), "worldline.xml"), beast::system_error);
   // The client's first choice that the node serves wins.
   EXPECT_EQ(Client(node.port(), "worldline.xml, worldline.capnp, worldline.json").agreed,
             "worldline.capnp");
   EXPECT_EQ(Client(node.port(), "worldline.json,worldline.capnp").agreed, "worldline.json");
   EXPECT_EQ(Client(node.port(), "").agreed, "");  // none named: JSON, no header
+}
+
+// gateway.admin_listen: /metrics and /admin/... are served on the operators' port only; the
+// players' port answers 404 saying where they went; /healthz on both; players connect only to
+// theirs.
+TEST(Gateway, AnAdminListenerServesMetricsAndAdminAndThePlayersPortSaysWhereTheyWent) {
+  Node node({}, [](ServerOptions& o) { o.admin_listen = "127.0.0.1:0"; });
+  const std::uint16_t admin = node.server->admin_port();
+  ASSERT_NE(admin, 0u);
+  ASSERT_NE(admin, node.port());
+  using Reply = std::pair<unsigned, std::string>;
+  EXPECT_EQ(http_get(admin, "/metrics"), Reply(200, "metrics\n"));
+  EXPECT_EQ(http_get(admin, "/admin/rules"), Reply(200, "admin\n"));
+  EXPECT_EQ(http_get(admin, "/healthz"), Reply(200, "ok\n"));
+  EXPECT_EQ(http_get(node.port(), "/healthz"), Reply(200, "ok\n"));
+  const std::string moved =
+      "not here: /metrics and /admin/... moved to the admin listener "
+      "(gateway.admin_listen, 127.0.0.1:" +
+      std::to_string(admin) + ")\n";
+  for (const char* target : {"/metrics", "/metrics?x=1", "/admin/rules", "/admin"}) {
+    EXPECT_EQ(http_get(node.port(), target), Reply(404, moved)) << target;
+  }
+  EXPECT_EQ(http_get(node.port(), "/nothing").first, 404u);
+  // Players connect to their port; the admin listener refuses the upgrade.
+  Client player(node.port());
+  EXPECT_TRUE(is_type(player.hello(51), "welcome"));
+  EXPECT_THROW(Client(admin, "worldline.json"), beast::system_error);
+}
+
+// An address that is not ip:port, or one already taken, stops the start with the field named.
+TEST(Gateway, ABadOrTakenAdminAddressFailsTheStartNamingTheField) {
+  EXPECT_TRUE(check_listen_address("127.0.0.1:9100").ok());
+  EXPECT_TRUE(check_listen_address("[::1]:0").ok());
+  for (const char* bad : {"localhost:9100", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:x", ":1"}) {
+    EXPECT_FALSE(check_listen_address(bad).ok()) << bad;
+  }
+  Node taken;  // its players' port is the address the admin listener asks for
+  for (const std::string& address :
+       {std::string("localhost:9100"), "127.0.0.1:" + std::to_string(taken.port())}) {
+    ServerOptions o;
+    o.key = kKey;
+    o.admin_listen = address;
+    GatewayServer server(o, *taken.host, nullptr);
+    const auto started = server.start();
+    ASSERT_FALSE(started.ok()) << address;
+    EXPECT_EQ(started.error().message.rfind("gateway.admin_listen: ", 0), 0u)
+        << started.error().message;
+    EXPECT_NE(started.error().message.find(address), std::string::npos) << started.error().message;
+  }
 }
 
 TEST(Gateway, MalformedBinaryFramesGetTheirErrorsAndTheCapnpSessionLivesOn) {
@@ -570,6 +671,48 @@ TEST(Gateway, ResendingAHundredAppliedActionsOnResumeGetsAHundredDuplicatesAndTh
       again.read_until([](const json::value& v) { return is_type(v, "pong"); }).at("t").as_int64(),
       5);
   EXPECT_EQ(node.server->stats().slow_consumers, 0u);
+}
+
+// A message over what the node reads at all (4 × max_frame_bytes) ends the session with a
+// WebSocket close 1009 (message too big) and a reason, RFC 6455 §7.4.1 — just over the limit and
+// far over it, as one frame or in fragments. Far over it used to end in a reset (1006): Beast's
+// own refusal closed the socket while the client was still writing what the node never read.
+TEST(Gateway, AMessageOverTheLimitIsClosedWith1009AndAReason) {
+  SessionLimits limits;
+  limits.bytes_per_s = limits.byte_burst = 1e9;
+  Node node(limits);
+  const std::size_t limit = 4 * limits.protocol.max_frame_bytes;
+  for (const bool whole : {true, false}) {
+    for (const std::size_t size : {limit + 1, std::size_t{4} << 20}) {
+      const std::string what = std::to_string(size) + " bytes" + (whole ? "" : " in fragments");
+      Client c(node.port());
+      ASSERT_TRUE(is_type(c.hello(41), "welcome"));
+      beast::error_code written;  // a failed write is what the old code did: say so
+      c.send_text_ec(std::string(size, 'x'), whole, written);
+      EXPECT_FALSE(written) << what << ": " << written.message();
+      for (int i = 0; i < 100; ++i) {
+        const json::value v = c.read();
+        if (v.is_null()) break;
+        ASSERT_TRUE(is_type(v, "state")) << v;  // the tick's frames until the close
+      }
+      EXPECT_EQ(c.read_error, websocket::error::closed) << what << ": " << c.read_error.message();
+      EXPECT_EQ(c.closed_with, 1009) << what;
+      EXPECT_EQ(c.close_reason, "frame too large: over 65536 bytes") << what;
+    }
+  }
+  // A message at the limit is read (and refused by the protocol: frame_too_large, 4001), and
+  // the session lives on.
+  Client c(node.port());
+  ASSERT_TRUE(is_type(c.hello(42), "welcome"));
+  beast::error_code written;
+  c.send_text_ec(std::string(limit, 'x'), true, written);
+  ASSERT_FALSE(written);
+  EXPECT_EQ(
+      c.read_until([](const json::value& v) { return is_type(v, "error"); }).at("code").as_int64(),
+      4001);
+  c.send(R"({"type":"ping","t":3})");
+  EXPECT_EQ(
+      c.read_until([](const json::value& v) { return is_type(v, "pong"); }).at("t").as_int64(), 3);
 }
 
 }  // namespace

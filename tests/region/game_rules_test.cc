@@ -1,6 +1,6 @@
 // The brief's scenarios at the level of one region's rules: a large PvP battle, many players
 // grabbing one item in the same tick, the same contest across two regions through the replica,
-// and movement limits.
+// pickups of items that do not exist or lie too far, and movement limits.
 #include "region/game_rules.h"
 
 #include <gtest/gtest.h>
@@ -36,6 +36,15 @@ struct Region {
       : wall(start_ms),
         clock(id, wall, 10'000),
         world(ReplicaOptions{id, peers}, registry, journal, outbox) {}
+
+  // An item on the ground at `at`, and players standing at the given spots, committed.
+  void setup(crdt::EntityId item, crdt::Vec3 at,
+             std::vector<std::pair<ActorId, crdt::Vec3>> players) {
+    place_item(world, item, at);
+    for (const auto& [p, where] : players)
+      rules.spawn(world, p, where, clock);
+    EXPECT_TRUE(world.commit(0).ok());
+  }
 
   Action action(ActorId actor, ActionKind kind, crdt::EntityId target = 0) {
     Action a;
@@ -103,6 +112,10 @@ TEST(GameRules, LargePvPBattleAppliesEveryAttackExactlyOnce) {
 TEST(GameRules, ManyPlayersGrabbingOneItemInOneTickGiveOneOwner) {
   Region r(1, {1}, 1'000'000);
   const crdt::EntityId sword = 900'001;
+  std::vector<std::pair<ActorId, crdt::Vec3>> crowd;  // all within pickup range (5) of it
+  for (ActorId p = 1; p <= 50; ++p)
+    crowd.push_back({p, {static_cast<double>(p % 7) * 0.5, 0, static_cast<double>(p % 5) * 0.5}});
+  r.setup(sword, {1, 0, 1}, crowd);
   for (ActorId p = 1; p <= 50; ++p)
     r.queue.push(r.action(p, ActionKind::kPickup, sword), 1);
   const auto out = r.tick(1);
@@ -132,6 +145,8 @@ TEST(GameRules, ManyPlayersGrabbingOneItemInOneTickGiveOneOwner) {
 TEST(GameRules, AnItemGrabbedInTwoRegionsAtOnceEndsWithOneOwnerEverywhere) {
   Region eu(1, {1, 2}, 1'000'000), us(2, {1, 2}, 1'000'003);
   const crdt::EntityId relic = 900'002;
+  eu.setup(relic, {10, 0, 10}, {{11, {9, 0, 9}}});  // both place it: the same state
+  us.setup(relic, {10, 0, 10}, {{22, {11, 0, 11}}, {23, {10, 0, 12}}});
   eu.queue.push(eu.action(11, ActionKind::kPickup, relic), 1);
   us.queue.push(us.action(22, ActionKind::kPickup, relic), 1);
   ASSERT_TRUE(eu.tick(1)[0].ok);
@@ -155,6 +170,60 @@ TEST(GameRules, AnItemGrabbedInTwoRegionsAtOnceEndsWithOneOwnerEverywhere) {
   const auto late = us.tick(2);
   EXPECT_FALSE(late[0].ok);
   EXPECT_EQ(late[0].reason.rfind("already claimed by 11u", 0), 0u);
+}
+
+// A pickup names an item that exists and lies within pickup_range of the picker — where it stands
+// when the pickup runs, after its moves of the same tick. Anything else is refused by name before
+// any claim: `no_such_item` (an unknown id, or an entity that is no item, such as a player) or
+// `out_of_range`; the item stays unclaimed.
+TEST(GameRules, APickupNeedsAnItemThatExistsWithinRange) {
+  Region r(1, {1}, 1'000'000);
+  const crdt::EntityId gem = 900'010, coin = 900'011;
+  r.setup(gem, {0, 0, 0},
+          {{1, {6, 0, 0}}, {2, {3, 0, 4}}, {3, {1, 0, 0}}, {4, {112, 0, 0}}, {5, {125, 0, 0}}});
+  place_item(r.world, coin, {100, 0, 0});
+  ASSERT_TRUE(r.world.commit(1).ok());
+  auto move = [&](ActorId p, crdt::Vec3 to) {
+    Action m = r.action(p, ActionKind::kMove);
+    m.position = to;
+    return m;
+  };
+  struct Case {
+    Action action;
+    bool ok;
+    std::string code, detail;
+  };
+  const std::vector<Case> cases = {
+      {r.action(1, ActionKind::kPickup, gem), false, "out_of_range",
+       "item 900010 is 6.0 away; pickup_range is 5.0"},
+      {r.action(3, ActionKind::kPickup, 424'242), false, "no_such_item",
+       "no item 424242 in the world"},
+      {r.action(3, ActionKind::kPickup, 2), false, "no_such_item", "no item 2 in the world"},
+      {r.action(2, ActionKind::kPickup, gem), true, "", ""},  // 5.0 away: at the range
+      // Walks from 112 towards the coin at 100 (max 10 a tick: to 102), then picks it up.
+      {move(4, {100, 0, 0}), true, "", ""},
+      {r.action(4, ActionKind::kPickup, coin), true, "", ""},
+      // From 125 it gets to 115 only: still out of range.
+      {move(5, {100, 0, 0}), true, "", ""},
+      {r.action(5, ActionKind::kPickup, coin), false, "out_of_range",
+       "item 900011 is 15.0 away; pickup_range is 5.0"},
+  };
+  std::map<std::pair<ActorId, std::uint64_t>, const Case*> expected;
+  for (const Case& c : cases) {
+    r.queue.push(c.action, 2);
+    expected[{c.action.actor, c.action.client_seq}] = &c;
+  }
+  const auto out = r.tick(2);
+  ASSERT_EQ(out.size(), cases.size());
+  for (const Outcome& o : out) {
+    const Case& c = *expected.at({o.actor, o.seq});
+    EXPECT_EQ(o.ok, c.ok) << o.actor << ": " << o.reason;
+    EXPECT_EQ(o.code, c.code) << o.actor;
+    EXPECT_EQ(o.reason, c.detail) << o.actor;
+  }
+  EXPECT_EQ(GameRules::item_owner(r.world, gem), std::optional<ActorId>(2));
+  EXPECT_EQ(GameRules::item_owner(r.world, coin), std::optional<ActorId>(4));
+  EXPECT_FALSE(GameRules::is_item(r.world, 2));  // a player is no item
 }
 
 TEST(GameRules, MovesAreClampedToMaxSpeedAndTheDeadDoNotMove) {

@@ -89,12 +89,16 @@ struct RunResult {
 RunResult battle(std::uint64_t seed, int workers, ActorId players, int ticks) {
   GameConfig game;
   game.attack_range = 40;
+  game.pickup_range = 40;  // many in range, many not; the items stand in different cells
   game.max_speed_per_tick = 8;
   Region r(1, {1}, small_world(workers, 30), game);
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> coord(-60, 60);
   for (ActorId p = 1; p <= players; ++p)
     r.rules.spawn(r.world, p, {coord(rng), 0, coord(rng)}, r.clock);
+  place_item(r.world, 500'000, {-30, 0, -30});
+  place_item(r.world, 500'001, {0, 0, 0});
+  place_item(r.world, 500'002, {30, 0, 30});
   EXPECT_TRUE(r.world.commit(0).ok());
   RunResult result;
   for (int t = 1; t <= ticks; ++t) {
@@ -114,7 +118,7 @@ RunResult battle(std::uint64_t seed, int workers, ActorId players, int ticks) {
     }
     for (const Outcome& o : r.tick(static_cast<std::uint64_t>(t))) {
       // A reason may quote an HLC stamp ("already claimed by 8 at 1000100.3@1"): the same too.
-      result.outcomes.emplace_back(o.actor, o.seq, o.ok, o.reason);
+      result.outcomes.emplace_back(o.actor, o.seq, o.ok, o.code + ": " + o.reason);
     }
   }
   std::sort(result.outcomes.begin(), result.outcomes.end());
