@@ -38,6 +38,8 @@ class RegionApp final : public replica::NodeApp {
                     std::optional<std::uint64_t> committed, std::uint64_t now_ms) override;
 
   bool started() const { return host_ != nullptr; }
+  // The handler table; a studio's own rules go in before start() (GameRules::set).
+  region::GameRules& rules() { return rules_; }
   // REQUIRES: started().
   gateway::RegionHost& host() { return *host_; }
   region::RegionPipeline& pipeline() { return *pipeline_; }

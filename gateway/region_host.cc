@@ -92,6 +92,18 @@ void RegionHost::take_authority(std::uint64_t player) {
   }
 }
 
+bool RegionHost::advance_past_refusals(PlayerProgress& p) {
+  bool moved = false;
+  while (!p.refused.empty() && (p.admitted.empty() || *p.admitted.begin() > *p.refused.begin())) {
+    if (*p.refused.begin() > p.processed_seq) {
+      p.processed_seq = *p.refused.begin();
+      moved = true;
+    }
+    p.refused.erase(p.refused.begin());
+  }
+  return moved;
+}
+
 std::uint64_t RegionHost::durable_below(std::uint64_t now_ms) const {
   if (options_.replicated_k == 0) return world_.next_seq();  // committed is durable
   std::vector<std::uint64_t> acked;  // per peer: it joined (and journaled) our groups below this
@@ -183,9 +195,9 @@ void RegionHost::forget_told_claims() {
   told_.clear();
 }
 
-void RegionHost::check_claims(const std::unordered_map<std::uint64_t, SessionId>& session_of) {
+void RegionHost::check_claims(const SessionsOf& session_of) {
   std::uint64_t lost = 0;
-  for (const auto& [player, session] : session_of) {
+  for (const auto& [player, sessions] : session_of) {
     const ComponentValue* v = world_.store().get(Key{player, kPendingClaimsComponent});
     if (!v) continue;
     for (const std::string& element : replica::value_as<crdt::Buffs>(*v).elements()) {
@@ -196,10 +208,12 @@ void RegionHost::check_claims(const std::unordered_map<std::uint64_t, SessionId>
       const auto owner = o ? std::get<crdt::UniqueItemOwner>(*o).owner() : std::nullopt;
       if (!owner || *owner == player) continue;  // still the player's: stays pending
       ++lost;
-      sessions_.at(session).pending.push_back(
-          RejectFrame{seq, "conflict_lost",
-                      "item " + std::to_string(item) + " went to player " + std::to_string(*owner) +
-                          ": an earlier claim in another region won"});
+      const RejectFrame notice{seq, "conflict_lost",
+                               "item " + std::to_string(item) + " went to player " +
+                                   std::to_string(*owner) +
+                                   ": an earlier claim in another region won"};
+      for (SessionId session : sessions)
+        sessions_.at(session).pending.push_back(notice);
       told_.emplace_back(player, element);
     }
   }
@@ -244,14 +258,21 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
     auto r = refused.begin();
     for (std::size_t i = 0; i < sent.size(); ++i) {
       Session& s = sessions_.at(sent[i].session);  // no detach since it was batched
+      PlayerProgress& p = progress_[s.player];
       if (r != refused.end() && r->index == i) {
         ++rejected;
         if (sent[i].claiming) claiming_.erase({s.player, sent[i].seq});  // never reaches a cell
         s.pending.push_back(
             RejectFrame{sent[i].seq, region::to_string(r->reject.reason), r->reject.detail});
+        // A duplicate is covered by the processing (here or elsewhere) of its first copy.
+        if (r->reject.reason != region::RejectReason::kDuplicate) {
+          p.refused.insert(sent[i].seq);
+          with_refusals_.insert(s.player);
+        }
         ++r;
       } else {
-        progress_[s.player].waiting.emplace_back(sent[i].seq, sent[i].received_ms);
+        p.waiting.emplace_back(sent[i].seq, sent[i].received_ms);
+        p.admitted.insert(sent[i].seq);
       }
     }
     batch.clear();
@@ -296,9 +317,11 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
     }
   }
   flush();
-  std::unordered_map<std::uint64_t, SessionId> session_of;  // each player's latest session
+  // Each player's sessions here: its rejects and notices go to every one of them. A client that
+  // lost its connection unnoticed and came back has two, and only the new one is read.
+  SessionsOf session_of;
   for (const auto& [id, s] : sessions_)
-    session_of[s.player] = id;
+    session_of[s.player].push_back(id);
   // A player with no session here left (to resume here or in another region, which may take its
   // authority before our next look at the register): its actions not yet processed are dropped,
   // never applied behind its back. None was acknowledged; the client resends them on resume, and
@@ -306,6 +329,12 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
   for (std::uint64_t player : detached) {
     if (session_of.count(player)) continue;
     pipeline_.drop_pending(player);
+    // Neither the dropped actions nor the refusals after them are acknowledged: the client
+    // resends them all on resume.
+    if (auto p = progress_.find(player); p != progress_.end()) {
+      p->second.admitted.clear();
+      p->second.refused.clear();
+    }
     claiming_.erase(claiming_.lower_bound({player, 0}),
                     claiming_.upper_bound({player, UINT64_MAX}));
   }
@@ -316,16 +345,31 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
   for (const region::Outcome& o : pipeline_.tick(tick)) {
     std::uint64_t& h = highest[o.actor];
     h = std::max(h, o.seq);
+    if (!with_refusals_.empty()) {
+      if (auto p = progress_.find(o.actor); p != progress_.end()) p->second.admitted.erase(o.seq);
+    }
     if (auto c = claiming_.find({o.actor, o.seq}); c != claiming_.end()) {
       if (o.ok) record_grant(o.actor, c->second, o.seq);  // in this tick's group, before its ack
       claiming_.erase(c);
     }
     if (o.ok) continue;
     ++rejected;
-    auto s = session_of.find(o.actor);
-    if (s != session_of.end()) {
-      sessions_.at(s->second).pending.push_back(
-          RejectFrame{o.seq, o.code.empty() ? "refused" : o.code, o.reason});
+    if (auto s = session_of.find(o.actor); s != session_of.end()) {
+      const RejectFrame reject{o.seq, o.code.empty() ? "refused" : o.code, o.reason};
+      for (SessionId session : s->second)
+        sessions_.at(session).pending.push_back(reject);
+    }
+  }
+  for (auto it = with_refusals_.begin(); it != with_refusals_.end();) {
+    auto p = progress_.find(*it);
+    if (p != progress_.end() && advance_past_refusals(p->second)) {
+      std::uint64_t& h = highest[*it];
+      h = std::max(h, p->second.processed_seq);
+    }
+    if (p == progress_.end() || p->second.refused.empty()) {
+      it = with_refusals_.erase(it);
+    } else {
+      ++it;
     }
   }
   for (const auto& [player, seq] : highest) {

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -144,9 +145,17 @@ class RegionHost final : public RegionPort {
     // processed_seq is acknowledged once that group is durable.
     std::deque<std::pair<std::uint64_t, std::uint64_t>> undurable;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> waiting;  // (seq, received_ms)
+    // Seqs admitted to the pipeline and not processed yet, and seqs refused at ingress that the
+    // ack does not cover yet: a refusal is decided at once, but the ack is cumulative, so it
+    // covers a refused seq once every admitted seq below it is processed (advance_past_refusals).
+    std::set<std::uint64_t> admitted, refused;
   };
 
   void take_authority(std::uint64_t player);
+  // Moves processed_seq over the refusals every earlier admitted action of the player has been
+  // decided for (so the last action of a player, refused at ingress, is acknowledged too).
+  // Returns whether it moved.
+  bool advance_past_refusals(PlayerProgress& p);
   // Whether the player's replicated authority register names this region.
   bool holds_authority(std::uint64_t player) const;
   // Closes the sessions of every player whose authority another region took (known from a peer's
@@ -161,7 +170,8 @@ class RegionHost final : public RegionPort {
   // the set (told at least once; told again only if the node died in between). A claim the player
   // still owns stays pending: an earlier claim may still arrive.
   void record_grant(std::uint64_t player, crdt::EntityId item, std::uint64_t seq);
-  void check_claims(const std::unordered_map<std::uint64_t, SessionId>& session_of);
+  using SessionsOf = std::unordered_map<std::uint64_t, std::vector<SessionId>>;  // per player
+  void check_claims(const SessionsOf& session_of);
   void forget_told_claims();
   std::uint64_t replicated_seq(std::uint64_t player) const;
   // Groups below this are durable as the configuration asks (journaled; and under replicated:k,
@@ -187,6 +197,8 @@ class RegionHost final : public RegionPort {
   std::map<std::pair<std::uint64_t, std::uint64_t>, crdt::EntityId> claiming_;
   // Lost claims told in this tick's rejects: (player, element), removed from the set next tick.
   std::vector<std::pair<std::uint64_t, std::string>> told_;
+  // Players with ingress refusals the ack does not cover yet (PlayerProgress::refused).
+  std::set<std::uint64_t> with_refusals_;
   std::uint64_t tick_ = 0;
   // Players whose processed_seq changed since the last publish (the commit in between puts the
   // outcomes into a group), possibly repeated.

@@ -1,0 +1,67 @@
+// Runs the whole-node simulation (node_simulation.h) over many seeds. Each failing seed prints the
+// invariant it broke and the line that replays it, with logs:
+//   WORLDLINE_SIM_SEED=<seed> WORLDLINE_SIM_LOG=1 ./tests/node/node_tests --gtest_filter=<test>
+// More seeds by hand: WORLDLINE_SIM_SEEDS=<count> runs that many from each shard's first seed.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "tests/node/node_simulation.h"
+
+namespace worldline::testing {
+namespace {
+
+void run_seeds(std::uint64_t from, std::uint64_t count) {
+  if (const char* s = std::getenv("WORLDLINE_SIM_SEED")) {
+    from = std::strtoull(s, nullptr, 10);
+    count = 1;
+  } else if (const char* c = std::getenv("WORLDLINE_SIM_SEEDS")) {
+    count = std::strtoull(c, nullptr, 10);
+  }
+  NodeSimResult total;
+  std::uint64_t k_runs = 0;
+  for (std::uint64_t seed = from; seed < from + count; ++seed) {
+    const NodeSimResult r = run_node_simulation(seed);
+    ASSERT_TRUE(r.ok) << "node simulation seed " << seed << " failed: " << r.detail
+                      << "\n  replay: WORLDLINE_SIM_SEED=" << seed
+                      << " WORLDLINE_SIM_LOG=1 ./tests/node/node_tests --gtest_filter="
+                      << ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name()
+                      << "." << ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    total.actions += r.actions;
+    total.acked += r.acked;
+    total.applied_twice += r.applied_twice;
+    total.told_lost += r.told_lost;
+    total.crashes += r.crashes;
+    total.corruptions += r.corruptions;
+    total.failovers += r.failovers;
+    total.messages += r.messages;
+    total.acks_checked += r.acks_checked;
+    total.player_acks_checked += r.player_acks_checked;
+    total.sim_ms += r.sim_ms;
+    k_runs += r.replicated_k > 0 ? 1 : 0;
+  }
+  std::printf(
+      "node simulation seeds %llu..%llu (%llu under replicated:k): %llu s simulated, %llu actions "
+      "(%llu acknowledged, %llu resent ones applied in two regions, %llu lost claims told), "
+      "%llu crashes, %llu damaged records, %llu failovers, %llu messages, %llu replica acks and "
+      "%llu player acks checked\n",
+      static_cast<unsigned long long>(from), static_cast<unsigned long long>(from + count - 1),
+      static_cast<unsigned long long>(k_runs), static_cast<unsigned long long>(total.sim_ms / 1000),
+      static_cast<unsigned long long>(total.actions), static_cast<unsigned long long>(total.acked),
+      static_cast<unsigned long long>(total.applied_twice),
+      static_cast<unsigned long long>(total.told_lost),
+      static_cast<unsigned long long>(total.crashes),
+      static_cast<unsigned long long>(total.corruptions),
+      static_cast<unsigned long long>(total.failovers),
+      static_cast<unsigned long long>(total.messages),
+      static_cast<unsigned long long>(total.acks_checked),
+      static_cast<unsigned long long>(total.player_acks_checked));
+}
+
+TEST(NodeSimulation, Seeds1To125) {
+  run_seeds(1, 125);
+}
+
+}  // namespace
+}  // namespace worldline::testing
