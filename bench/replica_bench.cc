@@ -7,7 +7,13 @@
 //                                        gossip: write → visible on the other two, p50/p99/max
 // Counters: wire_B_per_update (bytes A sent B / updates), delta_B (one update's delta encoded
 // alone), raw_B (the update's payload: an 8-byte id + its 12-byte dot, or a 24-byte Vec3 + its
-// 16-byte HLC stamp), full_state_B_per_update (the final state's size / updates).
+// 16-byte HLC stamp), full_state_B_per_update (the final state's size / updates). What the
+// throughput runs cost and how chatty they were: cpu_A_ms (the writer's thread CPU from its first
+// commit until B holds everything), cpu_B_ms (B's thread CPU until then), and over the whole run
+// state_diffs and digest_requests (A → B), refused_intervals (at B), sends_dropped (A's
+// back-pressure and no-session drops), silent_cuts (A's links dropped as silent), late_ticks_A/B.
+// wire_B_per_update near the one-copy figure (~58 B positions, ~25 B ids) means no interval was
+// sent twice.
 //
 // Rerun: bash dev.sh bench --benchmark_filter=Replica   (or build/bench/bench/replica_bench)
 // Latency uses an in-process delay on every outgoing message (ReplicaNodeConfig::link_delay_ms);
@@ -17,6 +23,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -31,6 +38,13 @@ namespace worldline::replica {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The calling thread's CPU time.
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
 
 struct Cluster {
   ComponentRegistry registry = ComponentRegistry::game_defaults();
@@ -84,18 +98,31 @@ void throughput(benchmark::State& state, WriteLoad::Kind kind) {
     // The nodes' threads write these: they are declared before the cluster, whose destructor
     // joins those threads, so they outlive every write.
     std::atomic<std::uint64_t> t_start{0}, t_done{0}, bytes_to_b{0}, state_bytes{0};
+    std::atomic<double> cpu_a_start{0}, cpu_a{0}, cpu_b{0};
+    std::atomic<std::uint64_t> diffs_sent{0}, digest_requests{0}, refused{0};
+    NodeStats stats_a, stats_b;  // written on the nodes' threads, read after they are joined
     RunOptions a;
+    a.stats_out = &stats_a;
     a.load.kind = kind;
     a.load.rate_per_s = 100'000'000;  // as fast as the tick allows: 1M writes per 10 ms tick
     a.load.count = n;
     a.load.entities = n;
     a.on_tick = [&](const Replica& r, std::uint64_t now) {
-      if (r.next_seq() > 1 && t_start == 0) t_start = now;
-      bytes_to_b = r.stats(now).peers.at(2).bytes_sent;
+      if (r.next_seq() > 1 && t_start == 0) {
+        cpu_a_start = thread_cpu_ms();
+        t_start = now;
+      }
+      if (t_start && !t_done) cpu_a = thread_cpu_ms() - cpu_a_start;
+      const PeerStats p = r.stats(now).peers.at(2);
+      bytes_to_b = p.bytes_sent;
+      diffs_sent = p.full_states_sent;
+      digest_requests = p.digest_requests_sent;
     };
     RunOptions b;
+    b.stats_out = &stats_b;
     b.on_tick = [&](const Replica& r, std::uint64_t now) {
       if (t_done) return;
+      refused = r.stats(now).peers.at(1).refused_intervals;
       bool done = false;
       if (kind == WriteLoad::Kind::kIds) {
         const auto* v = r.store().get(Key{1, 8});
@@ -105,6 +132,7 @@ void throughput(benchmark::State& state, WriteLoad::Kind kind) {
         done = v && std::get<crdt::Position>(*v).value().y == static_cast<double>(n - 1);
       }
       if (done) {
+        cpu_b = thread_cpu_ms();
         std::uint64_t total = 0;
         for (const auto& [k, val] : r.store().entries())
           total += encode_value(val).size();
@@ -112,12 +140,23 @@ void throughput(benchmark::State& state, WriteLoad::Kind kind) {
         t_done = now;  // last: the main thread reads the counters once this is set
       }
     };
-    Cluster cluster(2, 0, 10);
-    cluster.start(1, b);
-    cluster.start(0, a);
-    while (!t_done)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    {
+      Cluster cluster(2, 0, 10);
+      cluster.start(1, b);
+      cluster.start(0, a);
+      while (!t_done)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }  // joins the nodes' threads: their stats are final
     state.SetIterationTime(static_cast<double>(t_done - t_start) / 1000.0);
+    state.counters["cpu_A_ms"] = cpu_a.load();
+    state.counters["cpu_B_ms"] = cpu_b.load();
+    state.counters["state_diffs"] = static_cast<double>(diffs_sent);
+    state.counters["digest_requests"] = static_cast<double>(digest_requests);
+    state.counters["refused_intervals"] = static_cast<double>(refused);
+    state.counters["sends_dropped"] = static_cast<double>(stats_a.sends_dropped);
+    state.counters["silent_cuts"] = static_cast<double>(stats_a.silent_links_dropped);
+    state.counters["late_ticks_A"] = static_cast<double>(stats_a.loop.late);
+    state.counters["late_ticks_B"] = static_cast<double>(stats_b.loop.late);
     state.counters["wire_B_per_update"] = static_cast<double>(bytes_to_b) / n;
     state.counters["full_state_B_per_update"] = static_cast<double>(state_bytes) / n;
   }

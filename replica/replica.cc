@@ -180,8 +180,17 @@ void Replica::send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entr
 void Replica::gossip(std::uint64_t now_ms) {
   for (auto& [id, peer] : peers_) {
     const bool up_to_date = peer.acked >= next_seq_;
-    const bool recently_sent =
-        peer.last_sent_seq == next_seq_ && now_ms < peer.last_sent_ms + options_.retransmit_ms;
+    const bool same_interval = peer.last_sent_seq == next_seq_;
+    if (!up_to_date && same_interval && outbox_.undelivered(id) > 0) {
+      // The interval's last sending has not all reached the peer yet: a large one (a peer far
+      // behind, a burst of writes) takes longer than retransmit_ms to transfer and join, and a
+      // copy sent now would only queue behind it — twice the bytes, and the peer decodes and
+      // joins every entry again before it can acknowledge. The retransmission clock starts once
+      // the link has drained; the peer hears from us through what is still arriving.
+      peer.last_sent_ms = now_ms;
+      continue;
+    }
+    const bool recently_sent = same_interval && now_ms < peer.last_sent_ms + options_.retransmit_ms;
     if (up_to_date || recently_sent) {
       GossipMessage hb = message(GossipMessage::Kind::kHeartbeat);
       send(id, peer, hb);

@@ -39,6 +39,15 @@ class Outbox {
  public:
   virtual ~Outbox() = default;
   virtual void send(ReplicaId to, std::string bytes) = 0;
+  // How many messages handed to send() for `to` the peer has not taken in yet (still queued, on
+  // the wire, or being received), as far as the transport can tell; 0 if it cannot. gossip()
+  // does not send an interval again while its previous sending is still on its way: the copy
+  // would queue behind the original, and a large interval's parts take the peer longer than
+  // retransmit_ms to join (see Replica::gossip).
+  virtual std::size_t undelivered(ReplicaId to) const {
+    (void)to;
+    return 0;
+  }
 };
 
 struct ReplicaOptions {
@@ -46,7 +55,9 @@ struct ReplicaOptions {
   std::vector<ReplicaId> peers;
   std::size_t max_batch_bytes = 256 * 1024;  // one message's entries, encoded
   std::size_t max_buffer_groups = 8192;      // past this, laggards fall back to full state
-  std::uint64_t retransmit_ms = 500;         // resend an unacknowledged interval after this
+  // Resend an unacknowledged interval this long after its previous sending was taken in by the
+  // peer (Outbox::undelivered), or after it was sent if the transport cannot tell.
+  std::uint64_t retransmit_ms = 500;
 };
 
 struct PeerStats {
@@ -207,8 +218,10 @@ class Replica {
     std::optional<std::map<Key, std::uint64_t>> known_digest;
     std::optional<std::uint64_t> digest_requested_ms;
     bool needs_state = false;  // it said it lost state (kDigest, kResync): send a diff
-    // What the parts received so far inflated, journaled when the interval is complete.
-    DeltaGroup pending_group;
+    // What the parts received so far inflated, journaled when the interval is complete. A list,
+    // not a map: a key inflated twice is in it twice (a DeltaList allows that), and appending
+    // costs less than a hash insert of every key of a large interval.
+    DeltaList pending;
     JournalRecord pending_record;
     std::uint64_t digest_requests_sent = 0;
   };

@@ -114,7 +114,7 @@ void Replica::join_entries(Peer* peer, const std::vector<WireEntry>& entries, As
     } else if (changed.value()) {
       note_change(e.key);
       if (peer) {
-        merge_into(peer->pending_group, e.key, std::move(value));
+        peer->pending.emplace_back(e.key, std::move(value));
         peer->pending_record.entries.push_back(e);
       }
     }
@@ -130,7 +130,7 @@ void Replica::join_held_back(Peer* peer, Assembly& a) {
       note_change(key);
       if (peer) {
         peer->pending_record.entries.push_back(WireEntry{key, encode_value(value)});
-        merge_into(peer->pending_group, key, std::move(value));
+        peer->pending.emplace_back(key, std::move(value));
       }
     }
   }
@@ -209,7 +209,7 @@ void Replica::on_delta(ReplicaId from, Peer& peer, const DeltaBatch& batch, std:
 }
 
 bool Replica::flush_pending(ReplicaId from, Peer& peer, std::uint64_t now_ms) {
-  if (peer.pending_group.empty()) return true;
+  if (peer.pending.empty()) return true;
   // The causal variant: what inflated our state is journaled and buffered under our own
   // numbering, so it travels on to peers that cannot reach the origin.
   peer.pending_record.seq = next_seq_;
@@ -221,12 +221,9 @@ bool Replica::flush_pending(ReplicaId from, Peer& peer, std::uint64_t now_ms) {
     return false;
   }
   std::vector<DeltaList> group(1);
-  group[0].reserve(peer.pending_group.size());
-  for (auto& [key, value] : peer.pending_group)
-    group[0].emplace_back(key, std::move(value));
+  group[0].swap(peer.pending);
   buffer_.emplace(next_seq_++,
                   Buffered{std::move(group), now_ms, from, std::move(peer.pending_record.entries)});
-  peer.pending_group.clear();
   peer.pending_record.entries.clear();
   return true;
 }

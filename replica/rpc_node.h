@@ -60,7 +60,8 @@ struct RunOptions {
   std::uint64_t status_interval_ms = 1000;  // 0: no status lines
   std::uint64_t stop_after_ms = 0;          // 0: run until a signal
   const std::atomic<bool>* stop = nullptr;  // if set, checked at least every tick: stop when true
-  // Called on the node's thread after every tick (benchmarks and tests observe the state here).
+  // Called on the node's thread after every tick (benchmarks and tests observe the state here),
+  // with the time it is called (the tick's end, not its start).
   std::function<void(const Replica&, std::uint64_t steady_ms)> on_tick;
   // Called on the node's thread every tick before the group commit: what it writes goes into this
   // tick's delta group (after the application's tick, when run with one).

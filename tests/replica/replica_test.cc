@@ -333,6 +333,55 @@ TEST(Replica, SplitsLargeIntervalsIntoBoundedPartsAndNeverDropsAnEntry) {
   EXPECT_EQ(entries, 40u);
 }
 
+// An outbox whose transport says how much of what was sent to a peer is still on its way.
+class SlowLinkOutbox : public CapturingOutbox {
+ public:
+  std::size_t undelivered(ReplicaId to) const override { return to == 2 ? on_the_wire : 0; }
+  std::size_t on_the_wire = 0;
+};
+
+std::size_t deltas_to(const CapturingOutbox& out, ReplicaId to) {
+  std::size_t n = 0;
+  for (const auto& m : out.decoded_to(to))
+    n += m.kind == GossipMessage::Kind::kDelta;
+  return n;
+}
+
+TEST(Replica, NeverResendsAnIntervalWhileItsLastSendingIsStillOnTheWayButDoesOnceTheLinkDrained) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal journal;
+  SlowLinkOutbox out;
+  ReplicaOptions options{1, {1, 2}, /*max_batch_bytes=*/300};
+  options.retransmit_ms = 500;
+  Replica r(options, reg, journal, out);
+  for (std::uint64_t e = 0; e < 40; ++e) {
+    ASSERT_TRUE(r.write(Key{e, 8}, [&](ComponentValue& v) { return add_member(v, 1, e); }).ok());
+  }
+  ASSERT_TRUE(r.commit(0).ok());
+  r.gossip(0);
+  const std::size_t parts = deltas_to(out, 2);
+  ASSERT_GT(parts, 1u);
+  // A large interval the peer is still taking in, long past retransmit_ms: no copy behind it,
+  // and nothing else on the link either.
+  out.on_the_wire = 3;
+  const std::size_t before = out.sent.size();
+  r.gossip(600);
+  r.gossip(1200);
+  EXPECT_EQ(out.sent.size(), before);
+  // Drained (the peer took it all in, or the transport dropped the session and what was on it),
+  // and still no ack: the retransmission clock runs from when the link was last seen busy.
+  out.on_the_wire = 0;
+  r.gossip(1600);
+  EXPECT_EQ(deltas_to(out, 2), parts);  // a heartbeat only: 400 ms since the link was busy
+  r.gossip(1700);
+  EXPECT_EQ(deltas_to(out, 2), 2 * parts);  // the whole interval again
+  // A transport that cannot tell (0) resends on the plain timer, as before.
+  r.gossip(2100);
+  EXPECT_EQ(deltas_to(out, 2), 2 * parts);
+  r.gossip(2200);
+  EXPECT_EQ(deltas_to(out, 2), 3 * parts);
+}
+
 TEST(Replica, PeerBehindTheHorizonIsAskedForItsDigestAndGetsOnlyTheDiff) {
   const auto reg = ComponentRegistry::game_defaults();
   MemoryJournal journal;

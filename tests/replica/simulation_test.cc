@@ -43,6 +43,9 @@ class SimOutbox : public Outbox {
     }
     net_.send(self_, to, std::move(bytes), now_);
   }
+  // What the simulated link still holds: Replica::gossip's resend rule runs as with a real
+  // transport, and a dropped message must still be resent.
+  std::size_t undelivered(ReplicaId to) const override { return net_.in_flight(self_, to); }
   std::string broken;  // the first ack that promised more than its sender held
 
  private:

@@ -1,11 +1,14 @@
 // SimNetwork: the deterministic simulations' links (after FoundationDB's sim2): every message is
 // delayed by a seeded random time (so messages reorder), dropped or duplicated by chance, and lost
 // while its link is cut — also when the cut comes after it was sent. deliver() hands out what is
-// due in delivery-time order, so one seed replays exactly.
+// due in delivery-time order, so one seed replays exactly. in_flight() is what a transport can tell
+// of a link (Outbox::undelivered): a message dropped at sending is never counted, and one lost to a
+// cut counts until its delivery time, as a real transport learns of a loss only later.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <queue>
 #include <random>
 #include <set>
@@ -37,6 +40,7 @@ class SimNetwork {
       const std::uint64_t at = now + std::uniform_int_distribution<std::uint64_t>(
                                          faults_.min_delay_ms, faults_.max_delay_ms)(rng_);
       queue_.push(InFlight{at, seq_++, from, to, bytes});
+      ++in_flight_[{from, to}];
     }
   }
 
@@ -46,6 +50,7 @@ class SimNetwork {
     while (!queue_.empty() && queue_.top().at <= now) {
       InFlight m = queue_.top();
       queue_.pop();
+      --in_flight_[{m.from, m.to}];
       if (cut_.count({std::min(m.from, m.to), std::max(m.from, m.to)})) continue;  // cut in flight
       fn(m.from, m.to, m.bytes);
     }
@@ -59,6 +64,10 @@ class SimNetwork {
   void heal_all() { cut_.clear(); }
   void set_faults(SimLinkFaults f) { faults_ = f; }
   bool idle() const { return queue_.empty(); }
+  std::size_t in_flight(ReplicaId from, ReplicaId to) const {
+    auto it = in_flight_.find({from, to});
+    return it == in_flight_.end() ? 0 : it->second;
+  }
 
  private:
   struct InFlight {
@@ -76,6 +85,7 @@ class SimNetwork {
   std::priority_queue<InFlight> queue_;
   std::uint64_t seq_ = 0;
   std::set<std::pair<ReplicaId, ReplicaId>> cut_;
+  std::map<std::pair<ReplicaId, ReplicaId>, std::size_t> in_flight_;  // queued, from → to
 };
 
 }  // namespace worldline::testing
