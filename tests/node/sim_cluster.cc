@@ -57,7 +57,10 @@ void install_sim_rules(region::GameRules& rules) {
 class SimRegion::Transport final : public replica::Transport {
  public:
   using Send = std::function<void(ReplicaId to, std::string bytes)>;
-  Transport(const std::uint64_t& now, Send send) : now_(now), send_(std::move(send)) {}
+  Transport(const std::uint64_t& now, Send send, const SimNetwork& net, ReplicaId self)
+      : now_(now), send_(std::move(send)), net_(net), self_(self) {}
+  // What the simulated link still holds (Replica::gossip does not resend an interval meanwhile).
+  std::size_t undelivered(ReplicaId to) const override { return net_.in_flight(self_, to); }
   std::uint64_t now_ms() override { return now_; }
   bool wait_until(std::uint64_t) override { return true; }  // the simulation drives the loop
   void send(ReplicaId to, std::string bytes) override { send_(to, std::move(bytes)); }
@@ -65,6 +68,8 @@ class SimRegion::Transport final : public replica::Transport {
  private:
   const std::uint64_t& now_;
   Send send_;
+  const SimNetwork& net_;
+  ReplicaId self_;
 };
 
 SimCluster::SimCluster(std::mt19937_64& rng, SimLinkFaults faults,
@@ -129,13 +134,15 @@ bool SimCluster::start(std::size_t i) {
   r.journal = std::move(journal).value();
   r.journal->set_append_observer(
       [this, &r](const replica::JournalRecord& rec) { observe(r, rec); });
-  r.transport =
-      std::make_unique<SimRegion::Transport>(now_, [this, &r](ReplicaId to, std::string bytes) {
+  r.transport = std::make_unique<SimRegion::Transport>(
+      now_,
+      [this, &r](ReplicaId to, std::string bytes) {
         auto m = replica::decode_message(bytes);
         if (m && m.value().kind == replica::GossipMessage::Kind::kAck)
           check_ack(r.id, to, m.value().ack);
         net_.send(r.id, to, std::move(bytes), now_);
-      });
+      },
+      net_, r.id);
   r.wall.set(kSimEpochMs + now_ + static_cast<std::uint64_t>(r.shape.clock_skew_ms));
   app::RegionAppOptions o;
   o.host.region_name = "r" + std::to_string(r.id);
