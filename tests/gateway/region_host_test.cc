@@ -425,3 +425,68 @@ TEST(RegionHost, ActionsOfAPlayerWhoLeftAreNotAppliedAfterItsSessionDetached) {
 
 }  // namespace
 }  // namespace worldline::gateway
+
+namespace worldline::gateway {
+namespace {
+
+// Found by the node simulation (seed 1 before the fix): a player's last action, refused at ingress,
+// was never covered by an ack — the ack followed processed actions only — so a client waiting for
+// it resent it forever. The ack covers a refusal once every action admitted before it is decided,
+// and not before.
+TEST(RegionHost, TheAckCoversAnIngressRefusalOnceEveryEarlierActionIsDecided) {
+  Region eu(1, 1'000'000);
+  auto sink = std::make_shared<RecordingSink>();
+  const SessionId s = eu.host().attach(41, sink);
+  eu.tick();
+  const crdt::Vec3 at = eu.position(41);
+  eu.move(s, 1, {at.x + 1, 0, at.z});  // admitted
+  eu.grab(s, 2, 41);                   // refused at ingress: the actor itself
+  eu.tick();
+  ASSERT_EQ(sink->of_type("reject").size(), 1u);
+  EXPECT_EQ(sink->of_type("reject")[0].at("seq").as_int64(), 2);
+  EXPECT_EQ(sink->of_type("state").back().at("ack").as_int64(), 2);
+  EXPECT_EQ(eu.input_seq(41), 2u);  // journaled with the group the ack waits for
+  // The refusal alone, the player's last action: acknowledged as well.
+  eu.grab(s, 3, 0);
+  eu.tick();
+  EXPECT_EQ(sink->of_type("state").back().at("ack").as_int64(), 3);
+  // A refusal behind an action still queued is not acknowledged before that action is decided.
+  region::Action slow;
+  slow.client_seq = 4;
+  slow.position = {at.x + 2, 0, at.z};
+  slow.after = region::Dependency{99, 1};  // waits on an action that never comes
+  eu.host().submit(s, static_cast<int>(region::ActionKind::kMove), slow, eu.wall.now_ms());
+  eu.grab(s, 5, 41);
+  eu.tick();
+  eu.tick();
+  EXPECT_EQ(sink->of_type("state").back().at("ack").as_int64(), 3);
+}
+
+// Found by the node simulation (seed 52 before the fix): a client that lost its connection
+// without the region noticing and came back to the same region has two sessions there; rejects
+// and conflict_lost notices went to one of them, often the dead one. They go to every session of
+// the player.
+TEST(RegionHost, RejectsReachEverySessionOfThePlayerIncludingTheNewestOne) {
+  Region eu(1, 1'000'000);
+  auto old_sink = std::make_shared<RecordingSink>();
+  eu.host().attach(51, old_sink);
+  eu.tick();
+  auto new_sink = std::make_shared<RecordingSink>();
+  const SessionId s = eu.host().attach(51, new_sink);
+  auto other = std::make_shared<RecordingSink>();
+  const SessionId o = eu.host().attach(52, other);
+  eu.tick();
+  eu.grab(o, 1, 900'150);  // 52 takes the item first
+  eu.tick();
+  eu.grab(s, 1, 900'150);  // refused by the rules: already claimed
+  eu.tick();
+  for (const auto& sink : {old_sink, new_sink}) {
+    ASSERT_EQ(sink->of_type("reject").size(), 1u);
+    EXPECT_EQ(sink->of_type("reject")[0].at("seq").as_int64(), 1);
+    EXPECT_EQ(sink->of_type("reject")[0].at("reason").as_string(), "refused");
+  }
+  EXPECT_TRUE(other->of_type("reject").empty());
+}
+
+}  // namespace
+}  // namespace worldline::gateway
