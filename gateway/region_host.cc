@@ -183,20 +183,28 @@ void RegionHost::record_grant(std::uint64_t player, crdt::EntityId item, std::ui
                      });
 }
 
-void RegionHost::forget_told_claims() {
-  for (const auto& [player, element] : told_) {
+void RegionHost::confirm_told_claims(std::uint64_t player, SessionId session) {
+  auto it = told_.lower_bound({player, std::string()});
+  while (it != told_.end() && it->first.first == player) {
+    const std::vector<SessionId>& sessions = it->second;
+    if (std::find(sessions.begin(), sessions.end(), session) == sessions.end()) {
+      ++it;
+      continue;
+    }
+    const std::string& element = it->first.second;
     (void)world_.write(Key{player, kPendingClaimsComponent},
                        [&](ComponentValue& c) -> std::optional<ComponentValue> {
                          auto& set = replica::value_as<crdt::Buffs>(c);
                          if (!set.contains(element)) return std::nullopt;
                          return set.remove(element);
                        });
+    it = told_.erase(it);
   }
-  told_.clear();
 }
 
 void RegionHost::check_claims(const SessionsOf& session_of) {
-  std::uint64_t lost = 0;
+  std::uint64_t lost = 0;  // claims found lost (again after a restart)
+  std::vector<decltype(told_)::iterator> still_lost;
   for (const auto& [player, sessions] : session_of) {
     const ComponentValue* v = world_.store().get(Key{player, kPendingClaimsComponent});
     if (!v) continue;
@@ -207,14 +215,31 @@ void RegionHost::check_claims(const SessionsOf& session_of) {
       const ComponentValue* o = world_.store().get(Key{item, region::kItemOwnerComponent});
       const auto owner = o ? std::get<crdt::UniqueItemOwner>(*o).owner() : std::nullopt;
       if (!owner || *owner == player) continue;  // still the player's: stays pending
-      ++lost;
+      auto [entry, first] = told_.try_emplace({player, element});
+      if (first) ++lost;
+      still_lost.push_back(entry);
+      std::vector<SessionId>& told = entry->second;
       const RejectFrame notice{seq, "conflict_lost",
                                "item " + std::to_string(item) + " went to player " +
                                    std::to_string(*owner) +
                                    ": an earlier claim in another region won"};
-      for (SessionId session : sessions)
+      for (SessionId session : sessions) {
+        if (std::find(told.begin(), told.end(), session) != told.end()) continue;
         sessions_.at(session).pending.push_back(notice);
-      told_.emplace_back(player, element);
+        told.push_back(session);
+      }
+    }
+  }
+  // Claims told here that are no longer pending (confirmed in another region, or the player is
+  // not attached here any more) are forgotten: a new session is told anew.
+  std::sort(still_lost.begin(), still_lost.end(),
+            [](const auto& a, const auto& b) { return a->first < b->first; });
+  for (auto it = told_.begin(); it != told_.end();) {
+    if (std::binary_search(still_lost.begin(), still_lost.end(), it,
+                           [](const auto& a, const auto& b) { return a->first < b->first; })) {
+      ++it;
+    } else {
+      it = told_.erase(it);
     }
   }
   if (lost) {
@@ -232,9 +257,6 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
     events.swap(inbox_);
   }
-  // Claims whose loss was published last tick leave the players' pending claims now: after the
-  // notice went out, so a crash in between tells the player again rather than never.
-  forget_told_claims();
   // Peers' deltas joined since the last tick may show another region took a player's authority:
   // its sessions here end before any of its actions is admitted. Within the tick only an attach
   // here changes a register, and it makes this region the authority: every action admitted below
@@ -304,6 +326,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
         if (s == sessions_.end()) break;  // detached meanwhile
         ++received;
         e.action.actor = s->second.player;
+        if (!told_.empty()) confirm_told_claims(s->second.player, e.session);
         const std::uint64_t seq = e.action.client_seq;
         // A resend of a pickup already in flight keeps the first entry (and is refused as a
         // duplicate, which must not erase it).
@@ -345,9 +368,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
   for (const region::Outcome& o : pipeline_.tick(tick)) {
     std::uint64_t& h = highest[o.actor];
     h = std::max(h, o.seq);
-    if (!with_refusals_.empty()) {
-      if (auto p = progress_.find(o.actor); p != progress_.end()) p->second.admitted.erase(o.seq);
-    }
+    if (auto p = progress_.find(o.actor); p != progress_.end()) p->second.admitted.erase(o.seq);
     if (auto c = claiming_.find({o.actor, o.seq}); c != claiming_.end()) {
       if (o.ok) record_grant(o.actor, c->second, o.seq);  // in this tick's group, before its ack
       claiming_.erase(c);

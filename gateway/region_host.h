@@ -166,13 +166,18 @@ class RegionHost final : public RegionPort {
   // recorded in the player's pending claims (kPendingClaimsComponent: journaled and replicated,
   // so it survives a restart and follows the player to another region). Every tick, each attached
   // player's pending claims are compared with the items' owners; a claim whose item went to
-  // someone else gets a late `conflict_lost` reject and, the tick after it was published, leaves
-  // the set (told at least once; told again only if the node died in between). A claim the player
-  // still owns stays pending: an earlier claim may still arrive.
+  // someone else gets a late `conflict_lost` reject, once per session of the player. It leaves
+  // the set only when a session it was told to sends an action afterwards: the frame went out on
+  // a connection the client still uses. A session that never sends again (a connection lost
+  // unnoticed, a client that left) proves nothing, and the player is told again on its next
+  // session, here or in any region — at least once, possibly more. A claim the player still owns
+  // stays pending: an earlier claim may still arrive.
   void record_grant(std::uint64_t player, crdt::EntityId item, std::uint64_t seq);
   using SessionsOf = std::unordered_map<std::uint64_t, std::vector<SessionId>>;  // per player
   void check_claims(const SessionsOf& session_of);
-  void forget_told_claims();
+  // `session` of `player` sent an action: the notices it was told are known to have reached a
+  // live connection, and their claims leave the player's pending claims (in this tick's group).
+  void confirm_told_claims(std::uint64_t player, SessionId session);
   std::uint64_t replicated_seq(std::uint64_t player) const;
   // Groups below this are durable as the configuration asks (journaled; and under replicated:k,
   // acknowledged by k peers).
@@ -195,8 +200,8 @@ class RegionHost final : public RegionPort {
   // Pickups submitted and not yet decided: (player, seq) → item. Erased at the outcome, at a
   // refusal at ingress, and when the player's authority moves (its pending actions dropped).
   std::map<std::pair<std::uint64_t, std::uint64_t>, crdt::EntityId> claiming_;
-  // Lost claims told in this tick's rejects: (player, element), removed from the set next tick.
-  std::vector<std::pair<std::uint64_t, std::string>> told_;
+  // Lost claims told and not yet confirmed: (player, element) -> the sessions told.
+  std::map<std::pair<std::uint64_t, std::string>, std::vector<SessionId>> told_;
   // Players with ingress refusals the ack does not cover yet (PlayerProgress::refused).
   std::set<std::uint64_t> with_refusals_;
   std::uint64_t tick_ = 0;

@@ -100,6 +100,17 @@ void Replica::write_prepared(const std::vector<std::vector<PreparedWrite>*>& bat
 }
 
 crdt::Result<std::optional<std::uint64_t>> Replica::commit(std::uint64_t now_ms) {
+  // What peers' transmissions still being assembled already joined into the store is journaled
+  // first, in groups of its own: the tick that led to this commit may have read it (a region's
+  // host reads a player's input_seq at an attach) and acknowledges what it read once this commit
+  // is durable — which must then cover it too.
+  for (auto& [id, peer] : peers_) {
+    if (!flush_pending(id, peer, now_ms)) {
+      return crdt::make_error(
+          crdt::ErrorCode::kInvalidState,
+          "journal append of replica " + std::to_string(id) + "'s joined parts failed");
+    }
+  }
   if (!open_.empty()) {  // write()'s deltas become one more list
     DeltaList list;
     list.reserve(open_.size());
