@@ -124,8 +124,14 @@ start 1 ack1.log --write-rate 200 --write-count 2000
 start 2 ack2a.log --write-rate 200 --write-count 2000
 start 3 ack3.log --write-rate 200 --write-count 2000
 log "three replicas, each in its own network namespace, writing 200 ids/s each"
-sleep 1.5
+# Until each has acknowledged some writes (a loaded machine starts sanitizer builds slowly), at most
+# 20 s; then 1.5 s more of load.
+for _ in $(seq 200); do
+  [[ $(acks 1) -gt 0 && $(acks 2) -gt 0 && $(acks 3) -gt 0 ]] && break
+  sleep 0.1
+done
 [[ $(acks 1) -gt 0 && $(acks 2) -gt 0 && $(acks 3) -gt 0 ]] || fail "a replica acknowledged nothing"
+sleep 1.5
 for n in 1 2 3; do  # every link carries: each replica hears both others
   [[ $(peers "$n" | grep -o ':up' | wc -l) -eq 2 ]] || fail "replica $n does not see both peers: $(peers "$n")"
 done

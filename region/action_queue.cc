@@ -123,7 +123,7 @@ std::vector<Action> ActionQueue::take(std::uint64_t tick) {
     }
     ++stats_.processed_by_class[c];
     ++stats_.wait_ticks[std::min<std::uint64_t>(waited(a), kWaitHistogramSize - 1)];
-    q.processed_seq = a.client_seq;
+    q.processed_seq = std::max(q.processed_seq, a.client_seq);  // mark_processed may be ahead
     out.push_back(std::move(a));
     q.pending.erase(q.pending.begin());  // a few elements at most: cheaper than a list
     --queued_;

@@ -35,6 +35,8 @@ capnp::Data::Reader to_data(const std::string& s) {
 }
 
 constexpr std::size_t kMaxInFlightPerPeer = 64;
+// Messages beyond the window wait, up to this many bytes per peer (then they are dropped).
+constexpr std::size_t kMaxWaitingBytesPerPeer = 256u << 20;
 // Connecting to a peer and logging in must finish within this, or the attempt is dropped and
 // retried: during a partition that drops packets silently a connect() would otherwise wait for
 // TCP's SYN retries (a minute and more), and the link would come back that long after the heal.
@@ -103,15 +105,21 @@ struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
     // Deliveries sent on the current session and not answered yet: the peer answers a deliver()
     // once it has taken the message in (Replica::receive ran).
     std::size_t in_flight = 0;
-    std::uint64_t session_number = 0;      // which session in_flight counts (answers of a dropped
-                                           // one come back after it was reset)
-    std::size_t delayed = 0;               // held by link_delay_ms, not yet handed to the session
-    std::uint64_t backoff_ms = 100;        // spacing between the starts of two attempts
-    std::uint64_t attempt_started_ms = 0;  // when the current or last attempt started
-    std::uint64_t dropped = 0;             // messages not sent: no session, or back-pressure
-    std::uint64_t connected_ms = 0;        // when the session was established (steady clock)
-    std::uint64_t silent_cuts = 0;         // sessions dropped by cut_silent_links
-    std::uint64_t failed_attempts = 0;     // connection attempts failed since the last session
+    std::uint64_t session_number = 0;  // which session in_flight counts (answers of a dropped
+                                       // one come back after it was reset)
+    std::size_t delayed = 0;           // held by link_delay_ms, not yet handed to the session
+    // Messages waiting for the in-flight window (kMaxInFlightPerPeer), in order: a transmission of
+    // more parts than the window goes out as answers come back, instead of losing its tail on
+    // every sending (and never completing). Bounded by kMaxWaitingBytesPerPeer; lost with the
+    // session (the resend rule sends again what is not acknowledged).
+    std::deque<std::string> waiting;
+    std::size_t waiting_bytes = 0;
+    std::uint64_t backoff_ms = 100;           // spacing between the starts of two attempts
+    std::uint64_t attempt_started_ms = 0;     // when the current or last attempt started
+    std::uint64_t dropped = 0;                // messages not sent: no session, or back-pressure
+    std::uint64_t connected_ms = 0;           // when the session was established (steady clock)
+    std::uint64_t silent_cuts = 0;            // sessions dropped by cut_silent_links
+    std::uint64_t failed_attempts = 0;        // connection attempts failed since the last session
     kj::Own<kj::PromiseFulfiller<void>> cut;  // fulfilled to drop the session
   };
   std::map<ReplicaId, PeerLink> links;
@@ -166,32 +174,48 @@ struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
 
   std::size_t undelivered(ReplicaId to) const override {
     auto it = links.find(to);
-    return it == links.end() ? 0 : it->second.delayed + it->second.in_flight;
+    return it == links.end()
+               ? 0
+               : it->second.delayed + it->second.in_flight + it->second.waiting.size();
   }
 
   void send_now(ReplicaId to, std::string bytes) {
     auto it = links.find(to);
     if (it == links.end()) return;
     PeerLink& link = it->second;
-    KJ_IF_MAYBE (session, link.session) {
-      if (link.in_flight >= kMaxInFlightPerPeer) {
-        ++link.dropped;  // back-pressure: anti-entropy resends what is not acknowledged
-        return;
-      }
-      auto req = session->deliverRequest();
-      req.setMessage(to_data(bytes));
-      ++link.in_flight;
-      const std::uint64_t number = link.session_number;
-      tasks->add(req.send().then(
-          [&link, number](auto&&) {
-            if (link.session_number == number) --link.in_flight;
-          },
-          [&link, number](kj::Exception&&) {
-            if (link.session_number == number) --link.in_flight;
-          }));
-    } else {
+    if (link.session == nullptr) {
       ++link.dropped;
+      return;
     }
+    if (link.in_flight < kMaxInFlightPerPeer && link.waiting.empty()) {
+      deliver(link, std::move(bytes));
+    } else if (link.waiting_bytes + bytes.size() <= kMaxWaitingBytesPerPeer) {
+      link.waiting_bytes += bytes.size();
+      link.waiting.push_back(std::move(bytes));
+    } else {
+      ++link.dropped;  // back-pressure: anti-entropy resends what is not acknowledged
+    }
+  }
+
+  // Hands one message to the link's session. REQUIRES: a session, room in the window.
+  void deliver(PeerLink& link, std::string bytes) {
+    auto& session = KJ_ASSERT_NONNULL(link.session);
+    auto req = session.deliverRequest();
+    req.setMessage(to_data(bytes));
+    ++link.in_flight;
+    const std::uint64_t number = link.session_number;
+    auto answered = [this, &link, number] {
+      if (link.session_number != number) return;  // a session dropped meanwhile
+      --link.in_flight;
+      while (link.in_flight < kMaxInFlightPerPeer && !link.waiting.empty()) {
+        std::string next = std::move(link.waiting.front());
+        link.waiting.pop_front();
+        link.waiting_bytes -= next.size();
+        deliver(link, std::move(next));
+      }
+    };
+    tasks->add(req.send().then([answered](auto&&) { answered(); },
+                               [answered](kj::Exception&&) { answered(); }));
   }
 
   // ---- server side ----------------------------------------------------------------------------
@@ -363,6 +387,9 @@ struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
           link.client = nullptr;
           link.stream = nullptr;
           link.in_flight = 0;
+          link.dropped += link.waiting.size();
+          link.waiting.clear();
+          link.waiting_bytes = 0;
           ++link.session_number;  // what was in flight on it no longer counts
           const auto next_start = link.attempt_started_ms + link.backoff_ms;
           const auto now = steady_ms();

@@ -214,16 +214,18 @@ void Run::client_step(SimClient& c, bool playing) {
     return;
   }
   if (!playing || c.unacked.size() >= kMaxUnacked || !chance(3)) return;
-  const std::uint64_t what = pick(10);
-  if (what < 4) {
+  const std::uint64_t what = pick(20);
+  if (what < 7) {
     act(c, ActionKind::kInteract, c.player % clients_.size() + 1, {});  // with another player
-  } else if (what < 6) {
+  } else if (what < 11) {
     act(c, ActionKind::kEmote, 0, {});
-  } else if (what < 9) {
+  } else if (what < 17) {
     act(c, ActionKind::kMove, 0,
         {static_cast<double>(pick(81)) - 40, 0, static_cast<double>(pick(81)) - 40});
-  } else {
+  } else if (what < 19) {
     act(c, ActionKind::kPickup, region::ItemField{}.first_id + pick(kItems), {});
+  } else {
+    act(c, ActionKind::kPickup, c.player, {});  // refused at ingress (bad_target)
   }
 }
 

@@ -41,6 +41,15 @@ void run_seeds(std::uint64_t from, std::uint64_t count) {
     total.sim_ms += r.sim_ms;
     k_runs += r.replicated_k > 0 ? 1 : 0;
   }
+  if (count >= 100) {  // a shard exercises every fault it is meant to, and checks acks
+    EXPECT_GT(k_runs, 0u);
+    EXPECT_GT(total.crashes, 0u);
+    EXPECT_GT(total.corruptions, 0u);
+    EXPECT_GT(total.failovers, 0u);
+    EXPECT_GT(total.told_lost, 0u);
+    EXPECT_GT(total.acks_checked, 0u);
+    EXPECT_GT(total.player_acks_checked, 0u);
+  }
   std::printf(
       "node simulation seeds %llu..%llu (%llu under replicated:k): %llu s simulated, %llu actions "
       "(%llu acknowledged, %llu resent ones applied in two regions, %llu lost claims told), "

@@ -53,7 +53,13 @@ start 1 "$DIR/r1.toml" --write-rate 400 --write-count 1600 --write-log "$DIR/ack
 start 2 "$DIR/r2.toml" --write-rate 400 --write-count 1600 --write-log "$DIR/ack2a.log"
 start 3 "$DIR/r3.toml" --write-rate 400 --write-count 1600 --write-log "$DIR/ack3.log"
 start impostor "$DIR/impostor.toml" --stop-after-ms 3000
-sleep 1.5
+# Until replica 2 has acknowledged some writes (a loaded machine starts sanitizer builds slowly), at
+# most 20 s; then 1 s more of load.
+for _ in $(seq 200); do
+  [[ -s "$DIR/ack2a.log" ]] && break
+  sleep 0.1
+done
+sleep 1
 
 echo "kill -9 replica 2 mid-load"
 kill -9 "$PID_2"
