@@ -248,6 +248,7 @@ void SimCluster::step_node(SimRegion& r, std::uint64_t t) {
       r.check_recovery = false;
       // Everything it acknowledged before the crash is still there (read back or repaired).
       for (const auto& [player, acked] : r.max_ack_sent) {
+        if (acked == 0) continue;  // its frames acknowledged nothing: nothing to hold
         const ComponentValue* v =
             r.loop->replica().store().get(Key{player, gateway::kInputSeqComponent});
         const auto held = v ? std::get<crdt::HighScore>(*v).get() : std::nullopt;
