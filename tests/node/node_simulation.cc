@@ -27,7 +27,7 @@ constexpr std::uint32_t kItems = 6;
 
 class Run {
  public:
-  explicit Run(std::uint64_t seed) : rng_(seed) {}
+  explicit Run(std::uint64_t seed) : rng_(seed), device_rng_(seed ^ 0x5EC0'2D'DE'71CE) {}
 
   NodeSimResult run();
 
@@ -48,6 +48,8 @@ class Run {
   void submit(SimClient& c, std::uint64_t seq, SentAction& sent);
   void act(SimClient& c, ActionKind kind, crdt::EntityId target, crdt::Vec3 position);
   void drop_session(SimClient& c, std::uint64_t retry_in_ms);
+  void abandon(SimClient& c, std::uint64_t retry_in_ms);
+  void second_device();
   void poll(SimClient& c);
   void client_step(SimClient& c, bool playing);
   void nemesis();
@@ -58,6 +60,7 @@ class Run {
   void check_end();
 
   std::mt19937_64 rng_;
+  std::mt19937_64 device_rng_;  // the second devices' own: other nemeses draw as before
   std::unique_ptr<SimCluster> cluster_;
   std::vector<SimClient> clients_;
   std::vector<std::uint64_t> restart_at_;          // per down node: when it comes back
@@ -147,6 +150,48 @@ void Run::drop_session(SimClient& c, std::uint64_t retry_in_ms) {
   c.reconnect_at_ms = now() + retry_in_ms;
 }
 
+void Run::abandon(SimClient& c, std::uint64_t retry_in_ms) {
+  if (c.stale.size() == 4) c.stale.erase(c.stale.begin());
+  c.stale.push_back(
+      SimClient::Stale{*c.region, c.session, cluster_->region(*c.region).restarts, c.sink});
+  drop_session(c, retry_in_ms);
+}
+
+// A player on two devices: the one it left without a goodbye (its session still open in the old
+// region) sends the player's next action as well. Both regions may apply it until the old one
+// sees the player's authority move; from then on it must close that session (authority_moved) and
+// apply nothing more of the player's (checked at every tick: SimCluster::check_authority).
+void Run::second_device() {
+  if (std::uniform_int_distribution<int>(0, 199)(device_rng_) != 0) return;
+  SimClient& c =
+      clients_[std::uniform_int_distribution<std::size_t>(0, clients_.size() - 1)(device_rng_)];
+  if (!c.region || c.unacked.size() >= kMaxUnacked) return;
+  for (auto s = c.stale.rbegin(); s != c.stale.rend(); ++s) {
+    const SimRegion& old = cluster_->region(s->region);
+    if (s->region == *c.region || !old.up || old.restarts != s->incarnation || s->sink->closed)
+      continue;
+    const std::uint64_t seq = c.next_seq++;
+    SentAction& sent = c.unacked[seq];
+    sent.kind = ActionKind::kInteract;
+    sent.target = c.player % clients_.size() + 1;
+    ++result_.actions;
+    ++result_.second_device;
+    trace(c, "sends " + std::to_string(seq) + " from a second device, to node " +
+                 std::to_string(s->region + 1) + " as well");
+    region::Action a;
+    a.actor = c.player;
+    a.kind = sent.kind;
+    a.client_seq = seq;
+    a.client_time_ms = kSimEpochMs + now();
+    a.target = sent.target;
+    sent.regions.insert(s->region);
+    cluster_->region(s->region).app->host().submit(s->session, static_cast<int>(sent.kind),
+                                                   std::move(a), now());
+    submit(c, seq, sent);
+    return;
+  }
+}
+
 void Run::poll(SimClient& c) {
   if (!c.sink) return;
   const std::size_t region = *c.region;
@@ -210,7 +255,7 @@ void Run::client_step(SimClient& c, bool playing) {
     ++c.abandoned;
     ++result_.failovers;
     trace(c, "gives up on node " + std::to_string(*c.region + 1));
-    drop_session(c, 0);
+    abandon(c, 0);
     return;
   }
   if (!playing || c.unacked.size() >= kMaxUnacked || !chance(3)) return;
@@ -290,7 +335,7 @@ void Run::nemesis() {
     if (c.region) {
       ++c.abandoned;
       ++result_.failovers;
-      drop_session(c, pick(500));
+      abandon(c, pick(500));
     }
   }
 }
@@ -469,6 +514,7 @@ NodeSimResult Run::run() {
     while (!failed() && now() < play_ms) {
       step(true);
       nemesis();
+      second_device();
     }
     // Settle: every node back, links healed and faultless, every action acknowledged.
     for (std::size_t i = 0; i < n; ++i)

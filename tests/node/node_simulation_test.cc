@@ -35,6 +35,7 @@ void run_seeds(std::uint64_t from, std::uint64_t count) {
     total.crashes += r.crashes;
     total.corruptions += r.corruptions;
     total.failovers += r.failovers;
+    total.second_device += r.second_device;
     total.messages += r.messages;
     total.acks_checked += r.acks_checked;
     total.player_acks_checked += r.player_acks_checked;
@@ -53,7 +54,8 @@ void run_seeds(std::uint64_t from, std::uint64_t count) {
   std::printf(
       "node simulation seeds %llu..%llu (%llu under replicated:k): %llu s simulated, %llu actions "
       "(%llu acknowledged, %llu resent ones applied in two regions, %llu lost claims told), "
-      "%llu crashes, %llu damaged records, %llu failovers, %llu messages, %llu replica acks and "
+      "%llu crashes, %llu damaged records, %llu failovers, %llu actions from second devices, "
+      "%llu messages, %llu replica acks and "
       "%llu player acks checked\n",
       static_cast<unsigned long long>(from), static_cast<unsigned long long>(from + count - 1),
       static_cast<unsigned long long>(k_runs), static_cast<unsigned long long>(total.sim_ms / 1000),
@@ -63,6 +65,7 @@ void run_seeds(std::uint64_t from, std::uint64_t count) {
       static_cast<unsigned long long>(total.crashes),
       static_cast<unsigned long long>(total.corruptions),
       static_cast<unsigned long long>(total.failovers),
+      static_cast<unsigned long long>(total.second_device),
       static_cast<unsigned long long>(total.messages),
       static_cast<unsigned long long>(total.acks_checked),
       static_cast<unsigned long long>(total.player_acks_checked));

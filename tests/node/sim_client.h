@@ -71,6 +71,15 @@ struct SimClient {
   std::map<std::uint64_t, SentAction> unacked;
   std::map<std::uint64_t, FinalAction> done;
   std::set<std::uint64_t> told_lost;  // pickups later answered with conflict_lost
+  // Sessions it left without a goodbye, which their region may still hold open: a second device
+  // of the player's can still send on them.
+  struct Stale {
+    std::size_t region = 0;
+    gateway::SessionId session = 0;
+    std::uint64_t incarnation = 0;  // the region's restarts then: a restart ends the session
+    std::shared_ptr<SimSink> sink;
+  };
+  std::vector<Stale> stale;
   std::uint64_t acked = 0;
   std::uint64_t last_progress_ms = 0;  // when the ack last moved (or the session began)
   std::uint64_t reconnect_at_ms = 0;   // detached: when it tries again

@@ -238,17 +238,58 @@ void SimCluster::check_ack(ReplicaId self, ReplicaId to, std::uint64_t seq) {
   }
 }
 
+std::map<std::uint64_t, std::size_t> SimCluster::held_elsewhere(const SimRegion& r) const {
+  std::map<std::uint64_t, std::size_t> out;
+  const replica::Store& store = r.loop->replica().store();
+  const std::string suffix = "@" + std::to_string(r.id);
+  for (const auto& [key, value] : store.entries()) {
+    if (key.component != gateway::kAuthorityComponent) continue;
+    const auto holder = std::get<crdt::EntityAuthority>(value).get();
+    if (!holder || holder->region == r.id) continue;
+    std::size_t& marks = out[key.entity];
+    if (const ComponentValue* m = store.get(Key{key.entity, kMarks})) {
+      for (const std::string& e : replica::value_as<crdt::Buffs>(*m).elements())
+        marks += e.size() > suffix.size() && e.ends_with(suffix) ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+// One authority per player: a node applies a player's actions only while its authority register
+// names it (docs/protocol.md, "What a client sees when authority moves"). Peers' deltas are joined
+// between turns, and within a turn only an attach here changes the register (to this node): a
+// player whose register named another region before and after the turn got no new mark here.
+void SimCluster::check_authority(const SimRegion& r,
+                                 const std::map<std::uint64_t, std::size_t>& before) {
+  const auto after = held_elsewhere(r);
+  for (const auto& [player, marks] : after) {
+    const auto b = before.find(player);
+    if (b == before.end() || marks <= b->second) continue;
+    const ComponentValue* v =
+        r.loop->replica().store().get(Key{player, gateway::kAuthorityComponent});
+    const auto holder = *std::get<crdt::EntityAuthority>(*v).get();
+    violation_("node " + std::to_string(r.id) + " applied " + std::to_string(marks - b->second) +
+               " of player " + std::to_string(player) +
+               "'s actions while its authority register "
+               "named region " +
+               std::to_string(holder.region) + " (epoch " + std::to_string(holder.epoch) + ")");
+    return;
+  }
+}
+
 void SimCluster::step_node(SimRegion& r, std::uint64_t t) {
   r.wall.set(kSimEpochMs + t + static_cast<std::uint64_t>(r.shape.clock_skew_ms));
   if (t >= r.next_tick_ms) {
+    const auto elsewhere = held_elsewhere(r);
     r.loop->turn(t);
+    check_authority(r, elsewhere);
     while (r.next_tick_ms <= t)
       r.next_tick_ms += r.shape.tick_ms;
     if (r.check_recovery && !r.loop->repairing()) {
       r.check_recovery = false;
       // Everything it acknowledged before the crash is still there (read back or repaired).
       for (const auto& [player, acked] : r.max_ack_sent) {
-        if (acked == 0) continue;
+        if (acked == 0) continue;  // its frames acknowledged nothing: nothing to hold
         const ComponentValue* v =
             r.loop->replica().store().get(Key{player, gateway::kInputSeqComponent});
         const auto held = v ? std::get<crdt::HighScore>(*v).get() : std::nullopt;

@@ -115,6 +115,9 @@ class SimCluster {
  private:
   void step_node(SimRegion& r, std::uint64_t t);
   void check_ack(replica::ReplicaId self, replica::ReplicaId to, std::uint64_t seq);
+  // Per player whose authority register at r names another region: how many of r's marks it has.
+  std::map<std::uint64_t, std::size_t> held_elsewhere(const SimRegion& r) const;
+  void check_authority(const SimRegion& r, const std::map<std::uint64_t, std::size_t>& before);
   void observe(SimRegion& r, const replica::JournalRecord& record);
 
   std::mt19937_64& rng_;
