@@ -177,16 +177,24 @@ void Run::second_device() {
     ++result_.actions;
     ++result_.second_device;
     trace(c, "sends " + std::to_string(seq) + " from a second device, to node " +
-                 std::to_string(s->region + 1) + " as well");
-    region::Action a;
-    a.actor = c.player;
-    a.kind = sent.kind;
-    a.client_seq = seq;
-    a.client_time_ms = kSimEpochMs + now();
-    a.target = sent.target;
-    sent.regions.insert(s->region);
-    cluster_->region(s->region).app->host().submit(s->session, static_cast<int>(sent.kind),
-                                                   std::move(a), now());
+                 std::to_string(s->region + 1) + " as well, after the " +
+                 std::to_string(c.unacked.size() - 1) + " unacknowledged before it");
+    // The whole unacknowledged backlog, in order, as a client resuming there would: a device
+    // that sent only its new action to a region that never saw the ones before it would make
+    // that region count them processed (input_seq is a high-water mark) though none of them ran
+    // there — a limitation of one seq space per player, docs/protocol.md.
+    for (auto& [n, each] : c.unacked) {
+      region::Action a;
+      a.actor = c.player;
+      a.kind = each.kind;
+      a.client_seq = n;
+      a.client_time_ms = kSimEpochMs + now();
+      a.target = each.target;
+      a.position = each.position;
+      each.regions.insert(s->region);
+      cluster_->region(s->region).app->host().submit(s->session, static_cast<int>(each.kind),
+                                                     std::move(a), now());
+    }
     submit(c, seq, sent);
     return;
   }
@@ -430,7 +438,15 @@ void Run::check_end() {
         const auto owner =
             region::GameRules::item_owner(cluster_->region(0).loop->replica(), f.sent.target);
         const bool lost = owner != c.player;
-        if (lost != (c.told_lost.count(seq) != 0)) {
+        // Told lost and yet the owner: right when another claim of the player's on the item won
+        // (its own earlier grant elsewhere, which this region had not seen when it told).
+        const bool owns_by_another_claim =
+            !lost && std::any_of(c.done.begin(), c.done.end(), [&](const auto& other) {
+              return other.first != seq && other.second.sent.kind == ActionKind::kPickup &&
+                     other.second.sent.target == f.sent.target &&
+                     other.second.told == Told::kApplied;
+            });
+        if (lost != (c.told_lost.count(seq) != 0) && !owns_by_another_claim) {
           if (trace_) {
             const ComponentValue* pc = store.get(Key{c.player, gateway::kPendingClaimsComponent});
             std::printf("pending claims of player %llu: %s\n",
