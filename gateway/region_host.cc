@@ -204,7 +204,10 @@ void RegionHost::confirm_told_claims(std::uint64_t player, SessionId session) {
 
 void RegionHost::check_claims(const SessionsOf& session_of) {
   std::uint64_t lost = 0;  // claims found lost (again after a restart)
-  std::vector<decltype(told_)::iterator> still_lost;
+  // The lost claims of the players attached here, with the sessions told so far: what is no
+  // longer pending (confirmed in another region) or whose player left is forgotten, and a new
+  // session is told anew.
+  decltype(told_) still_lost;
   for (const auto& [player, sessions] : session_of) {
     const ComponentValue* v = world_.store().get(Key{player, kPendingClaimsComponent});
     if (!v) continue;
@@ -215,10 +218,12 @@ void RegionHost::check_claims(const SessionsOf& session_of) {
       const ComponentValue* o = world_.store().get(Key{item, region::kItemOwnerComponent});
       const auto owner = o ? std::get<crdt::UniqueItemOwner>(*o).owner() : std::nullopt;
       if (!owner || *owner == player) continue;  // still the player's: stays pending
-      auto [entry, first] = told_.try_emplace({player, element});
-      if (first) ++lost;
-      still_lost.push_back(entry);
-      std::vector<SessionId>& told = entry->second;
+      std::vector<SessionId> told;
+      if (auto was = told_.find({player, element}); was != told_.end()) {
+        told = std::move(was->second);
+      } else {
+        ++lost;
+      }
       const RejectFrame notice{seq, "conflict_lost",
                                "item " + std::to_string(item) + " went to player " +
                                    std::to_string(*owner) +
@@ -228,20 +233,10 @@ void RegionHost::check_claims(const SessionsOf& session_of) {
         sessions_.at(session).pending.push_back(notice);
         told.push_back(session);
       }
+      still_lost.emplace(std::pair{player, element}, std::move(told));
     }
   }
-  // Claims told here that are no longer pending (confirmed in another region, or the player is
-  // not attached here any more) are forgotten: a new session is told anew.
-  std::sort(still_lost.begin(), still_lost.end(),
-            [](const auto& a, const auto& b) { return a->first < b->first; });
-  for (auto it = told_.begin(); it != told_.end();) {
-    if (std::binary_search(still_lost.begin(), still_lost.end(), it,
-                           [](const auto& a, const auto& b) { return a->first < b->first; })) {
-      ++it;
-    } else {
-      it = told_.erase(it);
-    }
-  }
+  told_ = std::move(still_lost);
   if (lost) {
     std::lock_guard<std::mutex> lock(stats_mutex_);
     stats_.claims_lost += lost;

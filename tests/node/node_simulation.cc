@@ -45,6 +45,9 @@ class Run {
   void on_state(std::size_t region, std::uint64_t player, const StateFrame& frame);
   void trace(const SimClient& c, const std::string& what) const;
   void connect(SimClient& c, std::size_t region);
+  // Hands action `seq` to `session` of `region` (a stale one, for a second device).
+  void send_on(const SimClient& c, std::size_t region, gateway::SessionId session,
+               std::uint64_t seq, SentAction& sent);
   void submit(SimClient& c, std::uint64_t seq, SentAction& sent);
   void act(SimClient& c, ActionKind kind, crdt::EntityId target, crdt::Vec3 position);
   void drop_session(SimClient& c, std::uint64_t retry_in_ms);
@@ -99,7 +102,8 @@ void Run::on_state(std::size_t region, std::uint64_t player, const StateFrame& f
   }
 }
 
-void Run::submit(SimClient& c, std::uint64_t seq, SentAction& sent) {
+void Run::send_on(const SimClient& c, std::size_t region, gateway::SessionId session,
+                  std::uint64_t seq, SentAction& sent) {
   region::Action a;
   a.actor = c.player;
   a.kind = sent.kind;
@@ -107,10 +111,14 @@ void Run::submit(SimClient& c, std::uint64_t seq, SentAction& sent) {
   a.client_time_ms = kSimEpochMs + now();
   a.position = sent.position;
   a.target = sent.target;
-  sent.regions.insert(*c.region);
+  sent.regions.insert(region);
+  cluster_->region(region).app->host().submit(session, static_cast<int>(sent.kind), std::move(a),
+                                              now());
+}
+
+void Run::submit(SimClient& c, std::uint64_t seq, SentAction& sent) {
   sent.reject.reset();
-  cluster_->region(*c.region).app->host().submit(c.session, static_cast<int>(sent.kind),
-                                                 std::move(a), now());
+  send_on(c, *c.region, c.session, seq, sent);
 }
 
 void Run::trace(const SimClient& c, const std::string& what) const {
@@ -183,18 +191,8 @@ void Run::second_device() {
     // that sent only its new action to a region that never saw the ones before it would make
     // that region count them processed (input_seq is a high-water mark) though none of them ran
     // there — a limitation of one seq space per player, docs/protocol.md.
-    for (auto& [n, each] : c.unacked) {
-      region::Action a;
-      a.actor = c.player;
-      a.kind = each.kind;
-      a.client_seq = n;
-      a.client_time_ms = kSimEpochMs + now();
-      a.target = each.target;
-      a.position = each.position;
-      each.regions.insert(s->region);
-      cluster_->region(s->region).app->host().submit(s->session, static_cast<int>(each.kind),
-                                                     std::move(a), now());
-    }
+    for (auto& [n, each] : c.unacked)
+      send_on(c, s->region, s->session, n, each);
     submit(c, seq, sent);
     return;
   }

@@ -4,21 +4,19 @@
 // More seeds by hand: WORLDLINE_SIM_SEEDS=<count> runs that many from each shard's first seed.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <cstdio>
 #include <cstdlib>
 
 #include "tests/node/node_simulation.h"
+#include "tests/support/sim_seeds.h"
 
 namespace worldline::testing {
 namespace {
 
 void run_seeds(std::uint64_t from, std::uint64_t count) {
-  if (const char* s = std::getenv("WORLDLINE_SIM_SEED")) {
-    from = std::strtoull(s, nullptr, 10);
-    count = 1;
-  } else if (const char* c = std::getenv("WORLDLINE_SIM_SEEDS")) {
-    count = std::strtoull(c, nullptr, 10);
-  }
+  std::tie(from, count) = sim_seeds(from, count);
   NodeSimResult total;
   std::uint64_t k_runs = 0;
   for (std::uint64_t seed = from; seed < from + count; ++seed) {

@@ -8,6 +8,8 @@
 //   WORLDLINE_SIM_SEED=<seed> ./replica_tests --gtest_filter='Simulation.*Shard1'
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -18,6 +20,7 @@
 #include "replica/replica.h"
 #include "tests/replica/random_ops.h"
 #include "tests/support/sim_network.h"
+#include "tests/support/sim_seeds.h"
 
 namespace worldline::replica {
 namespace {
@@ -247,12 +250,7 @@ Outcome run_simulation(std::uint64_t seed, SimShape shape = {}) {
 // digest fallbacks), even ones small. More by hand: WORLDLINE_SIM_SEEDS=<count> runs that many
 // from each shard's first seed.
 void run_seeds(std::uint64_t from, std::uint64_t count) {
-  if (const char* s = std::getenv("WORLDLINE_SIM_SEED")) {
-    from = std::strtoull(s, nullptr, 10);
-    count = 1;
-  } else if (const char* c = std::getenv("WORLDLINE_SIM_SEEDS")) {
-    count = std::strtoull(c, nullptr, 10);
-  }
+  std::tie(from, count) = ::worldline::testing::sim_seeds(from, count);
   std::size_t writes = 0, messages = 0, acks = 0;
   for (std::uint64_t seed = from; seed < from + count; ++seed) {
     const Outcome o = run_simulation(seed, SimShape{seed % 2 == 0});
