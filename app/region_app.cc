@@ -1,5 +1,7 @@
 #include "app/region_app.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace worldline::app {
@@ -36,7 +38,14 @@ bool RegionApp::start(replica::Replica& world) {
 }
 
 void RegionApp::tick(replica::Replica&, std::uint64_t now_ms) {
-  host_->tick(++tick_, now_ms);
+  // Tick numbers count tick periods since the first tick, those the node loop skipped when it
+  // fell behind included: the rules' per-tick limits (the movement budget, cooldowns) and the
+  // scheduler's aging then follow elapsed time, not the number of ticks that ran.
+  if (tick_ == 0) first_tick_ms_ = now_ms;
+  const auto period = static_cast<std::uint64_t>(std::max(1.0, options_.pipeline.tick_period_ms));
+  const std::uint64_t by_time = 1 + (now_ms - std::min(now_ms, first_tick_ms_)) / period;
+  tick_ = std::max(tick_ + 1, by_time);
+  host_->tick(tick_, now_ms);
 }
 
 void RegionApp::after_commit(const replica::Replica&, bool durable, std::optional<std::uint64_t>,

@@ -53,7 +53,8 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<crdt::HlcClock> clock_;
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
-  std::uint64_t tick_ = 0;
+  std::uint64_t tick_ = 0;  // the last tick's number (ticks(): periods since the first tick)
+  std::uint64_t first_tick_ms_ = 0;
 };
 
 }  // namespace worldline::app

@@ -103,14 +103,26 @@ void GameRules::spawn(replica::Replica& world, ActorId id, const crdt::Vec3& at,
                     });
 }
 
-Outcome GameRules::move(const Action& a, HandlerContext& ctx) const {
+Outcome GameRules::move(const Action& a, HandlerContext& ctx) {
   const auto from = position(ctx.world, a.actor);
   if (!from) return refuse(a, "unknown actor");
   if (health(ctx.world, a.actor) <= 0) return refuse(a, "actor is dead");
   crdt::Vec3 to = a.position;
   const double d = distance(*from, to);
-  if (d > config_.max_speed_per_tick) {  // clamp: the authoritative state corrects the client
-    const double f = config_.max_speed_per_tick / d;
+  double granted;
+  {
+    PaceShard& shard = paces_[a.actor % kPaceShards];
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    granted = shard.pace[a.actor].move.spend(ctx.tick, d, move_pace());
+  }
+  if (d > 0 && granted <= 0) {
+    Outcome o = refuse_as(a, "too_fast", "movement budget spent: wait for the next tick");
+    o.asked = static_cast<float>(d);
+    o.limit = Limit::kMoveBudget;
+    return o;
+  }
+  if (granted < d) {  // clamp: the authoritative state corrects the client
+    const double f = granted / d;
     to = {from->x + (to.x - from->x) * f, from->y + (to.y - from->y) * f,
           from->z + (to.z - from->z) * f};
   }
@@ -118,7 +130,11 @@ Outcome GameRules::move(const Action& a, HandlerContext& ctx) const {
                         [&](ComponentValue& v) -> std::optional<ComponentValue> {
                           return std::get<crdt::Position>(v).assign(to, ctx.clock.now());
                         });
-  return ok(a);
+  Outcome o = ok(a);
+  o.asked = static_cast<float>(d);
+  o.granted = static_cast<float>(granted);
+  if (granted < d) o.limit = Limit::kMoveBudget;
+  return o;
 }
 
 // The attacker's half, in its cell: alive, in range of where the target stood (a ghost if it is in
@@ -129,16 +145,26 @@ Outcome GameRules::attack_from(const Action& a, HandlerContext& ctx) {
   const auto them = position(ctx.world, a.target);
   if (!me || !them) return refuse(a, "unknown actor or target");
   if (health(ctx.world, a.actor) <= 0) return refuse(a, "actor is dead");
-  if (distance(*me, *them) > config_.attack_range) return refuse(a, "target out of range");
-  CooldownShard& shard = cooldowns_[a.actor % kCooldownShards];
-  std::lock_guard<std::mutex> lock(shard.mutex);
-  auto last = shard.last_attack_tick.find(a.actor);
-  if (last != shard.last_attack_tick.end() &&
-      ctx.tick < last->second + config_.attack_cooldown_ticks) {
-    return refuse(a, "attack on cooldown");
+  const double reach = distance(*me, *them);
+  if (reach > config_.attack_range) {
+    Outcome o = refuse(a, "target out of range");
+    o.reach = static_cast<float>(reach);
+    o.limit = Limit::kRange;
+    return o;
   }
-  shard.last_attack_tick[a.actor] = ctx.tick;
-  return ok(a);
+  Outcome o = ok(a);
+  o.reach = static_cast<float>(reach);
+  PaceShard& shard = paces_[a.actor % kPaceShards];
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  std::optional<std::uint64_t>& last = shard.pace[a.actor].last_attack_tick;
+  if (last && ctx.tick < *last + config_.attack_cooldown_ticks) {
+    o.ok = false;
+    o.reason = "attack on cooldown";
+    o.limit = Limit::kCooldown;
+    return o;
+  }
+  last = ctx.tick;
+  return o;
 }
 
 // The target's half, in the target's cell: the target's health as of every earlier hit.
@@ -164,13 +190,18 @@ Outcome GameRules::pickup_from(const Action& a, HandlerContext& ctx) const {
   const auto me = position(ctx.world, a.actor);
   if (!me) return refuse(a, "unknown actor");
   const double d = distance(*me, *item);
+  Outcome o = ok(a);
+  o.reach = static_cast<float>(d);
   if (d > config_.pickup_range) {
     char detail[128];
     std::snprintf(detail, sizeof detail, "item %llu is %.1f away; pickup_range is %.1f",
                   static_cast<unsigned long long>(a.target), d, config_.pickup_range);
-    return refuse_as(a, "out_of_range", detail);
+    o.ok = false;
+    o.reason = detail;
+    o.code = "out_of_range";
+    o.limit = Limit::kRange;
   }
-  return ok(a);
+  return o;
 }
 
 // The item's half, in the item's cell: first claim wins.

@@ -1,7 +1,10 @@
 // GameRules: the handler table a studio extends — one handler per action kind, run in the order
 // the scheduler gives, reading and writing the world through the replica's typed CRDT store so
 // that every change is a delta that is journaled and gossiped. Built-ins (docs/game-rules.md):
-//   move     — towards the target, at most max_speed_per_tick per tick (position: LWW register);
+//   move     — towards the target, as far as the player's movement budget allows (move_budget.h:
+//              max_speed_per_tick per tick of elapsed time, a burst after a stall catching up at
+//              most move_catch_up_ticks; position: LWW register); refused as too_fast when the
+//              budget is spent;
 //   attack   — within range, after the cooldown, on a live target: damage into its health counter;
 //              dead at <= 0, and the dead neither attack nor take damage;
 //   pickup   — an item that exists (items.h) within pickup_range of the actor, by
@@ -30,6 +33,7 @@
 #include "region/cell_world.h"
 #include "region/interest_grid.h"
 #include "region/items.h"
+#include "region/move_budget.h"
 #include "replica/replica.h"
 
 namespace worldline::region {
@@ -40,7 +44,12 @@ inline constexpr replica::ComponentId kHealthComponent = 3;
 inline constexpr replica::ComponentId kItemOwnerComponent = 5;
 
 struct GameConfig {
-  double max_speed_per_tick = 10;  // world units
+  double max_speed_per_tick = 10;  // world units a player moves per tick of elapsed time
+  // The movement budget (move_budget.h): unspent movement is kept up to this many ticks' worth
+  // (a stalled client's burst catches up at most that much), and a move may run this many ticks'
+  // worth ahead of it (network jitter).
+  std::uint32_t move_catch_up_ticks = 20;
+  std::uint32_t move_lead_ticks = 2;
   double attack_range = 5;
   std::uint32_t attack_cooldown_ticks = 2;
   std::int64_t attack_damage = 10;
@@ -48,6 +57,15 @@ struct GameConfig {
   // A pickup needs the item within this distance of the actor (world units, as attack_range).
   double pickup_range = 5;
   ItemField items;  // the items the region places at its first start (none by default)
+};
+
+// Which of the built-in rules' limits an action hit (for the anticheat; the client sees the
+// reject's reason and detail).
+enum class Limit : std::uint8_t {
+  kNone,
+  kMoveBudget,  // a move clamped or refused (too_fast) by the movement budget
+  kCooldown,    // an attack refused on cooldown
+  kRange,       // an attack or pickup refused as out of range
 };
 
 struct Outcome {
@@ -62,6 +80,11 @@ struct Outcome {
   std::string reason;  // why it was refused (the reject's `detail`, sent to the client)
   // The reject's `reason` name (docs/protocol.md); empty: "refused".
   std::string code;
+  // What the built-in rules measured, for the anticheat (region/anticheat/): a move's distance
+  // asked for and granted (the rest was clamped by the movement budget); an attack's or a
+  // pickup's reach, the distance to its target (−1: not measured). World units.
+  float asked = 0, granted = 0, reach = -1;
+  Limit limit = Limit::kNone;
 };
 
 // What a handler sees of the neighbouring cells: the entities standing in other cells within the
@@ -117,6 +140,9 @@ class GameRules {
              crdt::HlcClock& clock) const;
 
   const GameConfig& config() const { return config_; }
+  MovePace move_pace() const {
+    return {config_.max_speed_per_tick, config_.move_catch_up_ticks, config_.move_lead_ticks};
+  }
 
   static std::int64_t health(const replica::Replica& world, ActorId id);
   static std::int64_t health(const CellWorld& world, ActorId id);
@@ -128,7 +154,7 @@ class GameRules {
   static std::optional<ActorId> item_owner(const replica::Replica& world, crdt::EntityId id);
 
  private:
-  Outcome move(const Action& a, HandlerContext& ctx) const;
+  Outcome move(const Action& a, HandlerContext& ctx);
   Outcome attack_from(const Action& a, HandlerContext& ctx);
   Outcome attack_on(const Action& a, HandlerContext& ctx) const;
   Outcome pickup_from(const Action& a, HandlerContext& ctx) const;
@@ -136,14 +162,20 @@ class GameRules {
 
   GameConfig config_;
   std::array<Rule, kActionKinds> rules_;
-  // Last attack tick per actor. An actor acts in one cell per tick, but two workers may touch
-  // the map at once, so it is split into shards, each under its own lock.
-  struct CooldownShard {
-    std::mutex mutex;
-    boost::unordered_flat_map<ActorId, std::uint64_t> last_attack_tick;  // GUARDED_BY(mutex)
+  // Each actor's pace: its last attack tick and its movement budget. An actor acts in one cell
+  // per tick, but two workers may touch the map at once, so it is split into shards, each under
+  // its own lock. Kept in memory only: a restarted region starts every budget afresh (one tick's
+  // worth, so reconnecting buys no movement).
+  struct Pace {
+    std::optional<std::uint64_t> last_attack_tick;
+    MoveBudget move;
   };
-  static constexpr std::size_t kCooldownShards = 64;
-  std::array<CooldownShard, kCooldownShards> cooldowns_;
+  struct PaceShard {
+    std::mutex mutex;
+    boost::unordered_flat_map<ActorId, Pace> pace;  // GUARDED_BY(mutex)
+  };
+  static constexpr std::size_t kPaceShards = 64;
+  std::array<PaceShard, kPaceShards> paces_;
 };
 
 }  // namespace worldline::region

@@ -28,7 +28,11 @@ struct Region {
   crdt::ManualClock wall;
   crdt::HlcClock clock;
   Replica world;
-  GameRules rules{GameConfig{}};
+  GameRules rules{[] {
+    GameConfig c;
+    c.move_lead_ticks = 0;  // max_speed_per_tick exactly, from a player's first move
+    return c;
+  }()};
   ActionQueue queue{PriorityRules::defaults()};
   std::map<ActorId, std::uint64_t> seq;
 
@@ -248,6 +252,53 @@ TEST(GameRules, MovesAreClampedToMaxSpeedAndTheDeadDoNotMove) {
   EXPECT_FALSE(out[0].ok);
   EXPECT_EQ(out[0].reason, "actor is dead");
   EXPECT_EQ(GameRules::position(r.world, 1)->x, 6);
+}
+
+// Movement is limited by elapsed time, not per move action (issue #16): four moves in one tick
+// travel one tick's distance, the rest refused as too_fast; a burst of moves held up by a stall
+// catches up what the stall owed.
+TEST(GameRules, MovementFollowsElapsedTimeNotTheNumberOfMoves) {
+  Region r(1, {1}, 1'000'000);
+  r.rules.spawn(r.world, 1, {0, 0, 0}, r.clock);
+  for (int i = 1; i <= 4; ++i) {
+    Action m = r.action(1, ActionKind::kMove);
+    m.position = {10.0 * i, 0, 0};
+    r.queue.push(m, 1);
+  }
+  auto out = r.tick(1);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_TRUE(out[0].ok);
+  EXPECT_EQ(out[0].limit, Limit::kNone);
+  EXPECT_FLOAT_EQ(out[0].granted, 10);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_FALSE(out[i].ok) << i;
+    EXPECT_EQ(out[i].code, "too_fast") << i;
+    EXPECT_EQ(out[i].limit, Limit::kMoveBudget) << i;
+    EXPECT_FLOAT_EQ(out[i].asked, 10.0f * i) << i;  // from where the first left it
+  }
+  EXPECT_DOUBLE_EQ(GameRules::position(r.world, 1)->x, 10);
+  // Nothing for five ticks (a stall), then the five ticks' moves in tick 7: all granted.
+  for (int i = 1; i <= 6; ++i) {
+    Action m = r.action(1, ActionKind::kMove);
+    m.position = {10.0 + 10.0 * i, 0, 0};
+    r.queue.push(m, 7);
+  }
+  out = r.tick(7);
+  ASSERT_EQ(out.size(), 6u);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_TRUE(out[i].ok && out[i].limit == Limit::kNone) << i;
+  EXPECT_DOUBLE_EQ(GameRules::position(r.world, 1)->x, 70);
+  // One move asking for 25 in tick 8: clamped to the tick's 10.
+  Action far = r.action(1, ActionKind::kMove);
+  far.position = {95, 0, 0};
+  r.queue.push(far, 8);
+  out = r.tick(8);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].ok);
+  EXPECT_EQ(out[0].limit, Limit::kMoveBudget);
+  EXPECT_FLOAT_EQ(out[0].asked, 25);
+  EXPECT_FLOAT_EQ(out[0].granted, 10);
+  EXPECT_DOUBLE_EQ(GameRules::position(r.world, 1)->x, 80);
 }
 
 TEST(GameRules, AStudioCanReplaceARule) {
