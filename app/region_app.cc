@@ -17,11 +17,17 @@ bool RegionApp::start(replica::Replica& world) {
   // clock behind the stamps it (or a peer ahead of it) wrote before would otherwise stamp new
   // writes older than its own earlier ones, and lose them to those under LWW (found by the node
   // simulation: a player's last acknowledged move, written after a restart, lost to its previous
-  // position). A stamp beyond the skew bound is not followed (HlcClock::receive refuses it).
+  // position). Its own stamps are followed however far ahead they are (a wall clock stepped back
+  // at boot, e.g. by NTP, must not make it stamp older than it already did); a peer's stamp
+  // beyond the skew bound is not (HlcClock::receive refuses it).
   std::size_t beyond_bound = 0;
   for (const auto& [key, value] : world.store().entries()) {
     if (const auto stamp = replica::newest_stamp(value)) {
-      if (!clock_->receive(*stamp)) ++beyond_bound;
+      if (stamp->node == world.id()) {
+        clock_->catch_up(*stamp);
+      } else if (!clock_->receive(*stamp)) {
+        ++beyond_bound;
+      }
     }
   }
   if (beyond_bound) {

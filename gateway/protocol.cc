@@ -111,6 +111,9 @@ ParseResult parse_action(const json::object& o) {
   const UintField t = uint_field(o, "t");
   if (!t.ok) return bad(ErrorCode::kBadField, "t must be the client's clock in ms", s);
   a.action.client_time_ms = t.value.value_or(0);
+  const UintField seen = uint_field(o, "seen");
+  if (!seen.ok) return bad(ErrorCode::kBadField, "seen must be a state frame's tick", s);
+  a.action.seen_tick = seen.value.value_or(0);
   if (const json::value* args_v = o.if_contains("args")) {
     if (!args_v->is_object()) return bad(ErrorCode::kBadField, "args must be an object", s);
     const json::object& args = args_v->as_object();

@@ -38,6 +38,7 @@ ParseResult read_action(wire::Action::Reader a) {
   if (auto k = region::action_kind_from_string(f.kind_name)) f.raw_kind = static_cast<int>(*k);
   f.action.client_seq = seq;
   f.action.client_time_ms = a.getT();
+  f.action.seen_tick = a.getSeen();
   if (a.hasArgs()) {
     const auto args = a.getArgs();
     // Non-finite or out-of-world coordinates are ingress's to refuse, with their reason.
@@ -161,6 +162,7 @@ std::string encode_client_capnp(const ClientFrame& frame) {
     b.setSeq(a.action.client_seq);
     b.setKind(as_text(a.kind_name));
     b.setT(a.action.client_time_ms);
+    b.setSeen(a.action.seen_tick);
     auto args = b.initArgs();
     args.setX(a.action.position.x);
     args.setY(a.action.position.y);

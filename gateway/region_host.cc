@@ -183,11 +183,15 @@ void RegionHost::record_grant(std::uint64_t player, crdt::EntityId item, std::ui
                      });
 }
 
-void RegionHost::confirm_told_claims(std::uint64_t player, SessionId session) {
+void RegionHost::confirm_told_claims(std::uint64_t player, SessionId session,
+                                     std::uint64_t seen_tick) {
   auto it = told_.lower_bound({player, std::string()});
   while (it != told_.end() && it->first.first == player) {
-    const std::vector<SessionId>& sessions = it->second;
-    if (std::find(sessions.begin(), sessions.end(), session) == sessions.end()) {
+    const std::vector<Told>& told = it->second;
+    const bool seen = std::any_of(told.begin(), told.end(), [&](const Told& t) {
+      return t.session == session && t.tick <= seen_tick;
+    });
+    if (!seen) {
       ++it;
       continue;
     }
@@ -218,7 +222,7 @@ void RegionHost::check_claims(const SessionsOf& session_of) {
       const ComponentValue* o = world_.store().get(Key{item, region::kItemOwnerComponent});
       const auto owner = o ? std::get<crdt::UniqueItemOwner>(*o).owner() : std::nullopt;
       if (!owner || *owner == player) continue;  // still the player's: stays pending
-      std::vector<SessionId> told;
+      std::vector<Told> told;
       if (auto was = told_.find({player, element}); was != told_.end()) {
         told = std::move(was->second);
       } else {
@@ -229,9 +233,13 @@ void RegionHost::check_claims(const SessionsOf& session_of) {
                                    std::to_string(*owner) +
                                    ": an earlier claim in another region won"};
       for (SessionId session : sessions) {
-        if (std::find(told.begin(), told.end(), session) != told.end()) continue;
+        if (std::any_of(told.begin(), told.end(),
+                        [&](const Told& t) { return t.session == session; })) {
+          continue;
+        }
+        // Goes out before this tick's state frame on that session (publish()).
         sessions_.at(session).pending.push_back(notice);
-        told.push_back(session);
+        told.push_back(Told{session, tick_});
       }
       still_lost.emplace(std::pair{player, element}, std::move(told));
     }
@@ -288,7 +296,11 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
         }
         ++r;
       } else {
-        p.waiting.emplace_back(sent[i].seq, sent[i].received_ms);
+        // Timed for the ack latency histogram, up to a bound: under replicated:k a region cut
+        // off from its peers acknowledges nothing, and the list would grow for as long.
+        if (p.waiting.size() < kMaxTimedPerPlayer) {
+          p.waiting.emplace_back(sent[i].seq, sent[i].received_ms);
+        }
         p.admitted.insert(sent[i].seq);
       }
     }
@@ -305,6 +317,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
         pipeline_.mark_processed(e.player, replicated_seq(e.player));
         PlayerProgress& p = progress_[e.player];
         p.processed_seq = std::max(p.processed_seq, pipeline_.processed_seq(e.player));
+        ++p.sessions;
         touched_.push_back(e.player);
         sessions_[e.session] = Session{e.player, std::move(e.sink), {}, {}};
         break;
@@ -313,6 +326,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
         flush();
         if (auto s = sessions_.find(e.session); s != sessions_.end()) {
           detached.push_back(s->second.player);
+          if (auto p = progress_.find(s->second.player); p != progress_.end()) --p->second.sessions;
           sessions_.erase(s);
         }
         break;
@@ -321,7 +335,9 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
         if (s == sessions_.end()) break;  // detached meanwhile
         ++received;
         e.action.actor = s->second.player;
-        if (!told_.empty()) confirm_told_claims(s->second.player, e.session);
+        if (!told_.empty() && e.action.seen_tick) {
+          confirm_told_claims(s->second.player, e.session, e.action.seen_tick);
+        }
         const std::uint64_t seq = e.action.client_seq;
         // A resend of a pickup already in flight keeps the first entry (and is refused as a
         // duplicate, which must not erase it).
@@ -352,6 +368,10 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
     if (auto p = progress_.find(player); p != progress_.end()) {
       p->second.admitted.clear();
       p->second.refused.clear();
+      // The dropped ones will not be acknowledged here: nothing to time (a resend is timed from
+      // its own arrival). Those processed still are, once their group is durable.
+      std::erase_if(p->second.waiting,
+                    [&](const auto& w) { return w.first > p->second.processed_seq; });
     }
     claiming_.erase(claiming_.lower_bound({player, 0}),
                     claiming_.upper_bound({player, UINT64_MAX}));
@@ -414,7 +434,11 @@ void RegionHost::publish(std::uint64_t now_ms) {
     auto p = progress_.find(player);  // gone if its authority moved meanwhile
     if (p == progress_.end()) continue;
     auto& u = p->second.undurable;
-    if (!u.empty() && u.back().first == last_group_) {
+    // At the bound (a long wait for k peers under replicated:k), the newest entry moves forward
+    // to this group instead: what it covered is then acknowledged with this group, later than it
+    // could have been — never earlier.
+    if (!u.empty() && (u.back().first == last_group_ || u.size() >= kMaxUndurablePerPlayer)) {
+      u.back().first = std::max(u.back().first, last_group_);
       u.back().second = std::max(u.back().second, p->second.processed_seq);
     } else {
       u.emplace_back(last_group_, p->second.processed_seq);
@@ -425,11 +449,19 @@ void RegionHost::publish(std::uint64_t now_ms) {
   // its outcome decided and its effects in a group that is durable — journaled, and under
   // replicated:k joined and journaled by k peers.
   const std::uint64_t below = durable_below(now_ms);
-  for (auto& [player, p] : progress_) {
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    PlayerProgress& p = it->second;
     while (!p.undurable.empty() &&
            (p.undurable.front().first == 0 || p.undurable.front().first < below)) {
       p.acked_seq = std::max(p.acked_seq, p.undurable.front().second);
       p.undurable.pop_front();
+    }
+    // A player with no session here and nothing left to acknowledge is forgotten (its processed
+    // seq stays in the pipeline and the replicated input_seq; a new session starts from them).
+    if (p.sessions == 0 && p.undurable.empty() && p.admitted.empty() && p.refused.empty()) {
+      it = progress_.erase(it);
+    } else {
+      ++it;
     }
   }
   std::uint64_t frames = 0;

@@ -149,7 +149,10 @@ class RegionHost final : public RegionPort {
     // ack does not cover yet: a refusal is decided at once, but the ack is cumulative, so it
     // covers a refused seq once every admitted seq below it is processed (advance_past_refusals).
     std::set<std::uint64_t> admitted, refused;
+    std::uint32_t sessions = 0;  // of the player's sessions here
   };
+  static constexpr std::size_t kMaxUndurablePerPlayer = 64;
+  static constexpr std::size_t kMaxTimedPerPlayer = 1024;
 
   void take_authority(std::uint64_t player);
   // Moves processed_seq over the refusals every earlier admitted action of the player has been
@@ -166,18 +169,21 @@ class RegionHost final : public RegionPort {
   // recorded in the player's pending claims (kPendingClaimsComponent: journaled and replicated,
   // so it survives a restart and follows the player to another region). Every tick, each attached
   // player's pending claims are compared with the items' owners; a claim whose item went to
-  // someone else gets a late `conflict_lost` reject, once per session of the player. It leaves
-  // the set only when a session it was told to sends an action afterwards: the frame went out on
-  // a connection the client still uses. A session that never sends again (a connection lost
-  // unnoticed, a client that left) proves nothing, and the player is told again on its next
-  // session, here or in any region — at least once, possibly more. A claim the player still owns
-  // stays pending: an earlier claim may still arrive.
+  // someone else gets a late `conflict_lost` reject, once per session of the player, just before
+  // that tick's state frame. It leaves the set only when an action from a session it was told on
+  // says (`seen`, docs/protocol.md) that the client has read a state frame of that tick or later
+  // on that connection — so it read the notice. An action alone proves nothing (it may have been
+  // sent before the notice arrived, and the connection lost after); nor does a session that
+  // never sends again: the player is told again on its next session, here or in any region — at
+  // least once, possibly more; a client that never sends `seen` is told on every new session. A
+  // claim the player still owns stays pending: an earlier claim may still arrive.
   void record_grant(std::uint64_t player, crdt::EntityId item, std::uint64_t seq);
   using SessionsOf = std::unordered_map<std::uint64_t, std::vector<SessionId>>;  // per player
   void check_claims(const SessionsOf& session_of);
-  // `session` of `player` sent an action: the notices it was told are known to have reached a
-  // live connection, and their claims leave the player's pending claims (in this tick's group).
-  void confirm_told_claims(std::uint64_t player, SessionId session);
+  // `session` of `player` sent an action saying it has read the state frame of `seen_tick`: the
+  // notices told on it before a frame up to that tick reached the client, and their claims leave
+  // the player's pending claims (in this tick's group).
+  void confirm_told_claims(std::uint64_t player, SessionId session, std::uint64_t seen_tick);
   std::uint64_t replicated_seq(std::uint64_t player) const;
   // Groups below this are durable as the configuration asks (journaled; and under replicated:k,
   // acknowledged by k peers).
@@ -200,8 +206,12 @@ class RegionHost final : public RegionPort {
   // Pickups submitted and not yet decided: (player, seq) → item. Erased at the outcome, at a
   // refusal at ingress, and when the player's authority moves (its pending actions dropped).
   std::map<std::pair<std::uint64_t, std::uint64_t>, crdt::EntityId> claiming_;
-  // Lost claims told and not yet confirmed: (player, element) -> the sessions told.
-  std::map<std::pair<std::uint64_t, std::string>, std::vector<SessionId>> told_;
+  // Lost claims told and not yet confirmed: (player, element) -> the sessions told, and when.
+  struct Told {
+    SessionId session;
+    std::uint64_t tick;  // of the state frame the notice went out before
+  };
+  std::map<std::pair<std::uint64_t, std::string>, std::vector<Told>> told_;
   // Players with ingress refusals the ack does not cover yet (PlayerProgress::refused).
   std::set<std::uint64_t> with_refusals_;
   std::uint64_t tick_ = 0;

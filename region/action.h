@@ -44,6 +44,9 @@ struct Action {
   crdt::EntityId target = 0;        // kAttack, kPickup, kInteract, kCollide: on what
   std::string text;                 // kChat, kEmote
   std::uint64_t enqueued_tick = 0;  // set by the scheduler
+  // The newest state frame (its tick) the client had read on this connection when it sent this
+  // (protocol `seen`; 0: not said). The region host confirms notices by it.
+  std::uint64_t seen_tick = 0;
 };
 
 }  // namespace worldline::region

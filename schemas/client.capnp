@@ -34,6 +34,7 @@ struct Action {
   t @2 :UInt64;          # the client's clock, ms
   args @3 :Args;
   after @4 :Dependency;  # optional: an action of another player this one must follow
+  seen @5 :UInt64;       # the tick of the newest state frame the client has read; 0: not said
 }
 
 struct Args {

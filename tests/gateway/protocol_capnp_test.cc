@@ -60,6 +60,7 @@ TEST(ClientProtocolCapnp, AnActionBuiltWithTheSchemaCarriesEveryField) {
   a.setSeq(7);
   a.setKind("attack");
   a.setT(1'700'000'000'123);
+  a.setSeen(41);
   auto args = a.initArgs();
   args.setX(1.5);
   args.setY(-2);
@@ -73,6 +74,7 @@ TEST(ClientProtocolCapnp, AnActionBuiltWithTheSchemaCarriesEveryField) {
   EXPECT_EQ(f.raw_kind, static_cast<int>(region::ActionKind::kAttack));
   EXPECT_EQ(f.action.client_seq, 7u);
   EXPECT_EQ(f.action.client_time_ms, 1'700'000'000'123u);
+  EXPECT_EQ(f.action.seen_tick, 41u);
   EXPECT_EQ(f.action.position.x, 1.5);
   EXPECT_EQ(f.action.position.y, -2.0);
   EXPECT_EQ(f.action.position.z, 3.25);
@@ -84,7 +86,7 @@ TEST(ClientProtocolCapnp, AnActionBuiltWithTheSchemaCarriesEveryField) {
 
   // The same action in JSON parses to the same frame.
   const ParseResult j = parse_client_frame(
-      R"({"type":"action","seq":7,"kind":"attack","t":1700000000123,)"
+      R"({"type":"action","seq":7,"kind":"attack","t":1700000000123,"seen":41,)"
       R"("args":{"x":1.5,"y":-2,"z":3.25,"target":42,"text":"gg"},"after":{"actor":9,"seq":4}})",
       ProtocolLimits{});
   const auto& jf = std::get<ActionFrame>(std::get<ClientFrame>(j));
@@ -158,6 +160,7 @@ rc::Gen<ClientFrame> arbitrary_client_frame() {
         }
         a.action.client_seq = *rc::gen::inRange<std::uint64_t>(1, 1'000'000'000);
         a.action.client_time_ms = *rc::gen::arbitrary<std::uint64_t>();
+        a.action.seen_tick = *rc::gen::arbitrary<std::uint64_t>();
         a.action.position = {*rc::gen::arbitrary<double>(), *rc::gen::arbitrary<double>(),
                              *rc::gen::arbitrary<double>()};
         a.action.target = *rc::gen::arbitrary<std::uint64_t>();

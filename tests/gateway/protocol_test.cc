@@ -40,11 +40,12 @@ TEST(ClientProtocol, ParsesHelloWithAndWithoutResume) {
 
 TEST(ClientProtocol, ParsesEveryActionField) {
   const auto a = std::get<ActionFrame>(ok(
-      R"({"type":"action","seq":7,"kind":"attack","t":123456,"args":{"x":1.5,"y":-2,"z":3,"target":99,"text":"hi"},"after":{"actor":99,"seq":4}})"));
+      R"({"type":"action","seq":7,"kind":"attack","t":123456,"seen":41,"args":{"x":1.5,"y":-2,"z":3,"target":99,"text":"hi"},"after":{"actor":99,"seq":4}})"));
   EXPECT_EQ(a.raw_kind, static_cast<int>(region::ActionKind::kAttack));
   EXPECT_EQ(a.kind_name, "attack");
   EXPECT_EQ(a.action.client_seq, 7u);
   EXPECT_EQ(a.action.client_time_ms, 123456u);
+  EXPECT_EQ(a.action.seen_tick, 41u);
   EXPECT_EQ(a.action.position, (crdt::Vec3{1.5, -2, 3}));
   EXPECT_EQ(a.action.target, 99u);
   EXPECT_EQ(a.action.text, "hi");
@@ -111,6 +112,7 @@ TEST(ClientProtocol, WrongTypesAndValuesAreRefusedWithTheField) {
       {R"({"type":"action","seq":1.5,"kind":"move"})", "seq"},
       {R"({"type":"action","seq":1})", "kind"},
       {R"({"type":"action","seq":1,"kind":"move","t":"now"})", "t"},
+      {R"({"type":"action","seq":1,"kind":"move","seen":-1})", "seen"},
       {R"({"type":"action","seq":1,"kind":"move","args":[1,2]})", "args"},
       {R"({"type":"action","seq":1,"kind":"move","args":{"x":"1"}})", "args.x"},
       {R"({"type":"action","seq":1,"kind":"attack","args":{"target":-1}})", "args.target"},

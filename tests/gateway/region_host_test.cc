@@ -25,6 +25,12 @@ struct RecordingSink : SessionSink {
   void close(int code, std::string) override { closed = code; }
   std::vector<json::value> frames;
   int closed = 0;
+  std::uint64_t newest_tick() const {
+    std::uint64_t t = 0;
+    for (const auto& f : frames)
+      if (f.at("type").as_string() == "state") t = f.at("tick").to_number<std::uint64_t>();
+    return t;
+  }
   std::vector<json::value> of_type(const char* type) const {
     std::vector<json::value> out;
     for (const auto& f : frames) {
@@ -85,10 +91,12 @@ struct Region {
     ASSERT_TRUE(world.commit(wall.now_ms()).ok());
     host().publish(wall.now_ms());
   }
-  void move(SessionId s, std::uint64_t seq, crdt::Vec3 to) {
+  // `seen`: the newest state frame's tick the client says it has read (protocol `seen`).
+  void move(SessionId s, std::uint64_t seq, crdt::Vec3 to, std::uint64_t seen = 0) {
     region::Action a;
     a.client_seq = seq;
     a.position = to;
+    a.seen_tick = seen;
     host().submit(s, static_cast<int>(region::ActionKind::kMove), a, wall.now_ms());
   }
   crdt::Vec3 position(std::uint64_t player) const {
@@ -299,8 +307,18 @@ TEST(RegionHost, ALostClaimIsToldAfterTheLosersRegionRestarted) {
   us.tick();
   ASSERT_EQ(again->of_type("reject").size(), 1u);
   EXPECT_EQ(again->of_type("reject")[0].at("reason").as_string(), "conflict_lost");
-  // The client acts on that session: the notice reached a live connection; never told again.
-  us.move(b2, 2, us.position(22));
+  // An action that does not say the client read the frame the notice came before confirms
+  // nothing (it may have been sent before the notice arrived): told again after a restart.
+  us.move(b2, 2, us.position(22), again->newest_tick() - 1);
+  us.tick();
+  us.restart();
+  again = std::make_shared<RecordingSink>();
+  const SessionId b3 = us.host().attach(22, again);
+  us.tick();
+  ASSERT_EQ(again->of_type("reject").size(), 1u);
+  // The client acts on that session, having read the frame after the notice: it reached the
+  // client; never told again.
+  us.move(b3, 3, us.position(22), again->newest_tick());
   us.tick();
   us.restart();
   auto third = std::make_shared<RecordingSink>();
@@ -332,8 +350,8 @@ TEST(RegionHost, ALostClaimIsToldAfterAPartitionOfAnyLength) {
   ASSERT_EQ(bob->of_type("reject").size(), 1u);
   EXPECT_EQ(bob->of_type("reject")[0].at("reason").as_string(), "conflict_lost");
   // The claim the winner holds stays pending in its set; the loser's leaves it once its session
-  // acts after the notice.
-  us.move(b, 2, us.position(22));
+  // says it read the frame the notice came before.
+  us.move(b, 2, us.position(22), bob->newest_tick());
   us.tick();
   exchange(eu, us);
   for (Region* r : {&eu, &us}) {
@@ -598,6 +616,103 @@ TEST(RegionHost, AnAttachAcknowledgesOnlyWhatItsJournalHolds) {
   // An ack of 1 here is covered by us's journal only: us is the one copy.
   EXPECT_TRUE(ack < 1 || journaled(eu.journal))
       << "eu acknowledged seq " << ack << " with player 7's input_seq in no record of its journal";
+}
+
+}  // namespace
+}  // namespace worldline::gateway
+
+namespace worldline::gateway {
+namespace {
+
+// A connection that dies: frames handed to it after the cut never reach the client.
+struct CuttableSink : SessionSink {
+  void deliver(ServerFrame frame) override {
+    if (!cut) frames.push_back(json::parse(encode(WireFormat::kJson, frame)));
+  }
+  void close(int code, std::string) override { closed = code; }
+  std::size_t lost_notices() const {
+    std::size_t n = 0;
+    for (const auto& f : frames)
+      if (f.at("type").as_string() == "reject" && f.at("reason").as_string() == "conflict_lost")
+        ++n;
+    return n;
+  }
+  std::vector<json::value> frames;
+  bool cut = false;
+  int closed = 0;
+};
+
+// Found by review: a conflict_lost notice leaves the player's pending claims when "a session it
+// was told on sends an action" — but an action that reached the host before the notice was even
+// handed to the session (it arrived between the tick that found the loss and its publish; on a
+// live client sending every tick it is the common case) proves nothing about the notice. Here the
+// connection dies right after that action: the notice is never read, the claim is confirmed
+// anyway, and the client's next session is never told (DESIGN.md: "the player is then told —
+// always"; docs/protocol.md: "told at least once").
+TEST(RegionHost, ALostClaimIsToldAgainWhenTheOnlyActionSinceCameBeforeTheNotice) {
+  Region eu(1, 1'000'000), us(2, 1'000'005);  // eu's claim is earlier: us's player loses
+  const SessionId a = eu.host().attach(11, std::make_shared<RecordingSink>());
+  auto first = std::make_shared<CuttableSink>();
+  const SessionId b = us.host().attach(22, first);
+  eu.tick();
+  us.tick();
+  const crdt::EntityId relic = 900'100;
+  eu.grab(a, 1, relic);
+  us.grab(b, 1, relic);
+  eu.tick();
+  us.tick();
+  exchange(eu, us);
+  // us's tick finds the loss and queues the notice for session b ...
+  us.wall.advance(50);
+  us.host().tick(++us.t, us.wall.now_ms());
+  // ... while the client's next action, sent before any notice existed, reaches the host, and
+  // the connection dies: nothing handed to it from now on reaches the client.
+  us.move(b, 2, us.position(22));
+  first->cut = true;
+  ASSERT_TRUE(us.world.commit(us.wall.now_ms()).ok());
+  us.host().publish(us.wall.now_ms());
+  us.tick();  // the action is taken in
+  us.host().detach(b);
+  us.tick();
+  EXPECT_EQ(first->lost_notices(), 0u);  // the client never read it
+  // The client reconnects and resumes.
+  auto second = std::make_shared<CuttableSink>();
+  us.host().attach(22, second);
+  for (int i = 0; i < 3; ++i)
+    us.tick();
+  EXPECT_EQ(second->lost_notices(), 1u)
+      << "the player was never told its pickup of item " << relic << " lost";
+}
+
+}  // namespace
+}  // namespace worldline::gateway
+
+namespace worldline::gateway {
+namespace {
+
+// Found by review: the actions a player's last session left unprocessed are dropped at its detach
+// (never applied, never acknowledged), but their entries in the player's `waiting` list (what the
+// ack latency histogram times) stay. They are timed when the player comes back and the resends
+// are acknowledged — one action counted twice, once with the whole time the player was away —
+// and a player that never comes back keeps them (and its PlayerProgress) for the host's life.
+TEST(RegionHost, ActionsDroppedAtADetachAreNotTimedAsAcknowledged) {
+  Region eu(1, 1'000'000);
+  const SessionId s = eu.host().attach(31, std::make_shared<RecordingSink>());
+  eu.tick();
+  const crdt::Vec3 spawned = eu.position(31);
+  eu.move(s, 1, {spawned.x + 5, 0, spawned.z});
+  eu.host().detach(s);
+  eu.tick();
+  for (int i = 0; i < 200; ++i)  // 10 s away
+    eu.tick();
+  auto again = std::make_shared<RecordingSink>();
+  const SessionId s2 = eu.host().attach(31, again);
+  eu.move(s2, 1, {spawned.x + 5, 0, spawned.z});  // the resend, acknowledged this time
+  eu.tick();
+  ASSERT_EQ(last_ack(*again), 1);
+  const auto stats = eu.host().stats();
+  EXPECT_EQ(stats.ack_ms.count(), 1u) << "one action acknowledged";
+  EXPECT_LE(stats.ack_ms.sum(), 100.0) << "an ack timed across the time away (ms)";
 }
 
 }  // namespace

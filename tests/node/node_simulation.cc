@@ -109,6 +109,7 @@ void Run::send_on(const SimClient& c, std::size_t region, gateway::SessionId ses
   a.kind = sent.kind;
   a.client_seq = seq;
   a.client_time_ms = kSimEpochMs + now();
+  if (session == c.session) a.seen_tick = c.seen_tick;  // a second device read nothing there
   a.position = sent.position;
   a.target = sent.target;
   sent.regions.insert(region);
@@ -135,6 +136,7 @@ void Run::connect(SimClient& c, std::size_t region) {
       [this, region, player](const StateFrame& f) { on_state(region, player, f); });
   c.session = cluster_->region(region).app->host().attach(c.player, c.sink);
   c.region = region;
+  c.seen_tick = 0;
   c.last_progress_ms = now();
   ++c.sessions;
   ++result_.sessions;
@@ -215,6 +217,7 @@ void Run::poll(SimClient& c) {
                   ") action " + std::to_string(r->seq) + ", which was already acknowledged");
       }
     } else if (const auto* s = std::get_if<StateFrame>(&frame)) {
+      c.seen_tick = std::max(c.seen_tick, s->tick);
       for (const gateway::EntityState& e : s->entities)
         if (e.id == c.player) c.position = e.position;
       if (s->ack <= c.acked) continue;  // a new region may know less than the old one did

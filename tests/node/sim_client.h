@@ -68,6 +68,7 @@ struct SimClient {
   gateway::SessionId session = 0;
   std::shared_ptr<SimSink> sink;
   std::uint64_t next_seq = 1;
+  std::uint64_t seen_tick = 0;  // the newest state frame read on the current session (`seen`)
   std::map<std::uint64_t, SentAction> unacked;
   std::map<std::uint64_t, FinalAction> done;
   std::set<std::uint64_t> told_lost;  // pickups later answered with conflict_lost
