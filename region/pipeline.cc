@@ -296,20 +296,20 @@ void RegionPipeline::run_own_actions(Cell& c, int worker, std::uint64_t tick,
     ++c.processed;
     latency_ms.record(static_cast<double>(now_ms - std::min(now_ms, a.stamp.physical_ms)));
     const GameRules::Rule& rule = rules_.rule(a.kind);
-    if (rule.on_target && a.target != a.actor) {
-      const CellId target_cell = owner_cell(a.target);
-      if (target_cell != c.id) {
-        Outcome o = rule.on_actor(a, ctx);
-        if (o.ok) {
+    Outcome o = rule.on_actor(a, ctx);
+    if (observer_) observer_->observe(a, o, tick);
+    if (o.ok && rule.on_target) {
+      if (a.target != a.actor) {
+        const CellId target_cell = owner_cell(a.target);
+        if (target_cell != c.id) {  // the target's owner decides, in phase 2
           forwards[static_cast<std::size_t>(partition_.worker_of(target_cell))].emplace_back(
               target_cell, std::move(a));
-        } else {
-          c.outcomes.push_back(std::move(o));
+          continue;
         }
-        continue;
       }
+      o = rule.on_target(a, ctx);
     }
-    c.outcomes.push_back(rules_.apply(a, ctx));
+    c.outcomes.push_back(std::move(o));
   }
 }
 

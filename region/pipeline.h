@@ -47,6 +47,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "region/action_observer.h"
 #include "region/action_queue.h"
 #include "region/cell_world.h"
 #include "region/game_rules.h"
@@ -146,6 +147,9 @@ class RegionPipeline {
   std::size_t drop_pending(ActorId actor);
   // The highest seq of `actor` processed by this pipeline (or marked), 0 if none.
   std::uint64_t processed_seq(ActorId actor) const;
+  // A side tap on the ordered stream (the anticheat): called on the workers with each action
+  // and its actor half's outcome. nullptr: none. REQUIRES: between ticks; it outlives the ticks.
+  void set_observer(ActionObserver* observer) { observer_ = observer; }
   // Replaces the priority rules of every cell from the next tick on. REQUIRES: between ticks.
   void set_rules(PriorityRules rules);
   const PriorityRules& rules() const { return priority_; }
@@ -246,6 +250,7 @@ class RegionPipeline {
   SpatialPartitioner partition_;
   PriorityRules priority_;
   GameRules& rules_;
+  ActionObserver* observer_ = nullptr;
   replica::Replica& world_;
   crdt::HlcClock& clock_;
   Ingress ingress_;

@@ -1,0 +1,158 @@
+// Detector: the region's cheat detection — per-player streaming checks on the ordered action
+// stream (an ActionObserver the pipeline calls on its workers), sequential evidence per check,
+// and one score per player that maps to a probability of cheating. No sockets, no storage: what
+// it raises (Flags) the node keeps, replicates and shows to reviewers. docs/anticheat.md has the
+// checks, the math and the configuration.
+//
+// The checks (each a feature ≥ 0; 1 means "at its threshold"):
+//   speed       distance asked per window of ticks against max speed (CUSUM over windows);
+//   teleport    single moves asking for more than teleport_ticks ticks' worth;
+//   rapid_fire  attacks refused on cooldown (CUSUM per attack);
+//   reach       attacks and pickups from beyond their range plus a margin (CUSUM per attempt);
+//   clock       the drift of the client's clock against the server's (slope of a line fitted
+//               through the per-second minimum of client time − arrival time);
+//   bot_timing  the regularity of the intervals between discrete actions (their CV).
+// score: z = bias + Σ weight_i · min(feature_i, 3), confidence = σ(a·z + b) — a, b the
+// calibration (Platt scaling, fitted offline on labelled data: bench/anticheat_eval).
+//
+// Thread safety: observe() from any worker (per-player state is sharded under locks, as the
+// rules' cooldowns are); take_flags(), report() and stats() from any thread.
+// Memory: a fixed-size record per player seen (bytes_per_player()), never more.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "region/action_observer.h"
+#include "region/anticheat/evidence.h"
+#include "region/game_rules.h"
+
+namespace worldline::region::anticheat {
+
+inline constexpr int kChecks = 6;
+enum class Check : std::uint8_t { kSpeed, kTeleport, kRapidFire, kReach, kClock, kBotTiming };
+const char* to_string(Check check);
+
+struct CusumParams {
+  double allowance = 0;  // k: what an honest stream may average per step
+  double threshold = 1;  // h: the sum at which the feature is 1
+  double weight = 8.5;   // in the score
+};
+
+struct AnticheatConfig {
+  bool enabled = true;
+  std::uint32_t region = 0;  // the high bits of flag ids: unique across regions
+  MovePace pace;             // the rules' movement budget (GameConfig)
+  double attack_range = 5, pickup_range = 5;
+
+  std::uint32_t window_ticks = 20;  // speed: the window over which distance is summed
+  // speed: per window x = min(asked / (speed × window), 1.5) − 1.
+  CusumParams speed{0.05, 0.5, 8.5};
+  double teleport_ticks = 3;  // one move asking for more than this many ticks' worth
+  CusumParams teleport{0, 1.5, 8.5};
+  CusumParams rapid_fire{0.25, 3, 8.5};
+  double reach_margin = 0.2;  // beyond range × (1 + margin) counts
+  CusumParams reach{0.2, 3, 8.5};
+  // Counting checks (teleport, rapid fire, reach) forget this much evidence per tick.
+  double forget_per_tick = 0.005;
+  // clock: feature = max(0, |slope| − allowance) / threshold, once min_points seconds are in.
+  double clock_allowance = 0.01, clock_threshold = 0.02, clock_weight = 8.5;
+  std::uint32_t clock_min_points = 15;
+  double clock_decay = 0.98;  // per second of points
+  // bot timing: feature = 2 − cv / bot_cv (clamped to [0, 3]) once bot_min_intervals are in.
+  double bot_cv = 0.1, bot_weight = 8.5;
+  std::uint32_t bot_min_intervals = 50;
+  double timing_decay = 0.97;
+
+  // One check at its threshold (feature 1) scores z = 2.5 (σ: 0.92); none, z = −6 (0.0025).
+  double bias = -6;
+  double calibration_a = 1, calibration_b = 0;  // confidence = σ(a·z + b)
+  double flag_at = 0.9;                         // confidence at which a flag is raised
+  std::uint64_t reflag_ticks = 1200;  // a player is flagged again after this, if still above
+  std::size_t max_flags = 10'000;     // raised and not yet taken: the oldest are dropped
+};
+
+// One action as a flag's evidence window shows it.
+struct EvidenceEntry {
+  std::uint64_t seq = 0, tick = 0;
+  std::uint64_t client_ms = 0, server_ms = 0;  // the client's clock; the arrival (HLC physical)
+  float x = 0, z = 0;                          // a move's destination
+  float asked = 0, granted = 0, reach = -1;
+  ActionKind kind = ActionKind::kMove;
+  Limit limit = Limit::kNone;
+  bool ok = false;
+};
+inline constexpr std::size_t kEvidenceWindow = 16;
+
+struct CheckValue {
+  Check check = Check::kSpeed;
+  double feature = 0;    // 1: at the threshold
+  double statistic = 0;  // the CUSUM sum, the slope, the CV
+  double threshold = 0;  // of the statistic
+};
+
+struct PlayerReport {
+  ActorId player = 0;
+  std::array<CheckValue, kChecks> checks{};
+  double score = 0;       // z
+  double confidence = 0;  // σ(a·z + b)
+  std::uint64_t observed = 0;
+};
+
+struct Flag {
+  std::uint64_t id = 0;
+  ActorId player = 0;
+  std::uint64_t tick = 0, server_ms = 0;
+  double confidence = 0;
+  std::vector<CheckValue> fired;          // feature ≥ 1, strongest first
+  std::array<CheckValue, kChecks> all{};  // every check's value when it was raised
+  std::vector<EvidenceEntry> evidence;    // the player's last actions, oldest first
+};
+
+struct DetectorStats {
+  std::uint64_t observed = 0;
+  std::uint64_t flags = 0;
+  std::array<std::uint64_t, kChecks> fired{};  // flags in which each check fired
+  std::uint64_t dropped_flags = 0;
+  std::size_t players = 0;
+};
+
+class Detector final : public ActionObserver {
+ public:
+  explicit Detector(AnticheatConfig config);
+
+  void observe(const Action& action, const Outcome& actor_half, std::uint64_t tick) override;
+  // The flags raised since the last call, oldest first.
+  std::vector<Flag> take_flags();
+  std::optional<PlayerReport> report(ActorId player) const;
+  DetectorStats stats() const;
+  const AnticheatConfig& config() const { return config_; }
+  static std::size_t bytes_per_player();
+
+  struct Player;  // detector.cc
+
+ private:
+  struct Shard {
+    mutable std::mutex mutex;
+    boost::unordered_flat_map<ActorId, std::unique_ptr<Player>> players;  // GUARDED_BY(mutex)
+    std::vector<Flag> raised;                                             // GUARDED_BY(mutex)
+    std::uint64_t observed = 0, flags = 0, dropped = 0;                   // GUARDED_BY(mutex)
+    std::array<std::uint64_t, kChecks> fired{};                           // GUARDED_BY(mutex)
+    ~Shard();
+  };
+  static constexpr std::size_t kShards = 64;
+
+  PlayerReport evaluate(ActorId id, const Player& p) const;
+
+  AnticheatConfig config_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace worldline::region::anticheat

@@ -1,0 +1,95 @@
+// The streaming statistics the anticheat's checks are built from: plain value types of fixed
+// size (a player's whole state is a few hundred bytes, however long it plays), no I/O, no
+// clock of their own — each update is given its time.
+//
+// - Cusum: sequential evidence (Page's one-sided CUSUM). Each observation adds x − k; the sum
+//   never goes below zero. An honest stream, whose x averages below the allowance k, keeps
+//   falling back to zero; a persistent excess climbs by (mean x − k) per step and crosses any
+//   threshold. One odd observation adds at most its own (winsorized) size.
+// - DriftLine: an exponentially weighted least-squares line through (t, y) points — the slope of
+//   a client's clock against the server's.
+// - IntervalShape: the coefficient of variation and the entropy of the intervals between a
+//   player's discrete actions, exponentially weighted — how regular its timing is.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+
+namespace worldline::region::anticheat {
+
+struct Cusum {
+  double sum = 0;
+  // One observation: sum ← max(0, sum + x − k).
+  void add(double x, double k) { sum = std::max(0.0, sum + x - k); }
+  // `steps` observations of nothing (x = 0): the sum falls by k each.
+  void fall(double steps, double k) { sum = std::max(0.0, sum - steps * k); }
+};
+
+class DriftLine {
+ public:
+  // decay: the weight of every earlier point is multiplied by it when a point is added.
+  void add(double t, double y, double decay) {
+    if (n_ == 0) t0_ = t;
+    const double x = t - t0_;
+    w_ = w_ * decay + 1;
+    sx_ = sx_ * decay + x;
+    sy_ = sy_ * decay + y;
+    sxx_ = sxx_ * decay + x * x;
+    sxy_ = sxy_ * decay + x * y;
+    ++n_;
+  }
+  // dy/dt of the weighted fit; 0 before two distinct t.
+  double slope() const {
+    const double var = sxx_ * w_ - sx_ * sx_;
+    if (n_ < 2 || var <= 1e-12 * std::max(1.0, sxx_ * w_)) return 0;
+    return (sxy_ * w_ - sx_ * sy_) / var;
+  }
+  std::uint32_t points() const { return n_; }
+
+ private:
+  double t0_ = 0, w_ = 0, sx_ = 0, sy_ = 0, sxx_ = 0, sxy_ = 0;
+  std::uint32_t n_ = 0;
+};
+
+class IntervalShape {
+ public:
+  static constexpr int kBins = 12;  // log2 bins of the interval from 8 ms up (the last: ≥ 8 s)
+
+  void add(double interval_ms, double decay) {
+    if (!(interval_ms > 0)) return;
+    mean_ = n_ ? mean_ * decay + (1 - decay) * interval_ms : interval_ms;
+    const double dev = interval_ms - mean_;
+    var_ = n_ ? var_ * decay + (1 - decay) * dev * dev : 0;
+    for (float& c : bins_)
+      c *= static_cast<float>(decay);
+    const int bin =
+        std::clamp(static_cast<int>(std::floor(std::log2(interval_ms / 8.0))), 0, kBins - 1);
+    bins_[static_cast<std::size_t>(bin)] += 1;
+    ++n_;
+  }
+  std::uint32_t count() const { return n_; }
+  // Standard deviation over mean (0: perfectly regular).
+  double cv() const { return mean_ > 0 ? std::sqrt(var_) / mean_ : 0; }
+  // Entropy of the binned intervals, normalized to [0, 1] (0: always the same bin).
+  double entropy() const {
+    double total = 0, h = 0;
+    for (float c : bins_)
+      total += c;
+    if (total <= 0) return 0;
+    for (float c : bins_) {
+      if (c <= 0) continue;
+      const double p = c / total;
+      h -= p * std::log(p);
+    }
+    return h / std::log(static_cast<double>(kBins));
+  }
+
+ private:
+  double mean_ = 0, var_ = 0;
+  std::array<float, kBins> bins_{};
+  std::uint32_t n_ = 0;
+};
+
+}  // namespace worldline::region::anticheat
