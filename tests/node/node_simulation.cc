@@ -27,7 +27,8 @@ constexpr std::uint32_t kItems = 6;
 
 class Run {
  public:
-  explicit Run(std::uint64_t seed) : rng_(seed), device_rng_(seed ^ 0x5EC0'2D'DE'71CE) {}
+  explicit Run(std::uint64_t seed)
+      : seed_(seed), rng_(seed), device_rng_(seed ^ 0x5EC0'2D'DE'71CE) {}
 
   NodeSimResult run();
 
@@ -57,17 +58,33 @@ class Run {
   void client_step(SimClient& c, bool playing);
   void nemesis();
   void crash(std::size_t i);
+  void move_to(SimClient& c, std::size_t to);
+  void rush(std::size_t i);
+  void hold_cut(replica::ReplicaId a, replica::ReplicaId b, std::uint64_t until);
+  void keep_held_cuts();
   void step(bool playing);
   bool settled() const;
   bool settle(const char* phase);
   void check_end();
 
+  std::uint64_t seed_;
   std::mt19937_64 rng_;
   std::mt19937_64 device_rng_;  // the second devices' own: other nemeses draw as before
   std::unique_ptr<SimCluster> cluster_;
   std::vector<SimClient> clients_;
   std::vector<std::uint64_t> restart_at_;          // per down node: when it comes back
   std::map<std::uint64_t, crdt::Vec3> last_move_;  // per player: the settle phase's final move
+  // Links held cut until a time, whatever heals the others meanwhile.
+  struct HeldCut {
+    replica::ReplicaId a = 0, b = 0;
+    std::uint64_t until = 0;
+  };
+  std::vector<HeldCut> held_;
+  // A long partition (10–25 s) in a few runs: from when, how long, and the node it isolates (0:
+  // it cuts one link, between nodes 1 + (partition_node_ - 1) and the next one).
+  std::uint64_t partition_at_ = 0, partition_ms_ = 0;
+  replica::ReplicaId partition_node_ = 0;
+  bool partition_link_only_ = false;
   NodeSimResult result_;
   std::uint32_t k_ = 0;
   bool corruption_ = false;
@@ -180,6 +197,13 @@ void Run::second_device() {
     const SimRegion& old = cluster_->region(s->region);
     if (s->region == *c.region || !old.up || old.restarts != s->incarnation || s->sink->closed)
       continue;
+    // The device reads what its session was sent before it sends: a conflict_lost notice there
+    // was told to the player (and the action below confirms it: RegionHost::confirm_told_claims).
+    for (const gateway::ServerFrame& f : s->sink->frames) {
+      const auto* r = std::get_if<gateway::RejectFrame>(&f);
+      if (r && r->reason == "conflict_lost") c.told_lost.insert(r->seq);
+    }
+    s->sink->frames.clear();
     const std::uint64_t seq = c.next_seq++;
     SentAction& sent = c.unacked[seq];
     sent.kind = ActionKind::kInteract;
@@ -297,8 +321,73 @@ void Run::crash(std::size_t i) {
   }
 }
 
+void Run::move_to(SimClient& c, std::size_t to) {
+  if (c.region) {  // a clean move: the region closes the session
+    cluster_->region(*c.region).app->host().detach(c.session);
+    poll(c);
+    if (!c.region) return;  // the session had closed already: it reconnects on its own
+    c.sink.reset();
+  }
+  connect(c, to);
+}
+
+// Finding 4's ground (issue #15): a node restarted with a damaged record repairs it from its peers
+// for a few hundred ms, fenced — a write meanwhile could reuse its dots and counter totals. Players
+// come back to it at once (their actions wait behind the fence), and sometimes one of its links
+// stays cut for a while so the repair waits on that peer.
+void Run::rush(std::size_t i) {
+  bool any = false;
+  for (SimClient& c : clients_) {
+    if (c.region == i || !chance(2)) continue;
+    move_to(c, i);
+    any = true;
+  }
+  if (chance(2)) {
+    const std::size_t n = cluster_->size();
+    const std::size_t peer = (i + 1 + pick(n - 1)) % n;
+    hold_cut(static_cast<replica::ReplicaId>(i + 1), static_cast<replica::ReplicaId>(peer + 1),
+             now() + 300 + pick(2'500));
+    any = true;
+  }
+  if (any) ++result_.repair_rushes;
+}
+
+void Run::hold_cut(replica::ReplicaId a, replica::ReplicaId b, std::uint64_t until) {
+  if (trace_)
+    std::printf("t=%llu link %u-%u cut until %llu\n", static_cast<unsigned long long>(now()), a, b,
+                static_cast<unsigned long long>(until));
+  cluster_->net().cut(a, b);
+  held_.push_back(HeldCut{a, b, until});
+}
+
+// After the other nemeses: held cuts stay cut (a heal_all may have healed them this step) until
+// their time, then heal.
+void Run::keep_held_cuts() {
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (now() >= it->until) {
+      cluster_->net().heal(it->a, it->b);
+      it = held_.erase(it);
+    } else {
+      cluster_->net().cut(it->a, it->b);
+      ++it;
+    }
+  }
+}
+
 void Run::nemesis() {
   const std::size_t n = cluster_->size();
+  if (partition_ms_ && now() >= partition_at_) {  // the long partition begins
+    ++result_.long_partitions;
+    const replica::ReplicaId i = partition_node_;
+    const std::uint64_t until = now() + partition_ms_;
+    partition_ms_ = 0;
+    if (partition_link_only_) {
+      hold_cut(i, static_cast<replica::ReplicaId>(i % n + 1), until);
+    } else {
+      for (replica::ReplicaId j = 1; j <= n; ++j)
+        if (j != i) hold_cut(i, j, until);
+    }
+  }
   std::size_t up = 0;
   for (std::size_t i = 0; i < n; ++i)
     up += cluster_->region(i).up ? 1 : 0;
@@ -309,7 +398,9 @@ void Run::nemesis() {
   for (std::size_t i = 0; i < n; ++i) {
     SimRegion& r = cluster_->region(i);
     if (r.up || now() < restart_at_[i]) continue;
+    bool damaged = false;
     if (corruption_ && chance(2) && cluster_->corrupt_acknowledged_record(i)) {
+      damaged = true;
       ++result_.corruptions;
       if (trace_)
         std::printf("t=%llu node %zu: record %llu damaged\n",
@@ -318,7 +409,7 @@ void Run::nemesis() {
     }
     if (trace_)
       std::printf("t=%llu node %zu restarts\n", static_cast<unsigned long long>(now()), i + 1);
-    cluster_->start(i);
+    if (cluster_->start(i) && damaged) rush(i);
   }
   if (chance(160)) cluster_->net().cut(1 + pick(n), 1 + pick(n));
   if (chance(500)) {  // isolate one node
@@ -330,14 +421,7 @@ void Run::nemesis() {
   if (chance(300)) {  // a player moves to another region, cleanly
     SimClient& c = clients_[pick(clients_.size())];
     const std::size_t to = pick(n);
-    if (c.region && c.region != to && cluster_->region(to).up) {
-      cluster_->region(*c.region).app->host().detach(c.session);
-      poll(c);
-      if (c.region) {
-        c.sink.reset();
-        connect(c, to);
-      }
-    }
+    if (c.region && c.region != to && cluster_->region(to).up) move_to(c, to);
   }
   if (chance(400)) {  // a client loses its connection without the region noticing
     SimClient& c = clients_[pick(clients_.size())];
@@ -347,6 +431,7 @@ void Run::nemesis() {
       abandon(c, pick(500));
     }
   }
+  keep_held_cuts();
 }
 
 void Run::step(bool playing) {
@@ -518,6 +603,7 @@ NodeSimResult Run::run() {
   faults.drop = static_cast<double>(pick(11)) / 100;
   faults.duplicate = static_cast<double>(pick(6)) / 100;
   faults.max_delay_ms = 5 + pick(80);
+  faults.late = chance(3) ? 0 : static_cast<double>(1 + pick(4)) / 40;  // 2.5–10 % of parts
   cluster_ = std::make_unique<SimCluster>(rng_, faults, shapes, game,
                                           [this](std::string what) { violation(std::move(what)); });
   restart_at_.assign(n, 0);
@@ -526,7 +612,25 @@ NodeSimResult Run::run() {
   clients_.resize(3 + pick(5));
   for (std::size_t i = 0; i < clients_.size(); ++i)
     clients_[i].player = i + 1;
-  const std::uint64_t play_ms = 6'000 + pick(6'000);
+  std::uint64_t play_ms = 6'000 + pick(6'000);
+  // A long partition in one run of 25 or so, and play goes on a while after it heals (its own
+  // random stream, so that every shard has some).
+  std::mt19937_64 partition_rng(seed_ ^ 0x10C'5EED);
+  auto draw = [&](std::uint64_t n) {
+    return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(partition_rng);
+  };
+  if (draw(25) == 0) {
+    partition_at_ = 1'000 + draw(4'000);
+    partition_ms_ = 10'000 + draw(15'001);
+    partition_node_ = static_cast<replica::ReplicaId>(1 + draw(n));
+    partition_link_only_ = draw(2) == 0;
+    play_ms = std::max(play_ms, partition_at_ + partition_ms_ + 1'000 + draw(3'000));
+    if (trace_)
+      std::printf("a long partition at t=%llu for %llu ms: %s node %u\n",
+                  static_cast<unsigned long long>(partition_at_),
+                  static_cast<unsigned long long>(partition_ms_),
+                  partition_link_only_ ? "one link of" : "isolates", partition_node_);
+  }
   try {
     while (!failed() && now() < play_ms) {
       step(true);
@@ -536,6 +640,7 @@ NodeSimResult Run::run() {
     // Settle: every node back, links healed and faultless, every action acknowledged.
     for (std::size_t i = 0; i < n; ++i)
       if (!cluster_->region(i).up) cluster_->start(i);
+    held_.clear();
     cluster_->net().heal_all();
     cluster_->net().set_faults(SimLinkFaults{0, 0, 1, 20});
     if (settle("after the faults")) {
@@ -561,6 +666,7 @@ NodeSimResult Run::run() {
     violation(std::string("a node threw: ") + e.what());
   }
   result_.messages = cluster_->messages();
+  result_.late_copies = cluster_->net().late_copies();
   result_.acks_checked = cluster_->acks_checked();
   result_.sim_ms = now();
   result_.ok = !failed();

@@ -1,8 +1,10 @@
 // The whole-node deterministic simulation (after FoundationDB's simulation testing): three region
 // nodes — RegionApp, Replica, a real LmdbJournal on tmpfs, driven by NodeLoop — on a simulated
 // clock and network, with simulated clients that act, fail over and resend. One seed chooses
-// everything: the links' drops, duplicates and delays, partitions and their heals, crashes and
-// restarts from the journal, damaged journal records, clock skew between the nodes, clients that
+// everything: the links' drops, duplicates and delays, copies of messages arriving seconds late,
+// partitions and their heals (rarely a long one, 10–25 s), crashes and
+// restarts from the journal, damaged journal records (and players sent to the repairing node at
+// once, sometimes with one of its links held cut), clock skew between the nodes, clients that
 // move between regions or give up on a silent one while their old session lives on (and a second
 // device of the player's that still sends on that old session), and the durability (`local` or
 // `replicated:k`).
@@ -31,6 +33,7 @@ struct NodeSimResult {
   std::uint64_t actions = 0, acked = 0, applied_twice = 0, told_lost = 0;
   std::uint64_t crashes = 0, corruptions = 0, failovers = 0, sessions = 0, second_device = 0;
   std::uint64_t messages = 0, acks_checked = 0, player_acks_checked = 0, sim_ms = 0;
+  std::uint64_t late_copies = 0, repair_rushes = 0, long_partitions = 0;
   std::uint32_t replicated_k = 0;
 };
 

@@ -38,6 +38,9 @@ void run_seeds(std::uint64_t from, std::uint64_t count) {
     total.acks_checked += r.acks_checked;
     total.player_acks_checked += r.player_acks_checked;
     total.sim_ms += r.sim_ms;
+    total.late_copies += r.late_copies;
+    total.repair_rushes += r.repair_rushes;
+    total.long_partitions += r.long_partitions;
     k_runs += r.replicated_k > 0 ? 1 : 0;
   }
   if (count >= 100) {  // a shard exercises every fault it is meant to, and checks acks
@@ -46,15 +49,18 @@ void run_seeds(std::uint64_t from, std::uint64_t count) {
     EXPECT_GT(total.corruptions, 0u);
     EXPECT_GT(total.failovers, 0u);
     EXPECT_GT(total.told_lost, 0u);
+    EXPECT_GT(total.late_copies, 0u);
+    EXPECT_GT(total.repair_rushes, 0u);
+    EXPECT_GT(total.long_partitions, 0u);
     EXPECT_GT(total.acks_checked, 0u);
     EXPECT_GT(total.player_acks_checked, 0u);
   }
   std::printf(
       "node simulation seeds %llu..%llu (%llu under replicated:k): %llu s simulated, %llu actions "
       "(%llu acknowledged, %llu resent ones applied in two regions, %llu lost claims told), "
-      "%llu crashes, %llu damaged records, %llu failovers, %llu actions from second devices, "
-      "%llu messages, %llu replica acks and "
-      "%llu player acks checked\n",
+      "%llu crashes, %llu damaged records (%llu with players rushing back), %llu long partitions, "
+      "%llu failovers, %llu actions from second devices, %llu messages (%llu late copies), "
+      "%llu replica acks and %llu player acks checked\n",
       static_cast<unsigned long long>(from), static_cast<unsigned long long>(from + count - 1),
       static_cast<unsigned long long>(k_runs), static_cast<unsigned long long>(total.sim_ms / 1000),
       static_cast<unsigned long long>(total.actions), static_cast<unsigned long long>(total.acked),
@@ -62,9 +68,12 @@ void run_seeds(std::uint64_t from, std::uint64_t count) {
       static_cast<unsigned long long>(total.told_lost),
       static_cast<unsigned long long>(total.crashes),
       static_cast<unsigned long long>(total.corruptions),
+      static_cast<unsigned long long>(total.repair_rushes),
+      static_cast<unsigned long long>(total.long_partitions),
       static_cast<unsigned long long>(total.failovers),
       static_cast<unsigned long long>(total.second_device),
       static_cast<unsigned long long>(total.messages),
+      static_cast<unsigned long long>(total.late_copies),
       static_cast<unsigned long long>(total.acks_checked),
       static_cast<unsigned long long>(total.player_acks_checked));
 }

@@ -140,7 +140,11 @@ bool SimCluster::start(std::size_t i) {
         auto m = replica::decode_message(bytes);
         if (m && m.value().kind == replica::GossipMessage::Kind::kAck)
           check_ack(r.id, to, m.value().ack);
-        net_.send(r.id, to, std::move(bytes), now_);
+        // A part of a multi-part transmission may also arrive seconds late (SimLinkFaults::late):
+        // after the sender moved on to another sending of the same interval.
+        const bool part = m && m.value().kind == replica::GossipMessage::Kind::kDelta &&
+                          m.value().delta.parts > 1;
+        net_.send(r.id, to, std::move(bytes), now_, part);
       },
       net_, r.id);
   r.wall.set(kSimEpochMs + now_ + static_cast<std::uint64_t>(r.shape.clock_skew_ms));
@@ -192,6 +196,7 @@ void SimCluster::crash(std::size_t i) {
   r.journal.reset();
   r.up = false;
   ++r.restarts;
+  net_.restarted(r.id);
 }
 
 bool SimCluster::corrupt_acknowledged_record(std::size_t i) {
