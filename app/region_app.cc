@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "region/anticheat/flag_record.h"
+
 namespace worldline::app {
 
 RegionApp::RegionApp(RegionAppOptions options, crdt::PhysicalClock& wall)
@@ -37,13 +39,20 @@ bool RegionApp::start(replica::Replica& world) {
         options_.host.region_name, beyond_bound, options_.max_clock_skew_ms);
   }
   world.set_clock(clock_.get());  // peers' stamps merge into it (the app outlives the replica)
+  region::anticheat::AnticheatConfig anticheat = options_.anticheat;
+  anticheat.region = world.id();
+  anticheat.pace = rules_.move_pace();
+  anticheat.attack_range = options_.game.attack_range;
+  anticheat.pickup_range = options_.game.pickup_range;
+  detector_ = std::make_unique<region::anticheat::Detector>(anticheat);
   pipeline_ = std::make_unique<region::RegionPipeline>(options_.pipeline, options_.rules, rules_,
                                                        world, *clock_);
+  if (anticheat.enabled) pipeline_->set_observer(detector_.get());
   host_ = std::make_unique<gateway::RegionHost>(options_.host, *pipeline_, rules_, world, *clock_);
   return true;
 }
 
-void RegionApp::tick(replica::Replica&, std::uint64_t now_ms) {
+void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
   // Tick numbers count tick periods since the first tick, those the node loop skipped when it
   // fell behind included: the rules' per-tick limits (the movement budget, cooldowns) and the
   // scheduler's aging then follow elapsed time, not the number of ticks that ran.
@@ -52,6 +61,28 @@ void RegionApp::tick(replica::Replica&, std::uint64_t now_ms) {
   const std::uint64_t by_time = 1 + (now_ms - std::min(now_ms, first_tick_ms_)) / period;
   tick_ = std::max(tick_ + 1, by_time);
   host_->tick(tick_, now_ms);
+  record_flags(world);
+}
+
+// The flags the tick raised go into the flagged player's `anticheat_flags` set, in this tick's
+// group: journaled and replicated like the actions that raised them, so any region's reviewers
+// see them and they survive restarts.
+void RegionApp::record_flags(replica::Replica& world) {
+  for (const region::anticheat::Flag& f : detector_->take_flags()) {
+    std::string fired;
+    for (const auto& v : f.fired)
+      fired += std::string(fired.empty() ? "" : ", ") + to_string(v.check) + " " +
+               std::to_string(v.feature).substr(0, 4);
+    spdlog::warn("region {}: anticheat flag {} on player {}: confidence {:.3f} ({}), tick {}",
+                 options_.host.region_name, f.id, f.player, f.confidence,
+                 fired.empty() ? "combined evidence" : fired, f.tick);
+    const std::string line = region::anticheat::format_flag(f);
+    (void)world.write(replica::Key{f.player, region::anticheat::kFlagsComponent},
+                      [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
+                        return replica::value_as<crdt::Buffs>(v).add(world.id(), line);
+                      });
+    ++flags_recorded_;
+  }
 }
 
 void RegionApp::after_commit(const replica::Replica&, bool durable, std::optional<std::uint64_t>,

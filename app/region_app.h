@@ -12,6 +12,7 @@
 
 #include "crdt/hlc.h"
 #include "gateway/region_host.h"
+#include "region/anticheat/detector.h"
 #include "region/game_rules.h"
 #include "region/pipeline.h"
 #include "replica/node_loop.h"
@@ -23,6 +24,8 @@ struct RegionAppOptions {
   region::PipelineOptions pipeline;
   region::GameConfig game;
   region::PriorityRules rules = region::PriorityRules::defaults();
+  // Its movement pace, ranges and region id are taken from `game` and the replica at start().
+  region::anticheat::AnticheatConfig anticheat;
   std::uint64_t max_clock_skew_ms = 10'000;  // peers' stamps further ahead are held back
 };
 
@@ -44,17 +47,23 @@ class RegionApp final : public replica::NodeApp {
   gateway::RegionHost& host() { return *host_; }
   region::RegionPipeline& pipeline() { return *pipeline_; }
   crdt::HlcClock& clock() { return *clock_; }
+  const region::anticheat::Detector& detector() const { return *detector_; }
+  std::uint64_t flags_recorded() const { return flags_recorded_; }
   std::uint64_t ticks() const { return tick_; }
 
  private:
+  void record_flags(replica::Replica& world);
+
   RegionAppOptions options_;
   crdt::PhysicalClock& wall_;
   region::GameRules rules_;
   std::unique_ptr<crdt::HlcClock> clock_;
+  std::unique_ptr<region::anticheat::Detector> detector_;  // before the pipeline that calls it
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
   std::uint64_t tick_ = 0;  // the last tick's number (ticks(): periods since the first tick)
   std::uint64_t first_tick_ms_ = 0;
+  std::uint64_t flags_recorded_ = 0;
 };
 
 }  // namespace worldline::app

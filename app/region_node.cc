@@ -240,6 +240,23 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   c.gateway.max_unread_bytes = static_cast<std::size_t>(unread_bytes);
   c.gateway.region_name = c.region_name;
   c.gateway.tick_hz = c.tick_hz;
+  // [anticheat] (docs/anticheat.md): the detector's switch, when it flags, and its calibration.
+  if (const toml::table* a = root["anticheat"].as_table()) {
+    region::anticheat::AnticheatConfig& ac = c.anticheat;
+    ac.enabled = (*a)["enabled"].value_or(true);
+    ac.flag_at = (*a)["flag_at"].value_or(ac.flag_at);
+    const double reflag_s = (*a)["reflag_seconds"].value_or(60.0);
+    ac.calibration_a = (*a)["calibration_a"].value_or(ac.calibration_a);
+    ac.calibration_b = (*a)["calibration_b"].value_or(ac.calibration_b);
+    if (!(ac.flag_at > 0 && ac.flag_at < 1) || !(reflag_s >= 0 && reflag_s <= 86'400) ||
+        !std::isfinite(ac.calibration_a) || !(ac.calibration_a > 0) ||
+        !std::isfinite(ac.calibration_b)) {
+      return config_error(source,
+                          "anticheat.flag_at in (0, 1), anticheat.reflag_seconds 0..86400, "
+                          "anticheat.calibration_a > 0 and calibration_b finite");
+    }
+    ac.reflag_ticks = static_cast<std::uint64_t>(reflag_s * c.tick_hz);
+  }
   return c;
 }
 
@@ -281,6 +298,7 @@ struct RegionNode final : replica::NodeApp {
     o.pipeline = c.pipeline;
     o.game = c.game;
     o.rules = c.rules;
+    o.anticheat = c.anticheat;
     return o;
   }
 
@@ -488,6 +506,23 @@ struct RegionNode final : replica::NodeApp {
               ss.connections);
     p.counter("worldline_gateway_slow_consumers_total", "Clients cut for not reading.",
               ss.slow_consumers);
+    const region::anticheat::DetectorStats as = region.detector().stats();
+    p.counter("worldline_anticheat_observed_total", "Actions the cheat detector observed.",
+              as.observed);
+    p.gauge("worldline_anticheat_players", "Players the cheat detector keeps a record of.",
+            as.players);
+    p.counter("worldline_anticheat_flags_total", "Flags raised (each kept in the world).",
+              as.flags);
+    for (int i = 0; i < region::anticheat::kChecks; ++i) {
+      const auto check = static_cast<region::anticheat::Check>(i);
+      const std::string label = PromText::label("check", to_string(check));
+      if (i == 0) {
+        p.counter("worldline_anticheat_fired_total", "Flags in which a check fired, by check.",
+                  as.fired[static_cast<std::size_t>(i)], label);
+      } else {
+        p.more("worldline_anticheat_fired_total", as.fired[static_cast<std::size_t>(i)], label);
+      }
+    }
     const auto rs = world.stats(now);
     p.gauge("worldline_replica_next_seq", "Next delta group sequence number.", rs.next_seq);
     p.counter("worldline_replica_rejected_entries_total", "Remote entries refused.",

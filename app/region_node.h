@@ -13,6 +13,7 @@
 #include <string>
 
 #include "gateway/server.h"
+#include "region/anticheat/detector.h"
 #include "region/pipeline.h"
 #include "replica/node_config.h"
 #include "replica/rpc_node.h"
@@ -30,9 +31,10 @@ struct RegionNodeConfig {
   crdt::Vec3 spawn{0, 0, 0};
   double spawn_radius = 200;
   gateway::ServerOptions gateway;
+  region::anticheat::AnticheatConfig anticheat;
 };
 
-// Reads [replica], [region] and [gateway]; every error names the file and the field.
+// Reads [replica], [region], [gateway] and [anticheat]; every error names the file and the field.
 crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& toml_text,
                                                         const std::string& source_name);
 crdt::Result<RegionNodeConfig> load_region_node_config(const std::string& path);

@@ -35,6 +35,8 @@ ComponentRegistry ComponentRegistry::game_defaults() {
   (void)r.add(14, {"pending_claims", ComponentKind::kTextSet});
   // Present on items only (region/items.h): the item's kind; an entity without it is no item.
   (void)r.add(15, {"item_kind", ComponentKind::kMaxInt});
+  // A player's anticheat flags, one line each (region/anticheat/flag_record.h).
+  (void)r.add(16, {"anticheat_flags", ComponentKind::kTextSet});
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "crdt/components.h"
+#include "region/anticheat/flag_record.h"
 #include "replica/journal.h"
 #include "tests/support/outboxes.h"
 
@@ -64,6 +65,74 @@ TEST(RegionApp, TheClockStartsPastItsOwnStampsAfterTheWallClockSteppedBackBeyond
   const crdt::Hlc next = app.clock().now();
   EXPECT_GT(next, own) << "a move stamped " << next.to_string()
                        << " loses to the one acknowledged before, stamped " << own.to_string();
+}
+
+}  // namespace
+}  // namespace worldline::app
+
+namespace worldline::app {
+namespace {
+
+struct NullSink : gateway::SessionSink {
+  void deliver(gateway::ServerFrame) override {}
+  void close(int, std::string) override {}
+};
+
+// The detector runs on the region's real path (RegionApp wires it into the pipeline), and what it
+// raises is kept in the flagged player's anticheat_flags set, in a group like any write — so it is
+// journaled, replicated and readable in any region. Here a client emoting exactly every 400 ms of
+// its clock (a bot's timing) is flagged, and one with human timing is not.
+TEST(RegionApp, AFlagRaisedByTheDetectorIsKeptInTheFlaggedPlayersSet) {
+  const replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+  replica::MemoryJournal journal;
+  testing::QueueOutbox outbox;
+  replica::Replica world(replica::ReplicaOptions{1, {1}}, registry, journal, outbox);
+  crdt::ManualClock wall(1'765'000'000'000);
+  RegionAppOptions options;
+  options.host.region_name = "r1";
+  RegionApp app(options, wall);
+  ASSERT_TRUE(app.start(world));
+  const auto bot = app.host().attach(7, std::make_shared<NullSink>());
+  const auto human = app.host().attach(8, std::make_shared<NullSink>());
+  std::uint64_t seq_bot = 0, seq_human = 0, next_bot = wall.now_ms(), next_human = wall.now_ms();
+  const std::uint64_t human_gaps[] = {310, 520, 440, 780, 350, 610, 290, 900, 470, 380, 650};
+  for (int t = 0; t < 800; ++t) {  // 40 s
+    wall.advance(50);
+    const std::uint64_t now = wall.now_ms();
+    if (now >= next_bot) {
+      region::Action a;
+      a.client_seq = ++seq_bot;
+      a.client_time_ms = next_bot;
+      a.text = "o/";
+      app.host().submit(bot, static_cast<int>(region::ActionKind::kEmote), a, now);
+      next_bot += 400;
+    }
+    if (now >= next_human) {
+      region::Action a;
+      a.client_seq = ++seq_human;
+      a.client_time_ms = next_human;
+      a.text = "gg";
+      app.host().submit(human, static_cast<int>(region::ActionKind::kEmote), a, now);
+      next_human += human_gaps[seq_human % std::size(human_gaps)];
+    }
+    app.tick(world, now);
+    ASSERT_TRUE(world.commit(now).ok());
+    app.after_commit(world, true, std::nullopt, now);
+  }
+  EXPECT_EQ(app.flags_recorded(), 1u);
+  const replica::ComponentValue* v =
+      world.store().get(replica::Key{7, region::anticheat::kFlagsComponent});
+  ASSERT_NE(v, nullptr);
+  const auto elements = replica::value_as<crdt::Buffs>(*v).elements();
+  ASSERT_EQ(elements.size(), 1u);
+  const auto flag = region::anticheat::parse_flag(*elements.begin());
+  ASSERT_TRUE(flag.ok()) << flag.error().message;
+  EXPECT_EQ(flag.value().player, 7u);
+  EXPECT_GE(flag.value().confidence, 0.9);
+  ASSERT_FALSE(flag.value().fired.empty());
+  EXPECT_EQ(flag.value().fired[0].check, region::anticheat::Check::kBotTiming);
+  EXPECT_EQ(flag.value().evidence.size(), region::anticheat::kEvidenceWindow);
+  EXPECT_EQ(world.store().get(replica::Key{8, region::anticheat::kFlagsComponent}), nullptr);
 }
 
 }  // namespace

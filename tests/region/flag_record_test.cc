@@ -1,0 +1,105 @@
+// Flag records: what the detector raises is kept in the world as one line, read back exactly;
+// anything else a peer may send is refused with a reason.
+#include "region/anticheat/flag_record.h"
+
+#include <gtest/gtest.h>
+
+namespace worldline::region::anticheat {
+namespace {
+
+Flag sample() {
+  Flag f;
+  f.id = (std::uint64_t{3} << 40) | 129;
+  f.player = 4242;
+  f.tick = 1200;
+  f.server_ms = 1'765'000'123'456;
+  f.confidence = 0.9731;
+  for (int i = 0; i < kChecks; ++i)
+    f.all[static_cast<std::size_t>(i)] = {static_cast<Check>(i), 0.25 * i, 1.5 + i, 3};
+  f.fired = {f.all[5], f.all[4]};  // features 1.25 and 1
+  EvidenceEntry e;
+  e.seq = 17;
+  e.tick = 1199;
+  e.client_ms = 1'765'000'123'400;
+  e.server_ms = 1'765'000'123'450;
+  e.kind = ActionKind::kMove;
+  e.x = 12.5f;
+  e.z = -3.25f;
+  e.asked = 25;
+  e.granted = 10;
+  e.reach = -1;
+  e.limit = Limit::kMoveBudget;
+  e.ok = true;
+  EvidenceEntry a = e;
+  a.seq = 18;
+  a.kind = ActionKind::kAttack;
+  a.reach = 7.5f;
+  a.limit = Limit::kRange;
+  a.ok = false;
+  f.evidence = {e, a};
+  return f;
+}
+
+TEST(FlagRecord, AFlagReadsBackAsWritten) {
+  const Flag f = sample();
+  const std::string line = format_flag(f);
+  const auto back = parse_flag(line);
+  ASSERT_TRUE(back.ok()) << back.error().message << "\n" << line;
+  const Flag& g = back.value();
+  EXPECT_EQ(g.id, f.id);
+  EXPECT_EQ(g.player, f.player);
+  EXPECT_EQ(g.tick, f.tick);
+  EXPECT_EQ(g.server_ms, f.server_ms);
+  EXPECT_NEAR(g.confidence, f.confidence, 1e-6);
+  for (int i = 0; i < kChecks; ++i) {
+    EXPECT_EQ(g.all[static_cast<std::size_t>(i)].check, static_cast<Check>(i));
+    EXPECT_NEAR(g.all[static_cast<std::size_t>(i)].feature, 0.25 * i, 1e-9);
+    EXPECT_NEAR(g.all[static_cast<std::size_t>(i)].statistic, 1.5 + i, 1e-9);
+  }
+  ASSERT_EQ(g.fired.size(), 2u);  // feature >= 1, strongest first
+  EXPECT_EQ(g.fired[0].check, Check::kBotTiming);
+  EXPECT_EQ(g.fired[1].check, Check::kClock);
+  ASSERT_EQ(g.evidence.size(), 2u);
+  EXPECT_EQ(g.evidence[0].seq, 17u);
+  EXPECT_EQ(g.evidence[0].client_ms, f.evidence[0].client_ms);
+  EXPECT_EQ(g.evidence[0].kind, ActionKind::kMove);
+  EXPECT_FLOAT_EQ(g.evidence[0].x, 12.5f);
+  EXPECT_FLOAT_EQ(g.evidence[0].z, -3.25f);
+  EXPECT_FLOAT_EQ(g.evidence[0].asked, 25);
+  EXPECT_FLOAT_EQ(g.evidence[0].granted, 10);
+  EXPECT_EQ(g.evidence[0].limit, Limit::kMoveBudget);
+  EXPECT_TRUE(g.evidence[0].ok);
+  EXPECT_EQ(g.evidence[1].kind, ActionKind::kAttack);
+  EXPECT_FLOAT_EQ(g.evidence[1].reach, 7.5f);
+  EXPECT_EQ(g.evidence[1].limit, Limit::kRange);
+  EXPECT_FALSE(g.evidence[1].ok);
+  EXPECT_EQ(format_flag(g), line);  // a fixed point
+}
+
+TEST(FlagRecord, WhatIsNotAFlagIsRefusedWithAReason) {
+  const std::string good = format_flag(sample());
+  const std::vector<std::string> bad = {
+      "",
+      "e1:5",  // a pending claim's form, in the wrong set
+      "v2" + good.substr(2),
+      good.substr(0, good.size() / 2),
+      good + " extra=1",
+  };
+  for (const std::string& line : bad) {
+    const auto r = parse_flag(line);
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_NE(r.error().message.find("not a flag record"), std::string::npos) << line;
+  }
+  std::string nan = good;
+  ASSERT_NE(nan.find(" c=0.9731 "), std::string::npos) << good;
+  nan.replace(nan.find(" c=0.9731 "), 10, " c=nan ");
+  EXPECT_FALSE(parse_flag(nan).ok());
+  std::string kind = good;
+  ASSERT_NE(kind.find("/2/12.5"), std::string::npos) << good;  // kMove
+  kind.replace(kind.find("/2/12.5"), 2, "/9");                 // no such action kind
+  EXPECT_FALSE(parse_flag(kind).ok());
+  EXPECT_FALSE(parse_flag(std::string(20'000, 'v')).ok());
+}
+
+}  // namespace
+}  // namespace worldline::region::anticheat
