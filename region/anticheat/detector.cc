@@ -30,10 +30,14 @@ const char* to_string(Check check) {
 struct Detector::Player {
   std::uint64_t observed = 0;
   std::uint64_t last_tick = 0;
-  // speed: the open window's first tick and the distance asked in it
-  std::uint64_t window_start = 0;
-  bool window_open = false;
-  double window_asked = 0;
+  // speed: the previous move (the client's ms, the region's tick) and the open window: the
+  // distance asked and the time it took, in ms
+  std::uint64_t last_move_ms = 0, last_move_tick = 0;
+  bool moved = false;
+  crdt::Vec3 last_to;                                  // the previous move's destination
+  std::uint32_t window_moves = 0, window_clamped = 0;  // in the open window
+  double window_asked = 0, window_ms = 0;
+  std::uint64_t last_attack_ms = 0;  // the client's clock
   Cusum speed, teleport, rapid_fire, reach;
   // clock: the open second (server time) and the largest client − server offset in it
   std::uint64_t second = 0;
@@ -52,7 +56,13 @@ struct Detector::Player {
 
 Detector::Shard::~Shard() = default;
 
-Detector::Detector(AnticheatConfig config) : config_(std::move(config)) {}
+Detector::Detector(AnticheatConfig config) : config_(std::move(config)) {
+  // σ(a·z + b) ≥ flag_at ⇔ z ≥ (logit(flag_at) − b) / a for a > 0 (a little below, so the
+  // exact test decides at the edge); otherwise every action takes the exact test.
+  const double a = config_.calibration_a, f = config_.flag_at;
+  flag_score_ = a > 0 && f > 0 && f < 1 ? (std::log(f / (1 - f)) - config_.calibration_b) / a - 1e-9
+                                        : -std::numeric_limits<double>::infinity();
+}
 
 std::size_t Detector::bytes_per_player() {
   // The record, its slot in the shard's table (key, pointer, control byte) and the allocator's
@@ -113,31 +123,72 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
 
   switch (a.kind) {
     case ActionKind::kMove: {
-      const std::uint64_t w = std::max<std::uint32_t>(1, c.window_ticks);
-      if (!p.window_open) {
-        p.window_open = true;
-        p.window_start = tick;
-      } else if (tick >= p.window_start + w) {
-        const double r = p.window_asked / (speed * static_cast<double>(w));
-        p.speed.add(std::min(r, 1.5) - 1.0, c.speed.allowance);
-        const std::uint64_t windows = (tick - p.window_start) / w;                // ≥ 1
-        p.speed.fall(static_cast<double>(windows - 1), 1.0 + c.speed.allowance);  // empty ones
-        p.window_start += windows * w;
-        p.window_asked = 0;
+      // The time since the previous move: by the client's clock when it has one (and it went
+      // forward), else by the region's ticks.
+      const double tick_ms = std::max(1e-9, c.tick_ms);
+      double dt = 0;
+      // The step the client took: from its previous destination to this one — not from where
+      // the region has it (`asked`), which after a clamp counts the same divergence again in
+      // every move until the client has reconciled. The first move: what it asked.
+      double step = o.asked;
+      if (p.moved) {
+        dt = a.client_time_ms && p.last_move_ms && a.client_time_ms >= p.last_move_ms
+                 ? static_cast<double>(a.client_time_ms - p.last_move_ms)
+                 : static_cast<double>(tick - std::min(tick, p.last_move_tick)) * tick_ms;
+        const double dx = a.position.x - p.last_to.x, dy = a.position.y - p.last_to.y,
+                     dz = a.position.z - p.last_to.z;
+        step = std::sqrt(dx * dx + dy * dy + dz * dz);
       }
-      p.window_asked += o.asked;
-      // One move further than teleport_ticks ticks' worth: clients send a move per frame, so
-      // even the burst after a stall is many short moves (the movement budget may grant a long
+      p.moved = true;
+      p.last_move_ms = a.client_time_ms;
+      p.last_move_tick = tick;
+      p.last_to = a.position;
+      // Every move counts towards the share the movement budget clamped or refused: a client
+      // that reconciles to the region's position (rubber-banding) asks for only a little more
+      // than it is granted, every time.
+      ++p.window_moves;
+      if (o.limit == Limit::kMoveBudget) ++p.window_clamped;
+      // Only steps at full speed measure the pace: standing still or strolling is no evidence
+      // of a top speed.
+      const double allowed = speed / tick_ms * std::min(dt, 1000.0);
+      if (step > 0 && step >= c.full_speed * allowed) {
+        p.window_asked += step;
+        p.window_ms += std::min(dt, 1000.0);
+        const double window = std::max<std::uint32_t>(1, c.window_ticks) * tick_ms;
+        if (p.window_ms >= window) {
+          const double r = p.window_asked / (speed / tick_ms * p.window_ms);
+          const double clamped =
+              static_cast<double>(p.window_clamped) / std::max<std::uint32_t>(1, p.window_moves);
+          p.speed.add(std::min(r, 1.5) - 1.0 + std::max(0.0, clamped - c.clamp_allowance),
+                      c.speed.allowance);
+          p.window_asked = 0;
+          p.window_ms = 0;
+          p.window_moves = p.window_clamped = 0;
+        }
+      }
+      // One step further than teleport_ticks ticks' worth: clients send a move per frame, so
+      // even the burst after a stall is many short steps (the movement budget may grant a long
       // one from an idle player's credit; it is still a jump).
-      if (o.asked > c.teleport_ticks * speed) p.teleport.add(1, c.teleport.allowance);
+      if (step > c.teleport_ticks * speed) p.teleport.add(1, c.teleport.allowance);
       break;
     }
-    case ActionKind::kAttack:
-      p.rapid_fire.add(o.limit == Limit::kCooldown ? 1 : 0, c.rapid_fire.allowance);
+    case ActionKind::kAttack: {
+      // Too soon by the client's own clock: network jitter bunches honest attacks into
+      // refusals on the region's ticks, but never changes when the client sent them.
+      bool soon = o.limit == Limit::kCooldown;
+      if (a.client_time_ms) {
+        const double cooldown_ms = c.attack_cooldown_ticks * c.tick_ms;
+        soon = p.last_attack_ms && a.client_time_ms >= p.last_attack_ms &&
+               static_cast<double>(a.client_time_ms - p.last_attack_ms) <
+                   (1 - c.rapid_fire_margin) * cooldown_ms;
+        p.last_attack_ms = a.client_time_ms;
+      }
+      p.rapid_fire.add(soon ? 1 : 0, c.rapid_fire.allowance);
       if (o.reach >= 0) {
         p.reach.add(o.reach > c.attack_range * (1 + c.reach_margin) ? 1 : 0, c.reach.allowance);
       }
       break;
+    }
     case ActionKind::kPickup:
       if (o.reach >= 0) {
         p.reach.add(o.reach > c.pickup_range * (1 + c.reach_margin) ? 1 : 0, c.reach.allowance);
@@ -154,9 +205,19 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
     p.last_discrete_ms = a.client_time_ms;
   }
 
+  // Cheap first: flagged lately, or a score below the one the flag needs (no report, no
+  // exponential — this runs for every action).
+  if (p.flagged && tick < p.flagged_tick + c.reflag_ticks) return;
+  const auto threshold = [](const Cusum& s, const CusumParams& params) {
+    return s.sum / std::max(1e-9, params.threshold);
+  };
+  if (score({threshold(p.speed, c.speed), threshold(p.teleport, c.teleport),
+             threshold(p.rapid_fire, c.rapid_fire), threshold(p.reach, c.reach), clock_feature(p),
+             bot_feature(p)}) < flag_score_) {
+    return;
+  }
   const PlayerReport r = evaluate(a.actor, p);
   if (r.confidence < c.flag_at) return;
-  if (p.flagged && tick < p.flagged_tick + c.reflag_ticks) return;
   p.flagged = true;
   p.flagged_tick = tick;
   Flag f;
@@ -186,6 +247,32 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
   shard.raised.push_back(std::move(f));
 }
 
+double Detector::clock_feature(const Player& p) const {
+  const AnticheatConfig& c = config_;
+  if (p.clock.points() < c.clock_min_points) return 0;
+  return std::max(0.0, std::abs(p.clock.slope()) - c.clock_allowance) /
+         std::max(1e-9, c.clock_threshold);
+}
+
+double Detector::bot_feature(const Player& p) const {
+  const AnticheatConfig& c = config_;
+  if (p.timing.count() < c.bot_min_intervals) return 0;
+  return std::clamp(std::max(2.0 - p.timing.cv() / std::max(1e-9, c.bot_cv),
+                             p.timing.repeats() / std::max(1e-9, c.bot_repeats)),
+                    0.0, 3.0);
+}
+
+double Detector::score(const std::array<double, kChecks>& features) const {
+  const AnticheatConfig& c = config_;
+  const std::array<double, kChecks> weights = {c.speed.weight,      c.teleport.weight,
+                                               c.rapid_fire.weight, c.reach.weight,
+                                               c.clock_weight,      c.bot_weight};
+  double z = c.bias;
+  for (std::size_t i = 0; i < kChecks; ++i)
+    z += std::max(0.0, weights[i]) * std::min(features[i], 3.0);
+  return z;
+}
+
 PlayerReport Detector::evaluate(ActorId id, const Player& p) const {
   const AnticheatConfig& c = config_;
   PlayerReport r;
@@ -198,27 +285,16 @@ PlayerReport Detector::evaluate(ActorId id, const Player& p) const {
   r.checks[1] = cusum(Check::kTeleport, p.teleport, c.teleport);
   r.checks[2] = cusum(Check::kRapidFire, p.rapid_fire, c.rapid_fire);
   r.checks[3] = cusum(Check::kReach, p.reach, c.reach);
-  const double slope = p.clock.slope();  // ms of client clock per ms of server clock, − 0
-  r.checks[4] = CheckValue{
-      Check::kClock,
-      p.clock.points() >= c.clock_min_points
-          ? std::max(0.0, std::abs(slope) - c.clock_allowance) / std::max(1e-9, c.clock_threshold)
-          : 0.0,
-      slope, c.clock_allowance + c.clock_threshold};
-  const double cv = p.timing.cv();
-  r.checks[5] = CheckValue{Check::kBotTiming,
-                           p.timing.count() >= c.bot_min_intervals
-                               ? std::clamp(2.0 - cv / std::max(1e-9, c.bot_cv), 0.0, 3.0)
-                               : 0.0,
-                           cv, c.bot_cv};
-  const std::array<double, kChecks> weights = {c.speed.weight,      c.teleport.weight,
-                                               c.rapid_fire.weight, c.reach.weight,
-                                               c.clock_weight,      c.bot_weight};
-  double z = c.bias;
+  // ms of client clock per ms of server clock, − 0
+  r.checks[4] = CheckValue{Check::kClock, clock_feature(p), p.clock.slope(),
+                           c.clock_allowance + c.clock_threshold};
+  // The statistic shown is the share of repeats (the CV catches only single-rhythm scripts).
+  r.checks[5] = CheckValue{Check::kBotTiming, bot_feature(p), p.timing.repeats(), c.bot_repeats};
+  std::array<double, kChecks> features;
   for (std::size_t i = 0; i < kChecks; ++i)
-    z += std::max(0.0, weights[i]) * std::min(r.checks[i].feature, 3.0);
-  r.score = z;
-  r.confidence = sigmoid(c.calibration_a * z + c.calibration_b);
+    features[i] = r.checks[i].feature;
+  r.score = score(features);
+  r.confidence = sigmoid(c.calibration_a * r.score + c.calibration_b);
   return r;
 }
 

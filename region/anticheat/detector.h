@@ -5,13 +5,18 @@
 // checks, the math and the configuration.
 //
 // The checks (each a feature ≥ 0; 1 means "at its threshold"):
-//   speed       distance asked per window of ticks against max speed (CUSUM over windows);
-//   teleport    single moves asking for more than teleport_ticks ticks' worth;
-//   rapid_fire  attacks refused on cooldown (CUSUM per attack);
+//   speed       the client's steps (from one move's destination to the next) against max speed
+//               over the time its clock says passed between them (network delay, jitter and a
+//               lag spike's burst change neither), per window of running time (CUSUM);
+//   teleport    single steps longer than teleport_ticks ticks' worth (CUSUM per jump);
+//   rapid_fire  attacks sooner after the previous one than the cooldown, by the client's clock
+//               (without a client clock: attacks refused on cooldown; CUSUM per attack);
 //   reach       attacks and pickups from beyond their range plus a margin (CUSUM per attempt);
 //   clock       the drift of the client's clock against the server's (slope of a line fitted
 //               through the per-second minimum of client time − arrival time);
-//   bot_timing  the regularity of the intervals between discrete actions (their CV).
+//   bot_timing  the regularity of the intervals between discrete actions (their CV, and how
+//               often one repeats the one before to within a millisecond).
+// A client that lies about its clock to pass speed or rapid_fire shows as clock drift.
 // score: z = bias + Σ weight_i · min(feature_i, 3), confidence = σ(a·z + b) — a, b the
 // calibration (Platt scaling, fitted offline on labelled data: bench/anticheat_eval).
 //
@@ -52,29 +57,52 @@ struct AnticheatConfig {
   MovePace pace;             // the rules' movement budget (GameConfig)
   double attack_range = 5, pickup_range = 5;
 
-  std::uint32_t window_ticks = 20;  // speed: the window over which distance is summed
-  // speed: per window x = min(asked / (speed × window), 1.5) − 1.
-  CusumParams speed{0.05, 0.5, 8.5};
-  double teleport_ticks = 3;  // one move asking for more than this many ticks' worth
-  CusumParams teleport{0, 1.5, 8.5};
+  double tick_ms = 50;                      // the region's tick period (speed per ms of a clock)
+  std::uint32_t attack_cooldown_ticks = 2;  // the rules' (GameConfig)
+
+  // speed: steps at full speed — at least full_speed × what the time since the client's
+  // previous move allows (by its clock; the region's ticks without one; a gap over 1 s counts
+  // as 1 s) — are summed, length and time, until window_ticks ticks' worth of time is in; then
+  // x = min(length / (speed × time), 1.5) − 1 + max(0, clamped − clamp_allowance), clamped the
+  // share of the window's moves the movement budget clamped or refused. An honest client
+  // running flat out has x = 0 whatever its link does (its steps are max speed by its clock,
+  // and the budget's catch-up covers its bursts); a speed hack that reconciles to the region
+  // (rubber-bands) takes short steps but is clamped nearly every move.
+  std::uint32_t window_ticks = 20;
+  double full_speed = 0.9, clamp_allowance = 0.5;
+  CusumParams speed{0.03, 0.5, 8.5};
+  double teleport_ticks = 3;  // one step longer than this many ticks' worth
+  // Each jump adds 1: two within a few seconds reach the calibrated flag; one never does.
+  CusumParams teleport{0, 1.0, 8.5};
+  // rapid fire: x = 1 for an attack less than (1 − margin) × the cooldown after the previous
+  // one by the client's clock.
+  double rapid_fire_margin = 0.1;
   CusumParams rapid_fire{0.25, 3, 8.5};
   double reach_margin = 0.2;  // beyond range × (1 + margin) counts
   CusumParams reach{0.2, 3, 8.5};
-  // Counting checks (teleport, rapid fire, reach) forget this much evidence per tick.
-  double forget_per_tick = 0.005;
+  // Counting checks (teleport, rapid fire, reach) forget this much evidence per tick (0.04 a
+  // second at 20 Hz: two jumps 10 s apart still add up to 1.6).
+  double forget_per_tick = 0.002;
   // clock: feature = max(0, |slope| − allowance) / threshold, once min_points seconds are in.
   double clock_allowance = 0.01, clock_threshold = 0.02, clock_weight = 8.5;
   std::uint32_t clock_min_points = 15;
   double clock_decay = 0.98;  // per second of points
-  // bot timing: feature = 2 − cv / bot_cv (clamped to [0, 3]) once bot_min_intervals are in.
-  double bot_cv = 0.1, bot_weight = 8.5;
+  // bot timing, once bot_min_intervals are in: feature = max(2 − cv / bot_cv, repeats /
+  // bot_repeats), clamped to [0, 3] (IntervalShape: a repeat is within 0.5 % or 1 ms of the
+  // interval before). A human at a cooldown has a CV near 0.15 and repeats under 10 %.
+  double bot_cv = 0.02, bot_repeats = 0.5, bot_weight = 8.5;
   std::uint32_t bot_min_intervals = 50;
   double timing_decay = 0.97;
 
-  // One check at its threshold (feature 1) scores z = 2.5 (σ: 0.92); none, z = −6 (0.0025).
+  // One check at its threshold (feature 1) scores z = 2.5; none, z = −6.
   double bias = -6;
-  double calibration_a = 1, calibration_b = 0;  // confidence = σ(a·z + b)
-  double flag_at = 0.9;                         // confidence at which a flag is raised
+  // confidence = σ(a·z + b): Platt's fit on the players' highest score in bench/anticheat_eval's
+  // labelled population (3 seeds × 680 players, 41 % of them cheaters; 2026-12-07): one check
+  // at its threshold is 0.26, two (or one at 1.6×) reach flag_at (z ≥ 6.7). In a population
+  // with fewer cheaters the same score is less likely a cheat: shift b by the difference of
+  // the base rates' log-odds (calibration.h: shift_base_rate) — for 1 %, b = −7.26.
+  double calibration_a = 0.78, calibration_b = -3.02;
+  double flag_at = 0.9;               // confidence at which a flag is raised
   std::uint64_t reflag_ticks = 1200;  // a player is flagged again after this, if still above
   std::size_t max_flags = 10'000;     // raised and not yet taken: the oldest are dropped
 };
@@ -150,8 +178,12 @@ class Detector final : public ActionObserver {
   static constexpr std::size_t kShards = 64;
 
   PlayerReport evaluate(ActorId id, const Player& p) const;
+  double clock_feature(const Player& p) const;
+  double bot_feature(const Player& p) const;
+  double score(const std::array<double, kChecks>& features) const;  // z
 
   AnticheatConfig config_;
+  double flag_score_ = 0;  // the z at which the confidence reaches flag_at
   std::array<Shard, kShards> shards_;
 };
 

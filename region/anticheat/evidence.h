@@ -8,8 +8,11 @@
 //   threshold. One odd observation adds at most its own (winsorized) size.
 // - DriftLine: an exponentially weighted least-squares line through (t, y) points — the slope of
 //   a client's clock against the server's.
-// - IntervalShape: the coefficient of variation and the entropy of the intervals between a
-//   player's discrete actions, exponentially weighted — how regular its timing is.
+// - IntervalShape: the coefficient of variation, the entropy and the share of repeats of the
+//   intervals between a player's discrete actions, exponentially weighted — how regular its
+//   timing is. A repeat is an interval within a tolerance of the one before: a script that does
+//   two things, each on its own fixed period, has a high CV (two rhythms) but repeats nearly
+//   every time; a human, even one acting right at a cooldown, rarely repeats to the millisecond.
 #pragma once
 
 #include <algorithm>
@@ -57,8 +60,18 @@ class IntervalShape {
  public:
   static constexpr int kBins = 12;  // log2 bins of the interval from 8 ms up (the last: ≥ 8 s)
 
+  // Repeat tolerance: within max(kRepeatMs, kRepeatFraction × interval) of the previous one
+  // (client clocks count whole ms: a script's fixed period reads as n or n ± 1).
+  static constexpr double kRepeatMs = 1, kRepeatFraction = 0.005;
+
   void add(double interval_ms, double decay) {
     if (!(interval_ms > 0)) return;
+    if (n_) {
+      const double tolerance = std::max(kRepeatMs, kRepeatFraction * interval_ms);
+      const double repeat = std::abs(interval_ms - last_) <= tolerance ? 1 : 0;
+      repeats_ = n_ > 1 ? repeats_ * decay + (1 - decay) * repeat : repeat;
+    }
+    last_ = interval_ms;
     mean_ = n_ ? mean_ * decay + (1 - decay) * interval_ms : interval_ms;
     const double dev = interval_ms - mean_;
     var_ = n_ ? var_ * decay + (1 - decay) * dev * dev : 0;
@@ -70,6 +83,8 @@ class IntervalShape {
     ++n_;
   }
   std::uint32_t count() const { return n_; }
+  // The weighted share of intervals that repeat the one before (0 before two intervals).
+  double repeats() const { return repeats_; }
   // Standard deviation over mean (0: perfectly regular).
   double cv() const { return mean_ > 0 ? std::sqrt(var_) / mean_ : 0; }
   // Entropy of the binned intervals, normalized to [0, 1] (0: always the same bin).
@@ -87,7 +102,7 @@ class IntervalShape {
   }
 
  private:
-  double mean_ = 0, var_ = 0;
+  double mean_ = 0, var_ = 0, last_ = 0, repeats_ = 0;
   std::array<float, kBins> bins_{};
   std::uint32_t n_ = 0;
 };

@@ -279,6 +279,104 @@ TEST(Anticheat, PerfectlyRegularActionsAreFlaggedAsABotAndHumanTimingIsNot) {
   EXPECT_FALSE(r.first_flag_ms(2));
 }
 
+// A speed hack whose client reconciles to the region's position (rubber-bands, as a client
+// with prediction does) sends steps only a little longer than allowed — the region pulls it
+// back every tick — but the movement budget clamps nearly every one of its moves.
+TEST(Anticheat, ASpeedHackThatRubberBandsIsFlaggedByItsClamps) {
+  Region r;
+  r.spawn(1, {0, 0, 0});
+  r.spawn(2, {0, 0, 100});
+  double x1 = 0, x2 = 0;
+  std::uint64_t s1 = 0, s2 = 0;
+  for (int t = 0; t < 200; ++t) {  // 10 s
+    x1 += 15;                      // +50 %
+    x2 += 10;                      // at max speed
+    for (auto [p, x, z, seq] :
+         {std::tuple{ActorId{1}, x1, 0.0, &s1}, std::tuple{ActorId{2}, x2, 100.0, &s2}}) {
+      Action a;
+      a.actor = p;
+      a.client_seq = ++*seq;
+      a.client_time_ms = r.now();
+      a.position = {x, 0, z};
+      r.submit(ActionKind::kMove, a);
+    }
+    r.run_tick();
+    // Reconcile: more than 3 units from the region's position, snap to it.
+    const double server = GameRules::position(r.world, 1)->x;
+    if (std::abs(server - x1) > 3) x1 = server;
+  }
+  ASSERT_TRUE(r.first_flag_ms(1));
+  EXPECT_LE(*r.first_flag_ms(1) - 1'000'000, 10'000u);
+  EXPECT_TRUE(r.fired(1, Check::kSpeed));
+  EXPECT_FALSE(r.first_flag_ms(2));
+  EXPECT_EQ(r.detector.report(2)->checks[static_cast<int>(Check::kSpeed)].statistic, 0);
+}
+
+// Attacks the client sent right at the cooldown but that reached the region bunched (jitter):
+// the second of each pair is refused on cooldown, yet by the client's clock none was early.
+TEST(Anticheat, AttacksBunchedByTheNetworkAreNotRapidFire) {
+  Region r;
+  r.spawn(1, {0, 0, 0});
+  r.spawn(10, {3, 0, 0});
+  std::uint64_t seq = 0;
+  std::mt19937_64 rng(9);
+  std::uint64_t refused = 0;
+  for (int t = 0; t < 240; ++t) {
+    if (t % 6 == 0) {  // two attacks sent 110–140 ms apart arrive in the same tick
+      const std::uint64_t gap = 110 + rng() % 31;
+      for (std::uint64_t sent : {r.now() - gap, r.now()}) {
+        Action a;
+        a.actor = 1;
+        a.client_seq = ++seq;
+        a.client_time_ms = sent;
+        a.target = 10;
+        r.submit(ActionKind::kAttack, a);
+      }
+    }
+    for (const Outcome& o : r.pipeline.tick(++r.tick))
+      refused += o.limit == Limit::kCooldown ? 1 : 0;
+    r.wall.advance(kTickMs);
+    EXPECT_TRUE(r.world.commit(r.now()).ok());
+    for (Flag& f : r.detector.take_flags())
+      r.flags.push_back(std::move(f));
+  }
+  EXPECT_EQ(refused, 40u);  // the second of every pair
+  EXPECT_FALSE(r.first_flag_ms(1));
+  EXPECT_EQ(r.detector.report(1)->checks[static_cast<int>(Check::kRapidFire)].statistic, 0);
+}
+
+// A script with two fixed periods (300 ms and 1 s, in runs) has a high CV — two rhythms — but
+// repeats its previous interval nearly every time; a human at the cooldown (100 ms plus a
+// lognormal reaction) repeats rarely.
+TEST(Anticheat, AScriptWithTwoRhythmsIsABotAndAHumanAtTheCooldownIsNot) {
+  Region r;
+  r.spawn(1, {0, 0, 0});
+  r.spawn(2, {0, 0, 0});
+  std::mt19937_64 rng(5);
+  std::lognormal_distribution<double> reaction(std::log(20.0), 0.8);
+  std::uint64_t s1 = 0, s2 = 0, next1 = r.now(), next2 = r.now(), n1 = 0;
+  for (int t = 0; t < 2'400; ++t) {
+    for (auto [p, next, seq] :
+         {std::tuple{ActorId{1}, &next1, &s1}, std::tuple{ActorId{2}, &next2, &s2}}) {
+      if (r.now() < *next) continue;
+      Action a;
+      a.actor = p;
+      a.client_seq = ++*seq;
+      a.client_time_ms = *next;
+      a.text = "x";
+      r.submit(ActionKind::kEmote, a);
+      *next +=
+          p == 1 ? (n1++ % 24 < 16 ? 300 : 1'000) : 100 + static_cast<std::uint64_t>(reaction(rng));
+    }
+    r.run_tick();
+  }
+  const auto bot = r.detector.report(1), human = r.detector.report(2);
+  EXPECT_TRUE(r.fired(1, Check::kBotTiming));
+  EXPECT_GT(bot->checks[static_cast<int>(Check::kBotTiming)].statistic, 0.6);  // repeats
+  EXPECT_FALSE(r.first_flag_ms(2));
+  EXPECT_LT(human->checks[static_cast<int>(Check::kBotTiming)].feature, 1.0);
+}
+
 // Observations built by hand, for the properties.
 Action act(ActorId p, ActionKind kind, std::uint64_t seq, std::uint64_t ms) {
   Action a;

@@ -1,0 +1,187 @@
+#include "bench/anticheat_eval/tick_cost.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "region/anticheat/detector.h"
+#include "region/pipeline.h"
+#include "tests/support/outboxes.h"
+
+namespace worldline::bench_ac {
+namespace {
+
+using region::ActionKind;
+using region::ActorId;
+using Clock = std::chrono::steady_clock;
+
+class DiscardingJournal final : public replica::Journal {
+ public:
+  crdt::Result<bool> append(const replica::JournalRecord&) override { return true; }
+};
+
+// The detector with the time spent inside it summed (its own ticks, never the compared ones:
+// two clock reads per action are not free).
+class TimedObserver final : public region::ActionObserver {
+ public:
+  explicit TimedObserver(region::ActionObserver& inner) : inner_(inner) {}
+  void observe(const region::Action& a, const region::Outcome& o, std::uint64_t tick) override {
+    const auto t0 = Clock::now();
+    inner_.observe(a, o, tick);
+    ns_.fetch_add(static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - t0).count()),
+                  std::memory_order_relaxed);
+  }
+  std::uint64_t take_ns() { return ns_.exchange(0); }
+
+ private:
+  region::ActionObserver& inner_;
+  std::atomic<std::uint64_t> ns_{0};
+};
+
+struct Load {
+  static constexpr ActorId kPlayers = 10'000;
+  replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+  DiscardingJournal journal;
+  testing::NullOutbox outbox;
+  crdt::ManualClock wall{1'000'000};
+  crdt::HlcClock clock{1, wall, 10'000};
+  replica::Replica world{replica::ReplicaOptions{1, {}}, registry, journal, outbox};
+  region::GameRules rules{[] {
+    region::GameConfig g;
+    g.spawn_health = 1'000'000'000;
+    return g;
+  }()};
+  std::unique_ptr<region::RegionPipeline> pipeline;
+  std::mt19937_64 rng;
+  std::vector<crdt::Vec3> at;  // where each player's client has it
+  std::vector<std::uint64_t> seq;
+  std::uint64_t tick = 0;
+
+  Load(int workers, std::uint64_t seed) : rng(seed), at(kPlayers + 1), seq(kPlayers + 1) {
+    std::uniform_real_distribution<double> coord(0, 300);
+    for (ActorId p = 1; p <= kPlayers; ++p) {
+      at[p] = {coord(rng), 0, coord(rng)};
+      rules.spawn(world, p, at[p], clock);
+    }
+    (void)world.commit(0);
+    region::PipelineOptions o;
+    o.partition.workers = workers;
+    o.partition.split_load = 2000;
+    o.partition.merge_load = 500;
+    pipeline = std::make_unique<region::RegionPipeline>(o, region::PriorityRules::defaults(), rules,
+                                                        world, clock);
+  }
+
+  // 5 000 actions of distinct players: 60 % moves a step from where they stand, 25 % attacks
+  // on a player within range if there is one, 15 % emotes.
+  std::vector<region::Submission> batch() {
+    std::vector<region::Submission> out;
+    out.reserve(5'000);
+    std::uniform_real_distribution<double> unit(0, 1);
+    const ActorId first = 1 + (tick % 2) * 5'000;  // each player every other tick
+    for (ActorId p = first; p < first + 5'000; ++p) {
+      region::Action a;
+      a.actor = p;
+      a.client_seq = ++seq[p];
+      a.client_time_ms = wall.now_ms() - 40 + rng() % 30;
+      const double roll = unit(rng);
+      ActionKind kind = ActionKind::kEmote;
+      if (roll < 0.6) {
+        kind = ActionKind::kMove;
+        const double angle = unit(rng) * 2 * M_PI, step = 9 * unit(rng);
+        at[p].x = std::clamp(at[p].x + std::cos(angle) * step, 0.0, 300.0);
+        at[p].z = std::clamp(at[p].z + std::sin(angle) * step, 0.0, 300.0);
+        a.position = at[p];
+      } else if (roll < 0.85) {
+        kind = ActionKind::kAttack;
+        const auto near = pipeline->within(at[p].x, at[p].z, 5);
+        a.target = near.size() > 1 ? near[rng() % near.size()] : 1 + rng() % kPlayers;
+        if (a.target == p) a.target = p % kPlayers + 1;
+      } else {
+        a.text = "gg";
+      }
+      out.push_back(region::Submission{static_cast<int>(kind), std::move(a)});
+    }
+    return out;
+  }
+
+  double run_tick(std::vector<region::Submission>& actions) {
+    ++tick;
+    wall.advance(50);
+    const auto t0 = Clock::now();
+    (void)pipeline->submit_all(actions, wall.now_ms());
+    (void)pipeline->tick(tick);
+    (void)world.commit(tick);
+    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+  }
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed) {
+  Load load(workers, seed);
+  region::anticheat::AnticheatConfig config;
+  config.pace = load.rules.move_pace();
+  region::anticheat::Detector detector(config);
+  TimedObserver timed(detector);
+  // Warm up: the tree adapts to the load, every player gets a detector record.
+  load.pipeline->set_observer(&detector);
+  for (int i = 0; i < 200; ++i) {
+    auto b = load.batch();
+    load.run_tick(b);
+    (void)detector.take_flags();
+  }
+  std::vector<double> with, without, diff;
+  double inside_ns = 0;
+  std::uint64_t timed_ticks = 0;
+  for (std::uint64_t i = 0; i < pairs; ++i) {
+    // Three ticks in a random order: with the detector, without, and timed inside.
+    int order[3] = {0, 1, 2};
+    std::shuffle(order, order + 3, load.rng);
+    double us[2] = {0, 0};
+    for (int mode : order) {
+      load.pipeline->set_observer(mode == 0   ? static_cast<region::ActionObserver*>(&detector)
+                                  : mode == 1 ? nullptr
+                                              : &timed);
+      auto b = load.batch();
+      const double t = load.run_tick(b);
+      if (mode < 2) us[mode] = t;
+      (void)detector.take_flags();
+    }
+    inside_ns += static_cast<double>(timed.take_ns());
+    ++timed_ticks;
+    with.push_back(us[0]);
+    without.push_back(us[1]);
+    diff.push_back(us[0] - us[1]);
+  }
+  TickCost r;
+  r.workers = workers;
+  r.pairs = pairs;
+  r.with_p50_us = median(with);
+  r.without_p50_us = median(without);
+  r.diff_p50_us = median(diff);
+  std::sort(diff.begin(), diff.end());
+  const std::size_t cut = diff.size() / 10;
+  r.diff_mean_us = diff.size() > 2 * cut
+                       ? std::accumulate(diff.begin() + static_cast<long>(cut),
+                                         diff.end() - static_cast<long>(cut), 0.0) /
+                             static_cast<double>(diff.size() - 2 * cut)
+                       : 0;
+  r.inside_us = timed_ticks ? inside_ns / 1000 / static_cast<double>(timed_ticks) : 0;
+  r.pct_of_tick = r.without_p50_us > 0 ? 100 * r.diff_p50_us / r.without_p50_us : 0;
+  r.pct_of_period = 100 * r.diff_p50_us / 50'000;
+  return r;
+}
+
+}  // namespace worldline::bench_ac

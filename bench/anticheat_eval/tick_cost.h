@@ -1,0 +1,24 @@
+// What the detector costs a region's tick: the same pipeline and load ticked with the observer
+// set and not, interleaved (each pair in a random order), 10 000 players and 5 000 actions a
+// tick, as in region_bench's BM_Tick_10kPlayers_5kActions but with clients that walk (moves a
+// step from where they stand, attacks on a neighbour, emotes), so the detector sees play.
+#pragma once
+
+#include <cstdint>
+
+namespace worldline::bench_ac {
+
+struct TickCost {
+  int workers = 0;
+  std::uint64_t pairs = 0;
+  double without_p50_us = 0, with_p50_us = 0;  // tick durations
+  double diff_p50_us = 0;    // the median of the pairs' differences (with − without)
+  double diff_mean_us = 0;   // their trimmed mean (the middle 80 %)
+  double inside_us = 0;      // time inside observe(), summed over workers, per tick (timed)
+  double pct_of_tick = 0;    // diff_p50 / without_p50
+  double pct_of_period = 0;  // diff_p50 / 50 ms
+};
+
+TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed);
+
+}  // namespace worldline::bench_ac
