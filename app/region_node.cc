@@ -550,8 +550,19 @@ struct RegionNode final : replica::NodeApp {
               "Inbound peer sessions closed because the peer logged in again (after a partition "
               "its old connection may be dead without either side knowing).",
               ns.sessions_superseded);
-    p.counter("worldline_replica_sends_dropped_total", "Gossip messages dropped on full links.",
+    p.counter("worldline_replica_sends_dropped_total",
+              "Gossip messages not sent: no session, over a link's waiting budget, or waiting "
+              "when their session ended.",
               ns.sends_dropped);
+    p.counter("worldline_replica_sends_superseded_total",
+              "Delta parts dropped unsent because a newer transmission to the peer came.",
+              ns.sends_superseded);
+    p.counter("worldline_replica_sends_failed_total",
+              "Deliveries to peers that failed, or had no answer when their session ended.",
+              ns.sends_failed);
+    p.gauge("worldline_replica_parts_waiting",
+            "Delta parts waiting for a peer link's in-flight window (all peers).",
+            static_cast<double>(ns.parts_waiting));
     p.counter("worldline_replica_silent_links_dropped_total",
               "Links to peers dropped because nothing was heard from them for too long (a silent "
               "partition); the node retries every second.",

@@ -158,7 +158,11 @@ void Replica::send(ReplicaId to, Peer& peer, const GossipMessage& m) {
   }
   std::string bytes = encode_message(m);
   peer.bytes_sent += bytes.size();
-  outbox_.send(to, std::move(bytes));
+  if (m.kind == GossipMessage::Kind::kDelta && m.delta.seq != 0) {  // not a fetch reply
+    outbox_.send_part(to, std::move(bytes), m.delta.transmission);
+  } else {
+    outbox_.send(to, std::move(bytes));
+  }
 }
 
 void Replica::send_batches(ReplicaId to, Peer& peer, std::vector<WireEntry> entries,
@@ -192,7 +196,13 @@ void Replica::gossip(std::uint64_t now_ms) {
   for (auto& [id, peer] : peers_) {
     const bool up_to_date = peer.acked >= next_seq_;
     const bool same_interval = peer.last_sent_seq == next_seq_;
-    if (!up_to_date && same_interval && outbox_.undelivered(id) > 0) {
+    // While parts of the last transmission still wait behind the transport's window, a newer
+    // interval is not sent either: the transport would drop those parts for the newer ones
+    // (Outbox::send_part), and a region that commits every tick would start a new transmission
+    // every round — none would ever complete. Unless the peer acknowledged more since that one
+    // was built: the newer one then starts later, and what waits is mostly what it holds.
+    const bool parts_waiting = outbox_.parts_waiting(id) > 0 && peer.acked <= peer.last_sent_from;
+    if (!up_to_date && (same_interval || parts_waiting) && outbox_.undelivered(id) > 0) {
       // The interval's last sending has not all reached the peer yet: a large one (a peer far
       // behind, a burst of writes) takes longer than retransmit_ms to transfer and join, and a
       // copy sent now would only queue behind it — twice the bytes, and the peer decodes and
@@ -248,6 +258,7 @@ void Replica::gossip(std::uint64_t now_ms) {
     }
     peer.last_sent_seq = next_seq_;
     peer.last_sent_ms = now_ms;
+    peer.last_sent_from = peer.acked;
   }
 }
 

@@ -48,6 +48,22 @@ class Outbox {
     (void)to;
     return 0;
   }
+  // A part of delta transmission `transmission` (the sender's number for one sending to `to`,
+  // from 1, never reused by this replica). A transport that queues may drop the parts of an
+  // older transmission still waiting when a newer one comes: the peer starts a new assembly on
+  // the newer one (Replica::on_delta), so they could no longer complete the older.
+  virtual void send_part(ReplicaId to, std::string bytes, std::uint64_t transmission) {
+    (void)transmission;
+    send(to, std::move(bytes));
+  }
+  // How many parts handed to send_part() for `to` still wait to go out (behind the transport's
+  // window, not yet on the wire); 0 if none or it cannot tell. While some do, gossip() builds no
+  // new transmission for `to` unless the peer acknowledged more since the last one was built
+  // (see Replica::gossip).
+  virtual std::size_t parts_waiting(ReplicaId to) const {
+    (void)to;
+    return 0;
+  }
 };
 
 struct ReplicaOptions {
@@ -206,6 +222,7 @@ class Replica {
     std::uint64_t acked = 0;
     std::optional<std::uint64_t> last_sent_seq;
     std::uint64_t last_sent_ms = 0;
+    std::uint64_t last_sent_from = 0;  // `acked` when the last transmission was built
     PhiAccrualDetector detector;
     std::uint64_t next_transmission = 1;  // our numbering of what we send it
     // The transmission being received from this peer.

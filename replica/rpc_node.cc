@@ -20,6 +20,7 @@
 
 #include "replica/lmdb_journal.h"
 #include "replica/replica.h"
+#include "replica/send_queue.h"
 #include "schemas/replica.capnp.h"
 
 namespace worldline::replica {
@@ -34,9 +35,6 @@ capnp::Data::Reader to_data(const std::string& s) {
   return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
 }
 
-constexpr std::size_t kMaxInFlightPerPeer = 64;
-// Messages beyond the window wait, up to this many bytes per peer (then they are dropped).
-constexpr std::size_t kMaxWaitingBytesPerPeer = 256u << 20;
 // Connecting to a peer and logging in must finish within this, or the attempt is dropped and
 // retried: during a partition that drops packets silently a connect() would otherwise wait for
 // TCP's SYN retries (a minute and more), and the link would come back that long after the heal.
@@ -102,35 +100,35 @@ struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
     kj::Own<kj::AsyncIoStream> stream;
     kj::Own<capnp::TwoPartyClient> client;
     kj::Maybe<s::ReplicaSession::Client> session;
-    // Deliveries sent on the current session and not answered yet: the peer answers a deliver()
-    // once it has taken the message in (Replica::receive ran).
-    std::size_t in_flight = 0;
-    std::uint64_t session_number = 0;  // which session in_flight counts (answers of a dropped
-                                       // one come back after it was reset)
-    std::size_t delayed = 0;           // held by link_delay_ms, not yet handed to the session
-    // Messages waiting for the in-flight window (kMaxInFlightPerPeer), in order: a transmission of
-    // more parts than the window goes out as answers come back, instead of losing its tail on
-    // every sending (and never completing). Bounded by kMaxWaitingBytesPerPeer; lost with the
-    // session (the resend rule sends again what is not acknowledged).
-    std::deque<std::string> waiting;
-    std::size_t waiting_bytes = 0;
-    std::uint64_t backoff_ms = 100;           // spacing between the starts of two attempts
-    std::uint64_t attempt_started_ms = 0;     // when the current or last attempt started
-    std::uint64_t dropped = 0;                // messages not sent: no session, or back-pressure
-    std::uint64_t connected_ms = 0;           // when the session was established (steady clock)
-    std::uint64_t silent_cuts = 0;            // sessions dropped by cut_silent_links
-    std::uint64_t failed_attempts = 0;        // connection attempts failed since the last session
+    // What was sent on the current session and not answered yet (the peer answers a deliver()
+    // once it has taken the message in: Replica::receive ran), and what waits for the window:
+    // control messages ahead of delta parts, at most one transmission's parts (SendQueue).
+    // Emptied, and counted, when the session ends: the resend rule sends again what is not
+    // acknowledged.
+    SendQueue queue;
+    std::uint64_t session_number = 0;      // which session the queue's in-flight counts are of
+                                           // (answers of a dropped one come back after its reset)
+    std::size_t delayed = 0;               // held by link_delay_ms, not yet handed to the session
+    std::uint64_t backoff_ms = 100;        // spacing between the starts of two attempts
+    std::uint64_t attempt_started_ms = 0;  // when the current or last attempt started
+    std::uint64_t connected_ms = 0;        // when the session was established (steady clock)
+    std::uint64_t silent_cuts = 0;         // sessions dropped by cut_silent_links
+    std::uint64_t failed_attempts = 0;     // connection attempts failed since the last session
     kj::Own<kj::PromiseFulfiller<void>> cut;  // fulfilled to drop the session
   };
   std::map<ReplicaId, PeerLink> links;
   struct LinkTotals {
-    std::uint64_t dropped = 0, silent_cuts = 0;
+    std::uint64_t dropped = 0, superseded = 0, failed = 0, silent_cuts = 0, parts_waiting = 0;
   };
   LinkTotals link_totals() const {
     LinkTotals t;
     for (const auto& [id, link] : links) {
-      t.dropped += link.dropped;
+      const SendQueue::Counts& c = link.queue.counts();
+      t.dropped += c.dropped;
+      t.superseded += c.superseded;
+      t.failed += c.failed;
       t.silent_cuts += link.silent_cuts;
+      t.parts_waiting += link.queue.parts_waiting();
     }
     return t;
   }
@@ -156,66 +154,94 @@ struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
   }
 
   // ---- Outbox ---------------------------------------------------------------------------------
-  void send(ReplicaId to, std::string bytes) override {
+  void send(ReplicaId to, std::string bytes) override { enqueue(to, {0, std::move(bytes)}); }
+  void send_part(ReplicaId to, std::string bytes, std::uint64_t transmission) override {
+    enqueue(to, {transmission, std::move(bytes)});
+  }
+
+  void enqueue(ReplicaId to, SendQueue::Message m) {
     if (!tasks) return;  // not serving (yet): anti-entropy resends what is not acknowledged
     if (config.link_delay_ms > 0) {
       if (auto it = links.find(to); it != links.end()) ++it->second.delayed;
       tasks->add(KJ_ASSERT_NONNULL(io)
                      .provider->getTimer()
                      .afterDelay(config.link_delay_ms * kj::MILLISECONDS)
-                     .then([this, to, bytes = std::move(bytes)]() mutable {
+                     .then([this, to, m = std::move(m)]() mutable {
                        if (auto it = links.find(to); it != links.end()) --it->second.delayed;
-                       send_now(to, std::move(bytes));
+                       send_now(to, std::move(m));
                      }));
       return;
     }
-    send_now(to, std::move(bytes));
+    send_now(to, std::move(m));
   }
 
   std::size_t undelivered(ReplicaId to) const override {
     auto it = links.find(to);
-    return it == links.end()
-               ? 0
-               : it->second.delayed + it->second.in_flight + it->second.waiting.size();
+    return it == links.end() ? 0 : it->second.delayed + it->second.queue.undelivered();
+  }
+  std::size_t parts_waiting(ReplicaId to) const override {
+    auto it = links.find(to);
+    return it == links.end() ? 0 : it->second.queue.parts_waiting();
   }
 
-  void send_now(ReplicaId to, std::string bytes) {
+  void send_now(ReplicaId to, SendQueue::Message m) {
     auto it = links.find(to);
     if (it == links.end()) return;
     PeerLink& link = it->second;
     if (link.session == nullptr) {
-      ++link.dropped;
+      link.queue.count_dropped();
       return;
     }
-    if (link.in_flight < kMaxInFlightPerPeer && link.waiting.empty()) {
-      deliver(link, std::move(bytes));
-    } else if (link.waiting_bytes + bytes.size() <= kMaxWaitingBytesPerPeer) {
-      link.waiting_bytes += bytes.size();
-      link.waiting.push_back(std::move(bytes));
-    } else {
-      ++link.dropped;  // back-pressure: anti-entropy resends what is not acknowledged
+    link.queue.push(std::move(m));
+    pump(link);
+  }
+
+  // Hands the session what the queue lets go out now.
+  void pump(PeerLink& link) {
+    while (link.session != nullptr) {
+      std::optional<SendQueue::Message> m = link.queue.next();
+      if (!m) return;
+      deliver(link, std::move(*m));
     }
   }
 
-  // Hands one message to the link's session. REQUIRES: a session, room in the window.
-  void deliver(PeerLink& link, std::string bytes) {
+  // Hands one message to the link's session. REQUIRES: a session; the queue counted it in flight.
+  void deliver(PeerLink& link, SendQueue::Message m) {
     auto& session = KJ_ASSERT_NONNULL(link.session);
     auto req = session.deliverRequest();
-    req.setMessage(to_data(bytes));
-    ++link.in_flight;
+    req.setMessage(to_data(m.bytes));  // copied into the request
+    const bool part = m.part();
     const std::uint64_t number = link.session_number;
-    auto answered = [this, &link, number] {
-      if (link.session_number != number) return;  // a session dropped meanwhile
-      --link.in_flight;
-      while (link.in_flight < kMaxInFlightPerPeer && !link.waiting.empty()) {
-        std::string next = std::move(link.waiting.front());
-        link.waiting.pop_front();
-        link.waiting_bytes -= next.size();
-        deliver(link, std::move(next));
-      }
-    };
-    tasks->add(req.send().then([answered](auto&&) { answered(); },
-                               [answered](kj::Exception&&) { answered(); }));
+    tasks->add(req.send().then(
+        [this, &link, number, part](auto&&) {
+          if (link.session_number != number) return;  // a session dropped meanwhile
+          link.queue.answered(part);
+          pump(link);
+        },
+        [this, &link, number, part](kj::Exception&& e) {
+          if (link.session_number != number) return;
+          link.queue.failed(part);
+          end_session(link, e);
+        }));
+  }
+
+  // A delivery failed: the connection is gone, or the peer refused the message and cut the
+  // session. Everything after it would fail in turn, so nothing more goes out on this session:
+  // what waits is dropped and what is in flight counted failed now (SendQueue::reset), and the
+  // connect loop starts again.
+  void end_session(PeerLink& link, const kj::Exception& e) {
+    spdlog::warn(
+        "replica {}: a delivery to replica {} failed ({}): ending the session; {} "
+        "messages waiting dropped",
+        config.id, link.config.id, e.getDescription().cStr(),
+        link.queue.parts_waiting() + link.queue.control_waiting());
+    link.queue.reset();
+    ++link.session_number;  // answers still to come of this session no longer count
+    link.session = nullptr;
+    if (link.cut) {
+      link.cut->fulfill();
+      link.cut = nullptr;
+    }
   }
 
   // ---- server side ----------------------------------------------------------------------------
@@ -366,6 +392,8 @@ struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
                        link.config.address);
           auto cut = kj::newPromiseAndFulfiller<void>();
           link.cut = kj::mv(cut.fulfiller);
+          // A delivery may have failed (end_session) before the cut existed: start again.
+          if (link.session == nullptr) return kj::Promise<void>(kj::READY_NOW);
           return link.client->onDisconnect().exclusiveJoin(kj::mv(cut.promise));
         })
         .then(
@@ -386,11 +414,8 @@ struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
           link.session = nullptr;
           link.client = nullptr;
           link.stream = nullptr;
-          link.in_flight = 0;
-          link.dropped += link.waiting.size();
-          link.waiting.clear();
-          link.waiting_bytes = 0;
-          ++link.session_number;  // what was in flight on it no longer counts
+          link.queue.reset();     // counted: what waited dropped, what was in flight failed
+          ++link.session_number;  // answers still to come of it no longer count
           const auto next_start = link.attempt_started_ms + link.backoff_ms;
           const auto now = steady_ms();
           const auto delay = next_start > now ? next_start - now : 0;
@@ -498,6 +523,9 @@ struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
     out.sessions_superseded = sessions_superseded;
     const LinkTotals totals = link_totals();
     out.sends_dropped = totals.dropped;
+    out.sends_superseded = totals.superseded;
+    out.sends_failed = totals.failed;
+    out.parts_waiting = totals.parts_waiting;
     out.silent_links_dropped = totals.silent_cuts;
   }
 
@@ -523,8 +551,9 @@ struct ReplicaNode::Impl : public Transport, public kj::TaskSet::ErrorHandler {
                                      : std::to_string(static_cast<std::uint64_t>(p99_us)))
               << "us quarantined=" << js.quarantined << " sessions_cut=" << sessions_cut
               << " sessions_superseded=" << sessions_superseded
-              << " sends_dropped=" << totals.dropped
-              << " silent_links_dropped=" << totals.silent_cuts << " peers:" << peers << std::endl;
+              << " sends_dropped=" << totals.dropped << " sends_superseded=" << totals.superseded
+              << " sends_failed=" << totals.failed << " silent_links_dropped=" << totals.silent_cuts
+              << " peers:" << peers << std::endl;
   }
 
   kj::Promise<void> every(std::uint64_t ms, std::function<void()> fn) {

@@ -48,10 +48,15 @@ struct WriteLoad {
 struct NodeStats {
   JournalStats journal;
   TickLoopStats loop;
-  std::uint64_t auth_failures = 0;         // peer logins refused (wrong secret, unknown id, replay)
-  std::uint64_t sessions_cut = 0;          // peer sessions dropped for sending garbage
-  std::uint64_t sessions_superseded = 0;   // inbound sessions closed by their peer's next login
-  std::uint64_t sends_dropped = 0;         // gossip messages dropped on full links
+  std::uint64_t auth_failures = 0;        // peer logins refused (wrong secret, unknown id, replay)
+  std::uint64_t sessions_cut = 0;         // peer sessions dropped for sending garbage
+  std::uint64_t sessions_superseded = 0;  // inbound sessions closed by their peer's next login
+  std::uint64_t sends_dropped = 0;        // messages not sent: no session, over the waiting budget,
+                                          // or waiting when their session ended
+  std::uint64_t sends_superseded = 0;     // delta parts dropped unsent for a newer transmission
+  std::uint64_t sends_failed = 0;         // deliveries that failed, or had no answer when their
+                                          // session ended (the peer may or may not have them)
+  std::uint64_t parts_waiting = 0;        // delta parts waiting for a link's window, now
   std::uint64_t silent_links_dropped = 0;  // links to peers heard from by nothing for too long
 };
 
