@@ -44,6 +44,8 @@ bool RegionApp::start(replica::Replica& world) {
   anticheat.pace = rules_.move_pace();
   anticheat.attack_range = options_.game.attack_range;
   anticheat.pickup_range = options_.game.pickup_range;
+  anticheat.attack_cooldown_ticks = options_.game.attack_cooldown_ticks;
+  anticheat.tick_ms = options_.pipeline.tick_period_ms;
   detector_ = std::make_unique<region::anticheat::Detector>(anticheat);
   pipeline_ = std::make_unique<region::RegionPipeline>(options_.pipeline, options_.rules, rules_,
                                                        world, *clock_);
