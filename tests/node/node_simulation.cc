@@ -639,9 +639,27 @@ NodeSimResult Run::run() {
                   static_cast<unsigned long long>(partition_ms_),
                   partition_link_only_ ? "one link of" : "isolates", partition_node_);
   }
+  // Lulls in half the runs: every client stops acting for 0.6–2 s now and then, so a node
+  // commits nothing new and resends the same interval (same seq, same parts) while a late copy
+  // of an earlier sending's part may still arrive — how two sendings' parts could complete one
+  // ack (issue #15, finding 2). Their own random stream, like the long partition's.
+  std::mt19937_64 lull_rng(seed_ ^ 0x1A11'5EED);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> lulls;  // [from, to)
+  if (lull_rng() % 2 == 0) {
+    for (std::uint64_t t = 500 + lull_rng() % 2'000; t < play_ms; t += 1'500 + lull_rng() % 3'000) {
+      const std::uint64_t until = t + 600 + lull_rng() % 1'401;
+      lulls.emplace_back(t, until);
+      t = until;
+    }
+  }
+  auto in_lull = [&](std::uint64_t t) {
+    for (const auto& [from, to] : lulls)
+      if (t >= from && t < to) return true;
+    return false;
+  };
   try {
     while (!failed() && now() < play_ms) {
-      step(true);
+      step(!in_lull(now()));
       nemesis();
       second_device();
     }
