@@ -55,14 +55,13 @@ bool RegionApp::start(replica::Replica& world) {
 }
 
 void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
-  // Tick numbers count tick periods since the first tick, those the node loop skipped when it
-  // fell behind included: the rules' per-tick limits (the movement budget, cooldowns) and the
-  // scheduler's aging then follow elapsed time, not the number of ticks that ran.
-  if (tick_ == 0) first_tick_ms_ = now_ms;
-  const auto period = static_cast<std::uint64_t>(std::max(1.0, options_.pipeline.tick_period_ms));
-  const std::uint64_t by_time = 1 + (now_ms - std::min(now_ms, first_tick_ms_)) / period;
-  tick_ = std::max(tick_ + 1, by_time);
-  host_->tick(tick_, now_ms);
+  // Tick numbers count the ticks that ran. Per-tick limits (the movement budget, cooldowns)
+  // follow them: a node that falls behind and skips ticks slows its players down rather than
+  // letting them catch up in one jump. (Numbering ticks by elapsed periods instead broke the
+  // scheduler, whose waits are counted in ticks run, and ran fast at tick rates whose period is
+  // not a whole number of ms — review of 2026-12-07.)
+  (void)now_ms;
+  host_->tick(++tick_, now_ms);
   record_flags(world);
 }
 
@@ -78,6 +77,15 @@ void RegionApp::record_flags(replica::Replica& world) {
     spdlog::warn("region {}: anticheat flag {} on player {}: confidence {:.3f} ({}), tick {}",
                  options_.host.region_name, f.id, f.player, f.confidence,
                  fired.empty() ? "combined evidence" : fired, f.tick);
+    // At most kFlagsKeptPerPlayer lines per player in the world (every region's together): a
+    // cheater flagged again every reflag period would otherwise grow a replicated set forever.
+    // Later flags are logged and counted, not kept.
+    const replica::Key key{f.player, region::anticheat::kFlagsComponent};
+    if (const replica::ComponentValue* held = world.store().get(key);
+        held && replica::value_as<crdt::Buffs>(*held).elements().size() >= kFlagsKeptPerPlayer) {
+      ++flags_not_kept_;
+      continue;
+    }
     const std::string line = region::anticheat::format_flag(f);
     (void)world.write(replica::Key{f.player, region::anticheat::kFlagsComponent},
                       [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {

@@ -49,6 +49,8 @@ class RegionApp final : public replica::NodeApp {
   crdt::HlcClock& clock() { return *clock_; }
   const region::anticheat::Detector& detector() const { return *detector_; }
   std::uint64_t flags_recorded() const { return flags_recorded_; }
+  std::uint64_t flags_not_kept() const { return flags_not_kept_; }  // over kFlagsKeptPerPlayer
+  static constexpr std::size_t kFlagsKeptPerPlayer = 16;
   std::uint64_t ticks() const { return tick_; }
 
  private:
@@ -61,9 +63,9 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<region::anticheat::Detector> detector_;  // before the pipeline that calls it
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
-  std::uint64_t tick_ = 0;  // the last tick's number (ticks(): periods since the first tick)
-  std::uint64_t first_tick_ms_ = 0;
-  std::uint64_t flags_recorded_ = 0;
+  std::uint64_t tick_ = 0;  // the last tick's number: ticks run
+
+  std::uint64_t flags_recorded_ = 0, flags_not_kept_ = 0;
 };
 
 }  // namespace worldline::app

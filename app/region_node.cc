@@ -102,14 +102,16 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   c.game.max_speed_per_tick = r["max_speed_per_tick"].value_or(10.0);
   const std::int64_t catch_up = r["move_catch_up_ticks"].value_or<std::int64_t>(20);
   const std::int64_t lead = r["move_lead_ticks"].value_or<std::int64_t>(2);
+  const std::int64_t step = r["move_max_step_ticks"].value_or<std::int64_t>(3);
   if (!(c.game.max_speed_per_tick > 0) || !std::isfinite(c.game.max_speed_per_tick) ||
-      catch_up < 1 || catch_up > 10'000 || lead < 0 || lead > 10'000) {
+      catch_up < 1 || catch_up > 10'000 || lead < 0 || lead > 10'000 || step < 1 || step > 10'000) {
     return config_error(source,
                         "region.max_speed_per_tick > 0, region.move_catch_up_ticks 1..10000, "
-                        "region.move_lead_ticks 0..10000");
+                        "region.move_lead_ticks 0..10000, region.move_max_step_ticks 1..10000");
   }
   c.game.move_catch_up_ticks = static_cast<std::uint32_t>(catch_up);
   c.game.move_lead_ticks = static_cast<std::uint32_t>(lead);
+  c.game.move_max_step_ticks = static_cast<std::uint32_t>(step);
   c.game.attack_range = r["attack_range"].value_or(5.0);
   c.game.attack_damage = r["attack_damage"].value_or<std::int64_t>(10);
   c.game.attack_cooldown_ticks =

@@ -319,7 +319,7 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
         p.processed_seq = std::max(p.processed_seq, pipeline_.processed_seq(e.player));
         ++p.sessions;
         touched_.push_back(e.player);
-        sessions_[e.session] = Session{e.player, std::move(e.sink), {}, {}};
+        sessions_[e.session] = Session{e.player, std::move(e.sink), {}, {}, 0, 0};
         break;
       }
       case Event::Kind::kDetach:
@@ -335,8 +335,13 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
         if (s == sessions_.end()) break;  // detached meanwhile
         ++received;
         e.action.actor = s->second.player;
-        if (!told_.empty() && e.action.seen_tick) {
-          confirm_told_claims(s->second.player, e.session, e.action.seen_tick);
+        // A client can only have read frames this session was sent: a `seen` outside them
+        // (kept across a reconnect, from another region's numbering, made up) confirms nothing.
+        const Session& from = s->second;
+        if (!told_.empty() && from.first_frame_tick &&
+            e.action.seen_tick >= from.first_frame_tick &&
+            e.action.seen_tick <= from.last_frame_tick) {
+          confirm_told_claims(from.player, e.session, e.action.seen_tick);
         }
         const std::uint64_t seq = e.action.client_seq;
         // A resend of a pickup already in flight keeps the first entry (and is refused as a
@@ -499,6 +504,8 @@ void RegionHost::publish(std::uint64_t now_ms) {
     s.pending.clear();
     out.emplace_back(std::move(f));
     s.sink->deliver_all(std::move(out));
+    if (!s.first_frame_tick) s.first_frame_tick = tick_;
+    s.last_frame_tick = tick_;
     ++frames;
     auto done = std::partition(p.waiting.begin(), p.waiting.end(),
                                [&](const auto& w) { return w.first > p.acked_seq; });

@@ -137,6 +137,8 @@ class RegionHost final : public RegionPort {
     std::shared_ptr<SessionSink> sink;
     std::vector<crdt::EntityId> visible;  // in the last state frame, ascending
     std::vector<RejectFrame> pending;     // rejects to send with the next publish
+    // The ticks of the first and the newest state frame sent to it (0: none yet).
+    std::uint64_t first_frame_tick = 0, last_frame_tick = 0;
   };
   struct PlayerProgress {
     std::uint64_t processed_seq = 0;  // highest seq with an outcome

@@ -50,6 +50,7 @@ struct GameConfig {
   // worth ahead of it (network jitter).
   std::uint32_t move_catch_up_ticks = 20;
   std::uint32_t move_lead_ticks = 2;
+  std::uint32_t move_max_step_ticks = 3;  // no single move goes further than this many ticks' worth
   double attack_range = 5;
   std::uint32_t attack_cooldown_ticks = 2;
   std::int64_t attack_damage = 10;
@@ -141,7 +142,8 @@ class GameRules {
 
   const GameConfig& config() const { return config_; }
   MovePace move_pace() const {
-    return {config_.max_speed_per_tick, config_.move_catch_up_ticks, config_.move_lead_ticks};
+    return {config_.max_speed_per_tick, config_.move_catch_up_ticks, config_.move_lead_ticks,
+            config_.move_max_step_ticks};
   }
 
   static std::int64_t health(const replica::Replica& world, ActorId id);

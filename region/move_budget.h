@@ -1,6 +1,7 @@
 // MoveBudget: how far one player may move, enforced by elapsed time rather than per move action.
 // Every tick adds max_speed_per_tick of credit, up to catch_up ticks' worth; a move spends credit,
-// and may run ahead of it by lead ticks' worth. So a client that sends four moves in one tick
+// and may run ahead of it by lead ticks' worth; no single move goes further than max_step_ticks
+// ticks' worth. So a client that sends four moves in one tick
 // travels one tick's distance (not four), while an honest client whose moves were held up by a
 // stall of up to catch_up ticks catches up what the stall owed it, and one whose moves arrive
 // with up to lead ticks of jitter loses nothing — the same balance as a server-side timer budget.
@@ -21,6 +22,9 @@ struct MovePace {
   double speed_per_tick = 10;         // world units accrued per tick
   std::uint32_t catch_up_ticks = 20;  // credit is capped at this many ticks' worth
   std::uint32_t lead_ticks = 2;       // a move may spend this many ticks' worth ahead
+  // One move goes at most this many ticks' worth, whatever the credit: clients send a move per
+  // frame, so a long one is a jump, never the catch-up of a stall (that is many short moves).
+  std::uint32_t max_step_ticks = 3;
 };
 
 class MoveBudget {
@@ -37,7 +41,9 @@ class MoveBudget {
     }
     if (tick > last_tick_) last_tick_ = tick;
     const double floor = -static_cast<double>(pace.lead_ticks) * pace.speed_per_tick;
-    const double granted = std::clamp(wanted, 0.0, std::max(0.0, credit_ - floor));
+    const double step =
+        static_cast<double>(std::max<std::uint32_t>(1, pace.max_step_ticks)) * pace.speed_per_tick;
+    const double granted = std::clamp(wanted, 0.0, std::min(step, std::max(0.0, credit_ - floor)));
     credit_ -= granted;
     return granted;
   }

@@ -45,7 +45,11 @@ crdt::Result<bool> NodeLoop::open() {
   refetch_ = recovery.value().quarantined_keys;
   const std::uint64_t now = transport_.now_ms();
   last_repair_ask_ms_ = repair_log_ms_ = now;
-  if (recovery.value().lost_state()) {
+  if (!recovery.value().lost_state()) {
+    // Bounded counters a record could not take on replay (their rights in a later record, or in
+    // one a repair brought back before a crash ended the last run) are valid now, or never.
+    replica_->rejoin_replay_held();
+  } else {
     // Durably first: a stop or crash before the repair ends must not forget it (the quarantined
     // records are gone from the journal, so the next start would see nothing wrong).
     if (auto marked = journal_.set_repairing(true); !marked) {

@@ -174,6 +174,10 @@ class Replica {
   // True from request_resync() until every peer's state diff was joined: write() refuses, and
   // the node runs no region tick.
   bool repairing() const { return !awaiting_repair_.empty(); }
+  // Joins the bounded counters a journal replay could not (restore()), once the repair is done,
+  // into the open group; those still invalid are dropped, logged. Called when the last peer's
+  // state arrives; the node loop calls it after a recovery that needs no repair.
+  void rejoin_replay_held();
   const std::set<ReplicaId>& awaiting_repair() const { return awaiting_repair_; }
   // Asks every peer for these keys (e.g. quarantined snapshot entries).
   void request_keys(const std::vector<Key>& keys);
@@ -281,6 +285,7 @@ class Replica {
   std::vector<Key> changes_;  // since the last take_changes(), if watching_
   // Peers whose state diff is still awaited after request_resync() (the write fence).
   std::set<ReplicaId> awaiting_repair_;
+  DeltaGroup replay_held_;  // bounded counters restore() refused, until rejoin_replay_held()
   // While receive() handles a full-state batch: its sender (an ack sent to it then means its whole
   // diff was joined and journaled). 0 otherwise; replica ids start at 1.
   ReplicaId full_state_from_ = 0;

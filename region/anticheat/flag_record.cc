@@ -30,8 +30,11 @@ bool to_u64(std::string_view s, std::uint64_t& out) {
   return ec == std::errc() && p == s.data() + s.size() && !s.empty();
 }
 
+// Numbers as format_flag writes them: digits, a sign, a point and an exponent — no hex, no
+// leading '+' or space, no inf or nan (strtod would take those).
 bool to_double(std::string_view s, double& out) {
   if (s.empty() || s.size() > 40) return false;
+  if (s.find_first_not_of("0123456789.-e") != std::string_view::npos || s[0] == 'e') return false;
   char buf[48];
   s.copy(buf, s.size());
   buf[s.size()] = '\0';
@@ -60,22 +63,31 @@ crdt::Error bad(const std::string& why) {
 
 }  // namespace
 
+// The shortest text that reads back to the same value (so a check's feature of 0.9999996 is not
+// written as 1 and read back as fired).
+template <typename T>
+std::string num(T v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
 std::string format_flag(const Flag& f) {
   std::ostringstream o;
-  o.precision(6);
   o << "v1 id=" << f.id << " p=" << f.player << " t=" << f.tick << " ms=" << f.server_ms
-    << " c=" << f.confidence << " f=";
+    << " c=" << num(f.confidence) << " f=";
   for (std::size_t i = 0; i < f.all.size(); ++i) {
     const CheckValue& v = f.all[i];
-    o << (i ? "," : "") << to_string(v.check) << ':' << v.feature << ':' << v.statistic << ':'
-      << v.threshold;
+    o << (i ? "," : "") << to_string(v.check) << ':' << num(v.feature) << ':' << num(v.statistic)
+      << ':' << num(v.threshold);
   }
   o << " e=";
   for (std::size_t i = 0; i < f.evidence.size(); ++i) {
     const EvidenceEntry& e = f.evidence[i];
     o << (i ? ";" : "") << e.seq << '/' << e.tick << '/' << e.client_ms << '/' << e.server_ms << '/'
-      << static_cast<int>(e.kind) << '/' << e.x << '/' << e.z << '/' << e.asked << '/' << e.granted
-      << '/' << e.reach << '/' << static_cast<int>(e.limit) << '/' << (e.ok ? 1 : 0);
+      << static_cast<int>(e.kind) << '/' << num(e.x) << '/' << num(e.z) << '/' << num(e.asked)
+      << '/' << num(e.granted) << '/' << num(e.reach) << '/' << static_cast<int>(e.limit) << '/'
+      << (e.ok ? 1 : 0);
   }
   return o.str();
 }
@@ -108,8 +120,8 @@ crdt::Result<Flag> parse_flag(const std::string& line) {
     const auto v = split(parts[i], ':');
     CheckValue cv;
     const auto check = v.size() == 4 ? check_from(v[0]) : std::nullopt;
-    if (!check || !to_double(v[1], cv.feature) || !to_double(v[2], cv.statistic) ||
-        !to_double(v[3], cv.threshold)) {
+    if (!check || *check != static_cast<Check>(i) || !to_double(v[1], cv.feature) ||
+        !to_double(v[2], cv.statistic) || !to_double(v[3], cv.threshold)) {
       return bad("check value " + std::to_string(i) + " unreadable");
     }
     cv.check = *check;

@@ -241,13 +241,16 @@ TEST_P(GatewayBothForms, AClientActsAndReceivesItsAckAndTheAuthoritativeState) {
   EXPECT_EQ(entities[0].at("x").as_double(), 3.0);
   EXPECT_EQ(entities[0].at("z").as_double(), 4.0);
   EXPECT_EQ(entities[0].at("health").as_int64(), 100);
-  // A move beyond max speed is clamped: the authoritative state corrects the prediction.
+  // A move beyond what one move may travel is clamped (the movement budget: one move goes at most
+  // move_max_step_ticks = 3 ticks' worth of max_speed_per_tick = 10, and the credit of the ticks
+  // since the first move plus the lead covers that): the authoritative state corrects the
+  // prediction.
   c.send(R"({"type":"action","seq":2,"kind":"move","t":)" + t +
          R"(,"args":{"x":103,"y":0,"z":4}})");
 
   const json::value corrected = c.read_until(
       [](const json::value& v) { return is_type(v, "state") && v.at("ack").as_int64() >= 2; });
-  EXPECT_EQ(corrected.at("entities").at(0).at("x").as_double(), 13.0);
+  EXPECT_EQ(corrected.at("entities").at(0).at("x").as_double(), 33.0);
   // A client clock a day off is refused (ingress: clock_skew), with the reason.
   c.send(R"({"type":"action","seq":3,"kind":"move","t":1,"args":{"x":0,"y":0,"z":0}})");
   const json::value skew = c.read_until([](const json::value& v) { return is_type(v, "reject"); });
@@ -258,12 +261,12 @@ TEST_P(GatewayBothForms, AClientActsAndReceivesItsAckAndTheAuthoritativeState) {
   EXPECT_EQ(pong.at("t").as_int64(), 77);
   EXPECT_EQ(
       node.with_world([](replica::Replica& w) { return region::GameRules::position(w, 5)->x; }),
-      13.0);
+      33.0);
   // Items: a pickup of an unknown id or of an item out of reach is refused by name; one in reach
   // is granted, and the state frames show the item, marked, with its owner.
   node.with_world([](replica::Replica& w) {
     region::place_item(w, 900'002, {100, 0, 100});
-    region::place_item(w, 900'003, {14, 0, 4});
+    region::place_item(w, 900'003, {34, 0, 4});
     return 0;
   });
   c.send(R"({"type":"action","seq":4,"kind":"pickup","args":{"target":424242}})");

@@ -191,7 +191,7 @@ TEST(Anticheat, OneTeleportIsNotAFlagTwoAre) {
   };
   for (int i = 0; i < 40; ++i)
     r.run_tick();
-  jump(1, seq1, 200);  // 200 units in one move (the budget grants it: 40 idle ticks of credit)
+  jump(1, seq1, 200);  // 200 units in one move (granted 3 ticks' worth: a single move's limit)
   jump(2, seq2, 200);
   r.run_tick();
   for (int i = 0; i < 40; ++i)

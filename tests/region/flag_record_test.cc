@@ -99,6 +99,16 @@ TEST(FlagRecord, WhatIsNotAFlagIsRefusedWithAReason) {
   kind.replace(kind.find("/2/12.5"), 2, "/9");                 // no such action kind
   EXPECT_FALSE(parse_flag(kind).ok());
   EXPECT_FALSE(parse_flag(std::string(20'000, 'v')).ok());
+  // Only what format_flag writes: no hex or '+' numbers (strtod reads them), checks in order.
+  std::string hex = good;
+  hex.replace(hex.find(" c=0.9731 "), 10, " c=0x1p-1 ");
+  EXPECT_FALSE(parse_flag(hex).ok());
+  std::string plus = good;
+  plus.replace(plus.find(" c=0.9731 "), 10, " c=+0.9731 ");
+  EXPECT_FALSE(parse_flag(plus).ok());
+  std::string order = good;
+  order.replace(order.find("f=speed:"), 8, "f=reach:");
+  EXPECT_FALSE(parse_flag(order).ok());
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ namespace worldline::region {
 namespace {
 
 TEST(MoveBudget, FourMovesInOneTickTravelOneTicksDistancePlusTheLead) {
-  const MovePace pace{10, 20, 0};
+  const MovePace pace{10, 20, 0, 100};
   MoveBudget b;
   EXPECT_DOUBLE_EQ(b.spend(5, 10, pace), 10);
   EXPECT_DOUBLE_EQ(b.spend(6, 10, pace), 10);
@@ -22,7 +22,7 @@ TEST(MoveBudget, FourMovesInOneTickTravelOneTicksDistancePlusTheLead) {
   EXPECT_DOUBLE_EQ(b.spend(7, 10, pace), 0);
   // With a lead of two ticks, the same burst runs two ticks ahead, and stays that far ahead: each
   // later tick grants one tick's distance again, never the two it ran ahead a second time.
-  const MovePace lead{10, 20, 2};
+  const MovePace lead{10, 20, 2, 100};
   MoveBudget c;
   EXPECT_DOUBLE_EQ(c.spend(7, 10, lead), 10);
   EXPECT_DOUBLE_EQ(c.spend(7, 10, lead), 10);
@@ -34,7 +34,7 @@ TEST(MoveBudget, FourMovesInOneTickTravelOneTicksDistancePlusTheLead) {
 }
 
 TEST(MoveBudget, AStallIsCaughtUpToTheCapAndNoFurther) {
-  const MovePace pace{10, 20, 0};
+  const MovePace pace{10, 20, 0, 100};
   MoveBudget b;
   EXPECT_DOUBLE_EQ(b.spend(100, 10, pace), 10);
   // Six ticks of moves held up by a stall arrive together in tick 106: all granted.
@@ -49,8 +49,18 @@ TEST(MoveBudget, AStallIsCaughtUpToTheCapAndNoFurther) {
   EXPECT_DOUBLE_EQ(b.available(167, pace), 10);
 }
 
+// However much credit an idle player has, one move goes at most max_step_ticks ticks' worth.
+TEST(MoveBudget, OneMoveIsNeverAJump) {
+  const MovePace pace{10, 20, 2, 3};
+  MoveBudget b;
+  EXPECT_DOUBLE_EQ(b.spend(1, 0, pace), 0);
+  EXPECT_DOUBLE_EQ(b.spend(40, 220, pace), 30);  // 22 ticks' worth of credit and lead
+  EXPECT_DOUBLE_EQ(b.spend(40, 10, pace), 10);   // the catch-up: many short moves
+  EXPECT_DOUBLE_EQ(b.spend(40, 10, pace), 10);
+}
+
 TEST(MoveBudget, AShortMoveSpendsOnlyWhatItTravels) {
-  const MovePace pace{10, 20, 0};
+  const MovePace pace{10, 20, 0, 100};
   MoveBudget b;
   EXPECT_DOUBLE_EQ(b.spend(1, 4, pace), 4);
   EXPECT_DOUBLE_EQ(b.spend(1, 10, pace), 6);
@@ -60,7 +70,8 @@ TEST(MoveBudget, AShortMoveSpendsOnlyWhatItTravels) {
 
 MovePace any_pace() {
   return MovePace{static_cast<double>(*rc::gen::inRange(1, 21)),
-                  *rc::gen::inRange<std::uint32_t>(1, 41), *rc::gen::inRange<std::uint32_t>(0, 6)};
+                  *rc::gen::inRange<std::uint32_t>(1, 41), *rc::gen::inRange<std::uint32_t>(0, 6),
+                  *rc::gen::inRange<std::uint32_t>(1, 6)};
 }
 
 // Law 1: whatever a client sends, from its first move at tick t0 the distance granted up to tick

@@ -870,3 +870,51 @@ TEST(Messages, RoundTripAndRejectBadPartNumbers) {
 
 }  // namespace
 }  // namespace worldline::replica
+
+namespace worldline::replica {
+namespace {
+
+// Found by the node simulation (seed 420 of 2026-12-07): a record whose bounded-counter spend
+// got its rights from an earlier record that was quarantined was refused on replay — and lost for
+// good when the node had crashed before gossiping it (no peer held it). A spend that is not valid
+// on replay is kept and joined once the state it needs is back (here: from a later record, as
+// after a repair that ended before a crash), and written into the next group, so the journal
+// holds it after the state it needs.
+TEST(Replica, ASpendNotValidOnReplayIsJoinedOnceItsRightsAreBack) {
+  const auto reg = ComponentRegistry::game_defaults();
+  MemoryJournal j1;
+  CapturingOutbox o1;
+  Replica r1(ReplicaOptions{1, {1, 2}}, reg, j1, o1);
+  const Key gold{7, 4};
+  ASSERT_TRUE(r1.write(gold, [](ComponentValue& v) -> std::optional<ComponentValue> {
+                  return Boxed<crdt::Gold>(value_as<crdt::Gold>(v).increment(1, 10));
+                }).ok());
+  ASSERT_TRUE(r1.commit(0).ok());  // record 1: the grant
+  ASSERT_TRUE(r1.write(gold, [](ComponentValue& v) -> std::optional<ComponentValue> {
+                  auto spend = value_as<crdt::Gold>(v).decrement(1, 3);
+                  return Boxed<crdt::Gold>(std::move(spend).value());
+                }).ok());
+  ASSERT_TRUE(r1.commit(0).ok());  // record 2: the spend
+  ASSERT_EQ(j1.records().size(), 2u);
+
+  MemoryJournal j2;
+  CapturingOutbox o2;
+  Replica again(ReplicaOptions{1, {1, 2}}, reg, j2, o2);
+  again.restore(j1.records()[1]);  // the spend first: no rights yet
+  EXPECT_EQ(again.store().get(gold), nullptr) << "an invalid counter joined";
+  again.restore(j1.records()[0]);  // the grant
+  EXPECT_EQ(value_as<crdt::Gold>(*again.store().get(gold)).value(), 10);
+  again.rejoin_replay_held();
+  EXPECT_EQ(value_as<crdt::Gold>(*again.store().get(gold)).value(), 7) << "the spend was lost";
+  ASSERT_TRUE(again.commit(0).ok());  // into the next group
+  ASSERT_EQ(j2.records().size(), 1u);
+  bool holds_gold = false;
+  for (const auto& e : j2.records()[0].entries)
+    holds_gold = holds_gold || e.key == gold;
+  EXPECT_TRUE(holds_gold);
+  again.rejoin_replay_held();  // nothing held any more: nothing changes
+  EXPECT_EQ(value_as<crdt::Gold>(*again.store().get(gold)).value(), 7);
+}
+
+}  // namespace
+}  // namespace worldline::replica

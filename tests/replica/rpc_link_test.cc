@@ -198,6 +198,15 @@ class SlowPeerLink : public ::testing::Test {
     return stats_;
   }
 
+  // Of the parts received, how many belong to `transmission` (the window may also hold the parts
+  // of a small transmission that went out before the big one, depending on timing).
+  std::uint32_t received_of(std::uint64_t transmission) {
+    std::uint32_t n = 0;
+    for (const DeltaBatch& b : fake_.parts())
+      n += b.transmission == transmission;
+    return n;
+  }
+
   const ComponentRegistry registry_ = ComponentRegistry::game_defaults();
   kj::AsyncIoContext io_ = kj::setupAsyncIo();
   FakePeer fake_;
@@ -229,21 +238,22 @@ TEST_F(SlowPeerLink, ManyGossipRoundsToAPeerThatDoesNotAnswerLeaveOneTransmissio
   ASSERT_GT(first.parts, 64u) << "the first interval should not fit the window";
   run_until(1'000, [] { return false; });  // 100 ticks, each a group committed
   EXPECT_EQ(fake_.parts_received(), 64u);  // the window, nothing more
+  const std::uint32_t before = 64 - received_of(first.transmission);  // of earlier transmissions
   const NodeStats held = stats();
-  EXPECT_EQ(held.parts_waiting, first.parts - 64);
+  EXPECT_EQ(held.parts_waiting, first.parts - received_of(first.transmission));
   EXPECT_EQ(held.sends_superseded, 0u);
   const std::uint64_t seq_at_release = next_seq_;
   ASSERT_GT(seq_at_release, first.seq + 20);
   fake_.release();
   ASSERT_TRUE(run_until(10'000, [&] {
-    return fake_.parts_received() > first.parts;  // the first and a part of the next
+    return fake_.parts_received() > before + first.parts;  // the first and a part of the next
   }));
   const std::vector<DeltaBatch> parts = fake_.parts();
   for (std::uint32_t i = 0; i < first.parts; ++i) {  // the first transmission, whole, in order
-    EXPECT_EQ(parts[i].transmission, first.transmission);
-    EXPECT_EQ(parts[i].part, i);
+    EXPECT_EQ(parts[before + i].transmission, first.transmission);
+    EXPECT_EQ(parts[before + i].part, i);
   }
-  const DeltaBatch& next = parts[first.parts];
+  const DeltaBatch& next = parts[before + first.parts];
   EXPECT_EQ(next.transmission, first.transmission + 1);
   EXPECT_GE(next.seq, seq_at_release) << "a stale copy queued while the peer did not answer";
 }
@@ -294,8 +304,9 @@ TEST_F(SlowPeerLink, TheEndOfASessionCountsItsDeliveriesInFlightAsFailedAndWhatW
   ASSERT_TRUE(run_until(3'000, [&] { return stats().sends_failed > 0; }));
   const NodeStats after = stats();
   EXPECT_EQ(after.sends_failed, 64u);  // the window, each once
-  EXPECT_GE(after.sends_dropped, first.parts - 64u);
-  EXPECT_EQ(after.parts_waiting, 0u);
+  EXPECT_GE(after.sends_dropped, first.parts - received_of(first.transmission));
+  // (parts_waiting is not checked: the node may already have logged in again and queued a new
+  // transmission by the time the failures are counted.)
   // Nothing of the failed session's queue went out after the failures.
   for (std::size_t i = received; i < fake_.received.size(); ++i) {
     const GossipMessage& m = fake_.received[i];
