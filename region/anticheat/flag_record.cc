@@ -34,7 +34,10 @@ bool to_u64(std::string_view s, std::uint64_t& out) {
 // leading '+' or space, no inf or nan (strtod would take those).
 bool to_double(std::string_view s, double& out) {
   if (s.empty() || s.size() > 40) return false;
-  if (s.find_first_not_of("0123456789.-e") != std::string_view::npos || s[0] == 'e') return false;
+  // to_chars writes large and small values with an exponent, "2.9e+38": '+' only after 'e'.
+  if (s.find_first_not_of("0123456789.-+e") != std::string_view::npos || s[0] == 'e') return false;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (s[i] == '+' && (i == 0 || s[i - 1] != 'e')) return false;
   char buf[48];
   s.copy(buf, s.size());
   buf[s.size()] = '\0';
