@@ -84,6 +84,12 @@ struct Engine {
     g.items.first_id = 1'000'000;
     g.items.min_x = g.items.min_z = 0;
     g.items.max_x = g.items.max_z = 300;
+    // Every move aims at a random point of the square, so every move is clamped. Since the
+    // movement budget (2026-12-06) a player who has not moved for a while may go up to
+    // move_max_step_ticks ticks' worth in one move; at 3 that tripled the distance per move and
+    // with it the hand-overs (7 600 -> 9 500 a tick), a heavier workload rather than a slower
+    // engine. One tick's worth keeps the workload what it was before the budget: 10 units a move.
+    g.move_max_step_ticks = 1;
     return g;
   }
 
