@@ -7,12 +7,17 @@
 
 # Installs what is missing, builds the release `worldline` (WL), makes a temporary directory (DIR)
 # that the exit trap removes after killing every process in PIDS.
+# WL_BIN=<path> runs that binary instead (e.g. a test build's), without building.
 cluster_setup() {  # mktemp name prefix
-  bash dev.sh install >/dev/null
-  cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF \
-    -DWORLDLINE_BENCH=OFF >/dev/null
-  cmake --build build/release --target worldline >/dev/null
-  WL=build/release/app/worldline
+  if [[ -n ${WL_BIN:-} ]]; then
+    WL=$WL_BIN
+  else
+    bash dev.sh install >/dev/null
+    cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF \
+      -DWORLDLINE_BENCH=OFF >/dev/null
+    cmake --build build/release --target worldline >/dev/null
+    WL=build/release/app/worldline
+  fi
   DIR="$(mktemp -d "/tmp/$1.XXXXXX")"
   PIDS=()
   trap cluster_cleanup EXIT

@@ -1,5 +1,6 @@
 #include "bench/loadgen/loadgen.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -70,7 +71,14 @@ struct Shared {
 class Bot : public std::enable_shared_from_this<Bot> {
  public:
   Bot(net::io_context& ioc, Shared& shared, std::uint64_t player, std::size_t target)
-      : ioc_(ioc), shared_(shared), player_(player), target_(target), timer_(ioc), rng_(player) {}
+      : ioc_(ioc),
+        shared_(shared),
+        player_(player),
+        target_(target),
+        timer_(ioc),
+        rng_(player),
+        conduct_(behaviour_of(shared.options.population, player - shared.options.first_player),
+                 player * 0x9E3779B97F4A7C15ull) {}
 
   void start() { connect(); }
 
@@ -282,7 +290,8 @@ class Bot : public std::enable_shared_from_this<Bot> {
   // Whether this state frame is parsed: the first (where the player spawned), then every 10th
   // for players that fight or seek items.
   bool looks() {
-    return phase_ == Phase::kSpawning || ((fights() || grabs()) && ++frames_seen_ % 10 == 1);
+    return phase_ == Phase::kSpawning ||
+           ((fights() || grabs()) && (++frames_seen_ % 10 == 1 || engaged_));
   }
 
   // What a state frame shows: on the first one, where this player stands (its home for the
@@ -312,7 +321,8 @@ class Bot : public std::enable_shared_from_this<Bot> {
   }
 
   bool fights() const {
-    return shared_.options.scenario == "pvp" || shared_.options.scenario == "mixed";
+    return shared_.options.scenario == "pvp" || shared_.options.scenario == "mixed" ||
+           conduct_.fights();
   }
   bool grabs() const {
     return shared_.options.scenario == "item_rush" || shared_.options.scenario == "mixed";
@@ -372,7 +382,7 @@ class Bot : public std::enable_shared_from_this<Bot> {
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->stopped_ || self->shared_.stopping()) return;
       self->act();
-      self->schedule(self->period_ms());
+      self->schedule(self->conduct_.next_wait_ms(self->period_ms()));
     });
   }
 
@@ -384,18 +394,34 @@ class Bot : public std::enable_shared_from_this<Bot> {
       return;
     }
     std::uniform_real_distribution<double> near(-30, 30), unit(0, 1);
+    if (const auto jump = conduct_.jump_due(wall_ms())) {  // a teleporter's jump: one move
+      const double angle = unit(rng_) * 6.283185307179586;
+      send_action("move", 0, x_ + *jump * std::cos(angle), z_ + *jump * std::sin(angle), true);
+      return;
+    }
     const double roll = unit(rng_);
-    const bool fight = (scenario == "pvp" && roll < 0.6) || (scenario == "mixed" && roll < 0.25);
+    const bool fight = (scenario == "pvp" && roll < 0.6) || (scenario == "mixed" && roll < 0.25) ||
+                       (conduct_.fights() && roll < 0.6);
     const bool grab =
         (scenario == "item_rush" && roll < 0.15) || (scenario == "mixed" && roll > 0.97);
     if (grab && !rush_) choose_item();
-    if (fight && !visible_.empty()) {
-      // Close in on someone in sight and hit them (a miss from afar is refused: out of range).
-      const Seen& foe = visible_[rng_() % visible_.size()];
-      if (roll < 0.3 && std::hypot(foe.x - x_, foe.z - z_) > 4) {
-        send_action("move", 0, foe.x + 1, foe.z + 1);
+    engaged_ = fight && !visible_.empty();
+    if (engaged_) {
+      // Close in on someone in sight and hit them once within half the attack range, as a game
+      // client lets its player do: an attack from afar is refused (out of range) and counted by
+      // the cheat detection as reach. While fighting, the player looks at every state frame, so
+      // it judges the distance from where the foe stood a tick ago.
+      const auto same = [&](const Seen& s) { return s.id == foe_id_; };
+      auto it = std::find_if(visible_.begin(), visible_.end(), same);
+      if (it == visible_.end())
+        it = visible_.begin() + static_cast<std::ptrdiff_t>(rng_() % visible_.size());
+      foe_id_ = it->id;
+      const Seen foe = *it;
+      if (std::hypot(foe.x - x_, foe.z - z_) > 0.5 * shared_.options.attack_range) {
+        send_action("move", 0, foe.x, foe.z);
       } else {
         send_action("attack", foe.id);
+        if (conduct_.doubles_attacks()) send_action("attack", foe.id);  // within the cooldown
       }
     } else if (rush_) {
       rush();
@@ -440,26 +466,42 @@ class Bot : public std::enable_shared_from_this<Bot> {
     }
   }
 
-  // Sends one action (a move to (x, z), or an action on `target`) with the next seq; returns
-  // the seq. A move also moves the player's prediction of where it stands, as the node will:
-  // at most max_speed_per_tick towards the destination.
-  std::uint64_t send_action(const char* kind, std::uint64_t target, double x = 0, double z = 0) {
+  static std::uint64_t wall_ms() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+  }
+
+  // Sends one action (a move towards (x, z), or an action on `target`) with the next seq; returns
+  // the seq. A move walks: it says where the player stands after a step towards the destination
+  // as long as the time since its last move allows (Conduct::step: an honest player takes at
+  // most one tick's worth), as a game client sends a move per frame — never the far destination
+  // itself, which the region would clamp and the cheat detector count as a jump. `jump`: the
+  // whole way at once (a teleporter's).
+  std::uint64_t send_action(const char* kind, std::uint64_t target, double x = 0, double z = 0,
+                            bool jump = false) {
     gateway::ActionFrame a;
     a.kind_name = kind;
     a.action.client_seq = ++seq_;
     const std::uint64_t seq = a.action.client_seq;
-    a.action.client_time_ms =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
+    const std::uint64_t now = wall_ms();
+    if (start_ms_ == 0) start_ms_ = now;
+    a.action.client_time_ms = conduct_.claimed_ms(now, start_ms_);
     a.action.target = target;
-    a.action.position = {x, 0, z};
     if (a.kind_name == "move") {
-      const double d = std::hypot(x - x_, z - z_), step = shared_.options.max_speed_per_tick;
+      const double since = last_move_ms_
+                               ? static_cast<double>(a.action.client_time_ms - last_move_ms_)
+                               : shared_.options.tick_ms;
+      const double d = std::hypot(x - x_, z - z_);
+      const double step =
+          jump ? d
+               : conduct_.step(since, shared_.options.max_speed_per_tick, shared_.options.tick_ms);
       const double f = d > step ? step / d : 1;
       x_ += (x - x_) * f;
       z_ += (z - z_) * f;
       last_move_seq_ = seq;
+      last_move_ms_ = a.action.client_time_ms;
+      a.action.position = {x_, 0, z_};
     }
     std::string frame = encode_client(a);
     pending_.emplace_back(seq, Clock::now());
@@ -495,11 +537,17 @@ class Bot : public std::enable_shared_from_this<Bot> {
 
   void send(std::string frame) {
     queue_.push_back(std::move(frame));
+    // A stalled link (lag spikes) holds everything; the first send after the stall writes it all.
+    if (phase_ == Phase::kRunning && conduct_.stalled(wall_ms())) return;
     if (!writing_) write();
   }
 
   void write() {
     if (queue_.empty() || !ws_) return;
+    if (phase_ == Phase::kRunning && conduct_.stalled(wall_ms())) {
+      writing_ = false;  // the first send after the stall goes on
+      return;
+    }
     writing_ = true;
     ws_->binary(format() == gateway::WireFormat::kCapnp);
     ws_->async_write(net::buffer(queue_.front()), [self = shared_from_this(), ws = ws_.get()](
@@ -539,7 +587,11 @@ class Bot : public std::enable_shared_from_this<Bot> {
   std::unordered_set<std::uint64_t> tried_;        // items it went for: never again
   std::unordered_set<std::uint64_t> pickup_seqs_;  // its pickups, to count their rejects
   std::uint64_t last_move_seq_ = 0;
+  Conduct conduct_;
+  std::uint64_t start_ms_ = 0, last_move_ms_ = 0;  // by the client's clock (Conduct::claimed_ms)
   std::uint64_t frames_seen_ = 0;
+  bool engaged_ = false;      // fighting: looks at every frame
+  std::uint64_t foe_id_ = 0;  // whom it fights, while in sight
   std::uint64_t since_hop_ = 0, hop_after_ = 40;
   std::optional<Clock::time_point> lost_at_;  // failing over since
   std::uint64_t acked_at_loss_ = 0;

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/loadgen/cheats.h"
 #include "gateway/protocol.h"
 #include "gateway/token.h"
 #include "replica/histogram.h"
@@ -52,6 +53,11 @@ struct Options {
   // The nodes' region.max_speed_per_tick: how far one move takes a player (its prediction of
   // where it stands, to know when it is on the item it rushes for).
   double max_speed_per_tick = 10;
+  double attack_range = 5;  // the nodes' region.attack_range: fighters close in before they hit
+  double tick_ms = 50;  // the nodes' tick period: how far a move may go in the time since the last
+  // Labelled players (cheats.h): the run's first players, group after group — cheats, then hard
+  // honest players (lag spikes, skilled). Everyone else is honest.
+  Population population;
 };
 
 struct Report {
