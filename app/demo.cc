@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <ostream>
 #include <random>
 #include <thread>
@@ -128,6 +130,22 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
   lo.format = o.protocol == "capnp" ? gateway::WireFormat::kCapnp : gateway::WireFormat::kJson;
   lo.key = {gateway::TokenKey::Kind::kHs256, kTokenSecret};
   lo.connects_per_s = 1500;
+  lo.attack_range = 6;  // node_toml's
+  if (auto groups = loadgen::parse_population(o.cheaters, true); !groups) {
+    out << "--cheaters: " << groups.error().message << "\n";
+    stop_all();
+    return 2;
+  } else {
+    lo.population = groups.value();
+  }
+  std::uint64_t labelled = 0;
+  for (const auto& g : lo.population)
+    labelled += g.count;
+  labelled = std::min(labelled, o.players);
+  if (labelled > 0) {
+    out << "labelled cheaters among them (the cheat detection is not told):\n"
+        << loadgen::labels(lo.population, lo.first_player);
+  }
   std::uint64_t last_acked = 0;
   auto progress = [&](const loadgen::Report& r, std::uint64_t elapsed_ms) {
     std::uint64_t ticks = 0, late = 0, skipped = 0, lag = 0, sessions = 0;
@@ -191,6 +209,23 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
                   static_cast<unsigned long long>(digests[i]));
     out << line;
   }
+  // Flags are replicated: every region holds them all; the first region's list is the world's.
+  std::vector<std::uint64_t> flagged;
+  {
+    std::lock_guard<std::mutex> lock(figures[0].flagged_mutex);
+    flagged = figures[0].flagged;
+  }
+  std::uint64_t cheaters_flagged = 0, honest_flagged = 0;
+  for (std::uint64_t p : flagged) {
+    if (p >= lo.first_player && p < lo.first_player + labelled) {
+      ++cheaters_flagged;
+    } else {
+      ++honest_flagged;
+    }
+  }
+  out << "cheat detection: " << cheaters_flagged << " of " << labelled
+      << " labelled cheaters flagged, " << honest_flagged << " of " << o.players - labelled
+      << " honest players flagged (flags with their evidence: GET /admin/flags on a node)\n";
   stop_all();
   if (!converged) {
     out << "NOT CONVERGED within 10 s after the load stopped\n";

@@ -14,6 +14,9 @@ struct DemoOptions {
   double actions_per_player_s = 2;
   std::string scenario = "mixed";
   std::string protocol = "json";  // the players' subprotocol: json or capnp
+  // Labelled cheaters among the players (loadgen --cheaters form); the report says which the
+  // cheat detection flagged, and how many honest players it flagged.
+  std::string cheaters = "speed50=5,teleport=5,rapid_fire=5";
 };
 
 // Returns a process exit code: 0 when players were served and the regions converged.

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <utility>
 
 #include "app/crdt_walkthrough.h"
 #include "app/demo.h"
@@ -47,6 +48,10 @@ int main(int argc, char** argv) {
                    "the players' wire form: json or capnp (docs/protocol.md)")
       ->check(CLI::IsMember({"json", "capnp"}))
       ->capture_default_str();
+  demo->add_option("--cheaters", demo_options.cheaters,
+                   "labelled cheaters among the players (kind=count,...: speed10, speed50, "
+                   "teleport, clock5, rapid_fire, regular_bot; empty: none)")
+      ->capture_default_str();
   demo->add_flag("--walkthrough", demo_walkthrough,
                  "first print the CRDT walkthrough (three in-process regions, step by step)");
 
@@ -78,6 +83,18 @@ int main(int argc, char** argv) {
       ->add_option("--max-speed", lg.max_speed_per_tick,
                    "the nodes' region.max_speed_per_tick (the players predict their moves)")
       ->capture_default_str();
+  loadgen->add_option("--attack-range", lg.attack_range, "the nodes' region.attack_range")
+      ->capture_default_str();
+  loadgen->add_option("--tick-ms", lg.tick_ms, "the nodes' tick period (1000 / region.tick_hz)")
+      ->capture_default_str();
+  std::string lg_cheaters, lg_hard;
+  loadgen->add_option("--cheaters", lg_cheaters,
+                      "labelled cheaters, the run's first players: kind=count,... with kinds "
+                      "speed10, speed50, teleport, clock5, rapid_fire, regular_bot "
+                      "(docs/anticheat.md)");
+  loadgen->add_option("--hard", lg_hard,
+                      "hard honest players after the cheaters: kind=count,... with kinds "
+                      "lag_spikes, skilled");
   std::string lg_protocol = "json";
   loadgen
       ->add_option("--protocol", lg_protocol,
@@ -203,6 +220,27 @@ int main(int argc, char** argv) {
     if (!worldline::loadgen::valid_scenario(lg.scenario)) {
       spdlog::error("unknown scenario '{}'", lg.scenario);
       return 2;
+    }
+    for (const auto& [text, cheats] : {std::pair{lg_cheaters, true}, std::pair{lg_hard, false}}) {
+      auto groups = worldline::loadgen::parse_population(text, cheats);
+      if (!groups) {
+        spdlog::error("{}: {}", cheats ? "--cheaters" : "--hard", groups.error().message);
+        return 2;
+      }
+      for (const auto& g : groups.value())
+        lg.population.push_back(g);
+    }
+    std::uint64_t labelled = 0;
+    for (const auto& g : lg.population)
+      labelled += g.count;
+    if (labelled > lg.players) {
+      spdlog::error("--cheaters and --hard label {} players, more than --players {}", labelled,
+                    lg.players);
+      return 2;
+    }
+    if (!lg.population.empty()) {
+      std::cout << "loadgen: labelled players\n"
+                << worldline::loadgen::labels(lg.population, lg.first_player);
     }
     lg.key = {worldline::gateway::TokenKey::Kind::kHs256, lg_secret};
     lg.format = lg_protocol == "capnp" ? worldline::gateway::WireFormat::kCapnp

@@ -60,7 +60,6 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
   // letting them catch up in one jump. (Numbering ticks by elapsed periods instead broke the
   // scheduler, whose waits are counted in ticks run, and ran fast at tick rates whose period is
   // not a whole number of ms — review of 2026-12-07.)
-  (void)now_ms;
   host_->tick(++tick_, now_ms);
   record_flags(world);
 }
@@ -77,6 +76,7 @@ void RegionApp::record_flags(replica::Replica& world) {
     spdlog::warn("region {}: anticheat flag {} on player {}: confidence {:.3f} ({}), tick {}",
                  options_.host.region_name, f.id, f.player, f.confidence,
                  fired.empty() ? "combined evidence" : fired, f.tick);
+    respond(f);
     // At most kFlagsKeptPerPlayer lines per player in the world (every region's together): a
     // cheater flagged again every reflag period would otherwise grow a replicated set forever.
     // Later flags are logged and counted, not kept.
@@ -93,6 +93,62 @@ void RegionApp::record_flags(replica::Replica& world) {
                       });
     ++flags_recorded_;
   }
+}
+
+const char* to_string(FlagResponse r) {
+  switch (r) {
+    case FlagResponse::kLog:
+      return "log";
+    case FlagResponse::kAlert:
+      return "alert";
+    case FlagResponse::kThrottle:
+      return "throttle";
+    case FlagResponse::kKick:
+      return "kick";
+  }
+  return "?";
+}
+
+std::optional<FlagResponse> flag_response_from(std::string_view name) {
+  for (FlagResponse r :
+       {FlagResponse::kLog, FlagResponse::kAlert, FlagResponse::kThrottle, FlagResponse::kKick}) {
+    if (name == to_string(r)) return r;
+  }
+  return std::nullopt;
+}
+
+// The configured response to one flag, beyond the warn line every flag gets. A player flagged
+// again (every reflag period while the evidence holds) is answered again: a throttle renewed, a
+// kick repeated if it came back.
+void RegionApp::respond(const region::anticheat::Flag& f) {
+  switch (options_.flag_response) {
+    case FlagResponse::kLog:
+      return;
+    case FlagResponse::kAlert:
+      spdlog::error(
+          "region {}: ALERT anticheat flag {} on player {}: confidence {:.3f} — review "
+          "it: GET /admin/flags/{}",
+          options_.host.region_name, f.id, f.player, f.confidence, f.id);
+      break;
+    case FlagResponse::kThrottle:
+      if (options_.throttle) {
+        options_.throttle(f.player, options_.throttle_actions_per_s,
+                          static_cast<std::uint64_t>(options_.throttle_seconds * 1000));
+      }
+      spdlog::warn("region {}: player {} throttled to {} actions/s for {} s (flag {})",
+                   options_.host.region_name, f.player, options_.throttle_actions_per_s,
+                   options_.throttle_seconds, f.id);
+      break;
+    case FlagResponse::kKick: {
+      const std::size_t closed =
+          host_->kick(f.player, "disconnected by the cheat detection (flag " +
+                                    std::to_string(f.id) + "); you may reconnect");
+      spdlog::warn("region {}: player {} kicked ({} sessions closed; flag {})",
+                   options_.host.region_name, f.player, closed, f.id);
+      break;
+    }
+  }
+  ++flag_responses_;
 }
 
 void RegionApp::after_commit(const replica::Replica&, bool durable, std::optional<std::uint64_t>,

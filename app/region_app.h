@@ -7,6 +7,10 @@
 // Thread safety: the node's loop thread, except RegionHost's attach/submit/detach (any thread).
 #pragma once
 
+#include <functional>
+#include <optional>
+#include <string_view>
+
 #include <cstdint>
 #include <memory>
 
@@ -19,6 +23,12 @@
 
 namespace worldline::app {
 
+// What the node does with a player the cheat detection flags ([anticheat] response,
+// docs/anticheat.md). Never an automatic ban: a human reviews the flag (GET /admin/flags).
+enum class FlagResponse { kLog, kAlert, kThrottle, kKick };
+const char* to_string(FlagResponse r);
+std::optional<FlagResponse> flag_response_from(std::string_view name);
+
 struct RegionAppOptions {
   gateway::HostOptions host;
   region::PipelineOptions pipeline;
@@ -27,6 +37,14 @@ struct RegionAppOptions {
   // Its movement pace, ranges and region id are taken from `game` and the replica at start().
   region::anticheat::AnticheatConfig anticheat;
   std::uint64_t max_clock_skew_ms = 10'000;  // peers' stamps further ahead are held back
+  // Every flag is logged (warn) and kept in the world; then, by `flag_response`: kAlert logs it
+  // at error level as well (for a log-based alert) and counts it; kThrottle holds the player to
+  // throttle_actions_per_s for throttle_seconds (through `throttle`, the node's gateway);
+  // kKick closes its sessions here (error 4014), and it may come back.
+  FlagResponse flag_response = FlagResponse::kLog;
+  double throttle_actions_per_s = 2;
+  double throttle_seconds = 60;
+  std::function<void(std::uint64_t player, double actions_per_s, std::uint64_t for_ms)> throttle;
 };
 
 class RegionApp final : public replica::NodeApp {
@@ -50,6 +68,8 @@ class RegionApp final : public replica::NodeApp {
   const region::anticheat::Detector& detector() const { return *detector_; }
   std::uint64_t flags_recorded() const { return flags_recorded_; }
   std::uint64_t flags_not_kept() const { return flags_not_kept_; }  // over kFlagsKeptPerPlayer
+  // Flags answered by the configured response beyond the log (alerts, throttles, kicks).
+  std::uint64_t flag_responses() const { return flag_responses_; }
   static constexpr std::size_t kFlagsKeptPerPlayer = 16;
   std::uint64_t ticks() const { return tick_; }
 
@@ -65,7 +85,9 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<gateway::RegionHost> host_;
   std::uint64_t tick_ = 0;  // the last tick's number: ticks run
 
-  std::uint64_t flags_recorded_ = 0, flags_not_kept_ = 0;
+  void respond(const region::anticheat::Flag& flag);
+
+  std::uint64_t flags_recorded_ = 0, flags_not_kept_ = 0, flag_responses_ = 0;
 };
 
 }  // namespace worldline::app

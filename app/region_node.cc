@@ -1,5 +1,7 @@
 #include "app/region_node.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
@@ -14,6 +16,7 @@
 #include "app/prometheus.h"
 #include "app/region_app.h"
 #include "gateway/region_host.h"
+#include "region/anticheat/flag_record.h"
 
 namespace worldline::app {
 namespace {
@@ -258,6 +261,23 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
                           "anticheat.calibration_a > 0 and calibration_b finite");
     }
     ac.reflag_ticks = static_cast<std::uint64_t>(reflag_s * c.tick_hz);
+    const std::string response = (*a)["response"].value_or(std::string("log"));
+    const auto r = flag_response_from(response);
+    if (!r) {
+      return config_error(source,
+                          "anticheat.response must be log, alert, throttle or kick (never "
+                          "a ban: a flag is for a human to review), not '" +
+                              response + "'");
+    }
+    c.flag_response = *r;
+    c.throttle_actions_per_s = (*a)["throttle_actions_per_s"].value_or(c.throttle_actions_per_s);
+    c.throttle_seconds = (*a)["throttle_seconds"].value_or(c.throttle_seconds);
+    if (!(c.throttle_actions_per_s > 0 && c.throttle_actions_per_s <= 1000) ||
+        !(c.throttle_seconds > 0 && c.throttle_seconds <= 86'400)) {
+      return config_error(source,
+                          "anticheat.throttle_actions_per_s in (0, 1000] and "
+                          "anticheat.throttle_seconds in (0, 86400]");
+    }
   }
   return c;
 }
@@ -293,8 +313,15 @@ struct RegionNode final : replica::NodeApp {
   RegionNode(const RegionNodeConfig& c, const RegionNodeRun& r)
       : config(c), run(r), region(app_options(c), wall) {}
 
-  static RegionAppOptions app_options(const RegionNodeConfig& c) {
+  RegionAppOptions app_options(const RegionNodeConfig& c) {
     RegionAppOptions o;
+    o.flag_response = c.flag_response;
+    o.throttle_actions_per_s = c.throttle_actions_per_s;
+    o.throttle_seconds = c.throttle_seconds;
+    // Called on the node's loop thread after a tick, when the gateway is up.
+    o.throttle = [this](std::uint64_t player, double per_s, std::uint64_t for_ms) {
+      if (server) server->throttle(player, per_s, for_ms);
+    };
     o.host = gateway::HostOptions{c.region_name, c.tick_hz,      c.interest_radius,
                                   c.spawn,       c.spawn_radius, c.replica.replicated_k};
     o.pipeline = c.pipeline;
@@ -416,6 +443,15 @@ struct RegionNode final : replica::NodeApp {
     f.max_lag_ms = lag;
     f.entries = world.store().entries().size();
     if (f.want_digest.exchange(false)) {
+      std::vector<std::uint64_t> flagged;
+      for (const auto& [key, value] : world.store().entries()) {
+        if (key.component == region::anticheat::kFlagsComponent) flagged.push_back(key.entity);
+      }
+      std::sort(flagged.begin(), flagged.end());
+      {
+        std::lock_guard<std::mutex> lock(f.flagged_mutex);
+        f.flagged = std::move(flagged);
+      }
       f.digest = world.store().digest();
       ++f.digest_seq;
     }
@@ -515,6 +551,10 @@ struct RegionNode final : replica::NodeApp {
             as.players);
     p.counter("worldline_anticheat_flags_total", "Flags raised (each kept in the world).",
               as.flags);
+    p.counter("worldline_anticheat_responses_total",
+              "Flags answered by the configured response beyond the log (alert, throttle, kick).",
+              region.flag_responses(),
+              PromText::label("response", to_string(config.flag_response)));
     for (int i = 0; i < region::anticheat::kChecks; ++i) {
       const auto check = static_cast<region::anticheat::Check>(i);
       const std::string label = PromText::label("check", to_string(check));

@@ -10,8 +10,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <vector>
 
+#include "app/region_app.h"
 #include "gateway/server.h"
 #include "region/anticheat/detector.h"
 #include "region/pipeline.h"
@@ -32,6 +35,9 @@ struct RegionNodeConfig {
   double spawn_radius = 200;
   gateway::ServerOptions gateway;
   region::anticheat::AnticheatConfig anticheat;
+  // [anticheat] response, throttle_actions_per_s, throttle_seconds (RegionAppOptions).
+  FlagResponse flag_response = FlagResponse::kLog;
+  double throttle_actions_per_s = 2, throttle_seconds = 60;
 };
 
 // Reads [replica], [region], [gateway] and [anticheat]; every error names the file and the field.
@@ -51,6 +57,9 @@ struct NodeFigures {
   // the digest and then bumping digest_seq.
   std::atomic<bool> want_digest{false};
   std::atomic<std::uint64_t> digest{0}, digest_seq{0};
+  // With the digest: the players with a cheat-detection flag kept in the world (any region's).
+  std::mutex flagged_mutex;
+  std::vector<std::uint64_t> flagged;  // GUARDED_BY(flagged_mutex), ascending
 };
 
 struct RegionNodeRun {

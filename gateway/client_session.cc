@@ -135,7 +135,9 @@ void ClientSession::on_frame(std::string_view frame, bool binary, std::uint64_t 
     ++counters_.rate_limited;
     sink_->deliver(RejectFrame{
         a.action.client_seq, "rate_limited",
-        "over " + std::to_string(limits_.actions_per_s) + " actions/s for this player"});
+        budgets_.throttled(player_, now_ms)
+            ? std::string("throttled by the cheat detection for a while")
+            : "over " + std::to_string(limits_.actions_per_s) + " actions/s for this player"});
     violation();
     return;
   }

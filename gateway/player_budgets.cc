@@ -19,12 +19,14 @@ void PlayerBudgets::join(std::uint64_t player, std::uint64_t now_ms) {
   // and a join costs O(1) amortized.
   if (++s.joins % 64 == 0) {
     std::erase_if(s.budgets, [&](const auto& entry) {
-      return entry.second.sessions == 0 && now_ms >= entry.second.last_ms + refill_ms_;
+      return entry.second.sessions == 0 && now_ms >= entry.second.last_ms + refill_ms_ &&
+             now_ms >= entry.second.throttled_until_ms;
     });
   }
   auto [it, fresh] = s.budgets.try_emplace(
       player, Budget{TokenBucket(limits_.actions_per_s, limits_.action_burst),
                      TokenBucket(limits_.bytes_per_s, limits_.byte_burst), 0, now_ms});
+  (void)fresh;
   ++it->second.sessions;
   it->second.last_ms = std::max(it->second.last_ms, now_ms);
 }
@@ -43,7 +45,27 @@ bool PlayerBudgets::take(std::uint64_t player, bool action, double n, std::uint6
   if (it == s.budgets.end()) return false;  // no session: nothing to spend
   Budget& b = it->second;
   b.last_ms = std::max(b.last_ms, now_ms);
+  if (action && now_ms < b.throttled_until_ms && !b.throttle.take(n, now_ms)) return false;
   return (action ? b.actions : b.bytes).take(n, now_ms);
+}
+
+void PlayerBudgets::throttle(std::uint64_t player, double actions_per_s, std::uint64_t until_ms,
+                             std::uint64_t now_ms) {
+  Shard& s = shard(player);
+  std::lock_guard<std::mutex> lock(s.mutex);
+  auto [it, fresh] = s.budgets.try_emplace(
+      player, Budget{TokenBucket(limits_.actions_per_s, limits_.action_burst),
+                     TokenBucket(limits_.bytes_per_s, limits_.byte_burst), 0, now_ms});
+  (void)fresh;
+  it->second.throttle = TokenBucket(actions_per_s, 1);
+  it->second.throttled_until_ms = until_ms;
+}
+
+bool PlayerBudgets::throttled(std::uint64_t player, std::uint64_t now_ms) const {
+  const Shard& s = shards_[player % kShards];
+  std::lock_guard<std::mutex> lock(s.mutex);
+  auto it = s.budgets.find(player);
+  return it != s.budgets.end() && now_ms < it->second.throttled_until_ms;
 }
 
 bool PlayerBudgets::take_action(std::uint64_t player, std::uint64_t now_ms) {

@@ -34,11 +34,20 @@ class PlayerBudgets {
 
   std::size_t players() const;  // budgets held (for tests and metrics)
 
+  // The cheat detection's `throttle` response (docs/anticheat.md): until `until_ms` the player's
+  // actions are held to `actions_per_s` (a burst of one) on top of its budget — refused as
+  // `rate_limited`, like any over its budget. Whether or not it has a session now.
+  void throttle(std::uint64_t player, double actions_per_s, std::uint64_t until_ms,
+                std::uint64_t now_ms);
+  bool throttled(std::uint64_t player, std::uint64_t now_ms) const;
+
  private:
   struct Budget {
     TokenBucket actions, bytes;
     int sessions = 0;
     std::uint64_t last_ms = 0;  // of the last join or take
+    TokenBucket throttle{1, 1};
+    std::uint64_t throttled_until_ms = 0;  // 0: not throttled
   };
   struct Shard {
     mutable std::mutex mutex;

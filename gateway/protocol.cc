@@ -32,6 +32,8 @@ const char* to_string(ErrorCode code) {
       return "already_authenticated";
     case ErrorCode::kAuthorityMoved:
       return "authority_moved";
+    case ErrorCode::kKicked:
+      return "kicked";
     case ErrorCode::kRateLimited:
       return "rate_limited";
     case ErrorCode::kSlowConsumer:

@@ -38,6 +38,7 @@ enum class ErrorCode : std::uint16_t {
   // Another region took the player's authority (a higher epoch): this session is closed, with
   // this code as the close code too. Reconnect (the region you reconnect to takes it back).
   kAuthorityMoved = 4013,
+  kKicked = 4014,  // the cheat detection's `kick` response (docs/anticheat.md): may reconnect
   kRateLimited = 4029,
   kSlowConsumer = 4030,  // the client did not read its frames: disconnected
   kShuttingDown = 4050,

@@ -120,6 +120,17 @@ bool RegionHost::holds_authority(std::uint64_t player) const {
   return current && current->region == world_.id();
 }
 
+std::size_t RegionHost::kick(std::uint64_t player, const std::string& why) {
+  std::size_t n = 0;
+  for (auto& [id, s] : sessions_) {
+    if (s.player != player) continue;
+    s.sink->deliver(ErrorFrame{ErrorCode::kKicked, why});  // then the close, in this order
+    s.sink->close(static_cast<int>(ErrorCode::kKicked), "kicked");
+    ++n;
+  }
+  return n;
+}
+
 void RegionHost::release_moved_authority() {
   std::vector<std::uint64_t> moved;  // players, each once
   for (auto it = sessions_.begin(); it != sessions_.end();) {

@@ -121,6 +121,11 @@ class RegionHost final : public RegionPort {
 
   HostStats stats() const;
   const HostOptions& options() const { return options_; }
+  // Tick thread: ends every session of `player` here with `error 4014 kicked` (`why` as its
+  // message) and a close; the gateway then detaches them as any closed session. Nothing else
+  // changes: its actions already admitted are processed and acknowledged as usual, and it may
+  // connect again (a kick is not a ban). Returns the sessions closed.
+  std::size_t kick(std::uint64_t player, const std::string& why);
 
  private:
   struct Event {

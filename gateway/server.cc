@@ -612,6 +612,11 @@ void GatewayServer::stop() {
   impl_->threads.clear();
 }
 
+void GatewayServer::throttle(std::uint64_t player, double actions_per_s, std::uint64_t for_ms) {
+  const std::uint64_t now = steady_now_ms();
+  impl_->budgets.throttle(player, actions_per_s, now + for_ms, now);
+}
+
 ServerStats GatewayServer::stats() const {
   return ServerStats{impl_->connections.load(),    impl_->open.load(),
                      impl_->slow_consumers.load(), impl_->http_requests.load(),

@@ -93,6 +93,8 @@ class GatewayServer {
   std::uint16_t port() const;
   std::uint16_t admin_port() const;  // 0 without an admin listener
   ServerStats stats() const;
+  // The cheat detection's throttle (PlayerBudgets::throttle) for the next `for_ms`. Any thread.
+  void throttle(std::uint64_t player, double actions_per_s, std::uint64_t for_ms);
 
  private:
   struct Impl;

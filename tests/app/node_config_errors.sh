@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `worldline node` refuses a config with a bad [region] or [gateway] value before it opens anything: exit code
+# `worldline node` refuses a config with a bad [region], [gateway] or [anticheat] value before it opens anything: exit code
 # 2 and one line naming the file and the field. Each case is docs/examples/eu-west.toml with one
 # line changed (a pattern that matches nothing leaves a valid config: the node starts, and the
 # case fails on its exit code).
@@ -41,5 +41,9 @@ refuse admin_not_string 's/^admin_listen = .*/admin_listen = 9101/' \
   'gateway.admin_listen must be a string, ip:port'
 refuse admin_same_as_listen 's/^admin_listen = .*/admin_listen = "127.0.0.1:8101"/' \
   'gateway.admin_listen must differ from gateway.listen'
+refuse response_ban 's/^response = .*/response = "ban"/' \
+  "anticheat.response must be log, alert, throttle or kick (never a ban: a flag is for a human to review), not 'ban'"
+refuse throttle_zero 's/^throttle_actions_per_s = .*/throttle_actions_per_s = 0/' \
+  'anticheat.throttle_actions_per_s in (0, 1000] and anticheat.throttle_seconds in (0, 86400]'
 if [[ $fails -ne 0 ]]; then exit 1; fi
 echo "PASS: bad region and gateway configs refused"

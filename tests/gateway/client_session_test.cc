@@ -99,5 +99,75 @@ TEST(ClientSession, ReconnectingDoesNotRefillThePlayersBudget) {
   EXPECT_EQ(sink->limited, 1);
 }
 
+// The cheat detection's throttle response: for its duration the player's actions are held to
+// the throttle's rate (a burst of one) whatever its budget, refused as rate_limited with a detail
+// saying why; afterwards its own budget applies again. Other players are untouched.
+TEST(ClientSession, AThrottledPlayerIsHeldToTheThrottlesRateUntilItEnds) {
+  SessionLimits limits;
+  limits.actions_per_s = 100;
+  limits.action_burst = 100;
+  limits.max_violations = 1000;
+  PlayerBudgets budgets(limits);
+  CountingRegion region;
+  struct Detail : SessionSink {
+    void deliver(ServerFrame frame) override {
+      if (auto* r = std::get_if<RejectFrame>(&frame)) details.push_back(r->detail);
+    }
+    void close(int, std::string) override {}
+    std::vector<std::string> details;
+  };
+  auto sink = std::make_shared<Detail>(), other_sink = std::make_shared<Detail>();
+  ClientSession s(limits, kKey, "r", 20, region, budgets, sink);
+  ClientSession other(limits, kKey, "r", 20, region, budgets, other_sink);
+  const std::uint64_t t = 5000;
+  s.on_frame(hello(7), false, t, kNow);
+  other.on_frame(hello(8), false, t, kNow);
+  budgets.throttle(7, 2, t + 10'000, t);  // 2 actions/s for 10 s
+  EXPECT_TRUE(budgets.throttled(7, t));
+  EXPECT_FALSE(budgets.throttled(8, t));
+  std::uint64_t seq = 1;
+  for (int i = 0; i < 5; ++i)
+    s.on_frame(action(seq++), false, t, kNow);
+  EXPECT_EQ(region.submitted, 1u);  // a burst of one
+  ASSERT_EQ(sink->details.size(), 4u);
+  EXPECT_EQ(sink->details[0], "throttled by the cheat detection for a while");
+  s.on_frame(action(seq++), false, t + 500, kNow);  // half a second: one more at 2/s
+  s.on_frame(action(seq++), false, t + 500, kNow);
+  EXPECT_EQ(region.submitted, 2u);
+  for (int i = 0; i < 5; ++i)
+    other.on_frame(action(i + 1), false, t, kNow);
+  EXPECT_EQ(region.submitted, 7u);  // the other player's budget: all five
+  EXPECT_TRUE(other_sink->details.empty());
+  // After the throttle: the player's own budget (100/s) again.
+  EXPECT_FALSE(budgets.throttled(7, t + 10'000));
+  for (int i = 0; i < 5; ++i)
+    s.on_frame(action(seq++), false, t + 10'000, kNow);
+  EXPECT_EQ(region.submitted, 12u);
+}
+
+// A throttle set while the player has no session waits for it, and outlasts the budgets'
+// clean-up of players who left.
+TEST(ClientSession, AThrottleOutlastsThePlayersAbsence) {
+  SessionLimits limits;
+  limits.actions_per_s = 100;
+  limits.action_burst = 100;
+  limits.max_violations = 1000;
+  PlayerBudgets budgets(limits);
+  CountingRegion region;
+  const std::uint64_t t = 5000;
+  budgets.throttle(7, 1, t + 60'000, t);
+  for (std::uint64_t p = 100; p < 300; ++p) {  // many joins later: the clean-up has run
+    budgets.join(p, t + 30'000);
+    budgets.leave(p);
+  }
+  auto sink = std::make_shared<Sink>();
+  ClientSession s(limits, kKey, "r", 20, region, budgets, sink);
+  s.on_frame(hello(7), false, t + 30'000, kNow);
+  s.on_frame(action(1), false, t + 30'000, kNow);
+  s.on_frame(action(2), false, t + 30'000, kNow);
+  EXPECT_EQ(region.submitted, 1u);
+  EXPECT_EQ(sink->limited, 1);
+}
+
 }  // namespace
 }  // namespace worldline::gateway

@@ -214,6 +214,35 @@ TEST(RegionHost, AnotherRegionTakingThePlayersAuthorityEndsItsSessionHere) {
   EXPECT_EQ(us.host().stats().authority_lost, 0u);
 }
 
+// The cheat detection's kick: every session of the player gets error 4014 and a close; nothing
+// else changes — its action already in flight is processed (and acknowledged on the session it
+// reconnects with), and another player's session is untouched.
+TEST(RegionHost, AKickClosesEverySessionOfThePlayerAndNothingElse) {
+  Region eu(1, 1'000'000);
+  auto first = std::make_shared<RecordingSink>(), second = std::make_shared<RecordingSink>(),
+       other = std::make_shared<RecordingSink>();
+  const SessionId a = eu.host().attach(7, first);
+  eu.host().attach(7, second);
+  eu.host().attach(8, other);
+  eu.tick();
+  const crdt::Vec3 start = eu.position(7);
+  eu.move(a, 1, {start.x + 3, start.y, start.z});
+  EXPECT_EQ(eu.host().kick(7, "disconnected by the cheat detection"), 2u);
+  for (const auto& sink : {first, second}) {
+    EXPECT_EQ(sink->closed, 4014);
+    ASSERT_EQ(sink->of_type("error").size(), 1u);
+    EXPECT_EQ(sink->of_type("error")[0].at("name").as_string(), "kicked");
+    EXPECT_EQ(sink->of_type("error")[0].at("message").as_string(),
+              "disconnected by the cheat detection");
+  }
+  EXPECT_EQ(other->closed, 0);
+  EXPECT_EQ(eu.host().kick(9, "no such player here"), 0u);
+  eu.tick();  // the sessions have not detached yet: the move is processed
+  EXPECT_EQ(eu.position(7).x, start.x + 3);
+  EXPECT_EQ(eu.input_seq(7), 1u);
+  EXPECT_EQ(eu.host().stats().authority_lost, 0u);
+}
+
 // Cut off from each other, two regions both take a player's authority at the same epoch; the
 // register's order ((epoch, region), the higher region id breaks the tie) leaves exactly one of
 // them holding it when the deltas meet, and the other closes its session.
