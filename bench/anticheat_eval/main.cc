@@ -317,6 +317,12 @@ int main(int argc, char** argv) {
                   c.pct_of_tick, c.pct_of_period);
       std::fflush(stdout);
     }
+    const ObserveCost oc = measure_observe_cost(40, 10, 5);
+    std::printf(
+        "observe() alone, one thread, the load's recorded stream replayed: %.1f ns an action "
+        "(%llu actions; the replay loop's own %.1f ns subtracted); record %zu bytes a player\n",
+        oc.ns_per_action, static_cast<unsigned long long>(oc.actions), oc.loop_ns_per_action,
+        ac::Detector::bytes_per_player());
   }
   std::printf(
       "\nrerun: build/bench/bench/anticheat_eval --calib-seeds %d --eval-seeds %d "
