@@ -38,39 +38,42 @@ const char* to_string(Check check) {
 
 // A player's record, stored in its shard's table (the key before it): laid out so the fields
 // every action touches are in the slot's first two cache lines, a move's in the third, a
-// discrete action's timing in the fifth; the clock's line (the fourth) is written once a
-// second. The evidence ring is apart (Shard::rings), packed.
+// discrete action's in the fifth; the clock's line (the fourth) is written once a second. The
+// evidence ring is apart (Shard::rings), packed, and written a cache line (two actions) at a
+// time: an action's entry waits in the record for the next one (`pending`), so the ring, which
+// is cold, takes one write miss per two actions instead of one per action.
 struct Detector::Player {
   // line 1 (after the key): every action
   std::uint64_t last_tick = 0;
   Cusum speed, teleport, rapid_fire, reach;
-  std::uint64_t observed = 0;
-  std::uint32_t ring = 0;  // its evidence ring in the shard's
+  std::uint32_t observed = 0;  // saturates
+  std::uint32_t ring = 0;      // its evidence ring in the shard's
+  // clock: the open second of server time (its low 32 bits: one a second wraps in 2106)
+  std::uint32_t second = 0;
+  // the evidence window: the position of the next entry (odd: the one before it is `pending`)
+  // and how many of the last kEvidenceWindow actions are kept
   std::uint8_t ring_next = 0, ring_size = 0;
   bool moved = false, flagged = false;
-  // line 2: every action — the last flag, the clock's open second (server time) and the
-  // largest client − server offset in it, the slower checks' features as last computed (they
-  // change only when their statistic takes a point)
+  // line 2: every action — the last flag, the largest client − server offset in the open
+  // second, the slower checks' features as last computed (they change only when their
+  // statistic takes a point), the newest action's entry if it is the first of a pair
   std::uint64_t flagged_tick = 0;
-  std::uint64_t second = 0;
   double second_max = -std::numeric_limits<double>::infinity();
   double clock_now = 0, bot_now = 0;
-  // speed: the previous move (the client's ms, the region's tick)
-  std::uint64_t last_move_ms = 0, last_move_tick = 0;
-  std::uint64_t last_attack_ms = 0;  // the client's clock
-  // line 3: moves — the previous move's destination and the open window: the distance asked
-  // and the time it took, in ms
+  PackedEvidence pending;
+  // line 3: moves — the previous move (its destination, the client's ms, the region's tick) and
+  // the open window: the distance asked and the time it took, in ms
   crdt::Vec3 last_to;
   double window_asked = 0, window_ms = 0;
   std::uint32_t window_moves = 0, window_clamped = 0;  // in the open window
-  std::uint64_t last_discrete_ms = 0;                  // timing of discrete actions, client's
-  std::uint64_t pad3 = 0;
+  std::uint64_t last_move_ms = 0, last_move_tick = 0;
   // line 4: a point a second
   DriftLine clock;
   std::uint64_t pad4 = 0;
-  // line 5: discrete actions
+  // line 5: discrete actions — their timing and the last attack, by the client's clock
   IntervalShape timing;
-  std::array<std::uint64_t, 3> pad5{};
+  std::uint64_t last_discrete_ms = 0, last_attack_ms = 0;
+  std::uint64_t pad5 = 0;
 };
 
 namespace {
@@ -78,6 +81,8 @@ namespace {
 using Slot = std::pair<const ActorId, Detector::Player>;
 static_assert(sizeof(Slot) == 5 * 64, "a record is five whole cache lines");
 static_assert(offsetof(Detector::Player, flagged_tick) == 64 - sizeof(ActorId));
+static_assert(offsetof(Detector::Player, pending) ==
+              2 * 64 - sizeof(ActorId) - sizeof(PackedEvidence));
 static_assert(offsetof(Detector::Player, last_to) == 2 * 64 - sizeof(ActorId));
 static_assert(offsetof(Detector::Player, clock) == 3 * 64 - sizeof(ActorId));
 static_assert(offsetof(Detector::Player, timing) == 4 * 64 - sizeof(ActorId));
@@ -161,18 +166,25 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
     p.reach.fall(dt, c.forget_per_tick);
   }
   p.last_tick = std::max(p.last_tick, tick);
-  ++p.observed;
+  p.observed += p.observed != std::numeric_limits<std::uint32_t>::max();
 
-  shard.rings[p.ring].entries[p.ring_next] = pack(EvidenceEntry{
+  const PackedEvidence entry = pack(
       a.client_seq, tick, a.client_time_ms, a.stamp.physical_ms, static_cast<float>(a.position.x),
-      static_cast<float>(a.position.z), o.asked, o.granted, o.reach, a.kind, o.limit, o.ok});
+      static_cast<float>(a.position.z), o.asked, o.granted, o.reach, a.kind, o.limit, o.ok);
+  if (p.ring_next % 2 == 0) {
+    p.pending = entry;
+  } else {  // a pair: one whole line of the ring
+    PackedEvidence* line = &shard.rings[p.ring].entries[p.ring_next - 1];
+    line[0] = p.pending;
+    line[1] = entry;
+  }
   p.ring_next = static_cast<std::uint8_t>((p.ring_next + 1) % kEvidenceWindow);
-  p.ring_size = static_cast<std::uint8_t>(std::min<std::size_t>(p.ring_size + 1, kEvidenceWindow));
+  if (p.ring_size < kEvidenceWindow) ++p.ring_size;
 
   // clock: one point per second of server time, the largest offset in it (the least delayed
   // arrival: network delay only ever lowers client − server).
   if (a.client_time_ms && a.stamp.physical_ms) {
-    const std::uint64_t second = a.stamp.physical_ms / 1000;
+    const auto second = static_cast<std::uint32_t>(a.stamp.physical_ms / 1000);
     const double offset =
         static_cast<double>(a.client_time_ms) - static_cast<double>(a.stamp.physical_ms);
     if (second != p.second && std::isfinite(p.second_max)) {

@@ -38,27 +38,32 @@ struct EvidenceBase {
 };
 
 // IEEE 754 binary16, rounding to nearest even; out of range saturates, NaN stays NaN.
+inline std::uint16_t to_half_rare(std::uint32_t x, std::uint32_t sign) {    // x: |f|'s bits
+  if (x > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u);   // NaN
+  if (x >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7bffu);  // ≥ 65 520: max
+  // Below the smallest normal half (2^-14): subnormal or zero.
+  if (x < 0x33000000u) return static_cast<std::uint16_t>(sign);  // under half of 2^-24
+  const std::uint32_t exp = x >> 23, mant = (x & 0x7fffffu) | 0x800000u;
+  const std::uint32_t shift = 126 - exp;  // 14..24 bits off the 24-bit significand
+  std::uint32_t h = mant >> shift;
+  const std::uint32_t rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+  if (rest > half || (rest == half && (h & 1))) ++h;
+  return static_cast<std::uint16_t>(sign | h);
+}
+
 inline std::uint16_t to_half(float f) {
   std::uint32_t x;
   std::memcpy(&x, &f, 4);
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   x &= 0x7fffffffu;
-  if (x > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u);   // NaN
-  if (x >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7bffu);  // ≥ 65 520: max
-  if (x < 0x38800000u) {  // below the smallest normal half (2^-14): subnormal or zero
-    if (x < 0x33000000u) return static_cast<std::uint16_t>(sign);  // under half of 2^-24
-    const std::uint32_t exp = x >> 23, mant = (x & 0x7fffffu) | 0x800000u;
-    const std::uint32_t shift = 126 - exp;  // 14..24 bits off the 24-bit significand
-    std::uint32_t h = mant >> shift;
-    const std::uint32_t rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rest > half || (rest == half && (h & 1))) ++h;
-    return static_cast<std::uint16_t>(sign | h);
+  // The usual case, branch-free: a normal half (2^-14 ≤ |f| < 65 520), rebiased (127 → 15),
+  // its 13 dropped bits rounded to nearest even (a carry into the exponent is right; from the
+  // largest it cannot happen below 65 520).
+  if (x - 0x38800000u < 0x477ff000u - 0x38800000u) {
+    const std::uint32_t h = (x >> 13) - (112u << 10);
+    return static_cast<std::uint16_t>(sign | (h + ((x & 0x1fffu) + (h & 1) > 0x1000u)));
   }
-  std::uint32_t h = ((x >> 13) - (112u << 10));  // rebias 127 → 15
-  const std::uint32_t rest = x & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) ++h;  // may carry into the exponent
-  if (h > 0x7bffu) h = 0x7bffu;
-  return static_cast<std::uint16_t>(sign | h);
+  return x == 0 ? static_cast<std::uint16_t>(sign) : to_half_rare(x, sign);
 }
 
 inline float from_half(std::uint16_t h) {
@@ -82,25 +87,33 @@ inline float from_half(std::uint16_t h) {
   return f;
 }
 
-inline PackedEvidence pack(const EvidenceEntry& e) {
+// One action packed, from its fields (the detector's hot path: no EvidenceEntry in between).
+inline PackedEvidence pack(std::uint64_t seq, std::uint64_t tick, std::uint64_t client_ms,
+                           std::uint64_t server_ms, float x, float z, float asked, float granted,
+                           float reach, ActionKind kind, Limit limit, bool ok) {
   PackedEvidence p;
-  p.seq = static_cast<std::uint32_t>(e.seq);
-  p.tick = static_cast<std::uint32_t>(e.tick);
-  p.server_ms = static_cast<std::uint32_t>(e.server_ms);
+  p.seq = static_cast<std::uint32_t>(seq);
+  p.tick = static_cast<std::uint32_t>(tick);
+  p.server_ms = static_cast<std::uint32_t>(server_ms);
   // The offset in 64-bit two's complement, then saturated to 32 bits.
-  const auto offset = static_cast<std::int64_t>(e.client_ms - e.server_ms);
+  const auto offset = static_cast<std::int64_t>(client_ms - server_ms);
   constexpr std::int64_t lo = std::numeric_limits<std::int32_t>::min(),
                          hi = std::numeric_limits<std::int32_t>::max();
   const bool saturated = offset < lo || offset > hi;
   p.client_offset_ms = static_cast<std::int32_t>(offset < lo ? lo : offset > hi ? hi : offset);
-  p.x = e.x;
-  p.z = e.z;
-  p.asked_granted_reach = {to_half(e.asked), to_half(e.granted), to_half(e.reach)};
-  p.kind = static_cast<std::uint8_t>(e.kind);
-  p.bits = static_cast<std::uint8_t>((static_cast<unsigned>(e.limit) & 3u) | (e.ok ? 4u : 0u) |
-                                     (e.client_ms == 0 ? 8u : 0u) | (e.server_ms == 0 ? 16u : 0u) |
+  p.x = x;
+  p.z = z;
+  p.asked_granted_reach = {to_half(asked), to_half(granted), to_half(reach)};
+  p.kind = static_cast<std::uint8_t>(kind);
+  p.bits = static_cast<std::uint8_t>((static_cast<unsigned>(limit) & 3u) | (ok ? 4u : 0u) |
+                                     (client_ms == 0 ? 8u : 0u) | (server_ms == 0 ? 16u : 0u) |
                                      (saturated ? 32u : 0u));
   return p;
+}
+
+inline PackedEvidence pack(const EvidenceEntry& e) {
+  return pack(e.seq, e.tick, e.client_ms, e.server_ms, e.x, e.z, e.asked, e.granted, e.reach,
+              e.kind, e.limit, e.ok);
 }
 
 // The entry, its 32-bit fields rebuilt as the latest value at or below the newest's (seq,
