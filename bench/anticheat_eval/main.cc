@@ -16,6 +16,7 @@
 //     -DWORLDLINE_BENCH=ON && cmake --build build/bench --target anticheat_eval  (one line)
 //   build/bench/bench/anticheat_eval [--calib-seeds 3] [--eval-seeds 8] [--seconds 120]
 //     [--scale 1] [--cost-pairs 300] [--cost-workers 1,2] [--no-cost] [--no-eval]
+//   (--cost-workers 0: only observe() alone, replayed on one thread)
 // Aim snap is not simulated: `attack` has no aim direction in the protocol yet (issue #16).
 #include <algorithm>
 #include <chrono>
@@ -311,12 +312,20 @@ int main(int argc, char** argv) {
     std::printf("%7s %12s %12s %12s %12s %12s %9s %10s\n", "workers", "without_us", "with_us",
                 "diff_p50_us", "diff_tm_us", "inside_us", "%_tick", "%_50ms");
     for (int w : o.cost_workers) {
+      if (w <= 0) continue;  // --cost-workers 0: observe() alone
       const TickCost c = measure_tick_cost(w, o.cost_pairs, 5);
       std::printf("%7d %12.0f %12.0f %12.0f %12.0f %12.0f %9.2f %10.2f\n", c.workers,
                   c.without_p50_us, c.with_p50_us, c.diff_p50_us, c.diff_mean_us, c.inside_us,
                   c.pct_of_tick, c.pct_of_period);
       std::fflush(stdout);
     }
+    const ObserveCost oc = measure_observe_cost(40, 20, 5);
+    std::printf(
+        "observe() alone, one thread, the load's recorded stream replayed: %.1f ns an action "
+        "(median of 20 rounds; fastest %.1f; %llu actions; the replay loop's own %.1f ns "
+        "subtracted); record %zu bytes a player\n",
+        oc.ns_per_action, oc.min_ns_per_action, static_cast<unsigned long long>(oc.actions),
+        oc.loop_ns_per_action, ac::Detector::bytes_per_player());
   }
   std::printf(
       "\nrerun: build/bench/bench/anticheat_eval --calib-seeds %d --eval-seeds %d "

@@ -21,4 +21,14 @@ struct TickCost {
 
 TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed);
 
+// observe() alone, on one thread: the same load's actions and outcomes recorded from the
+// pipeline for `ticks` ticks, then replayed `rounds` times (shifted in time) into a detector that
+// has seen every player; ns per action, the loop's own cost (filling the action) subtracted:
+// the median round's and the fastest's.
+struct ObserveCost {
+  std::uint64_t actions = 0;
+  double ns_per_action = 0, min_ns_per_action = 0, loop_ns_per_action = 0;
+};
+ObserveCost measure_observe_cost(std::uint64_t ticks, int rounds, std::uint64_t seed);
+
 }  // namespace worldline::bench_ac

@@ -2,7 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <functional>
 #include <limits>
+#include <mutex>
+#include <new>
+#include <utility>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "region/anticheat/evidence_ring.h"
 
 namespace worldline::region::anticheat {
 namespace {
@@ -27,47 +36,112 @@ const char* to_string(Check check) {
   return i < kCheckNames.size() ? kCheckNames[i] : "unknown";
 }
 
+// A player's record, stored in its shard's table (the key before it): laid out so the fields
+// every action touches are in the slot's first two cache lines, a move's in the third, a
+// discrete action's in the fifth; the clock's line (the fourth) is written once a second. The
+// evidence ring is apart (Shard::rings), packed, and written a cache line (two actions) at a
+// time: an action's entry waits in the record for the next one (`pending`), so the ring, which
+// is cold, takes one write miss per two actions instead of one per action.
 struct Detector::Player {
-  std::uint64_t observed = 0;
+  // line 1 (after the key): every action
   std::uint64_t last_tick = 0;
-  // speed: the previous move (the client's ms, the region's tick) and the open window: the
-  // distance asked and the time it took, in ms
-  std::uint64_t last_move_ms = 0, last_move_tick = 0;
-  bool moved = false;
-  crdt::Vec3 last_to;                                  // the previous move's destination
-  std::uint32_t window_moves = 0, window_clamped = 0;  // in the open window
-  double window_asked = 0, window_ms = 0;
-  std::uint64_t last_attack_ms = 0;  // the client's clock
   Cusum speed, teleport, rapid_fire, reach;
-  // clock: the open second (server time) and the largest client − server offset in it
-  std::uint64_t second = 0;
-  double second_max = -std::numeric_limits<double>::infinity();
-  DriftLine clock;
-  // timing of discrete actions, by the client's clock
-  std::uint64_t last_discrete_ms = 0;
-  IntervalShape timing;
-  // the last kEvidenceWindow actions, a ring
-  std::array<EvidenceEntry, kEvidenceWindow> ring{};
+  std::uint32_t observed = 0;  // saturates
+  std::uint32_t ring = 0;      // its evidence ring in the shard's
+  // clock: the open second of server time (its low 32 bits: one a second wraps in 2106)
+  std::uint32_t second = 0;
+  // the evidence window: the position of the next entry (odd: the one before it is `pending`)
+  // and how many of the last kEvidenceWindow actions are kept
   std::uint8_t ring_next = 0, ring_size = 0;
-  // the last flag
-  bool flagged = false;
+  bool moved = false, flagged = false;
+  // line 2: every action — the last flag, the largest client − server offset in the open
+  // second, the slower checks' features as last computed (they change only when their
+  // statistic takes a point), the newest action's entry if it is the first of a pair
   std::uint64_t flagged_tick = 0;
+  double second_max = -std::numeric_limits<double>::infinity();
+  double clock_now = 0, bot_now = 0;
+  PackedEvidence pending;
+  // line 3: moves — the previous move (its destination, the client's ms, the region's tick) and
+  // the open window: the distance asked and the time it took, in ms
+  crdt::Vec3 last_to;
+  double window_asked = 0, window_ms = 0;
+  std::uint32_t window_moves = 0, window_clamped = 0;  // in the open window
+  std::uint64_t last_move_ms = 0, last_move_tick = 0;
+  // line 4: a point a second
+  DriftLine clock;
+  std::uint64_t pad4 = 0;
+  // line 5: discrete actions — their timing and the last attack, by the client's clock
+  IntervalShape timing;
+  std::uint64_t last_discrete_ms = 0, last_attack_ms = 0;
+  std::uint64_t pad5 = 0;
 };
 
-Detector::Shard::~Shard() = default;
+namespace {
 
-Detector::Detector(AnticheatConfig config) : config_(std::move(config)) {
+using Slot = std::pair<const ActorId, Detector::Player>;
+static_assert(sizeof(Slot) == 5 * 64, "a record is five whole cache lines");
+static_assert(offsetof(Detector::Player, flagged_tick) == 64 - sizeof(ActorId));
+static_assert(offsetof(Detector::Player, pending) ==
+              2 * 64 - sizeof(ActorId) - sizeof(PackedEvidence));
+static_assert(offsetof(Detector::Player, last_to) == 2 * 64 - sizeof(ActorId));
+static_assert(offsetof(Detector::Player, clock) == 3 * 64 - sizeof(ActorId));
+static_assert(offsetof(Detector::Player, timing) == 4 * 64 - sizeof(ActorId));
+
+// Allocates on cache-line boundaries: the table's slots (whole lines each) start on one, so a
+// record's first line holds its key and the fields every action touches.
+template <class T>
+struct LineAllocator {
+  using value_type = T;
+  LineAllocator() = default;
+  template <class U>
+  LineAllocator(const LineAllocator<U>&) {}  // NOLINT: rebinding
+  T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}));
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete (p, std::align_val_t{64}); }
+  template <class U>
+  bool operator==(const LineAllocator<U>&) const {
+    return true;
+  }
+};
+
+}  // namespace
+
+struct alignas(64) Detector::Shard {
+  mutable std::mutex mutex;
+  boost::unordered_flat_map<ActorId, Player, boost::hash<ActorId>, std::equal_to<ActorId>,
+                            LineAllocator<Slot>>
+      players;                                         // GUARDED_BY(mutex)
+  std::vector<EvidenceRing> rings;                     // GUARDED_BY(mutex); Player::ring
+  std::vector<Flag> raised;                            // GUARDED_BY(mutex)
+  std::uint64_t observed = 0, flags = 0, dropped = 0;  // GUARDED_BY(mutex)
+  std::array<std::uint64_t, kChecks> fired{};          // GUARDED_BY(mutex)
+};
+
+Detector::Detector(AnticheatConfig config)
+    : config_(std::move(config)), shards_(std::make_unique<Shard[]>(kShards)) {
   // σ(a·z + b) ≥ flag_at ⇔ z ≥ (logit(flag_at) − b) / a for a > 0 (a little below, so the
   // exact test decides at the edge); otherwise every action takes the exact test.
   const double a = config_.calibration_a, f = config_.flag_at;
   flag_score_ = a > 0 && f > 0 && f < 1 ? (std::log(f / (1 - f)) - config_.calibration_b) / a - 1e-9
                                         : -std::numeric_limits<double>::infinity();
+  const AnticheatConfig& c = config_;
+  weights_ = {c.speed.weight, c.teleport.weight, c.rapid_fire.weight,
+              c.reach.weight, c.clock_weight,    c.bot_weight};
+  for (double& w : weights_)
+    w = std::max(0.0, w);
+  const std::array<double, 4> thresholds = {c.speed.threshold, c.teleport.threshold,
+                                            c.rapid_fire.threshold, c.reach.threshold};
+  for (std::size_t i = 0; i < thresholds.size(); ++i)
+    inverse_threshold_[i] = 1 / std::max(1e-9, thresholds[i]);
 }
 
+Detector::~Detector() = default;
+
 std::size_t Detector::bytes_per_player() {
-  // The record, its slot in the shard's table (key, pointer, control byte) and the allocator's
-  // header, roughly.
-  return sizeof(Player) + sizeof(ActorId) + sizeof(void*) + 1 + 16;
+  // The record with its key, its control byte in the table and its evidence ring (the table's
+  // free slots — it grows at 7/8 full — not counted).
+  return sizeof(Slot) + 1 + sizeof(EvidenceRing);
 }
 
 void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
@@ -75,9 +149,12 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
   Shard& shard = shards_[a.actor % kShards];
   std::lock_guard<std::mutex> lock(shard.mutex);
   ++shard.observed;
-  std::unique_ptr<Player>& slot = shard.players[a.actor];
-  if (!slot) slot = std::make_unique<Player>();
-  Player& p = *slot;
+  auto [slot, fresh] = shard.players.try_emplace(a.actor);
+  Player& p = slot->second;
+  if (fresh) {
+    p.ring = static_cast<std::uint32_t>(shard.rings.size());
+    shard.rings.emplace_back();
+  }
   const AnticheatConfig& c = config_;
   const double speed = std::max(1e-9, c.pace.speed_per_tick);
 
@@ -89,32 +166,30 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
     p.reach.fall(dt, c.forget_per_tick);
   }
   p.last_tick = std::max(p.last_tick, tick);
-  ++p.observed;
+  p.observed += p.observed != std::numeric_limits<std::uint32_t>::max();
 
-  EvidenceEntry& e = p.ring[p.ring_next];
-  e = EvidenceEntry{a.client_seq,
-                    tick,
-                    a.client_time_ms,
-                    a.stamp.physical_ms,
-                    static_cast<float>(a.position.x),
-                    static_cast<float>(a.position.z),
-                    o.asked,
-                    o.granted,
-                    o.reach,
-                    a.kind,
-                    o.limit,
-                    o.ok};
+  const PackedEvidence entry = pack(
+      a.client_seq, tick, a.client_time_ms, a.stamp.physical_ms, static_cast<float>(a.position.x),
+      static_cast<float>(a.position.z), o.asked, o.granted, o.reach, a.kind, o.limit, o.ok);
+  if (p.ring_next % 2 == 0) {
+    p.pending = entry;
+  } else {  // a pair: one whole line of the ring
+    PackedEvidence* line = &shard.rings[p.ring].entries[p.ring_next - 1];
+    line[0] = p.pending;
+    line[1] = entry;
+  }
   p.ring_next = static_cast<std::uint8_t>((p.ring_next + 1) % kEvidenceWindow);
-  p.ring_size = static_cast<std::uint8_t>(std::min<std::size_t>(p.ring_size + 1, kEvidenceWindow));
+  if (p.ring_size < kEvidenceWindow) ++p.ring_size;
 
   // clock: one point per second of server time, the largest offset in it (the least delayed
   // arrival: network delay only ever lowers client − server).
   if (a.client_time_ms && a.stamp.physical_ms) {
-    const std::uint64_t second = a.stamp.physical_ms / 1000;
+    const auto second = static_cast<std::uint32_t>(a.stamp.physical_ms / 1000);
     const double offset =
         static_cast<double>(a.client_time_ms) - static_cast<double>(a.stamp.physical_ms);
     if (second != p.second && std::isfinite(p.second_max)) {
       p.clock.add(static_cast<double>(p.second) * 1000.0, p.second_max, c.clock_decay);
+      p.clock_now = clock_feature(p);
       p.second_max = -std::numeric_limits<double>::infinity();
     }
     p.second = second;
@@ -201,21 +276,29 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
     if (p.last_discrete_ms && a.client_time_ms > p.last_discrete_ms &&
         a.client_time_ms - p.last_discrete_ms < 10'000) {
       p.timing.add(static_cast<double>(a.client_time_ms - p.last_discrete_ms), c.timing_decay);
+      p.bot_now = bot_feature(p);
     }
     p.last_discrete_ms = a.client_time_ms;
   }
 
   // Cheap first: flagged lately, or a score below the one the flag needs (no report, no
-  // exponential — this runs for every action).
+  // exponential, no division — this runs for every action; the clock's and the timing's
+  // features are the ones computed when they last took a point).
   if (p.flagged && tick < p.flagged_tick + c.reflag_ticks) return;
-  const auto threshold = [](const Cusum& s, const CusumParams& params) {
-    return s.sum / std::max(1e-9, params.threshold);
-  };
-  if (score({threshold(p.speed, c.speed), threshold(p.teleport, c.teleport),
-             threshold(p.rapid_fire, c.rapid_fire), threshold(p.reach, c.reach), clock_feature(p),
-             bot_feature(p)}) < flag_score_) {
-    return;
-  }
+  double z = c.bias;
+  z += weights_[0] * std::min(p.speed.sum * inverse_threshold_[0], 3.0);
+  z += weights_[1] * std::min(p.teleport.sum * inverse_threshold_[1], 3.0);
+  z += weights_[2] * std::min(p.rapid_fire.sum * inverse_threshold_[2], 3.0);
+  z += weights_[3] * std::min(p.reach.sum * inverse_threshold_[3], 3.0);
+  z += weights_[4] * std::min(p.clock_now, 3.0);
+  z += weights_[5] * std::min(p.bot_now, 3.0);
+  if (z < flag_score_) return;
+  raise(shard, a, tick, p);
+}
+
+// The exact test, and the flag with its evidence (rare: at most once per reflag_ticks).
+void Detector::raise(Shard& shard, const Action& a, std::uint64_t tick, Player& p) {
+  const AnticheatConfig& c = config_;
   const PlayerReport r = evaluate(a.actor, p);
   if (r.confidence < c.flag_at) return;
   p.flagged = true;
@@ -235,10 +318,13 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
             [](const CheckValue& x, const CheckValue& y) { return x.feature > y.feature; });
   for (const CheckValue& v : f.fired)
     ++shard.fired[static_cast<std::size_t>(v.check)];
+  // The ring's entries rebuilt against this action's, the newest.
+  const EvidenceRing& ring = shard.rings[p.ring];
+  const EvidenceBase newest{a.client_seq, tick, a.stamp.physical_ms};
   f.evidence.reserve(p.ring_size);
   for (std::size_t i = 0; i < p.ring_size; ++i) {
-    f.evidence.push_back(
-        p.ring[(p.ring_next + kEvidenceWindow - p.ring_size + i) % kEvidenceWindow]);
+    f.evidence.push_back(unpack(
+        ring.entries[(p.ring_next + kEvidenceWindow - p.ring_size + i) % kEvidenceWindow], newest));
   }
   if (shard.raised.size() >= std::max<std::size_t>(1, c.max_flags / kShards)) {
     shard.raised.erase(shard.raised.begin());
@@ -263,13 +349,9 @@ double Detector::bot_feature(const Player& p) const {
 }
 
 double Detector::score(const std::array<double, kChecks>& features) const {
-  const AnticheatConfig& c = config_;
-  const std::array<double, kChecks> weights = {c.speed.weight,      c.teleport.weight,
-                                               c.rapid_fire.weight, c.reach.weight,
-                                               c.clock_weight,      c.bot_weight};
-  double z = c.bias;
+  double z = config_.bias;
   for (std::size_t i = 0; i < kChecks; ++i)
-    z += std::max(0.0, weights[i]) * std::min(features[i], 3.0);
+    z += weights_[i] * std::min(features[i], 3.0);
   return z;
 }
 
@@ -300,7 +382,8 @@ PlayerReport Detector::evaluate(ActorId id, const Player& p) const {
 
 std::vector<Flag> Detector::take_flags() {
   std::vector<Flag> out;
-  for (Shard& s : shards_) {
+  for (std::size_t i = 0; i < kShards; ++i) {
+    Shard& s = shards_[i];
     std::lock_guard<std::mutex> lock(s.mutex);
     for (Flag& f : s.raised)
       out.push_back(std::move(f));
@@ -317,12 +400,13 @@ std::optional<PlayerReport> Detector::report(ActorId player) const {
   std::lock_guard<std::mutex> lock(s.mutex);
   auto it = s.players.find(player);
   if (it == s.players.end()) return std::nullopt;
-  return evaluate(player, *it->second);
+  return evaluate(player, it->second);
 }
 
 DetectorStats Detector::stats() const {
   DetectorStats out;
-  for (const Shard& s : shards_) {
+  for (std::size_t k = 0; k < kShards; ++k) {
+    const Shard& s = shards_[k];
     std::lock_guard<std::mutex> lock(s.mutex);
     out.observed += s.observed;
     out.flags += s.flags;

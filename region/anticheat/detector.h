@@ -22,18 +22,17 @@
 //
 // Thread safety: observe() from any worker (per-player state is sharded under locks, as the
 // rules' cooldowns are); take_flags(), report() and stats() from any thread.
-// Memory: a fixed-size record per player seen (bytes_per_player()), never more.
+// Memory: a fixed-size record per player seen (bytes_per_player()), never more: the fields
+// every action touches in the first cache lines of a record stored in the shard's table, the
+// evidence ring apart and packed (evidence_ring.h).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "region/action_observer.h"
 #include "region/anticheat/evidence.h"
@@ -155,6 +154,7 @@ struct DetectorStats {
 class Detector final : public ActionObserver {
  public:
   explicit Detector(AnticheatConfig config);
+  ~Detector();
 
   void observe(const Action& action, const Outcome& actor_half, std::uint64_t tick) override;
   // The flags raised since the last call, oldest first.
@@ -167,24 +167,21 @@ class Detector final : public ActionObserver {
   struct Player;  // detector.cc
 
  private:
-  struct Shard {
-    mutable std::mutex mutex;
-    boost::unordered_flat_map<ActorId, std::unique_ptr<Player>> players;  // GUARDED_BY(mutex)
-    std::vector<Flag> raised;                                             // GUARDED_BY(mutex)
-    std::uint64_t observed = 0, flags = 0, dropped = 0;                   // GUARDED_BY(mutex)
-    std::array<std::uint64_t, kChecks> fired{};                           // GUARDED_BY(mutex)
-    ~Shard();
-  };
+  struct Shard;  // detector.cc: a lock, its players' records and evidence rings, its flags
   static constexpr std::size_t kShards = 64;
 
   PlayerReport evaluate(ActorId id, const Player& p) const;
   double clock_feature(const Player& p) const;
   double bot_feature(const Player& p) const;
   double score(const std::array<double, kChecks>& features) const;  // z
+  void raise(Shard& shard, const Action& a, std::uint64_t tick, Player& p);
 
   AnticheatConfig config_;
   double flag_score_ = 0;  // the z at which the confidence reaches flag_at
-  std::array<Shard, kShards> shards_;
+  // Derived from config_ once, for observe(): the weights (≥ 0), 1 / each CUSUM's threshold.
+  std::array<double, kChecks> weights_{};
+  std::array<double, 4> inverse_threshold_{};
+  std::unique_ptr<Shard[]> shards_;
 };
 
 }  // namespace worldline::region::anticheat

@@ -8,11 +8,13 @@
 //   threshold. One odd observation adds at most its own (winsorized) size.
 // - DriftLine: an exponentially weighted least-squares line through (t, y) points — the slope of
 //   a client's clock against the server's.
-// - IntervalShape: the coefficient of variation, the entropy and the share of repeats of the
-//   intervals between a player's discrete actions, exponentially weighted — how regular its
-//   timing is. A repeat is an interval within a tolerance of the one before: a script that does
-//   two things, each on its own fixed period, has a high CV (two rhythms) but repeats nearly
-//   every time; a human, even one acting right at a cooldown, rarely repeats to the millisecond.
+// - IntervalShape: the coefficient of variation and the share of repeats of the intervals
+//   between a player's discrete actions, exponentially weighted — how regular its timing is.
+//   (An entropy of the binned intervals was kept here once; no check read it, and its twelve
+//   bins and log2 per action were a third of a player's timing state and time.) A repeat is an
+//   interval within a tolerance of the one before: a script that does two things, each on its own
+//   fixed period, has a high CV (two rhythms) but repeats nearly every time; a human, even one
+//   acting right at a cooldown, rarely repeats to the millisecond.
 #pragma once
 
 #include <algorithm>
@@ -58,8 +60,6 @@ class DriftLine {
 
 class IntervalShape {
  public:
-  static constexpr int kBins = 12;  // log2 bins of the interval from 8 ms up (the last: ≥ 8 s)
-
   // Repeat tolerance: within max(kRepeatMs, kRepeatFraction × interval) of the previous one
   // (client clocks count whole ms: a script's fixed period reads as n or n ± 1).
   static constexpr double kRepeatMs = 1, kRepeatFraction = 0.005;
@@ -75,11 +75,6 @@ class IntervalShape {
     mean_ = n_ ? mean_ * decay + (1 - decay) * interval_ms : interval_ms;
     const double dev = interval_ms - mean_;
     var_ = n_ ? var_ * decay + (1 - decay) * dev * dev : 0;
-    for (float& c : bins_)
-      c *= static_cast<float>(decay);
-    const int bin =
-        std::clamp(static_cast<int>(std::floor(std::log2(interval_ms / 8.0))), 0, kBins - 1);
-    bins_[static_cast<std::size_t>(bin)] += 1;
     ++n_;
   }
   std::uint32_t count() const { return n_; }
@@ -87,23 +82,9 @@ class IntervalShape {
   double repeats() const { return repeats_; }
   // Standard deviation over mean (0: perfectly regular).
   double cv() const { return mean_ > 0 ? std::sqrt(var_) / mean_ : 0; }
-  // Entropy of the binned intervals, normalized to [0, 1] (0: always the same bin).
-  double entropy() const {
-    double total = 0, h = 0;
-    for (float c : bins_)
-      total += c;
-    if (total <= 0) return 0;
-    for (float c : bins_) {
-      if (c <= 0) continue;
-      const double p = c / total;
-      h -= p * std::log(p);
-    }
-    return h / std::log(static_cast<double>(kBins));
-  }
 
  private:
   double mean_ = 0, var_ = 0, last_ = 0, repeats_ = 0;
-  std::array<float, kBins> bins_{};
   std::uint32_t n_ = 0;
 };
 
