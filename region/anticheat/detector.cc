@@ -243,8 +243,13 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
       }
       // One step further than teleport_ticks ticks' worth: clients send a move per frame, so
       // even the burst after a stall is many short steps (the movement budget may grant a long
-      // one from an idle player's credit; it is still a jump).
-      if (step > c.teleport_ticks * speed) p.teleport.add(1, c.teleport.allowance);
+      // one from an idle player's credit; it is still a jump). And further from where the
+      // region has the player (`asked`): a client whose earlier move was clamped — a region
+      // that fell behind its ticks grants less than time allows — reconciles to the region's
+      // position and steps on from there, which is a long step from its last destination but
+      // no jump (seen end to end: skilled players flagged on an overloaded node).
+      if (step > c.teleport_ticks * speed && o.asked > c.teleport_ticks * speed)
+        p.teleport.add(1, c.teleport.allowance);
       break;
     }
     case ActionKind::kAttack: {

@@ -203,6 +203,48 @@ TEST(Anticheat, OneTeleportIsNotAFlagTwoAre) {
   EXPECT_FALSE(r.first_flag_ms(2));
 }
 
+// A region that fell behind grants less than the client's time allows (the budget accrues per
+// tick run); a client that reconciles to where the region has it and turns back steps far from
+// its own last destination — twice here, which counted as two jumps until the check also asked
+// for a long way from the region's position (found end to end: skilled players on an overloaded
+// node flagged as teleporters). Each move below asks 29 units from the region's position, under
+// the 30 of three ticks' worth; each is clamped, so the next starts from the region's position.
+TEST(Anticheat, AClientReconcilingAfterAClampedMoveIsNoTeleport) {
+  Region r;
+  r.spawn(1, {0, 0, 0});
+  std::uint64_t seq = 0;
+  std::uint64_t client_ms = r.now();
+  auto move = [&](double to) {
+    client_ms += 200;  // a move per 200 ms of the client's time, one region tick apart
+    Action a;
+    a.actor = 1;
+    a.client_seq = ++seq;
+    a.client_time_ms = client_ms;
+    a.position = {to, 0, 0};
+    r.submit(ActionKind::kMove, a);
+    r.run_tick();
+    return GameRules::position(r.world, 1)->x;
+  };
+  r.run_tick();
+  double at = move(29);  // granted 29 (the lead of the first tick)
+  ASSERT_DOUBLE_EQ(at, 29);
+  double last_destination = 29;
+  for (int i = 0; i < 4; ++i) {
+    const double to = at + (i % 2 == 0 ? -29 : 29);  // from the region's position, turning back
+    const double step_from_last = std::abs(to - last_destination);
+    last_destination = to;
+    at = move(to);
+    ASSERT_LT(std::abs(at - to), 29) << "clamped";  // the region granted less than asked
+    if (i > 0) {
+      EXPECT_GT(step_from_last, 30) << "a long step from its last destination";
+    }
+  }
+  const auto report = r.detector.report(1);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->checks[static_cast<int>(Check::kTeleport)].feature, 0);
+  EXPECT_FALSE(r.first_flag_ms(1));
+}
+
 // Attacks on a dummy standing `distance` away, every `every_ticks` ticks.
 void attack(Region& r, ActorId p, ActorId target, std::uint64_t& seq) {
   Action a;
