@@ -90,7 +90,7 @@ for kind in ${CHEATS//,/ } lag_spikes skilled honest; do
 done
 awk -v c="$flagged_cheats" -v h="$flagged_honest" 'BEGIN {
   printf "flagged: %d cheaters and %d honest players (precision %s)\n", c, h,
-    c + h > 0 ? sprintf("%.3f", c / (c + h)) : "-" }'
+    ((c + h > 0) ? sprintf("%.3f", c / (c + h)) : "-") }'
 grep -E '^(players|actions|action)' "$DIR/loadgen.log"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "rerun: PLAYERS=$PLAYERS EACH=$EACH LAG=$LAG SKILLED=$SKILLED RATE=$RATE" \
