@@ -32,6 +32,8 @@ struct RegionNodeConfig {
   double spawn_radius = 200;
   gateway::ServerOptions gateway;
   region::anticheat::AnticheatConfig anticheat;
+  // POST /admin/anticheat/recalibrate refuses with fewer reviewed flags than this.
+  std::size_t recalibrate_min_reviewed = 20;
 };
 
 // Reads [replica], [region], [gateway] and [anticheat]; every error names the file and the field.

@@ -57,6 +57,12 @@ struct Detector::Player {
 Detector::Shard::~Shard() = default;
 
 Detector::Detector(AnticheatConfig config) : config_(std::move(config)) {
+  set_calibration(config_.calibration_a, config_.calibration_b);
+}
+
+void Detector::set_calibration(double a_new, double b_new) {
+  config_.calibration_a = a_new;
+  config_.calibration_b = b_new;
   // σ(a·z + b) ≥ flag_at ⇔ z ≥ (logit(flag_at) − b) / a for a > 0 (a little below, so the
   // exact test decides at the edge); otherwise every action takes the exact test.
   const double a = config_.calibration_a, f = config_.flag_at;
