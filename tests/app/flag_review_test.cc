@@ -12,8 +12,10 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <iostream>
 #include <random>
 #include <set>
 #include <sstream>
@@ -428,6 +430,8 @@ TEST_F(FlagReview, ListFiltersShowEvidenceVerdictsAndRecalibration) {
   EXPECT_NE(show_out.str().find("FIRED"), std::string::npos) << show_out.str();
   EXPECT_NE(show_out.str().find(std::to_string(attack_times[0])), std::string::npos)
       << show_out.str();
+  // FLAG_REVIEW_PRINT=1: print what the terminal shows (docs/anticheat.md's example session).
+  if (std::getenv("FLAG_REVIEW_PRINT")) std::cout << out.str() << "\n" << show_out.str();
   FlagsCommand refused = command("show", node.target, token(5, "player"));
   refused.id = gunner;
   std::ostringstream refused_err;
