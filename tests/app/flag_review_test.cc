@@ -431,7 +431,9 @@ TEST_F(FlagReview, ListFiltersShowEvidenceVerdictsAndRecalibration) {
   EXPECT_NE(show_out.str().find(std::to_string(attack_times[0])), std::string::npos)
       << show_out.str();
   // FLAG_REVIEW_PRINT=1: print what the terminal shows (docs/anticheat.md's example session).
-  if (std::getenv("FLAG_REVIEW_PRINT")) std::cout << out.str() << "\n" << show_out.str();
+  if (std::getenv("FLAG_REVIEW_PRINT")) {
+    std::cout << out.str() << "\n" << show_out.str() << "\n" << few.body << fitted.body;
+  }
   FlagsCommand refused = command("show", node.target, token(5, "player"));
   refused.id = gunner;
   std::ostringstream refused_err;
