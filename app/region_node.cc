@@ -485,7 +485,17 @@ struct RegionNode final : replica::NodeApp {
     }
     for (auto& query : todo) {
       bool after_commit = false;
-      gateway::HttpReply reply = query->run(world, after_commit);
+      gateway::HttpReply reply;
+      try {
+        reply = query->run(world, after_commit);
+      } catch (const std::exception& e) {
+        // A bug in a review route must not stop the game: it is this request's failure alone
+        // (the reads write nothing; a verdict written before the failure stays written).
+        spdlog::error("region {}: review request failed: {}", config.region_name, e.what());
+        reply = {500, "text/plain; charset=utf-8",
+                 std::string("internal error: ") + e.what() + "\n"};
+        after_commit = false;
+      }
       if (after_commit) {
         awaiting_commit.emplace_back(std::move(query), std::move(reply));
       } else {
