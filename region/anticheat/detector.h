@@ -167,7 +167,8 @@ class Detector final : public ActionObserver {
   // flag's record, for recalibration from reviewers' verdicts.
   double score(const std::array<double, kChecks>& features) const;
   // New Platt parameters (a reviewers' refit), for the flags raised from now on.
-  // REQUIRES: a > 0 and a, b finite; no observe() running (the node calls it between ticks).
+  // REQUIRES: a > 0 and a, b finite; no observe() or report() running at the same time (the
+  // node calls it on its loop thread between ticks, when the workers are idle).
   void set_calibration(double a, double b);
 
   struct Player;  // detector.cc
