@@ -10,6 +10,7 @@
 
 #include "app/crdt_walkthrough.h"
 #include "app/demo.h"
+#include "app/flags_cli.h"
 #include "app/region_node.h"
 #include "bench/loadgen/loadgen.h"
 #include "gateway/token.h"
@@ -153,6 +154,46 @@ int main(int argc, char** argv) {
                     "the aud claim (a node with token_audience needs it)");
   token->add_option("--ec-key", token_ec_key_file, "ES256: PEM private key file (P-256)");
 
+  auto* flags = app.add_subcommand(
+      "flags",
+      "review anticheat flags on a node's admin routes: list, show one with its evidence, give a "
+      "verdict, recalibrate from the verdicts (docs/anticheat.md, \"Review workflow\")");
+  flags->require_subcommand(1);
+  worldline::app::FlagsCommand fc;
+  auto common = [&](CLI::App* c) {
+    c->add_option("--target", fc.target,
+                  "host:port of the node's admin HTTP (admin_listen, or "
+                  "its gateway port)")
+        ->required();
+    c->add_option("--token", fc.token, "a token with role admin (worldline token --role admin)")
+        ->required();
+    c->add_flag("--json", fc.json, "print the node's JSON reply as it came");
+  };
+  auto* flags_list = flags->add_subcommand("list", "flags in the world, highest confidence first");
+  common(flags_list);
+  flags_list->add_option("--region", fc.region, "only flags raised by this region (replica id)");
+  flags_list->add_option("--check", fc.check,
+                         "only flags in which this check fired (speed, teleport, rapid_fire, "
+                         "reach, clock, bot_timing)");
+  flags_list->add_option("--min-confidence", fc.min_confidence, "only flags at least this sure");
+  flags_list->add_option("--player", fc.player, "only this player's flags");
+  flags_list->add_option("--limit", fc.limit, "at most this many (the node's default: 100)");
+  auto* flags_show =
+      flags->add_subcommand("show", "one flag: every check's value and its evidence timeline");
+  common(flags_show);
+  flags_show->add_option("id", fc.id, "the flag's id")->required();
+  auto* flags_verdict = flags->add_subcommand(
+      "verdict", "keep a reviewer's verdict on a flag (journaled and replicated; the last wins)");
+  common(flags_verdict);
+  flags_verdict->add_option("id", fc.id, "the flag's id")->required();
+  flags_verdict->add_option("verdict", fc.verdict, "confirmed or dismissed")
+      ->required()
+      ->check(CLI::IsMember({"confirmed", "dismissed"}));
+  flags_verdict->add_option("--note", fc.note, "why (at most 1 KiB)");
+  auto* flags_recalibrate = flags->add_subcommand(
+      "recalibrate", "refit the node's calibration (Platt a, b) on the reviewed flags");
+  common(flags_recalibrate);
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
@@ -195,6 +236,11 @@ int main(int argc, char** argv) {
     }
     std::cout << t.value() << "\n";
     return 0;
+  }
+  if (flags->parsed()) {
+    for (auto* c : {flags_list, flags_show, flags_verdict, flags_recalibrate})
+      if (c->parsed()) fc.command = c->get_name();
+    return worldline::app::run_flags_command(fc, std::cout, std::cerr);
   }
   if (node->parsed()) {
     auto config = worldline::app::load_region_node_config(node_config_path);

@@ -1,6 +1,7 @@
 #include "app/region_app.h"
 
 #include <algorithm>
+#include <array>
 
 #include <spdlog/spdlog.h>
 
@@ -39,6 +40,18 @@ bool RegionApp::start(replica::Replica& world) {
         options_.host.region_name, beyond_bound, options_.max_clock_skew_ms);
   }
   world.set_clock(clock_.get());  // peers' stamps merge into it (the app outlives the replica)
+  // Flag ids: this region's id above bit 48, below it a sequence that starts past the HLC's
+  // milliseconds × 16 (the clock now starts past every recovered stamp) and past every id this
+  // region already kept — so a restart never gives an id again, even with a wall clock set back.
+  for (const auto& [key, value] : world.store().entries()) {
+    if (key.component != region::anticheat::kFlagsComponent) continue;
+    for (const std::string& line : replica::value_as<crdt::Buffs>(value).elements()) {
+      const auto record = region::anticheat::parse_flag_record(line);
+      if (record && record.value().score && record.value().region == world.id()) {
+        last_flag_seq_ = std::max(last_flag_seq_, record.value().flag.id & kFlagSeqMask);
+      }
+    }
+  }
   region::anticheat::AnticheatConfig anticheat = options_.anticheat;
   anticheat.region = world.id();
   anticheat.pace = rules_.move_pace();
@@ -68,7 +81,10 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
 // group: journaled and replicated like the actions that raised them, so any region's reviewers
 // see them and they survive restarts.
 void RegionApp::record_flags(replica::Replica& world) {
-  for (const region::anticheat::Flag& f : detector_->take_flags()) {
+  for (region::anticheat::Flag& f : detector_->take_flags()) {
+    // The detector's ids restart with the process; the world's must not (see start()).
+    last_flag_seq_ = std::max(last_flag_seq_ + 1, clock_->now().physical_ms << 4) & kFlagSeqMask;
+    f.id = (static_cast<std::uint64_t>(world.id()) << 48) | last_flag_seq_;
     std::string fired;
     for (const auto& v : f.fired)
       fired += std::string(fired.empty() ? "" : ", ") + to_string(v.check) + " " +
@@ -86,7 +102,12 @@ void RegionApp::record_flags(replica::Replica& world) {
       ++flags_not_kept_;
       continue;
     }
-    const std::string line = region::anticheat::format_flag(f);
+    std::array<double, region::anticheat::kChecks> features{};
+    for (std::size_t i = 0; i < features.size(); ++i)
+      features[i] = f.all[i].feature;
+    const double z = detector_->score(features);
+    const std::string line = region::anticheat::format_flag(
+        region::anticheat::FlagRecord{f, static_cast<std::uint32_t>(world.id()), z});
     (void)world.write(replica::Key{f.player, region::anticheat::kFlagsComponent},
                       [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
                         return replica::value_as<crdt::Buffs>(v).add(world.id(), line);

@@ -66,11 +66,15 @@ class RegionApp final : public replica::NodeApp {
   region::RegionPipeline& pipeline() { return *pipeline_; }
   crdt::HlcClock& clock() { return *clock_; }
   const region::anticheat::Detector& detector() const { return *detector_; }
+  // A reviewers' refit of the detector's Platt parameters, for the flags raised from the next
+  // tick. REQUIRES: started(), between ticks (the node's loop thread).
+  void set_calibration(double a, double b) { detector_->set_calibration(a, b); }
   std::uint64_t flags_recorded() const { return flags_recorded_; }
   std::uint64_t flags_not_kept() const { return flags_not_kept_; }  // over kFlagsKeptPerPlayer
   // Flags answered by the configured response beyond the log (alerts, throttles, kicks).
   std::uint64_t flag_responses() const { return flag_responses_; }
   static constexpr std::size_t kFlagsKeptPerPlayer = 16;
+  static constexpr std::uint64_t kFlagSeqMask = (std::uint64_t{1} << 48) - 1;
   std::uint64_t ticks() const { return tick_; }
 
  private:
@@ -88,6 +92,9 @@ class RegionApp final : public replica::NodeApp {
   void respond(const region::anticheat::Flag& flag);
 
   std::uint64_t flags_recorded_ = 0, flags_not_kept_ = 0, flag_responses_ = 0;
+  // The low 48 bits of the last flag id this region gave: (HLC ms << 4) or one past the last,
+  // whichever is greater, so ids never repeat across restarts (docs/anticheat.md, "Flag ids").
+  std::uint64_t last_flag_seq_ = 0;
 };
 
 }  // namespace worldline::app

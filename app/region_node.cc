@@ -5,14 +5,18 @@
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <mutex>
 #include <stdexcept>
 
+#include "app/flag_review.h"
 #include "app/prometheus.h"
 #include "app/region_app.h"
 #include "gateway/region_host.h"
@@ -278,6 +282,11 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
                           "anticheat.throttle_actions_per_s in (0, 1000] and "
                           "anticheat.throttle_seconds in (0, 86400]");
     }
+    const std::int64_t min_reviewed = (*a)["recalibrate_min_reviewed"].value_or<std::int64_t>(20);
+    if (min_reviewed < 2 || min_reviewed > 1'000'000) {
+      return config_error(source, "anticheat.recalibrate_min_reviewed: 2..1000000");
+    }
+    c.recalibrate_min_reviewed = static_cast<std::size_t>(min_reviewed);
   }
   return c;
 }
@@ -305,10 +314,23 @@ struct RegionNode final : replica::NodeApp {
   replica::NodeStats node_stats;  // refreshed by the replica node every tick, on its thread
   const std::uint64_t throw_at_tick = fault_throw_at_tick();
 
+  // A request that needs the world, handed from a gateway I/O thread to the node's thread (the
+  // world's owner) and run between ticks; the I/O thread waits for `reply` (bounded).
+  struct WorldQuery {
+    // Sets `after_commit` when the reply may go only once the tick's group is durable (a write).
+    std::function<gateway::HttpReply(replica::Replica&, bool& after_commit)> run;
+    std::promise<gateway::HttpReply> reply;
+  };
+  static constexpr std::size_t kMaxQueries = 64;
+  static constexpr std::chrono::milliseconds kQueryTimeout{3000};
+  std::vector<std::pair<std::shared_ptr<WorldQuery>, gateway::HttpReply>> awaiting_commit;
+  std::array<std::uint64_t, 2> verdicts{};  // written here, by verdict kind (the node's thread)
+
   std::mutex mutex;
-  std::string metrics_text;                        // GUARDED_BY(mutex)
-  std::optional<region::PriorityRules> new_rules;  // GUARDED_BY(mutex), applied between ticks
-  std::string rules_toml;                          // GUARDED_BY(mutex)
+  std::string metrics_text;                         // GUARDED_BY(mutex)
+  std::optional<region::PriorityRules> new_rules;   // GUARDED_BY(mutex), applied between ticks
+  std::string rules_toml;                           // GUARDED_BY(mutex)
+  std::deque<std::shared_ptr<WorldQuery>> queries;  // GUARDED_BY(mutex), run between ticks
 
   RegionNode(const RegionNodeConfig& c, const RegionNodeRun& r)
       : config(c), run(r), region(app_options(c), wall) {}
@@ -345,17 +367,14 @@ struct RegionNode final : replica::NodeApp {
       std::lock_guard<std::mutex> lock(mutex);
       return {200, "text/plain; version=0.0.4", metrics_text};
     }
+    if (path.rfind("/admin/flags", 0) == 0 || path == "/admin/anticheat/recalibrate") {
+      gateway::TokenClaims claims;
+      if (auto refused = refuse_non_admin(req, claims)) return *refused;
+      return review(req, path, claims);
+    }
     if (path == "/admin/rules") {
-      if (req.bearer.empty()) {
-        return {401, "text/plain; charset=utf-8",
-                "needs Authorization: Bearer <token with role admin> (worldline token --role "
-                "admin)\n"};
-      }
-      auto claims = gateway::verify_token(req.bearer, config.gateway.key, unix_now_s());
-      if (!claims) return {401, "text/plain; charset=utf-8", claims.error().message + "\n"};
-      if (claims.value().role != "admin") {
-        return {403, "text/plain; charset=utf-8", "role admin required\n"};
-      }
+      gateway::TokenClaims claims;
+      if (auto refused = refuse_non_admin(req, claims)) return *refused;
       if (req.method == "GET") {
         std::lock_guard<std::mutex> lock(mutex);
         return {200, "application/toml", rules_toml};
@@ -364,7 +383,7 @@ struct RegionNode final : replica::NodeApp {
         auto parsed = region::PriorityRules::parse(req.body, "PUT /admin/rules");
         if (!parsed) return {400, "text/plain; charset=utf-8", parsed.error().message + "\n"};
         spdlog::info("admin (player {}): new priority rules, applied from the next tick",
-                     claims.value().player);
+                     claims.player);
         std::lock_guard<std::mutex> lock(mutex);
         new_rules = std::move(parsed).value();
         rules_toml = new_rules->to_toml();
@@ -372,7 +391,164 @@ struct RegionNode final : replica::NodeApp {
       }
       return {405, "text/plain; charset=utf-8", "GET or PUT\n"};
     }
-    return {404, "text/plain; charset=utf-8", "not found: /healthz, /metrics, /admin/rules\n"};
+    return {404, "text/plain; charset=utf-8",
+            "not found: /healthz, /metrics, /admin/rules, /admin/flags, "
+            "/admin/anticheat/recalibrate\n"};
+  }
+
+  // The anticheat review routes (docs/anticheat.md, "Review workflow"). Requests are checked
+  // here, on the I/O thread; what needs the world runs on the node's thread (on_world).
+  gateway::HttpReply review(const gateway::HttpRequest& req, const std::string& path,
+                            const gateway::TokenClaims& claims) {
+    const auto text = [](int status, const std::string& body) {
+      return gateway::HttpReply{status, "text/plain; charset=utf-8", body + "\n"};
+    };
+    const auto json = [](int status, std::string body) {
+      return gateway::HttpReply{status, "application/json", std::move(body)};
+    };
+    const std::size_t q = req.target.find('?');
+    const std::string query = q == std::string::npos ? "" : req.target.substr(q + 1);
+    if (path == "/admin/anticheat/recalibrate") {
+      if (req.method != "POST") return text(405, "POST");
+      const std::size_t min_reviewed = config.recalibrate_min_reviewed;
+      return on_world([this, json, min_reviewed](replica::Replica& world, bool&) {
+        const auto& detector = region.detector();
+        const Recalibration r =
+            recalibrate(reviewed_scores(collect_flags(world.store()), detector), min_reviewed,
+                        detector.config().calibration_a, detector.config().calibration_b);
+        if (r.applied) {
+          // Between ticks: the detector's workers are idle (set_calibration's requirement).
+          region.set_calibration(r.fit.a, r.fit.b);
+          spdlog::info(
+              "region {}: anticheat recalibrated on {} reviewed flags ({} confirmed): a {:.4f} -> "
+              "{:.4f}, b {:.4f} -> {:.4f}, from tick {}",
+              config.region_name, r.reviewed, r.confirmed, r.previous_a, r.fit.a, r.previous_b,
+              r.fit.b, region.ticks() + 1);
+        }
+        return json(r.applied ? 200 : 409, recalibration_json(r));
+      });
+    }
+    if (path == "/admin/flags" || path == "/admin/flags/") {
+      if (req.method != "GET") return text(405, "GET");
+      auto filter = parse_flag_filter(query);
+      if (!filter) return text(400, filter.error().message);
+      return on_world([json, filter = filter.value()](replica::Replica& world, bool&) {
+        std::size_t total = 0;
+        const auto flags = select_flags(collect_flags(world.store()), filter, &total);
+        return json(200, flags_json(flags, total));
+      });
+    }
+    std::string_view rest = std::string_view(path).substr(std::string_view("/admin/flags/").size());
+    const bool verdict = rest.size() > 8 && rest.substr(rest.size() - 8) == "/verdict";
+    if (verdict) rest.remove_suffix(8);
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
+    if (rest.empty() || ec != std::errc() || end != rest.data() + rest.size()) {
+      return text(404, "no flag '" + std::string(rest.substr(0, 40)) +
+                           "': a flag id is a decimal number (GET /admin/flags lists them)");
+    }
+    const std::string unknown = "no flag " + std::to_string(id) + " in the world";
+    if (!verdict) {
+      if (req.method != "GET") return text(405, "GET");
+      return on_world([json, text, id, unknown](replica::Replica& world, bool&) {
+        const auto flag = find_flag(world.store(), id);
+        return flag ? json(200, flag_json(*flag)) : text(404, unknown);
+      });
+    }
+    if (req.method != "POST") return text(405, "POST");
+    auto body = parse_verdict_body(req.body);
+    if (!body) return text(400, body.error().message);
+    return on_world([this, json, text, id, unknown, body = std::move(body).value(),
+                     by = claims.player](replica::Replica& world, bool& after_commit) {
+      auto flag = find_flag(world.store(), id);
+      if (!flag) return text(404, unknown);
+      const region::anticheat::Verdict v{id, body.verdict, by, region.clock().now().physical_ms,
+                                         body.note};
+      if (auto written = write_verdict(world, flag->record.flag.player, v); !written) {
+        return text(503, "not written: " + written.error().message);
+      }
+      ++verdicts[static_cast<std::size_t>(v.verdict)];
+      spdlog::info("region {}: admin (player {}): flag {} on player {} {}", config.region_name, by,
+                   id, flag->record.flag.player, region::anticheat::to_string(v.verdict));
+      flag->verdict = v;
+      after_commit = true;  // the reply says it is journaled
+      return json(200, flag_json(*flag));
+    });
+  }
+
+  // Runs `run` on the node's thread between ticks and returns its reply; 503 if the queue is
+  // full or no reply came within kQueryTimeout. Called on a gateway I/O thread.
+  gateway::HttpReply on_world(
+      std::function<gateway::HttpReply(replica::Replica&, bool& after_commit)> run) {
+    auto query = std::make_shared<WorldQuery>();
+    query->run = std::move(run);
+    auto reply = query->reply.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (queries.size() >= kMaxQueries) {
+        return {503, "text/plain; charset=utf-8", "busy: too many review requests waiting\n"};
+      }
+      queries.push_back(query);
+    }
+    if (reply.wait_for(kQueryTimeout) != std::future_status::ready) {
+      return {503, "text/plain; charset=utf-8",
+              "the node's loop did not answer within 3 s (a verdict may still be applied: look "
+              "at the flag before posting it again)\n"};
+    }
+    try {
+      return reply.get();
+    } catch (const std::future_error&) {  // not expected: the query is shared until it answers
+      return {503, "text/plain; charset=utf-8", "the node is stopping\n"};
+    }
+  }
+
+  // The review requests waiting, run on the node's thread between ticks (before this tick's
+  // actions, whose group their writes join).
+  void serve_queries(replica::Replica& world) {
+    std::deque<std::shared_ptr<WorldQuery>> todo;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      todo.swap(queries);
+    }
+    for (auto& query : todo) {
+      bool after_commit = false;
+      gateway::HttpReply reply;
+      try {
+        reply = query->run(world, after_commit);
+      } catch (const std::exception& e) {
+        // A bug in a review route must not stop the game: it is this request's failure alone
+        // (the reads write nothing; a verdict written before the failure stays written).
+        spdlog::error("region {}: review request failed: {}", config.region_name, e.what());
+        reply = {500, "text/plain; charset=utf-8",
+                 std::string("internal error: ") + e.what() + "\n"};
+        after_commit = false;
+      }
+      if (after_commit) {
+        awaiting_commit.emplace_back(std::move(query), std::move(reply));
+      } else {
+        query->reply.set_value(std::move(reply));
+      }
+    }
+  }
+
+  // The reply that refuses the request unless its token has role admin; `claims` gets the
+  // token's claims when it does.
+  std::optional<gateway::HttpReply> refuse_non_admin(const gateway::HttpRequest& req,
+                                                     gateway::TokenClaims& claims) {
+    if (req.bearer.empty()) {
+      return gateway::HttpReply{401, "text/plain; charset=utf-8",
+                                "needs Authorization: Bearer <token with role admin> (worldline "
+                                "token --role admin)\n"};
+    }
+    auto verified = gateway::verify_token(req.bearer, config.gateway.key, unix_now_s());
+    if (!verified) {
+      return gateway::HttpReply{401, "text/plain; charset=utf-8", verified.error().message + "\n"};
+    }
+    if (verified.value().role != "admin") {
+      return gateway::HttpReply{403, "text/plain; charset=utf-8", "role admin required\n"};
+    }
+    claims = verified.value();
+    return std::nullopt;
   }
 
   // The replica exists now (recovered from LMDB): build the region and open the doors.
@@ -399,6 +575,7 @@ struct RegionNode final : replica::NodeApp {
   }
 
   void tick(replica::Replica& world, std::uint64_t now) override {
+    serve_queries(world);
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (new_rules) {
@@ -416,6 +593,11 @@ struct RegionNode final : replica::NodeApp {
   void after_commit(const replica::Replica& world, bool durable,
                     std::optional<std::uint64_t> committed, std::uint64_t now) override {
     region.after_commit(world, durable, committed, now);
+    if (durable) {  // the verdicts written before this commit are journaled now
+      for (auto& [query, reply] : awaiting_commit)
+        query->reply.set_value(std::move(reply));
+      awaiting_commit.clear();
+    }
     last_tick_ms = now;
     if (now - last_metrics_ms >= 250) {
       last_metrics_ms = now;
@@ -565,6 +747,16 @@ struct RegionNode final : replica::NodeApp {
         p.more("worldline_anticheat_fired_total", as.fired[static_cast<std::size_t>(i)], label);
       }
     }
+    p.counter("worldline_anticheat_verdicts_total", "Reviewers' verdicts written here, by verdict.",
+              verdicts[0], PromText::label("verdict", "confirmed"));
+    p.more("worldline_anticheat_verdicts_total", verdicts[1],
+           PromText::label("verdict", "dismissed"));
+    const auto& calibration = region.detector().config();
+    p.gauge("worldline_anticheat_calibration",
+            "The detector's Platt parameters in force: confidence = 1 / (1 + exp(-(a z + b))).",
+            calibration.calibration_a, PromText::label("param", "a"));
+    p.more("worldline_anticheat_calibration", calibration.calibration_b,
+           PromText::label("param", "b"));
     const auto rs = world.stats(now);
     p.gauge("worldline_replica_next_seq", "Next delta group sequence number.", rs.next_seq);
     p.counter("worldline_replica_rejected_entries_total", "Remote entries refused.",

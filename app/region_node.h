@@ -38,6 +38,8 @@ struct RegionNodeConfig {
   // [anticheat] response, throttle_actions_per_s, throttle_seconds (RegionAppOptions).
   FlagResponse flag_response = FlagResponse::kLog;
   double throttle_actions_per_s = 2, throttle_seconds = 60;
+  // POST /admin/anticheat/recalibrate refuses with fewer reviewed flags than this.
+  std::size_t recalibrate_min_reviewed = 20;
 };
 
 // Reads [replica], [region], [gateway] and [anticheat]; every error names the file and the field.

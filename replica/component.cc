@@ -37,6 +37,8 @@ ComponentRegistry ComponentRegistry::game_defaults() {
   (void)r.add(15, {"item_kind", ComponentKind::kMaxInt});
   // A player's anticheat flags, one line each (region/anticheat/flag_record.h).
   (void)r.add(16, {"anticheat_flags", ComponentKind::kTextSet});
+  // Reviewers' verdicts on a player's flags, one line each (region/anticheat/verdict_record.h).
+  (void)r.add(17, {"anticheat_verdicts", ComponentKind::kTextSet});
   return r;
 }
 

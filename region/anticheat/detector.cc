@@ -120,11 +120,6 @@ struct alignas(64) Detector::Shard {
 
 Detector::Detector(AnticheatConfig config)
     : config_(std::move(config)), shards_(std::make_unique<Shard[]>(kShards)) {
-  // σ(a·z + b) ≥ flag_at ⇔ z ≥ (logit(flag_at) − b) / a for a > 0 (a little below, so the
-  // exact test decides at the edge); otherwise every action takes the exact test.
-  const double a = config_.calibration_a, f = config_.flag_at;
-  flag_score_ = a > 0 && f > 0 && f < 1 ? (std::log(f / (1 - f)) - config_.calibration_b) / a - 1e-9
-                                        : -std::numeric_limits<double>::infinity();
   const AnticheatConfig& c = config_;
   weights_ = {c.speed.weight, c.teleport.weight, c.rapid_fire.weight,
               c.reach.weight, c.clock_weight,    c.bot_weight};
@@ -134,6 +129,17 @@ Detector::Detector(AnticheatConfig config)
                                             c.rapid_fire.threshold, c.reach.threshold};
   for (std::size_t i = 0; i < thresholds.size(); ++i)
     inverse_threshold_[i] = 1 / std::max(1e-9, thresholds[i]);
+  set_calibration(config_.calibration_a, config_.calibration_b);
+}
+
+void Detector::set_calibration(double a_new, double b_new) {
+  config_.calibration_a = a_new;
+  config_.calibration_b = b_new;
+  // σ(a·z + b) ≥ flag_at ⇔ z ≥ (logit(flag_at) − b) / a for a > 0 (a little below, so the
+  // exact test decides at the edge); otherwise every action takes the exact test.
+  const double a = config_.calibration_a, f = config_.flag_at;
+  flag_score_ = a > 0 && f > 0 && f < 1 ? (std::log(f / (1 - f)) - config_.calibration_b) / a - 1e-9
+                                        : -std::numeric_limits<double>::infinity();
 }
 
 Detector::~Detector() = default;
@@ -328,8 +334,10 @@ void Detector::raise(Shard& shard, const Action& a, std::uint64_t tick, Player& 
   const EvidenceBase newest{a.client_seq, tick, a.stamp.physical_ms};
   f.evidence.reserve(p.ring_size);
   for (std::size_t i = 0; i < p.ring_size; ++i) {
-    f.evidence.push_back(unpack(
-        ring.entries[(p.ring_next + kEvidenceWindow - p.ring_size + i) % kEvidenceWindow], newest));
+    const std::size_t j = (p.ring_next + kEvidenceWindow - p.ring_size + i) % kEvidenceWindow;
+    // The newest entry of an unfinished line is still in the record (written with the next).
+    const bool waiting = p.ring_next % 2 == 1 && j + 1 == p.ring_next;
+    f.evidence.push_back(unpack(waiting ? p.pending : ring.entries[j], newest));
   }
   if (shard.raised.size() >= std::max<std::size_t>(1, c.max_flags / kShards)) {
     shard.raised.erase(shard.raised.begin());

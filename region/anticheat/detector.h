@@ -163,6 +163,13 @@ class Detector final : public ActionObserver {
   DetectorStats stats() const;
   const AnticheatConfig& config() const { return config_; }
   static std::size_t bytes_per_player();
+  // z for these features (each check's feature, 1 at its threshold): the node keeps it in a
+  // flag's record, for recalibration from reviewers' verdicts.
+  double score(const std::array<double, kChecks>& features) const;
+  // New Platt parameters (a reviewers' refit), for the flags raised from now on.
+  // REQUIRES: a > 0 and a, b finite; no observe() or report() running at the same time (the
+  // node calls it on its loop thread between ticks, when the workers are idle).
+  void set_calibration(double a, double b);
 
   struct Player;  // detector.cc
 
@@ -173,7 +180,6 @@ class Detector final : public ActionObserver {
   PlayerReport evaluate(ActorId id, const Player& p) const;
   double clock_feature(const Player& p) const;
   double bot_feature(const Player& p) const;
-  double score(const std::array<double, kChecks>& features) const;  // z
   void raise(Shard& shard, const Action& a, std::uint64_t tick, Player& p);
 
   AnticheatConfig config_;

@@ -75,10 +75,10 @@ std::string num(T v) {
   return std::string(buf, r.ptr);
 }
 
-std::string format_flag(const Flag& f) {
-  std::ostringstream o;
-  o << "v1 id=" << f.id << " p=" << f.player << " t=" << f.tick << " ms=" << f.server_ms
-    << " c=" << num(f.confidence) << " f=";
+namespace {
+
+void format_rest(std::ostringstream& o, const Flag& f) {
+  o << " f=";
   for (std::size_t i = 0; i < f.all.size(); ++i) {
     const CheckValue& v = f.all[i];
     o << (i ? "," : "") << to_string(v.check) << ':' << num(v.feature) << ':' << num(v.statistic)
@@ -92,14 +92,38 @@ std::string format_flag(const Flag& f) {
       << '/' << num(e.granted) << '/' << num(e.reach) << '/' << static_cast<int>(e.limit) << '/'
       << (e.ok ? 1 : 0);
   }
+}
+
+}  // namespace
+
+std::string format_flag(const Flag& f) {
+  std::ostringstream o;
+  o << "v1 id=" << f.id << " p=" << f.player << " t=" << f.tick << " ms=" << f.server_ms
+    << " c=" << num(f.confidence);
+  format_rest(o, f);
   return o.str();
 }
 
-crdt::Result<Flag> parse_flag(const std::string& line) {
+std::string format_flag(const FlagRecord& r) {
+  const Flag& f = r.flag;
+  std::ostringstream o;
+  o << "v2 id=" << f.id << " r=" << r.region << " p=" << f.player << " t=" << f.tick
+    << " ms=" << f.server_ms << " c=" << num(f.confidence) << " z=" << num(r.score.value_or(0));
+  format_rest(o, f);
+  return o.str();
+}
+
+crdt::Result<FlagRecord> parse_flag_record(const std::string& line) {
   if (line.size() > kMaxLine) return bad("longer than 16 KiB");
   const auto fields = split(line, ' ');
-  if (fields.size() != 8 || fields[0] != "v1") return bad("expected 'v1' and 7 fields");
-  Flag f;
+  const bool v2 = !fields.empty() && fields[0] == "v2";
+  if (!(fields.size() == 8 && fields[0] == "v1") && !(fields.size() == 10 && v2)) {
+    return bad("expected 'v1' and 7 fields or 'v2' and 9");
+  }
+  FlagRecord record;
+  Flag& f = record.flag;
+  // v2 has r= after id= and z= after c=: map v1's positions onto v2's.
+  const std::size_t shift_r = v2 ? 1 : 0, shift_z = v2 ? 2 : 0;
   auto value = [&](std::size_t i, std::string_view key) -> std::optional<std::string_view> {
     const std::string_view s = fields[i];
     if (s.substr(0, key.size()) != key || s.size() <= key.size() || s[key.size()] != '=') {
@@ -107,15 +131,27 @@ crdt::Result<Flag> parse_flag(const std::string& line) {
     }
     return s.substr(key.size() + 1);
   };
-  const auto id = value(1, "id"), p = value(2, "p"), t = value(3, "t"), ms = value(4, "ms"),
-             c = value(5, "c");
+  const auto id = value(1, "id"), p = value(2 + shift_r, "p"), t = value(3 + shift_r, "t"),
+             ms = value(4 + shift_r, "ms"), c = value(5 + shift_r, "c");
   if (!id || !p || !t || !ms || !c || !to_u64(*id, f.id) || !to_u64(*p, f.player) ||
       !to_u64(*t, f.tick) || !to_u64(*ms, f.server_ms) || !to_double(*c, f.confidence) ||
       f.confidence < 0 || f.confidence > 1) {
     return bad("id, p, t, ms (integers) and c (0..1) expected");
   }
+  if (v2) {
+    const auto r = value(2, "r"), z = value(7, "z");
+    std::uint64_t region = 0;
+    double score = 0;
+    if (!r || !z || !to_u64(*r, region) || region > 0xFFFF || !to_double(*z, score)) {
+      return bad("r (a region id, 0..65535) and z (a number) expected");
+    }
+    record.region = static_cast<std::uint32_t>(region);
+    record.score = score;
+  } else {
+    record.region = static_cast<std::uint32_t>(f.id >> 40);
+  }
   // value() wants "f=" with something after it; every flag has its checks.
-  const auto checks = value(6, "f");
+  const auto checks = value(6 + shift_z, "f");
   if (!checks) return bad("f= expected");
   const auto parts = split(*checks, ',');
   if (parts.size() != kChecks) return bad("one value per check expected");
@@ -133,7 +169,7 @@ crdt::Result<Flag> parse_flag(const std::string& line) {
   }
   std::sort(f.fired.begin(), f.fired.end(),
             [](const CheckValue& x, const CheckValue& y) { return x.feature > y.feature; });
-  const std::string_view ev = fields[7];
+  const std::string_view ev = fields[7 + shift_z];
   if (ev.substr(0, 2) != "e=") return bad("e= expected");
   if (ev.size() > 2) {
     const auto entries = split(ev.substr(2), ';');
@@ -156,7 +192,13 @@ crdt::Result<Flag> parse_flag(const std::string& line) {
       f.evidence.push_back(e);
     }
   }
-  return f;
+  return record;
+}
+
+crdt::Result<Flag> parse_flag(const std::string& line) {
+  auto record = parse_flag_record(line);
+  if (!record) return record.error();
+  return std::move(record).value().flag;
 }
 
 }  // namespace worldline::region::anticheat

@@ -3,12 +3,18 @@
 // One line of text, versioned; parse() takes anything a peer may have sent and refuses what is
 // not a flag, with the reason.
 //
-//   v1 id=<id> p=<player> t=<tick> ms=<server ms> c=<confidence>
+//   v2 id=<id> r=<region> p=<player> t=<tick> ms=<server ms> c=<confidence> z=<score>
 //      f=<check>:<feature>:<statistic>:<threshold>,...        (every check, fired or not)
 //      e=<seq>/<tick>/<client ms>/<server
 //      ms>/<kind>/<x>/<z>/<asked>/<granted>/<reach>/<limit>/<ok>;...
+//
+// v1 (the first nodes with the detector) has neither r= nor z=; it is still read: its region is
+// the id's bits above 40 (v1 ids were region << 40 | a counter), its score is not known (the
+// reviewers' recalibration recomputes it from the features). The node writes v2.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "crdt/result.h"
@@ -18,7 +24,20 @@ namespace worldline::region::anticheat {
 
 inline constexpr replica::ComponentId kFlagsComponent = 16;
 
+// A flag as the world keeps it: the detector's Flag and what the node adds.
+struct FlagRecord {
+  Flag flag;
+  std::uint32_t region = 0;     // the region (replica id) that raised it
+  std::optional<double> score;  // z when it was raised; v1 lines do not say
+};
+
+// v2. REQUIRES: record.score is set and finite.
+std::string format_flag(const FlagRecord& record);
+crdt::Result<FlagRecord> parse_flag_record(const std::string& line);
+
+// v1, as the first nodes wrote it (kept for tests and tools that have no score).
 std::string format_flag(const Flag& flag);
+// Either version; the flag alone.
 crdt::Result<Flag> parse_flag(const std::string& line);
 
 }  // namespace worldline::region::anticheat

@@ -137,3 +137,77 @@ TEST(RegionApp, AFlagRaisedByTheDetectorIsKeptInTheFlaggedPlayersSet) {
 
 }  // namespace
 }  // namespace worldline::app
+
+namespace worldline::app {
+namespace {
+
+struct QuietSink : gateway::SessionSink {
+  void deliver(gateway::ServerFrame) override {}
+  void close(int, std::string) override {}
+};
+
+// Runs a bot (player `bot` emoting every 400 ms of its clock) through `app` for 40 s of `wall`
+// time, committing every tick: the detector flags it (bot_timing) once.
+void run_bot(RegionApp& app, replica::Replica& world, crdt::ManualClock& wall, std::uint64_t bot) {
+  const auto session = app.host().attach(bot, std::make_shared<QuietSink>());
+  std::uint64_t seq = 0, next = wall.now_ms();
+  for (int t = 0; t < 800; ++t) {
+    wall.advance(50);
+    const std::uint64_t now = wall.now_ms();
+    if (now >= next) {
+      region::Action a;
+      a.client_seq = ++seq;
+      a.client_time_ms = next;
+      a.text = "o/";
+      app.host().submit(session, static_cast<int>(region::ActionKind::kEmote), a, now);
+      next += 400;
+    }
+    app.tick(world, now);
+    ASSERT_TRUE(world.commit(now).ok());
+    app.after_commit(world, true, std::nullopt, now);
+  }
+}
+
+std::vector<std::uint64_t> flag_ids(const replica::Replica& world) {
+  std::vector<std::uint64_t> ids;
+  for (const auto& [key, value] : world.store().entries()) {
+    if (key.component != region::anticheat::kFlagsComponent) continue;
+    for (const std::string& line : replica::value_as<crdt::Buffs>(value).elements())
+      ids.push_back(region::anticheat::parse_flag(line).value().id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// Flag ids never repeat across restarts (issue #16): the detector's own counter starts again at
+// each start, so the region numbers its flags itself — its id above bit 48, below it past both
+// its clock's ms × 16 and every id it kept — here with a wall clock set back an hour at the
+// restart, which alone would give smaller ids.
+TEST(RegionApp, FlagIdsNeverRepeatAcrossARestartWithTheWallClockSetBack) {
+  const replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+  replica::MemoryJournal journal;
+  testing::QueueOutbox outbox;
+  replica::Replica world(replica::ReplicaOptions{3, {3}}, registry, journal, outbox);
+  crdt::ManualClock wall(1'765'000'000'000);
+  {
+    RegionApp app(RegionAppOptions{}, wall);
+    ASSERT_TRUE(app.start(world));
+    run_bot(app, world, wall, 7);
+  }
+  const std::vector<std::uint64_t> before = flag_ids(world);
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0] >> 48, 3u);  // the region
+  EXPECT_GE(before[0] & ((std::uint64_t{1} << 48) - 1), std::uint64_t{1'765'000'000'000} << 4);
+  crdt::ManualClock behind(1'765'000'000'000 - 3'600'000);
+  RegionApp restarted(RegionAppOptions{}, behind);
+  ASSERT_TRUE(restarted.start(world));
+  run_bot(restarted, world, behind, 8);
+  const std::vector<std::uint64_t> after = flag_ids(world);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0], before[0]);
+  EXPECT_GT(after[1], before[0]);
+  EXPECT_EQ(after[1] >> 48, 3u);
+}
+
+}  // namespace
+}  // namespace worldline::app

@@ -203,6 +203,41 @@ TEST(Anticheat, OneTeleportIsNotAFlagTwoAre) {
   EXPECT_FALSE(r.first_flag_ms(2));
 }
 
+// A flag's evidence ends with the action that raised it, whether that action completed a line of
+// the packed ring or waits in the record for the next (the odd count: its first merge into the
+// review API's tests showed seq 0 and a stale kind there).
+TEST(Anticheat, AFlagsEvidenceEndsWithTheActionThatRaisedIt) {
+  for (int quiet_moves : {0, 1}) {
+    Region r;
+    r.spawn(1, {0, 0, 0});
+    std::uint64_t seq = 0;
+    auto move = [&](double to) {
+      Action a;
+      a.actor = 1;
+      a.client_seq = ++seq;
+      a.client_time_ms = r.now();
+      a.position = {to, 0, 0};
+      r.submit(ActionKind::kMove, a);
+      r.run_tick();
+    };
+    for (int i = 0; i < 40; ++i)
+      r.run_tick();
+    for (int i = 0; i < quiet_moves; ++i)
+      move(1);
+    move(200);
+    for (int i = 0; i < 40; ++i)
+      r.run_tick();
+    move(-200);  // the second jump: flagged
+    ASSERT_EQ(r.flags.size(), 1u) << quiet_moves;
+    const Flag& f = r.flags[0];
+    ASSERT_EQ(f.evidence.size(), seq) << quiet_moves;
+    EXPECT_EQ(f.evidence.back().seq, seq) << quiet_moves;
+    EXPECT_EQ(f.evidence.back().x, -200) << quiet_moves;
+    EXPECT_EQ(f.evidence.back().kind, ActionKind::kMove) << quiet_moves;
+    EXPECT_EQ(f.evidence.front().seq, 1u) << quiet_moves;
+  }
+}
+
 // A region that fell behind grants less than the client's time allows (the budget accrues per
 // tick run); a client that reconciles to where the region has it and turns back steps far from
 // its own last destination — twice here, which counted as two jumps until the check also asked

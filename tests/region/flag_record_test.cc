@@ -111,5 +111,44 @@ TEST(FlagRecord, WhatIsNotAFlagIsRefusedWithAReason) {
   EXPECT_FALSE(parse_flag(order).ok());
 }
 
+// v2, what the node writes: the region and the score z ride along (z is what recalibration
+// fits on); v1 lines, from the first nodes, still read, with the region from the id's high bits.
+TEST(FlagRecord, V2KeepsRegionAndScoreAndV1StillReads) {
+  const FlagRecord record{sample(), 3, 11.25};
+  const std::string line = format_flag(record);
+  EXPECT_EQ(line.rfind("v2 id=" + std::to_string(record.flag.id) + " r=3 p=4242 t=1200 ", 0), 0u)
+      << line;
+  EXPECT_NE(line.find(" c=0.9731 z=11.25 f=speed:0:"), std::string::npos) << line;
+  const auto back = parse_flag_record(line);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back.value().region, 3u);
+  EXPECT_EQ(back.value().score, 11.25);
+  EXPECT_EQ(back.value().flag.id, record.flag.id);
+  EXPECT_EQ(back.value().flag.evidence.size(), 2u);
+  EXPECT_EQ(format_flag(back.value()), line);  // one spelling
+  ASSERT_TRUE(parse_flag(line).ok());          // parse_flag reads both
+  EXPECT_EQ(parse_flag(line).value().player, 4242u);
+
+  const std::string v1 = format_flag(sample());
+  const auto old = parse_flag_record(v1);
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old.value().region, 3u);  // sample()'s id is 3 << 40 | 129
+  EXPECT_FALSE(old.value().score.has_value());
+
+  const std::string rest = line.substr(line.find(" p="));
+  for (const std::string& bad : {
+           "v2 id=1 p=4242" + line.substr(line.find(" t=")),  // no r=
+           "v2 id=1 r=70000" + rest,                          // not a region id
+           "v2 id=1 r=x" + rest,                              //
+           "v1 id=1 r=3" + rest,                              // v1 has no r=
+           "v2" + v1.substr(2),                               // v2 needs r= and z=
+       }) {
+    EXPECT_FALSE(parse_flag_record(bad).ok()) << bad;
+  }
+  std::string no_z = line;
+  no_z.replace(no_z.find(" z=11.25"), 8, " z=inf");
+  EXPECT_FALSE(parse_flag_record(no_z).ok()) << no_z;
+}
+
 }  // namespace
 }  // namespace worldline::region::anticheat

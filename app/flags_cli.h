@@ -1,0 +1,44 @@
+// `worldline flags list|show|verdict|recalibrate`: the investigators' review from a terminal,
+// over a node's admin HTTP routes (docs/anticheat.md, "Review workflow"). http_call is the
+// plain HTTP/1.1 client it uses (Boost.Beast, one request per connection, bounded in time);
+// the tests of the review routes use it too.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+namespace worldline::app {
+
+struct HttpResult {
+  int status = 0;     // 0: no reply (error says why)
+  std::string body;   // the reply's body
+  std::string error;  // connecting, sending or reading failed
+};
+
+// One request to `host_port` ("host:port"); `token` goes in "Authorization: Bearer" when set.
+HttpResult http_call(const std::string& host_port, const std::string& method,
+                     const std::string& target, const std::string& token = {},
+                     const std::string& body = {},
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+struct FlagsCommand {
+  std::string command;  // list, show, verdict, recalibrate
+  std::string target, token;
+  // list: filters, passed on as the route's query parameters when set.
+  std::string region, check, min_confidence, player, limit;
+  std::string id;  // show, verdict
+  std::string verdict, note;
+  bool json = false;  // print the node's JSON as it came
+};
+
+// Prints a table (list), a timeline (show) or the outcome; returns the process exit code: 0 done,
+// 1 the node refused (its reason printed), 2 no reply.
+int run_flags_command(const FlagsCommand& command, std::ostream& out, std::ostream& err);
+
+// The readable forms, from the routes' JSON (exposed for tests).
+std::string format_flag_table(const std::string& list_json);
+std::string format_flag_timeline(const std::string& flag_json);
+
+}  // namespace worldline::app
