@@ -13,6 +13,14 @@ constexpr double kLogitCap = 40;  // e^−40: beyond what a double's ibeta resol
 // Client clocks count whole ms; two samples further apart than this are unrelated (a pause).
 constexpr std::uint32_t kMaxStepMs = 1000;
 
+// Degrees between a kept aim and a unit vector: atan2(|a × b|, a · b), accurate at small angles.
+double between(const std::array<float, 3>& a, const crdt::Vec3& v) {
+  const double px = a[0], py = a[1], pz = a[2];
+  const double cx = py * v.z - pz * v.y, cy = pz * v.x - px * v.z, cz = px * v.y - py * v.x;
+  return std::atan2(std::sqrt(cx * cx + cy * cy + cz * cz), px * v.x + py * v.y + pz * v.z) * 180 /
+         M_PI;
+}
+
 double logit_of(double q, double not_q) {
   if (!(q > 0)) return -kLogitCap;
   if (!(not_q > 0)) return kLogitCap;
@@ -31,8 +39,18 @@ double hit_rate_above_logit(double hits, double attempts, const AimConfig& c) {
 }
 
 double hit_ratio_feature(double hits, double attempts, const AimConfig& c) {
+  hits = std::clamp(hits, 0.0, std::max(0.0, attempts));
+  const double a = std::max(1e-6, c.hit_prior_alpha) + hits;
+  const double b = std::max(1e-6, c.hit_prior_beta) + std::max(0.0, attempts - hits);
+  const double mean = a / (a + b), sd = std::sqrt(a * b / ((a + b) * (a + b) * (a + b + 1)));
+  if (mean + sd < c.hit_rate_threshold) return 0;
   const double conf = std::clamp(c.hit_confidence, 0.5 + 1e-9, 1 - 1e-12);
   return std::max(0.0, hit_rate_above_logit(hits, attempts, c) / std::log(conf / (1 - conf)));
+}
+
+double AimTrack::hit_rate(const AimConfig& c) const {
+  const double a = std::max(1e-6, c.hit_prior_alpha), b = std::max(1e-6, c.hit_prior_beta);
+  return (a + hits_) / (a + b + attempts_);
 }
 
 AimTrack::Sample AimTrack::sample(std::uint32_t ms, const crdt::Vec3& aim) {
@@ -68,27 +86,29 @@ void AimTrack::observe(const Action& a, const Outcome& o, const AimConfig& c) {
     const double d = std::clamp(c.hit_decay, 0.0, 1.0);
     attempts_ = static_cast<float>(attempts_ * d + 1);
     hits_ = static_cast<float>(hits_ * d + (hit ? 1 : 0));
-    hit_logit_ = static_cast<float>(hit_rate_above_logit(hits_, attempts_, c));
     hit_feature_ = static_cast<float>(hit_ratio_feature(hits_, attempts_, c));
   }
   // The timing checks need the client's clock.
   if (!a.client_time_ms) return;
   const auto ms = static_cast<std::uint32_t>(a.client_time_ms);
-  const Sample now = sample(ms, *a.aim);
+  const crdt::Vec3& v = *a.aim;
   double step = 0, dt = -1;
-  if (has_last_ && size_) {
+  if (has_last_) {
+    // The step from the previous sample, from the kept floats: one atan2, no other trig.
+    step = between(last_aim_, v);
     const std::uint32_t since = ms - last_ms_;  // wraps: a clock that went back is huge
     if (since <= kMaxStepMs) {
       dt = since;
-      step = angle_deg(newest(), now);
       turn_ = static_cast<float>(turn_ * std::exp(-dt / pos(c.turn_window_ms)) + step);
     } else {
       turn_ = 0;
     }
   }
+  last_aim_ = {static_cast<float>(v.x), static_cast<float>(v.y), static_cast<float>(v.z)};
   // A change point joins the ring (a player looking the same way for a while takes one slot).
-  if (!size_ || angle_deg(newest(), now) >= 0.5) {
-    ring_[next_] = now;
+  if (!size_ || between(newest_aim_, v) >= 0.5) {
+    newest_aim_ = last_aim_;
+    ring_[next_] = sample(ms, v);
     next_ = static_cast<std::uint8_t>((next_ + 1) % kSamples);
     size_ = static_cast<std::uint8_t>(std::min<std::size_t>(size_ + 1u, kSamples));
   }
@@ -108,6 +128,7 @@ void AimTrack::observe(const Action& a, const Outcome& o, const AimConfig& c) {
   if (!first) return;
   // Back from the newest sample (the hit's, or one within 0.5° of it) while in view; the oldest
   // in view is when the target came into view — if an older sample shows it out of view.
+  const Sample now = newest();
   const Sample* entry = nullptr;
   for (std::size_t i = 0; i < size_; ++i) {
     const Sample& s = ring_[(next_ + kSamples - 1 - i) % kSamples];

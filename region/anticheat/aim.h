@@ -63,7 +63,10 @@ struct AimConfig {
 // The probability that the true rate exceeds `threshold` under Beta(α + hits, β + misses), and
 // its logit (finite: ±40 at the ends).
 double hit_rate_above_logit(double hits, double attempts, const AimConfig& c);
-// The hit-ratio feature: max(0, logit(q) / logit(hit_confidence)).
+// The hit-ratio feature: max(0, logit(q) / logit(hit_confidence)). The incomplete beta
+// function is costly (microseconds): it is computed only when the posterior mean plus one
+// standard deviation reaches the threshold — below, the median is below it (|mean − median| ≤
+// σ for any distribution), so q ≤ ½ and the feature is exactly 0.
 double hit_ratio_feature(double hits, double attempts, const AimConfig& c);
 
 class AimTrack {
@@ -81,6 +84,8 @@ class AimTrack {
     return reaction_.sum / pos(c.reaction_threshold);
   }
   double hit_feature() const { return hit_feature_; }
+  // The posterior mean hit rate, (α + hits) / (α + β + attempts): what a reviewer reads.
+  double hit_rate(const AimConfig& c) const;
   // What a reviewer reads (the statistics behind the features).
   double snap_sum() const { return snap_.sum; }
   double reaction_sum() const { return reaction_.sum; }
@@ -88,7 +93,6 @@ class AimTrack {
   double last_reaction_ms() const { return last_reaction_; }
   double hits() const { return hits_; }
   double attempts() const { return attempts_; }
-  double hit_logit() const { return hit_logit_; }
 
   static constexpr std::size_t kSamples = 16;  // aim change points kept (≥ 0.8 s at 20 Hz)
 
@@ -106,13 +110,15 @@ class AimTrack {
   const Sample& newest() const { return ring_[(next_ + kSamples - 1) % kSamples]; }
 
   std::array<Sample, kSamples> ring_{};  // change points: a sample ≥ 0.5° from the one before
+  std::array<float, 3> last_aim_{};      // the previous sample's aim (steps need no trig)
+  std::array<float, 3> newest_aim_{};    // the newest change point's (nor does the 0.5° test)
   std::uint8_t next_ = 0, size_ = 0;
   bool has_last_ = false;
   std::uint32_t last_ms_ = 0;  // the previous sample's time (kept even when not a change point)
   float turn_ = 0;             // degrees turned lately (decayed by turn_window_ms)
   Cusum snap_, reaction_;
   float last_snap_ = 0, last_reaction_ = -1;
-  float hits_ = 0, attempts_ = 0, hit_logit_ = 0, hit_feature_ = 0;
+  float hits_ = 0, attempts_ = 0, hit_feature_ = 0;
   crdt::EntityId last_target_ = 0;
   std::uint32_t last_target_ms_ = 0;
 };

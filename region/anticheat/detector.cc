@@ -393,10 +393,10 @@ PlayerReport Detector::evaluate(ActorId id, const Player& p) const {
       CheckValue{Check::kSnap, p.aim.snap_feature(c.aim), p.aim.snap_sum(), c.aim.snap_threshold};
   r.checks[7] = CheckValue{Check::kReaction, p.aim.reaction_feature(c.aim), p.aim.reaction_sum(),
                            c.aim.reaction_threshold};
-  // The statistic: the logit of the posterior probability that the true hit rate is above the
-  // threshold; its threshold, the logit of hit_confidence.
-  r.checks[8] = CheckValue{Check::kHitRatio, p.aim.hit_feature(), p.aim.hit_logit(),
-                           std::log(c.aim.hit_confidence / (1 - c.aim.hit_confidence))};
+  // The statistic: the posterior mean hit rate; its threshold, the rate the feature asks the
+  // posterior to be above.
+  r.checks[8] = CheckValue{Check::kHitRatio, p.aim.hit_feature(), p.aim.hit_rate(c.aim),
+                           c.aim.hit_rate_threshold};
   std::array<double, kChecks> features;
   for (std::size_t i = 0; i < kChecks; ++i)
     features[i] = r.checks[i].feature;
