@@ -44,6 +44,8 @@ const char* limit_name(region::Limit limit) {
       return "cooldown";
     case region::Limit::kRange:
       return "range";
+    case region::Limit::kMissed:
+      return "missed";
   }
   return "unknown";
 }

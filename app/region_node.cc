@@ -127,6 +127,10 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   if (c.pipeline.ghost_margin < c.game.attack_range) {
     return config_error(source, "region.ghost_margin must be at least region.attack_range");
   }
+  c.game.aim_tolerance_deg = r["aim_tolerance_deg"].value_or(10.0);
+  if (!(c.game.aim_tolerance_deg > 0) || !(c.game.aim_tolerance_deg <= 180)) {
+    return config_error(source, "region.aim_tolerance_deg: more than 0, at most 180");
+  }
   c.game.pickup_range = r["pickup_range"].value_or(5.0);
   if (!(c.game.pickup_range > 0) || !std::isfinite(c.game.pickup_range)) {
     return config_error(source, "region.pickup_range must be > 0");

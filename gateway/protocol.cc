@@ -126,6 +126,21 @@ ParseResult parse_action(const json::object& o) {
     const UintField target = uint_field(args, "target");
     if (!target.ok) return bad(ErrorCode::kBadField, "args.target must be an entity id", s);
     a.action.target = target.value.value_or(0);
+    if (const json::value* aim_v = args.if_contains("aim")) {
+      if (!aim_v->is_object()) {
+        return bad(ErrorCode::kBadField, "args.aim must be an object {x, y, z}", s);
+      }
+      const json::object& aim = aim_v->as_object();
+      const auto ax = number_field(aim, "x", 0), ay = number_field(aim, "y", 0),
+                 az = number_field(aim, "z", 0);
+      if (!ax || !ay || !az)
+        return bad(ErrorCode::kBadField, "args.aim.x, y, z must be numbers", s);
+      a.action.aim = region::unit_aim({*ax, *ay, *az});
+      if (!a.action.aim) {
+        return bad(ErrorCode::kBadField, "args.aim must be a finite direction of non-zero length",
+                   s);
+      }
+    }
     if (const json::value* text = args.if_contains("text")) {
       if (!text->is_string()) return bad(ErrorCode::kBadField, "args.text must be a string", s);
       a.action.text = std::string(text->as_string());

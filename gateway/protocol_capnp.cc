@@ -45,6 +45,16 @@ ParseResult read_action(wire::Action::Reader a) {
     f.action.position = {args.getX(), args.getY(), args.getZ()};
     f.action.target = args.getTarget();
     if (args.hasText()) f.action.text = text(args.getText());
+    if (args.hasAim()) {
+      // Unlike a position (ingress refuses those with their reason), a bad aim is a malformed
+      // field, as in the JSON form.
+      const auto aim = args.getAim();
+      f.action.aim = region::unit_aim({aim.getX(), aim.getY(), aim.getZ()});
+      if (!f.action.aim) {
+        return bad(ErrorCode::kBadField, "args.aim must be a finite direction of non-zero length",
+                   seq);
+      }
+    }
   }
   if (a.hasAfter()) {
     const auto after = a.getAfter();
@@ -169,6 +179,12 @@ std::string encode_client_capnp(const ClientFrame& frame) {
     args.setZ(a.action.position.z);
     args.setTarget(a.action.target);
     if (!a.action.text.empty()) args.setText(as_text(a.action.text));
+    if (a.action.aim) {
+      auto aim = args.initAim();
+      aim.setX(a.action.aim->x);
+      aim.setY(a.action.aim->y);
+      aim.setZ(a.action.aim->z);
+    }
     if (a.action.after) {
       auto after = b.initAfter();
       after.setActor(a.action.after->actor);

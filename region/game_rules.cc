@@ -149,11 +149,15 @@ Outcome GameRules::attack_from(const Action& a, HandlerContext& ctx) {
   if (reach > config_.attack_range) {
     Outcome o = refuse(a, "target out of range");
     o.reach = static_cast<float>(reach);
+    o.actor_at = *me;
+    o.target_at = *them;
     o.limit = Limit::kRange;
     return o;
   }
   Outcome o = ok(a);
   o.reach = static_cast<float>(reach);
+  o.actor_at = *me;
+  o.target_at = *them;
   PaceShard& shard = paces_[a.actor % kPaceShards];
   std::lock_guard<std::mutex> lock(shard.mutex);
   std::optional<std::uint64_t>& last = shard.pace[a.actor].last_attack_tick;
@@ -164,6 +168,26 @@ Outcome GameRules::attack_from(const Action& a, HandlerContext& ctx) {
     return o;
   }
   last = ctx.tick;
+  // The aim, after the cooldown: a miss is a swing, and costs it. A target standing where the
+  // attacker stands is in every direction.
+  if (a.aim && reach > 1e-9) {
+    const double cos = ((them->x - me->x) * a.aim->x + (them->y - me->y) * a.aim->y +
+                        (them->z - me->z) * a.aim->z) /
+                       reach;
+    const double off = std::acos(std::clamp(cos, -1.0, 1.0)) * 180 / M_PI;
+    o.aim_error_deg = static_cast<float>(off);
+    if (off > config_.aim_tolerance_deg) {
+      char detail[128];
+      std::snprintf(detail, sizeof detail, "aim %.1f deg off the target; aim_tolerance_deg is %.1f",
+                    off, config_.aim_tolerance_deg);
+      o.ok = false;
+      o.reason = detail;
+      o.code = "missed";
+      o.limit = Limit::kMissed;
+    }
+  } else if (a.aim) {
+    o.aim_error_deg = 0;
+  }
   return o;
 }
 

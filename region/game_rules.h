@@ -6,7 +6,8 @@
 //              most move_catch_up_ticks; position: LWW register); refused as too_fast when the
 //              budget is spent;
 //   attack   — within range, after the cooldown, on a live target: damage into its health counter;
-//              dead at <= 0, and the dead neither attack nor take damage;
+//              dead at <= 0, and the dead neither attack nor take damage; an attack with aim
+//              further than aim_tolerance_deg off the target is `missed` (cooldown spent);
 //   pickup   — an item that exists (items.h) within pickup_range of the actor, by
 //              first-claim-wins: one owner, the losers get a reject; an unknown item is refused
 //              as no_such_item, a far one as out_of_range;
@@ -52,6 +53,10 @@ struct GameConfig {
   std::uint32_t move_lead_ticks = 2;
   std::uint32_t move_max_step_ticks = 3;  // no single move goes further than this many ticks' worth
   double attack_range = 5;
+  // An attack that says where it aims (Action::aim) hits only if the aim is within this many
+  // degrees of the direction to the target (from the attacker to the target's centre, as they
+  // stood when the tick began); further off it is a miss (`missed`). Without aim: as before.
+  double aim_tolerance_deg = 10;
   std::uint32_t attack_cooldown_ticks = 2;
   std::int64_t attack_damage = 10;
   std::int64_t spawn_health = 100;
@@ -67,6 +72,7 @@ enum class Limit : std::uint8_t {
   kMoveBudget,  // a move clamped or refused (too_fast) by the movement budget
   kCooldown,    // an attack refused on cooldown
   kRange,       // an attack or pickup refused as out of range
+  kMissed,      // an attack with aim further off the target than aim_tolerance_deg (`missed`)
 };
 
 struct Outcome {
@@ -85,6 +91,12 @@ struct Outcome {
   // asked for and granted (the rest was clamped by the movement budget); an attack's or a
   // pickup's reach, the distance to its target (−1: not measured). World units.
   float asked = 0, granted = 0, reach = -1;
+  // An attack with aim that got as far as the aim test (alive, in range, off cooldown): degrees
+  // between the aim and the direction to the target (−1: not measured). And, whenever `reach`
+  // is measured for an attack, where the attacker and the target stood (the aim checks need
+  // the direction to the target).
+  float aim_error_deg = -1;
+  crdt::Vec3 actor_at, target_at;
   Limit limit = Limit::kNone;
 };
 

@@ -42,6 +42,14 @@ std::optional<Reject> Ingress::check(int raw_kind, const Action& a, std::uint64_
     return Reject{RejectReason::kClockSkew,
                   "client clock " + std::to_string(skew) + " ms away from the region's"};
   }
+  // The parsers already refuse a bad aim (bad_field); an action built another way is checked
+  // here too: the rules divide by nothing, but trust it is a unit vector.
+  if (a.aim) {
+    const auto unit = unit_aim(*a.aim);
+    if (!unit || std::abs(std::hypot(a.aim->x, a.aim->y, a.aim->z) - 1) > 1e-6) {
+      return Reject{RejectReason::kNonFiniteCoordinate, "aim is not a finite unit direction"};
+    }
+  }
   switch (a.kind) {
     case ActionKind::kMove: {
       const crdt::Vec3& p = a.position;

@@ -43,6 +43,16 @@ struct Args {
   z @2 :Float64;
   target @3 :UInt64;     # an entity id; 0 = none
   text @4 :Text;         # chat
+  aim @5 :Direction;     # attack, move (optional): where the player aims; unset = not said
+}
+
+# A direction in world axes, any non-zero finite length (the node scales it to length 1); NaN,
+# infinity or zero length is `error bad_field`. Added after the first release: an older client
+# never sets it, and an older node ignores it.
+struct Direction {
+  x @0 :Float64;
+  y @1 :Float64;
+  z @2 :Float64;
 }
 
 struct Dependency {

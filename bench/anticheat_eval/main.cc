@@ -2,7 +2,7 @@
 // simulated cheaters from honest players, and what it costs a tick (issue #16's targets).
 //
 // 1. Calibration: labelled populations (population.h: 400 honest players of five kinds, 40 of
-//    each of seven cheats, at once in one region, through the real pipeline and game rules) on
+//    each of nine cheats, at once in one region, through the real pipeline and game rules) on
 //    the calibration seeds; Platt's a and b fitted on each player's highest score of the run.
 // 2. Evaluation, on other seeds, with the fitted a and b in the detector (flags at its flag_at):
 //    per cheat recall, precision (against all honest players of the run), ROC AUC against the
@@ -17,7 +17,6 @@
 //   build/bench/bench/anticheat_eval [--calib-seeds 3] [--eval-seeds 8] [--seconds 120]
 //     [--scale 1] [--cost-pairs 300] [--cost-workers 1,2] [--no-cost] [--no-eval]
 //   (--cost-workers 0: only observe() alone, replayed on one thread)
-// Aim snap is not simulated: `attack` has no aim direction in the protocol yet (issue #16).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -236,6 +235,17 @@ void report(const std::vector<PlayerResult>& players, const ac::PlattFit& fit) {
   }
   std::printf("%-18s %6.0f %8.0f %9.3f %9.3f\n", "with lag spikes", lag_n, lag_flagged,
               lag_n ? 100 * lag_flagged / lag_n : 0, 100 * wilson_upper(lag_flagged, lag_n));
+  // Each flagged honest player: what flagged it (the checks at or over 1 in the first flag) and
+  // every check's highest feature — which check's tail it was.
+  for (const PlayerResult& p : players) {
+    if (info(p.kind).cheat || !p.detected_s) continue;
+    std::printf("  flagged honest %s at %.1f s by '%s':", info(p.kind).name, *p.detected_s,
+                p.first_checks.c_str());
+    for (std::size_t c = 0; c < ac::kChecks; ++c)
+      if (p.max_feature[c] >= 0.1)
+        std::printf(" %s %.2f", ac::to_string(static_cast<ac::Check>(c)), p.max_feature[c]);
+    std::printf("\n");
+  }
 
   std::printf(
       "\nReliability (confidence σ(a·max z + b) in bins against the observed share of "
@@ -272,7 +282,7 @@ int main(int argc, char** argv) {
   std::printf("population per run:");
   for (const KindInfo& k : kinds())
     std::printf(" %s %ld,", k.name, std::lround(k.per_run * o.scale));
-  std::printf("\n(aim snap is not simulated: `attack` carries no aim direction yet)\n");
+  std::printf("\n");
 
   if (o.eval) {
     ac::AnticheatConfig config;  // the defaults (detector.h)
@@ -285,6 +295,28 @@ int main(int argc, char** argv) {
       z.push_back(calib[i].max_z);
       cheat[i] = info(calib[i].kind).cheat;
       cheaters += cheat[i] ? 1 : 0;
+    }
+    // The honest population's hit rate (aimed attacks that reached the aim test), and the
+    // Beta(α, β) it fits by the method of moments, the binomial noise of each player's rate
+    // taken out — what hit_ratio's prior stands for (the default is a weaker Beta(4, 2)).
+    {
+      double n = 0, sum = 0, sum2 = 0, noise = 0, best = 0;
+      for (const PlayerResult& p : calib) {
+        if (info(p.kind).cheat || p.attempts < 20) continue;
+        const double r = p.hits / p.attempts;
+        n += 1;
+        sum += r;
+        sum2 += r * r;
+        noise += r * (1 - r) / p.attempts;
+        best = std::max(best, r);
+      }
+      const double m = sum / n, var = sum2 / n - m * m - noise / n;
+      const double strength = var > 0 ? m * (1 - m) / var - 1 : NAN;
+      std::printf(
+          "honest hit rate (%.0f players with >= 20 aimed attempts): mean %.3f, best %.3f; "
+          "Beta fit alpha %.2f, beta %.2f; configured prior Beta(%.1f, %.1f), threshold %.2f\n",
+          n, m, best, m * strength, (1 - m) * strength, config.aim.hit_prior_alpha,
+          config.aim.hit_prior_beta, config.aim.hit_rate_threshold);
     }
     const ac::PlattFit fit = ac::fit_platt(z, std::span<const bool>(cheat.get(), calib.size()));
     const double rate = cheaters / static_cast<double>(calib.size());

@@ -24,6 +24,51 @@ constexpr std::uint64_t kStartMs = 1'000'000;
 constexpr ActorId kDummyBase = 1'000'000;  // player p's training dummy is kDummyBase + p
 constexpr double kCooldownMs = 100;        // GameConfig's 2 ticks at 20 Hz
 
+constexpr double kViewDeg = 45;  // the dummy is in view within this of the client's aim
+
+// An angle in (−180, 180].
+double wrap(double deg) {
+  deg = std::fmod(deg + 180, 360);
+  if (deg < 0) deg += 360;
+  return deg - 180;
+}
+
+// A minimum-jerk turn's share done at τ ∈ [0, 1] (how a human's aimed movement accelerates
+// and decelerates: zero speed at both ends, peak 1.875× the mean).
+double min_jerk(double tau) {
+  tau = std::clamp(tau, 0.0, 1.0);
+  return tau * tau * tau * (10 - 15 * tau + 6 * tau * tau);
+}
+
+// How a player aims: the spread of its shots (each axis, degrees), its reaction after the
+// target came into view (lognormal median, ms), the top angular speed of its flicks (°/s), the
+// settle after a flick (median ms), how often it fires at the end of the flick without one, and
+// its delay from settled to firing (median ms).
+struct AimSkill {
+  double sigma = 7, reaction_ms = 250, omega = 600, settle_ms = 110, flick_shot = 0.03,
+         fire_ms = 50;
+};
+
+// Counts each player's aimed attacks that reached the aim test, and its hits, on the way to the
+// detector (the population's hit rate, for the prior).
+class CountingObserver final : public region::ActionObserver {
+ public:
+  CountingObserver(ac::Detector& detector, std::vector<PlayerResult>& out)
+      : detector_(detector), out_(out) {}
+  void observe(const region::Action& a, const region::Outcome& o, std::uint64_t tick) override {
+    detector_.observe(a, o, tick);
+    if (a.kind == ActionKind::kAttack && o.aim_error_deg >= 0 && a.actor >= 1 &&
+        a.actor <= out_.size()) {
+      out_[a.actor - 1].attempts += 1;
+      out_[a.actor - 1].hits += o.limit == region::Limit::kMissed ? 0 : 1;
+    }
+  }
+
+ private:
+  ac::Detector& detector_;
+  std::vector<PlayerResult>& out_;
+};
+
 // The journal's write is the node's cost, not the detector's: dropped (as in region_bench).
 class DiscardingJournal final : public replica::Journal {
  public:
@@ -58,6 +103,15 @@ struct Client {
   double pace = 1, speed_factor = 1, stand = 3;
   enum Phase { kWalk, kApproach, kFight } phase = kWalk;
   double fight_end = 0;
+  // Aim, in degrees: yaw in the x–z plane (0: +x, 90: +z, as atan2(z, x)), pitch up. While
+  // walking it turns to the heading; in a fight it goes through the stages below, each turn
+  // from (from_yaw, from_pitch) to (to_yaw, to_pitch) between stage_start and stage_end.
+  AimSkill skill;
+  double yaw = 0, pitch = 0, heading = 0, aim_e = 0;
+  enum Stage { kLook, kAway, kScan, kReact, kFlick, kSettle, kTrack } stage = kLook;
+  double scan_speed = 50, away_yaw = 0, stage_start = 0, stage_end = 0;
+  double from_yaw = 0, from_pitch = 0, to_yaw = 0, to_pitch = 0;
+  bool snap_pending = false;  // the aim cheats: turn onto the target as the attack goes out
   std::uint64_t seq = 0;
   struct Predicted {
     std::uint64_t seq;
@@ -120,6 +174,102 @@ struct Client {
     return false;
   }
 
+  double normal(double sigma) { return std::normal_distribution<double>(0, sigma)(rng); }
+  double target_yaw() const { return std::atan2(dz - z, dx - x) * 180 / M_PI; }
+  crdt::Vec3 aim_vector() const {
+    const double y = yaw * M_PI / 180, p = pitch * M_PI / 180;
+    return {std::cos(y) * std::cos(p), std::sin(p), std::sin(y) * std::cos(p)};
+  }
+  // A turn from where the aim is to the target plus a shot's spread, over `ms`.
+  void turn(Stage next, double e, double spread, double ms) {
+    stage = next;
+    from_yaw = yaw;
+    from_pitch = pitch;
+    to_yaw = target_yaw() + normal(spread);
+    to_pitch = normal(spread);
+    stage_start = e;
+    stage_end = e + ms;
+  }
+  void hold(double e) {
+    stage = kTrack;
+    from_yaw = to_yaw = yaw;
+    from_pitch = to_pitch = pitch;
+    stage_start = stage_end = e;
+  }
+  // The aim as it is at client time e (e never goes back).
+  void aim_to(double e) {
+    const double dt = std::max(0.0, e - aim_e);
+    aim_e = e;
+    switch (stage) {
+      case kLook:
+      case kAway: {  // turning at up to 360°/s: to the heading, or away to look around
+        const double d = wrap((stage == kLook ? heading : away_yaw) - yaw), m = 0.36 * dt;
+        yaw = wrap(yaw + std::clamp(d, -m, m));
+        pitch *= 0.5;
+        break;
+      }
+      case kScan:
+      case kReact: {  // looking around, towards the target's side but never onto it
+        const double off = wrap(yaw - target_yaw());
+        double next = off - (off > 0 ? 1 : -1) * scan_speed * dt / 1000;
+        if (std::abs(next) < 8 || (next > 0) != (off > 0)) next = off > 0 ? 8 : -8;
+        if (std::abs(off) < 8) next = off;
+        yaw = wrap(target_yaw() + next);
+        break;
+      }
+      case kFlick:
+      case kSettle:
+      case kTrack: {
+        const double span = stage_end - stage_start;
+        const double s = span > 0 ? min_jerk((e - stage_start) / span) : 1;
+        yaw = wrap(from_yaw + wrap(to_yaw - from_yaw) * s);
+        pitch = from_pitch + (to_pitch - from_pitch) * s;
+        break;
+      }
+    }
+  }
+  // The aim stage that ends at e (kAway, kReact, kFlick, kSettle).
+  void aim_event(double e) {
+    aim_to(e);
+    switch (stage) {
+      case kAway:
+        stage = kScan;
+        break;
+      case kReact:
+        if (kind == Kind::kAimSnap) {
+          // Human so far; now onto the target (with a human's spread) in one step, firing.
+          if (cheat_from < 0) cheat_from = real(e);
+          hold(e);
+          snap_pending = true;
+          e_attack = e + uniform(1, 15);
+        } else {
+          const double a = std::hypot(wrap(target_yaw() - yaw), pitch);
+          turn(kFlick, e, 2 * skill.sigma, std::max(60 + 1.5 * a, 1.875 * a / skill.omega * 1000));
+        }
+        break;
+      case kFlick:
+        if (uniform(0, 1) < skill.flick_shot) {  // fires as the flick ends, unsettled
+          hold(e);
+          e_attack = e + 1;
+        } else {
+          turn(kSettle, e, skill.sigma, lognormal(skill.settle_ms, 0.3));
+        }
+        break;
+      case kSettle:
+        hold(e);
+        e_attack = e + std::max(1.0, lognormal(skill.fire_ms, 0.4));
+        break;
+      default:
+        break;
+    }
+  }
+  double aim_event_at() const {
+    return phase == kFight &&
+                   (stage == kAway || stage == kReact || stage == kFlick || stage == kSettle)
+               ? stage_end
+               : 1e18;
+  }
+
   void send(region::Action a, ActionKind kind_of, double e) {
     a.actor = id;
     a.client_seq = ++seq;
@@ -129,6 +279,7 @@ struct Client {
   }
 
   void frame(double e) {
+    const double ox = x, oz = z;
     switch (phase) {
       case kWalk:
         if (walk_to(wx, wz)) {
@@ -144,9 +295,14 @@ struct Client {
         break;
       case kApproach:
         if (walk_to(sx, sz)) {
+          // At its spot: it glances around (away from the dummy), then looks for it.
           phase = kFight;
-          fight_end = e + uniform(3'000, 8'000);
-          e_attack = e + attack_interval();
+          fight_end = e + uniform(4'000, 9'000);
+          e_attack = 1e18;  // nothing to fire at until it has the dummy in its sights
+          stage = kAway;
+          away_yaw = wrap(target_yaw() + (uniform(0, 1) < 0.5 ? 1 : -1) * uniform(90, 170));
+          stage_end = e + uniform(400, 1'500);
+          scan_speed = uniform(30, 80);
         }
         break;
       case kFight:
@@ -154,10 +310,28 @@ struct Client {
         if (std::hypot(x - sx, z - sz) > 0.01) walk_to(sx, sz);
         if (e >= fight_end) {
           phase = kWalk;
+          stage = kLook;
+          snap_pending = false;
           new_waypoint();
           e_emote = e + emote_interval();
         }
         break;
+    }
+    if (std::hypot(x - ox, z - oz) > 1e-9) heading = std::atan2(z - oz, x - ox) * 180 / M_PI;
+    aim_to(e);
+    // The dummy comes into view: a human reacts; the aimbot fires at once, locked on.
+    if (phase == kFight && stage == kScan &&
+        std::hypot(wrap(yaw - target_yaw()), pitch) <= kViewDeg) {
+      if (kind == Kind::kAimbot) {
+        if (cheat_from < 0) cheat_from = real(e);
+        hold(e);
+        snap_pending = true;
+        e_attack = e + uniform(1, 30);
+      } else {
+        stage = kReact;
+        stage_start = e;
+        stage_end = e + lognormal(skill.reaction_ms, 0.25);
+      }
     }
     if (kind == Kind::kTeleport && e >= e_teleport) {  // whatever it is doing
       if (cheat_from < 0) cheat_from = real(e);
@@ -168,6 +342,7 @@ struct Client {
     }
     region::Action a;
     a.position = {x, 0, z};
+    a.aim = aim_vector();
     send(a, ActionKind::kMove, e);
     history.push_back({seq, x, z});
     if (history.size() > 400) history.pop_front();
@@ -178,9 +353,12 @@ struct Client {
     for (;;) {
       const bool fighting = phase == kFight && e_attack < fight_end;
       const double e_discrete = fighting ? e_attack : phase == kWalk ? e_emote : 1e18;
-      const double e = std::min(e_frame, e_discrete);
+      const double e_aim = aim_event_at();
+      const double e = std::min({e_frame, e_discrete, e_aim});
       if (real(e) > now) return;
-      if (e == e_frame) {
+      if (e == e_aim) {
+        aim_event(e);
+      } else if (e == e_frame) {
         frame(e);
         e_frame += kFrameMs;
       } else if (fighting) {
@@ -189,11 +367,30 @@ struct Client {
           if (cheat_from < 0 && (kind == Kind::kReach || kind == Kind::kRapidFire)) {
             cheat_from = real(e);
           }
+          aim_to(e);
+          if (snap_pending) {  // the aim cheats: onto the target in this one step
+            yaw = target_yaw() + normal(kind == Kind::kAimbot ? 0.3 : skill.sigma);
+            pitch = normal(kind == Kind::kAimbot ? 0.3 : skill.sigma);
+            snap_pending = false;
+          }
           region::Action a;
           a.target = kDummyBase + id;
+          a.aim = aim_vector();
           send(a, ActionKind::kAttack, e);
         }
-        e_attack = e + attack_interval();
+        // Between shots the aim drifts to where the next one will land: a human's spread; the
+        // aimbot stays locked on.
+        // (Each shot's spread is its own: the drift ends before the next shot, however soon.)
+        aim_to(e);
+        const double next = attack_interval();
+        if (kind == Kind::kAimbot) {
+          yaw = target_yaw() + normal(0.3);
+          pitch = normal(0.3);
+          hold(e);
+        } else {
+          turn(kTrack, e, skill.sigma, std::min(150.0, 0.8 * next));
+        }
+        e_attack = e + next;
       } else {
         region::Action a;
         a.text = "gg";
@@ -248,7 +445,13 @@ void configure(Client& c, Kind kind) {
   if (skilled) {
     c.pace = 1;
     c.stand = c.uniform(4.6, 5.0);  // at the edge of range
+    // Aims very well: a tight spread, quick reactions and flicks, a short settle, and one
+    // shot in ten fired as the flick ends.
+    c.skill = AimSkill{c.uniform(4.2, 5.5), 210, c.uniform(800, 1'500), 70, 0.1, 25};
+  } else {
+    c.skill = AimSkill{c.uniform(5.5, 8.5), 250, c.uniform(400, 800), 110, 0.03, 50};
   }
+  c.yaw = c.heading = c.uniform(-180, 180);
   switch (kind) {
     case Kind::kSpeed10:
       c.pace = 1;
@@ -288,6 +491,8 @@ const std::array<KindInfo, kKinds>& kinds() {
       {"rapid_fire", true, "blatant", 40},
       {"reach", true, "other", 40},
       {"bot", true, "other", 40},
+      {"aim_snap", true, "subtle", 40},
+      {"aimbot", true, "blatant", 40},
   }};
   return table;
 }
@@ -329,11 +534,12 @@ std::vector<PlayerResult> run_population(const RunOptions& o, RunStats* stats) {
   region::PipelineOptions po;
   po.partition.workers = 1;  // one worker: the run is deterministic and leaves a core free
   region::RegionPipeline pipeline{po, region::PriorityRules::defaults(), rules, world, clock};
-  pipeline.set_observer(&detector);
-
   std::vector<PlayerResult> out(clients.size());
   for (std::size_t i = 0; i < clients.size(); ++i)
     out[i].kind = clients[i].kind;
+  CountingObserver observer{detector, out};
+  pipeline.set_observer(&observer);
+
   std::uint64_t tick = 0, actions = 0, flags = 0;
   const auto ticks = static_cast<std::uint64_t>(o.seconds * 1000 / kTickMs);
   for (std::uint64_t t = 0; t < ticks; ++t) {

@@ -7,7 +7,12 @@
 // the position it predicts, emotes now and then, and reconciles to the server's position when
 // that differs from its prediction by more than kReconcileUnits (as a client with prediction
 // does). Its frames reach the region after a network delay with jitter, in order (TCP), and
-// the server's state reaches it the same way back. What the kinds change is in population.cc.
+// the server's state reaches it the same way back. Every client aims (the protocol's `aim` on
+// its moves and attacks): it looks where it walks; at its fighting spot it looks around until
+// the dummy comes into view (within 45° of its aim), reacts (lognormal, median 250 ms), flicks
+// onto it (a minimum-jerk turn, its angular speed limited), settles and fires; its shots land
+// with a per-player spread (the rules count a shot more than 10° off as a miss). What the kinds
+// change is in population.cc.
 #pragma once
 
 #include <array>
@@ -35,8 +40,10 @@ enum class Kind : int {
   kRapidFire,  // attacks at about 1.8× the rate the cooldown allows
   kReach,      // attacks from 1.3–2× the range
   kBot,        // discrete actions at perfectly regular intervals
+  kAimSnap,    // human in every way but one: turns onto the target in one step as it fires
+  kAimbot,     // fires as the target comes into view, aim locked on it: snap, reaction, hit ratio
 };
-inline constexpr int kKinds = 12;
+inline constexpr int kKinds = 14;
 
 struct KindInfo {
   const char* name;
@@ -62,6 +69,7 @@ struct PlayerResult {
   std::optional<double> detected_s;
   std::string first_checks;  // the checks that fired in the first flag
   std::array<double, region::anticheat::kChecks> max_feature{};  // each check's, over the run
+  double hits = 0, attempts = 0;  // aimed attacks that hit, and that reached the aim test
 };
 
 struct RunOptions {

@@ -79,7 +79,8 @@ struct Load {
   }
 
   // 5 000 actions of distinct players: 60 % moves a step from where they stand, 25 % attacks
-  // on a player within range if there is one, 15 % emotes.
+  // on a player within range if there is one, 15 % emotes; moves and attacks carry an aim (the
+  // aim checks run on them).
   std::vector<region::Submission> batch() {
     std::vector<region::Submission> out;
     out.reserve(5'000);
@@ -98,11 +99,14 @@ struct Load {
         at[p].x = std::clamp(at[p].x + std::cos(angle) * step, 0.0, 300.0);
         at[p].z = std::clamp(at[p].z + std::sin(angle) * step, 0.0, 300.0);
         a.position = at[p];
+        a.aim = crdt::Vec3{std::cos(angle), 0, std::sin(angle)};  // looking where it walks
       } else if (roll < 0.85) {
         kind = ActionKind::kAttack;
         const auto near = pipeline->within(at[p].x, at[p].z, 5);
         a.target = near.size() > 1 ? near[rng() % near.size()] : 1 + rng() % kPlayers;
         if (a.target == p) a.target = p % kPlayers + 1;
+        const double angle = unit(rng) * 2 * M_PI;  // aimed anywhere: hits and misses
+        a.aim = crdt::Vec3{std::cos(angle), 0, std::sin(angle)};
       } else {
         a.text = "gg";
       }

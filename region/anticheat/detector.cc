@@ -17,7 +17,8 @@ namespace worldline::region::anticheat {
 namespace {
 
 constexpr std::array<const char*, kChecks> kCheckNames = {"speed", "teleport", "rapid_fire",
-                                                          "reach", "clock",    "bot_timing"};
+                                                          "reach", "clock",    "bot_timing",
+                                                          "snap",  "reaction", "hit_ratio"};
 
 double sigmoid(double z) {
   return 1.0 / (1.0 + std::exp(-z));
@@ -74,12 +75,17 @@ struct Detector::Player {
   IntervalShape timing;
   std::uint64_t last_discrete_ms = 0, last_attack_ms = 0;
   std::uint64_t pad5 = 0;
+  // lines 6 on: the aim checks (aimed moves and attacks; aim.h), padded to whole lines
+  AimTrack aim;
+  std::array<std::uint8_t, (64 - sizeof(AimTrack) % 64) % 64> pad_aim{};
 };
 
 namespace {
 
 using Slot = std::pair<const ActorId, Detector::Player>;
-static_assert(sizeof(Slot) == 5 * 64, "a record is five whole cache lines");
+static_assert(sizeof(Slot) == 5 * 64 + (sizeof(AimTrack) + 63) / 64 * 64,
+              "a record is five whole cache lines and the aim checks' whole lines");
+static_assert(offsetof(Detector::Player, aim) == 5 * 64 - sizeof(ActorId));
 static_assert(offsetof(Detector::Player, flagged_tick) == 64 - sizeof(ActorId));
 static_assert(offsetof(Detector::Player, pending) ==
               2 * 64 - sizeof(ActorId) - sizeof(PackedEvidence));
@@ -121,8 +127,9 @@ struct alignas(64) Detector::Shard {
 Detector::Detector(AnticheatConfig config)
     : config_(std::move(config)), shards_(std::make_unique<Shard[]>(kShards)) {
   const AnticheatConfig& c = config_;
-  weights_ = {c.speed.weight, c.teleport.weight, c.rapid_fire.weight,
-              c.reach.weight, c.clock_weight,    c.bot_weight};
+  weights_ = {c.speed.weight,    c.teleport.weight,     c.rapid_fire.weight,
+              c.reach.weight,    c.clock_weight,        c.bot_weight,
+              c.aim.snap_weight, c.aim.reaction_weight, c.aim.hit_weight};
   for (double& w : weights_)
     w = std::max(0.0, w);
   const std::array<double, 4> thresholds = {c.speed.threshold, c.teleport.threshold,
@@ -170,6 +177,7 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
     p.teleport.fall(dt, c.forget_per_tick);
     p.rapid_fire.fall(dt, c.forget_per_tick);
     p.reach.fall(dt, c.forget_per_tick);
+    p.aim.fall(dt, c.aim.forget_per_tick);
   }
   p.last_tick = std::max(p.last_tick, tick);
   p.observed += p.observed != std::numeric_limits<std::uint32_t>::max();
@@ -283,6 +291,7 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
     default:
       break;
   }
+  if (a.aim) p.aim.observe(a, o, c.aim);
   if (discrete(a.kind) && a.client_time_ms) {
     if (p.last_discrete_ms && a.client_time_ms > p.last_discrete_ms &&
         a.client_time_ms - p.last_discrete_ms < 10'000) {
@@ -303,6 +312,9 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
   z += weights_[3] * std::min(p.reach.sum * inverse_threshold_[3], 3.0);
   z += weights_[4] * std::min(p.clock_now, 3.0);
   z += weights_[5] * std::min(p.bot_now, 3.0);
+  z += weights_[6] * std::min(p.aim.snap_feature(c.aim), 3.0);
+  z += weights_[7] * std::min(p.aim.reaction_feature(c.aim), 3.0);
+  z += weights_[8] * std::min(p.aim.hit_feature(), 3.0);
   if (z < flag_score_) return;
   raise(shard, a, tick, p);
 }
@@ -385,6 +397,14 @@ PlayerReport Detector::evaluate(ActorId id, const Player& p) const {
                            c.clock_allowance + c.clock_threshold};
   // The statistic shown is the share of repeats (the CV catches only single-rhythm scripts).
   r.checks[5] = CheckValue{Check::kBotTiming, bot_feature(p), p.timing.repeats(), c.bot_repeats};
+  r.checks[6] =
+      CheckValue{Check::kSnap, p.aim.snap_feature(c.aim), p.aim.snap_sum(), c.aim.snap_threshold};
+  r.checks[7] = CheckValue{Check::kReaction, p.aim.reaction_feature(c.aim), p.aim.reaction_sum(),
+                           c.aim.reaction_threshold};
+  // The statistic: the posterior mean hit rate; its threshold, the rate the feature asks the
+  // posterior to be above.
+  r.checks[8] = CheckValue{Check::kHitRatio, p.aim.hit_feature(), p.aim.hit_rate(c.aim),
+                           c.aim.hit_rate_threshold};
   std::array<double, kChecks> features;
   for (std::size_t i = 0; i < kChecks; ++i)
     features[i] = r.checks[i].feature;

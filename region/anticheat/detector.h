@@ -15,7 +15,8 @@
 //   clock       the drift of the client's clock against the server's (slope of a line fitted
 //               through the per-second minimum of client time − arrival time);
 //   bot_timing  the regularity of the intervals between discrete actions (their CV, and how
-//               often one repeats the one before to within a millisecond).
+//               often one repeats the one before to within a millisecond);
+//   snap, reaction, hit_ratio  the aim checks, on actions that carry an aim (aim.h).
 // A client that lies about its clock to pass speed or rapid_fire shows as clock drift.
 // score: z = bias + Σ weight_i · min(feature_i, 3), confidence = σ(a·z + b) — a, b the
 // calibration (Platt scaling, fitted offline on labelled data: bench/anticheat_eval).
@@ -35,13 +36,26 @@
 #include <vector>
 
 #include "region/action_observer.h"
+#include "region/anticheat/aim.h"
 #include "region/anticheat/evidence.h"
 #include "region/game_rules.h"
 
 namespace worldline::region::anticheat {
 
-inline constexpr int kChecks = 6;
-enum class Check : std::uint8_t { kSpeed, kTeleport, kRapidFire, kReach, kClock, kBotTiming };
+inline constexpr int kChecks = 9;
+// Append only: flag records name checks, and a record of an older node lists the first six.
+enum class Check : std::uint8_t {
+  kSpeed,
+  kTeleport,
+  kRapidFire,
+  kReach,
+  kClock,
+  kBotTiming,
+  kSnap,
+  kReaction,
+  kHitRatio,
+};
+inline constexpr int kChecksBeforeAim = 6;
 const char* to_string(Check check);
 
 struct CusumParams {
@@ -92,6 +106,7 @@ struct AnticheatConfig {
   double bot_cv = 0.02, bot_repeats = 0.5, bot_weight = 8.5;
   std::uint32_t bot_min_intervals = 50;
   double timing_decay = 0.97;
+  AimConfig aim;  // snap, reaction, hit_ratio (aim.h)
 
   // One check at its threshold (feature 1) scores z = 2.5; none, z = −6.
   double bias = -6;

@@ -27,7 +27,8 @@ struct PackedEvidence {
   float x = 0, z = 0;
   std::array<std::uint16_t, 3> asked_granted_reach{};  // IEEE half floats
   std::uint8_t kind = 0;
-  // bit 0..1 limit, 2 ok, 3 no client clock, 4 no server stamp, 5 clock offset saturated
+  // bit 0..1 limit (its low bits), 2 ok, 3 no client clock, 4 no server stamp, 5 clock offset
+  // saturated, 6 limit's third bit (Limit::kMissed is 4)
   std::uint8_t bits = 0;
 };
 static_assert(sizeof(PackedEvidence) == 32);
@@ -105,9 +106,10 @@ inline PackedEvidence pack(std::uint64_t seq, std::uint64_t tick, std::uint64_t 
   p.z = z;
   p.asked_granted_reach = {to_half(asked), to_half(granted), to_half(reach)};
   p.kind = static_cast<std::uint8_t>(kind);
-  p.bits = static_cast<std::uint8_t>((static_cast<unsigned>(limit) & 3u) | (ok ? 4u : 0u) |
-                                     (client_ms == 0 ? 8u : 0u) | (server_ms == 0 ? 16u : 0u) |
-                                     (saturated ? 32u : 0u));
+  const auto l = static_cast<unsigned>(limit);
+  p.bits = static_cast<std::uint8_t>((l & 3u) | (ok ? 4u : 0u) | (client_ms == 0 ? 8u : 0u) |
+                                     (server_ms == 0 ? 16u : 0u) | (saturated ? 32u : 0u) |
+                                     (l & 4u ? 64u : 0u));
   return p;
 }
 
@@ -136,7 +138,7 @@ inline EvidenceEntry unpack(const PackedEvidence& p, const EvidenceBase& newest)
   e.granted = from_half(p.asked_granted_reach[1]);
   e.reach = from_half(p.asked_granted_reach[2]);
   e.kind = static_cast<ActionKind>(p.kind);
-  e.limit = static_cast<Limit>(p.bits & 3u);
+  e.limit = static_cast<Limit>((p.bits & 3u) | (p.bits & 64u ? 4u : 0u));
   e.ok = (p.bits & 4u) != 0;
   return e;
 }

@@ -154,7 +154,12 @@ crdt::Result<FlagRecord> parse_flag_record(const std::string& line) {
   const auto checks = value(6 + shift_z, "f");
   if (!checks) return bad("f= expected");
   const auto parts = split(*checks, ',');
-  if (parts.size() != kChecks) return bad("one value per check expected");
+  // A node from before the aim checks wrote the first six; the rest read as 0 (not measured).
+  if (parts.size() != kChecks && parts.size() != kChecksBeforeAim) {
+    return bad("one value per check expected");
+  }
+  for (std::size_t i = parts.size(); i < kChecks; ++i)
+    f.all[i].check = static_cast<Check>(i);
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const auto v = split(parts[i], ':');
     CheckValue cv;
@@ -182,7 +187,7 @@ crdt::Result<FlagRecord> parse_flag_record(const std::string& line) {
           !to_u64(v[2], e.client_ms) || !to_u64(v[3], e.server_ms) || !to_u64(v[4], kind) ||
           kind >= kActionKinds || !to_float(v[5], e.x) || !to_float(v[6], e.z) ||
           !to_float(v[7], e.asked) || !to_float(v[8], e.granted) || !to_float(v[9], e.reach) ||
-          !to_u64(v[10], limit) || limit > static_cast<std::uint64_t>(Limit::kRange) ||
+          !to_u64(v[10], limit) || limit > static_cast<std::uint64_t>(Limit::kMissed) ||
           !to_u64(v[11], ok) || ok > 1) {
         return bad("evidence entry unreadable");
       }

@@ -4,7 +4,10 @@
 // not a flag, with the reason.
 //
 //   v2 id=<id> r=<region> p=<player> t=<tick> ms=<server ms> c=<confidence> z=<score>
-//      f=<check>:<feature>:<statistic>:<threshold>,...        (every check, fired or not)
+//      f=<check>:<feature>:<statistic>:<threshold>,...        (every check, fired or not, in
+//                                                               Check order; a record from
+//                                                               before the aim checks has the
+//                                                               first six, the rest read as 0)
 //      e=<seq>/<tick>/<client ms>/<server
 //      ms>/<kind>/<x>/<z>/<asked>/<granted>/<reach>/<limit>/<ok>;...
 //

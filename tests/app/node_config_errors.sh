@@ -33,6 +33,8 @@ refuse items_negative 's/^items = .*/items = -1/' 'region.items: 0..1000000'
 refuse item_area_outside 's/^item_area = .*/item_area = [-200, -200, 20000, 200]/' \
   'region.item_area must lie inside region.world'
 refuse pickup_range_zero 's/^pickup_range = .*/pickup_range = 0/' 'region.pickup_range must be > 0'
+refuse aim_tolerance_wide 's/^pickup_range = .*/pickup_range = 5\naim_tolerance_deg = 200/' \
+  'region.aim_tolerance_deg: more than 0, at most 180'
 refuse admin_not_ip 's/^admin_listen = .*/admin_listen = "admin.local:9101"/' \
   "gateway.admin_listen: 'admin.local:9101' is not ip:port"
 refuse admin_no_port 's/^admin_listen = .*/admin_listen = "127.0.0.1"/' \

@@ -2,6 +2,7 @@
 // goes through parse_client_capnp): any bytes give a frame or a ProtocolError with a reason, never
 // a crash or an unbounded allocation; a parsed action carries a seq >= 1; and a parsed frame
 // re-encodes to a message that parses to the same frame.
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -23,6 +24,12 @@ std::vector<std::string> worldline_fuzz_seeds() {
   attack.action.client_seq = 4;
   attack.action.target = 42;
   attack.action.after = worldline::region::Dependency{42, 9};
+  ActionFrame aimed = attack;
+  aimed.action.client_seq = 6;
+  aimed.action.aim = worldline::crdt::Vec3{0.6, 0, -0.8};
+  ActionFrame look = move;
+  look.action.client_seq = 7;
+  look.action.aim = worldline::crdt::Vec3{0, 1, 0};
   ActionFrame chat;
   chat.kind_name = "chat";
   chat.action.client_seq = 5;
@@ -32,6 +39,8 @@ std::vector<std::string> worldline_fuzz_seeds() {
           encode_client_capnp(move),
           encode_client_capnp(attack),
           encode_client_capnp(chat),
+          encode_client_capnp(aimed),
+          encode_client_capnp(look),
           encode_client_capnp(PingFrame{77})};
 }
 
@@ -43,6 +52,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (const auto* frame = std::get_if<ClientFrame>(&r)) {
     if (const auto* a = std::get_if<ActionFrame>(frame); a && a->action.client_seq == 0) {
       std::abort();
+    }
+    // A parsed aim is a finite unit vector: the rules divide by nothing and trust its length.
+    if (const auto* a = std::get_if<ActionFrame>(frame); a && a->action.aim) {
+      const auto& v = *a->action.aim;
+      if (!(std::abs(std::hypot(v.x, v.y, v.z) - 1) < 1e-9)) std::abort();
     }
     // What parsed once parses again the same after re-encoding (larger limit: the canonical form
     // may be longer than a cleverly packed input).

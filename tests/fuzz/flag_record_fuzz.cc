@@ -28,7 +28,11 @@ std::vector<std::string> worldline_fuzz_seeds() {
   f.evidence = {e, e};
   anticheat::Flag empty = f;
   empty.evidence.clear();
-  return {anticheat::format_flag(f), anticheat::format_flag(empty)};
+  // A line of a node from before the aim checks (six check values).
+  const std::string old =
+      "v1 id=77 p=9 t=1200 ms=1765000000000 c=0.97 f=speed:0:1.5:3,teleport:0.5:1.5:3,"
+      "rapid_fire:1:1.5:3,reach:1.5:1.5:3,clock:2:1.5:3,bot_timing:2.5:1.5:3 e=";
+  return {anticheat::format_flag(f), anticheat::format_flag(empty), old};
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -93,6 +93,53 @@ TEST(ClientProtocolCapnp, AnActionBuiltWithTheSchemaCarriesEveryField) {
   EXPECT_EQ(encode_client_capnp(jf), encode_client_capnp(f));
 }
 
+TEST(ClientProtocolCapnp, AnAimIsScaledToLengthOneLikeTheJsonForms) {
+  capnp::MallocMessageBuilder message;
+  auto a = message.initRoot<wire::ClientMessage>().initAction();
+  a.setSeq(2);
+  a.setKind("attack");
+  auto args = a.initArgs();
+  args.setTarget(9);
+  auto aim = args.initAim();
+  aim.setX(3);
+  aim.setZ(-4);
+  const auto f = std::get<ActionFrame>(ok(schema::to_packed_bytes(message)));
+  EXPECT_EQ(f.action.aim, (crdt::Vec3{0.6, 0, -0.8}));
+  const ParseResult j = parse_client_frame(
+      R"({"type":"action","seq":2,"kind":"attack","args":{"target":9,"aim":{"x":3,"z":-4}}})",
+      ProtocolLimits{});
+  EXPECT_EQ(encode_client_capnp(std::get<ActionFrame>(std::get<ClientFrame>(j))),
+            encode_client_capnp(f));
+
+  // An old client's message (no aim) has none.
+  capnp::MallocMessageBuilder old;
+  auto o = old.initRoot<wire::ClientMessage>().initAction();
+  o.setSeq(3);
+  o.setKind("attack");
+  o.initArgs().setTarget(9);
+  EXPECT_FALSE(std::get<ActionFrame>(ok(schema::to_packed_bytes(old))).action.aim.has_value());
+}
+
+TEST(ClientProtocolCapnp, AnAimThatIsNoDirectionIsABadField) {
+  const double nan = std::numeric_limits<double>::quiet_NaN(),
+               inf = std::numeric_limits<double>::infinity();
+  const crdt::Vec3 cases[] = {{nan, 0, 1}, {0, inf, 0}, {0, 0, 0}, {1e-9, 0, 0}, {-inf, 1, 1}};
+  for (const crdt::Vec3& v : cases) {
+    capnp::MallocMessageBuilder message;
+    auto a = message.initRoot<wire::ClientMessage>().initAction();
+    a.setSeq(6);
+    a.setKind("attack");
+    auto aim = a.initArgs().initAim();
+    aim.setX(v.x);
+    aim.setY(v.y);
+    aim.setZ(v.z);
+    const ProtocolError e = refused(schema::to_packed_bytes(message));
+    EXPECT_EQ(e.code, ErrorCode::kBadField) << crdt::to_string(v);
+    EXPECT_EQ(e.seq, 6u);
+    EXPECT_NE(e.message.find("args.aim"), std::string::npos) << e.message;
+  }
+}
+
 TEST(ClientProtocolCapnp, AnUnknownKindAndNanCoordinatesParseForIngressToRefuse) {
   capnp::MallocMessageBuilder message;
   auto a = message.initRoot<wire::ClientMessage>().initAction();
@@ -169,6 +216,13 @@ rc::Gen<ClientFrame> arbitrary_client_frame() {
           a.action.after = region::Dependency{*rc::gen::inRange<std::uint64_t>(1, 1000),
                                               *rc::gen::inRange<std::uint64_t>(1, 1000)};
         }
+        if (*rc::gen::arbitrary<bool>()) {
+          // A parsed aim is one unit_aim gave: any non-zero finite direction, scaled.
+          const auto unit = region::unit_aim(
+              {static_cast<double>(*rc::gen::inRange(-1000, 1000)) + 0.5,
+               static_cast<double>(*rc::gen::inRange(-1000, 1000)), *rc::gen::arbitrary<float>()});
+          if (unit) a.action.aim = unit;
+        }
         return ClientFrame{std::move(a)};
       }));
 }
@@ -189,6 +243,7 @@ RC_GTEST_PROP(ClientProtocolCapnp, EveryClientFrameParsesBackToItself, ()) {
     RC_ASSERT(b.raw_kind == a->raw_kind);
     RC_ASSERT(b.action.text == a->action.text);
     RC_ASSERT(b.action.client_seq == a->action.client_seq);
+    RC_ASSERT(b.action.aim == a->action.aim);  // a unit aim is kept bit for bit
   }
 }
 

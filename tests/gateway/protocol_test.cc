@@ -55,6 +55,37 @@ TEST(ClientProtocol, ParsesEveryActionField) {
   EXPECT_EQ(a.action.actor, 0u);  // the session fills in the authenticated player
 }
 
+TEST(ClientProtocol, AnAimIsScaledToLengthOneAndAbsentWhenNotSent) {
+  const auto a = std::get<ActionFrame>(
+      ok(R"({"type":"action","seq":2,"kind":"attack","args":{"target":9,"aim":{"x":3,"z":-4}}})"));
+  ASSERT_TRUE(a.action.aim.has_value());
+  EXPECT_EQ(*a.action.aim, (crdt::Vec3{0.6, 0, -0.8}));  // y absent: 0
+  const auto unit = std::get<ActionFrame>(
+      ok(R"({"type":"action","seq":3,"kind":"move","args":{"x":1,"aim":{"x":0,"y":1,"z":0}}})"));
+  EXPECT_EQ(unit.action.aim, (crdt::Vec3{0, 1, 0}));
+  const auto none =
+      std::get<ActionFrame>(ok(R"({"type":"action","seq":4,"kind":"attack","args":{"target":9}})"));
+  EXPECT_FALSE(none.action.aim.has_value());
+}
+
+TEST(ClientProtocol, AnAimThatIsNoDirectionIsABadField) {
+  // JSON has no NaN or infinity literal; 1e999 parses as infinity.
+  const char* frames[] = {
+      R"({"type":"action","seq":5,"kind":"attack","args":{"target":9,"aim":{"x":0,"y":0,"z":0}}})",
+      R"({"type":"action","seq":5,"kind":"attack","args":{"target":9,"aim":{}}})",
+      R"({"type":"action","seq":5,"kind":"attack","args":{"target":9,"aim":{"x":1e999}}})",
+      R"({"type":"action","seq":5,"kind":"attack","args":{"target":9,"aim":{"x":1e-9}}})",
+      R"({"type":"action","seq":5,"kind":"attack","args":{"target":9,"aim":[1,0,0]}})",
+      R"({"type":"action","seq":5,"kind":"attack","args":{"target":9,"aim":{"x":"1"}}})",
+  };
+  for (const char* f : frames) {
+    const auto e = refused(f);
+    EXPECT_EQ(e.code, ErrorCode::kBadField) << f;
+    EXPECT_EQ(e.seq, 5u) << f;
+    EXPECT_NE(e.message.find("args.aim"), std::string::npos) << f << " → " << e.message;
+  }
+}
+
 TEST(ClientProtocol, AnUnknownActionKindParsesForIngressToRefuseAndCount) {
   const auto a = std::get<ActionFrame>(ok(R"({"type":"action","seq":1,"kind":"teleport"})"));
   EXPECT_EQ(a.raw_kind, -1);

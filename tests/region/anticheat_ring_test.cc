@@ -79,6 +79,14 @@ TEST(AnticheatRing, MissingClocksStayMissingAndAWildClockSaturates) {
   EXPECT_EQ(r.reach, 7.5f);
   EXPECT_EQ(r.limit, Limit::kRange);
   EXPECT_FALSE(r.ok);
+  // Every limit packs and unpacks as itself (kMissed needs a third bit).
+  for (Limit l :
+       {Limit::kNone, Limit::kMoveBudget, Limit::kCooldown, Limit::kRange, Limit::kMissed}) {
+    e.limit = l;
+    EXPECT_EQ(unpack(pack(e), newest).limit, l);
+    EXPECT_EQ(unpack(pack(e), newest).server_ms, 0u);  // the third bit is not the others'
+  }
+  e.limit = Limit::kRange;
 
   e.server_ms = 1'999'950;
   e.client_ms = e.server_ms + (1ull << 40);  // a clock 35 years ahead

@@ -7,6 +7,11 @@
 namespace worldline::region::anticheat {
 namespace {
 
+// Check i's feature in sample(): only clock (1) and bot_timing (1.25) at or over 1.
+double feature_of(int i) {
+  return i < kChecksBeforeAim ? 0.25 * i : 0.1 * (i - kChecksBeforeAim + 1);
+}
+
 Flag sample() {
   Flag f;
   f.id = (std::uint64_t{3} << 40) | 129;
@@ -15,7 +20,7 @@ Flag sample() {
   f.server_ms = 1'765'000'123'456;
   f.confidence = 0.9731;
   for (int i = 0; i < kChecks; ++i)
-    f.all[static_cast<std::size_t>(i)] = {static_cast<Check>(i), 0.25 * i, 1.5 + i, 3};
+    f.all[static_cast<std::size_t>(i)] = {static_cast<Check>(i), feature_of(i), 1.5 + i, 3};
   f.fired = {f.all[5], f.all[4]};  // features 1.25 and 1
   EvidenceEntry e;
   e.seq = 17;
@@ -53,7 +58,7 @@ TEST(FlagRecord, AFlagReadsBackAsWritten) {
   EXPECT_NEAR(g.confidence, f.confidence, 1e-6);
   for (int i = 0; i < kChecks; ++i) {
     EXPECT_EQ(g.all[static_cast<std::size_t>(i)].check, static_cast<Check>(i));
-    EXPECT_NEAR(g.all[static_cast<std::size_t>(i)].feature, 0.25 * i, 1e-9);
+    EXPECT_NEAR(g.all[static_cast<std::size_t>(i)].feature, feature_of(i), 1e-9);
     EXPECT_NEAR(g.all[static_cast<std::size_t>(i)].statistic, 1.5 + i, 1e-9);
   }
   ASSERT_EQ(g.fired.size(), 2u);  // feature >= 1, strongest first
@@ -74,6 +79,36 @@ TEST(FlagRecord, AFlagReadsBackAsWritten) {
   EXPECT_EQ(g.evidence[1].limit, Limit::kRange);
   EXPECT_FALSE(g.evidence[1].ok);
   EXPECT_EQ(format_flag(g), line);  // a fixed point
+}
+
+// A node from before the aim checks wrote six check values: its lines still read, the aim
+// checks as 0, and they format back in today's form.
+TEST(FlagRecord, ALineFromBeforeTheAimChecksStillReads) {
+  const std::string old =
+      "v1 id=3298534883457 p=4242 t=1200 ms=1765000123456 c=0.9731 "
+      "f=speed:0:1.5:3,teleport:0.25:2.5:3,rapid_fire:0.5:3.5:3,reach:0.75:4.5:3,clock:1:5.5:3,"
+      "bot_timing:1.25:6.5:3 e=17/1199/1765000123400/1765000123450/2/12.5/-3.25/25/10/-1/1/1";
+  const auto back = parse_flag(old);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  const Flag& g = back.value();
+  EXPECT_EQ(g.player, 4242u);
+  EXPECT_EQ(g.all[5].check, Check::kBotTiming);
+  EXPECT_EQ(g.all[5].feature, 1.25);
+  for (int i = kChecksBeforeAim; i < kChecks; ++i) {
+    EXPECT_EQ(g.all[static_cast<std::size_t>(i)].check, static_cast<Check>(i));
+    EXPECT_EQ(g.all[static_cast<std::size_t>(i)].feature, 0);
+  }
+  ASSERT_EQ(g.fired.size(), 2u);
+  EXPECT_EQ(g.fired[0].check, Check::kBotTiming);
+  const std::string now = format_flag(g);
+  EXPECT_NE(now.find(",bot_timing:1.25:6.5:3,snap:0:0:0,reaction:0:0:0,hit_ratio:0:0:0 "),
+            std::string::npos)
+      << now;
+  EXPECT_TRUE(parse_flag(now).ok());
+  // Seven, or a missing check in the middle, is neither form.
+  std::string seven = old;
+  seven.insert(seven.find(" e="), ",snap:0:0:0");
+  EXPECT_FALSE(parse_flag(seven).ok());
 }
 
 TEST(FlagRecord, WhatIsNotAFlagIsRefusedWithAReason) {

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -66,6 +68,23 @@ struct Region {
     std::vector<Outcome> out;
     for (const Action& a : queue.take(t))
       out.push_back(rules.apply(a, ctx));
+    cell.flush_into(world);
+    EXPECT_TRUE(world.commit(t).ok());
+    return out;
+  }
+  // As tick, but each action's two halves' outcomes: the actor's (what the pipeline's observer
+  // sees: the rules' measurements) and the final one.
+  std::vector<std::pair<Outcome, Outcome>> tick_halves(std::uint64_t t) {
+    wall.advance(50);
+    CellWorld cell(world.store(), world.id());
+    HandlerContext ctx{cell, clock, t};
+    std::vector<std::pair<Outcome, Outcome>> out;
+    for (const Action& a : queue.take(t)) {
+      const GameRules::Rule& rule = rules.rule(a.kind);
+      Outcome actor = rule.on_actor(a, ctx);
+      Outcome final = actor.ok && rule.on_target ? rule.on_target(a, ctx) : actor;
+      out.emplace_back(std::move(actor), std::move(final));
+    }
     cell.flush_into(world);
     EXPECT_TRUE(world.commit(t).ok());
     return out;
@@ -299,6 +318,66 @@ TEST(GameRules, MovementFollowsElapsedTimeNotTheNumberOfMoves) {
   EXPECT_FLOAT_EQ(out[0].asked, 25);
   EXPECT_FLOAT_EQ(out[0].granted, 10);
   EXPECT_DOUBLE_EQ(GameRules::position(r.world, 1)->x, 80);
+}
+
+// An attack with aim hits only within aim_tolerance_deg (10) of the direction to the target; a
+// miss is refused as `missed`, spends the cooldown and does no damage; without aim, as before.
+TEST(GameRules, AnAimedAttackHitsOnlyWithinTheAimTolerance) {
+  Region r(1, {1}, 1'000'000);
+  // Attacker 1 at the origin, target 2 at (3, 0, 4): 5 units away, direction (0.6, 0, 0.8).
+  r.setup(900, {50, 0, 50}, {{1, {0, 0, 0}}, {2, {3, 0, 4}}});
+  const auto aimed = [](double deg) {  // rotated by deg about y from the direction to the target
+    const double a = std::atan2(0.8, 0.6) + deg * M_PI / 180;
+    return crdt::Vec3{std::cos(a), 0, std::sin(a)};
+  };
+  struct Case {
+    std::optional<crdt::Vec3> aim;
+    bool hit;
+    std::string code, reason;
+    float error;
+  };
+  const Case cases[] = {
+      {aimed(0), true, "", "", 0},
+      {aimed(9.5), true, "", "", 9.5f},
+      {aimed(-10.5), false, "missed", "aim 10.5 deg off the target; aim_tolerance_deg is 10.0",
+       10.5f},
+      {aimed(180), false, "missed", "aim 180.0 deg off the target; aim_tolerance_deg is 10.0", 180},
+      {std::nullopt, true, "", "", -1},  // no aim: a hit, as before aim existed
+  };
+  std::int64_t health = 100;
+  std::uint64_t t = 0;
+  for (const Case& c : cases) {
+    t += 2;  // off cooldown
+    Action a = r.action(1, ActionKind::kAttack, 2);
+    a.aim = c.aim;
+    ASSERT_TRUE(r.queue.push(a, t));
+    const auto out = r.tick_halves(t);
+    ASSERT_EQ(out.size(), 1u);
+    const auto& [actor, final] = out[0];
+    EXPECT_EQ(final.ok, c.hit);
+    EXPECT_EQ(final.code, c.code);
+    EXPECT_EQ(final.reason, c.reason);
+    EXPECT_EQ(actor.limit, c.hit ? Limit::kNone : Limit::kMissed);
+    EXPECT_NEAR(actor.aim_error_deg, c.error, 1e-3);
+    EXPECT_EQ(actor.actor_at, (crdt::Vec3{0, 0, 0}));
+    EXPECT_EQ(actor.target_at, (crdt::Vec3{3, 0, 4}));
+    if (c.hit) health -= 10;
+    EXPECT_EQ(GameRules::health(r.world, 2), health);
+  }
+  EXPECT_EQ(health, 70);
+  // A miss spends the cooldown: the next tick's attack, aimed true, is refused on cooldown.
+  Action miss = r.action(1, ActionKind::kAttack, 2);
+  miss.aim = aimed(45);
+  ASSERT_TRUE(r.queue.push(miss, t + 2));
+  EXPECT_EQ(r.tick(t + 2).at(0).code, "missed");
+  Action again = r.action(1, ActionKind::kAttack, 2);
+  again.aim = aimed(0);
+  ASSERT_TRUE(r.queue.push(again, t + 3));
+  const Outcome o = r.tick(t + 3).at(0);
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.reason, "attack on cooldown");
+  EXPECT_EQ(o.limit, Limit::kCooldown);
+  EXPECT_EQ(GameRules::health(r.world, 2), 70);
 }
 
 TEST(GameRules, AStudioCanReplaceARule) {

@@ -46,6 +46,10 @@ TEST(Ingress, RefusesEveryMalformedClassWithItsReasonAndCountsIt) {
   m.position = {0, 0, 20'000};
   cases.push_back(
       {2, m, RejectReason::kOutOfWorld, "move target (0,0,20000) is outside the world"});
+  Action aimed = base(ActionKind::kAttack);  // built without the parsers (which refuse it)
+  aimed.aim = crdt::Vec3{3, 0, 4};
+  cases.push_back(
+      {1, aimed, RejectReason::kNonFiniteCoordinate, "aim is not a finite unit direction"});
   Action at = base(ActionKind::kAttack);
   at.target = 0;
   cases.push_back({1, at, RejectReason::kBadTarget, "no target"});
@@ -69,7 +73,7 @@ TEST(Ingress, RefusesEveryMalformedClassWithItsReasonAndCountsIt) {
   }
   const auto& counts = f.ingress.rejected();
   EXPECT_EQ(counts[static_cast<int>(RejectReason::kUnknownKind)], 2u);
-  EXPECT_EQ(counts[static_cast<int>(RejectReason::kNonFiniteCoordinate)], 2u);
+  EXPECT_EQ(counts[static_cast<int>(RejectReason::kNonFiniteCoordinate)], 3u);
   EXPECT_EQ(counts[static_cast<int>(RejectReason::kOutOfWorld)], 1u);
   EXPECT_EQ(counts[static_cast<int>(RejectReason::kBadTarget)], 2u);
   EXPECT_EQ(counts[static_cast<int>(RejectReason::kTextTooLong)], 1u);
