@@ -116,7 +116,7 @@ TEST(AimChecks, AHitRightAfterTheTargetCameIntoViewCountsAndAHumanReactionDoesNo
 TEST(AimChecks, TenLuckyShotsAreNotAFlagAHundredAtNinetyNinePercentAre) {
   const AimConfig c;  // prior Beta(4, 2): the population hits 2/3; threshold 97 %
   EXPECT_EQ(hit_ratio_feature(0, 0, c), 0);
-  EXPECT_EQ(hit_ratio_feature(10, 10, c), 0);    // the posterior mean is 0.875
+  EXPECT_EQ(hit_ratio_feature(10, 10, c), 0);  // the posterior mean is 0.875
   EXPECT_EQ(hit_ratio_feature(50, 50, c), 0);
   EXPECT_EQ(hit_ratio_feature(192, 200, c), 0);  // the best honest players: 0.96
   EXPECT_GT(hit_ratio_feature(150, 150, c), 1);  // an aimbot
