@@ -32,7 +32,8 @@ BASE=$(( 6000 + (RANDOM % 45) * 20 ))  # 6000-6899: no test, benchmark or exampl
 RUN=1
 config 1 1 | sed "s/^spawn_radius = .*/spawn_radius = $SPAWN/" > "$DIR/n1.toml"
 "$WL" node --config "$DIR/n1.toml" --status-interval-ms 0 > "$DIR/n1.log" 2>&1 &
-PIDS+=($!)
+NODE=$!
+PIDS+=($NODE)
 sleep 1.5
 CHEATS=speed10,speed50,teleport,clock5,rapid_fire,regular_bot
 cheaters=$(echo "$CHEATS" | tr ',' '\n' | sed "s/\$/=$EACH/" | paste -sd,)
@@ -48,6 +49,11 @@ done
 grep -q 'measuring for' "$DIR/loadgen.log" || { cat "$DIR/loadgen.log"; exit 1; }
 start=$(date +%s.%N)
 wait "$LOADGEN" || true
+if ! kill -0 "$NODE" 2>/dev/null; then  # a node that died flags nobody: no result
+  echo "the node is not running any more; its log ends:" >&2
+  tail -20 "$DIR/n1.log" >&2
+  exit 1
+fi
 if [[ -n ${LOGS:-} ]]; then  # LOGS=<dir>: keep the node's and the load generator's logs
   mkdir -p "$LOGS" && cp "$DIR/n1.log" "$DIR/loadgen.log" "$LOGS/"
 fi

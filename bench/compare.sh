@@ -51,8 +51,13 @@ run() {  # run <label> <binary>
     "$2" --benchmark_filter="$filter" 2>/dev/null | grep '^BM_' | sed "s/^/$1 load $load | /"
   fi
 }
-for ((r = 1; r <= rounds; r++)); do
-  run "round $r base $base" "$tree/build/bench/$bench"
-  run "round $r this tree " "build/bench/bench/$bench"
+for ((r = 1; r <= rounds; r++)); do  # the order alternates: neither always runs first
+  if ((r % 2)); then
+    run "round $r base $base" "$tree/build/bench/$bench"
+    run "round $r this tree " "build/bench/bench/$bench"
+  else
+    run "round $r this tree " "build/bench/bench/$bench"
+    run "round $r base $base" "$tree/build/bench/$bench"
+  fi
 done
 echo "rerun: bench/compare.sh $1 $bench '$filter' $rounds" >&2

@@ -122,9 +122,11 @@ class RegionHost final : public RegionPort {
   HostStats stats() const;
   const HostOptions& options() const { return options_; }
   // Tick thread: ends every session of `player` here with `error 4014 kicked` (`why` as its
-  // message) and a close; the gateway then detaches them as any closed session. Nothing else
-  // changes: its actions already admitted are processed and acknowledged as usual, and it may
-  // connect again (a kick is not a ban). Returns the sessions closed.
+  // message) and a close; the gateway then detaches them as any closed session. Its actions
+  // already admitted are processed and their effects made durable as usual, but the acks and
+  // state frames published after the close do not reach the closed sessions: the client learns
+  // of them when it resumes (a resend of a processed seq is refused as a duplicate, and the ack
+  // covers it). It may connect again (a kick is not a ban). Returns the sessions closed.
   std::size_t kick(std::uint64_t player, const std::string& why);
 
  private:

@@ -117,7 +117,7 @@ void AimTrack::observe(const Action& a, const Outcome& o, const AimConfig& c) {
   if (!hit) return;
 
   // snap: only hits that end a turn (tracking shots are no evidence either way).
-  if (dt >= 0 && turn_ >= c.snap_min_turn_deg) {
+  if (dt >= 0 && dt <= c.snap_max_dt_ms && turn_ >= c.snap_min_turn_deg) {
     last_snap_ = static_cast<float>(step / std::max(dt, c.snap_min_dt_ms) * 1000);
     snap_.add(last_snap_ >= c.snap_deg_per_s ? 1 : 0, c.snap_allowance);
   }
@@ -134,7 +134,7 @@ void AimTrack::observe(const Action& a, const Outcome& o, const AimConfig& c) {
     const Sample& s = ring_[(next_ + kSamples - 1 - i) % kSamples];
     if (ms - s.ms > 10 * kMaxStepMs) break;  // stale: a different life
     if (angle_deg(s, now) > c.view_deg) {
-      if (entry) {
+      if (entry && entry->ms - s.ms <= c.reaction_max_gap_ms) {
         last_reaction_ = static_cast<float>(ms - entry->ms);
         reaction_.add(last_reaction_ < c.reaction_min_ms ? 1 : 0, c.reaction_allowance);
       }

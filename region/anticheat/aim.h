@@ -39,11 +39,19 @@ struct AimConfig {
   double snap_min_turn_deg = 20;  // the turn (decayed sum of steps) that makes a hit an acquisition
   double turn_window_ms = 300;    // the decay time of that sum
   double snap_min_dt_ms = 5;      // a step's time is at least this (clients stamp whole ms)
+  // A step measures a snap only when its two samples are this close: a client that sends aim
+  // only now and then (on its attacks, say) turns between them unseen, and two far-apart aims
+  // a few hundred ms apart are no evidence of how fast it turned (review of 2026-12-07).
+  double snap_max_dt_ms = 100;
   double snap_allowance = 0.15, snap_threshold = 1.5, snap_weight = 8.5;
   // reaction
   double view_deg = 45;          // in view: within this of the hit's aim
   double reaction_min_ms = 150;  // faster than this from coming into view to the hit is inhuman
   double encounter_gap_ms = 2000;
+  // A reaction is measured only when the last sample out of view is at most this long before
+  // the first in view: with sparser samples, when the target came into view is unknown (a
+  // client aiming only on its attacks would otherwise react in 0 ms to every new target).
+  double reaction_max_gap_ms = 150;
   double reaction_allowance = 0.25, reaction_threshold = 2, reaction_weight = 8.5;
   // hit ratio
   // The population's hit rate, Beta(α, β): mean 2/3 (bench/anticheat_eval's honest players hit

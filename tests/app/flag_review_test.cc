@@ -193,8 +193,9 @@ class FlagReview : public ::testing::Test {
     std::filesystem::remove_all(dir, ignored);
   }
 
-  // Players 101 and 104 teleport (60 units a move, 3 ticks' worth is 30), 102 fires at 103 every
-  // 20 ms of its clock (the cooldown is 100 ms); 103 stands still. Returns the attack times.
+  // Players 101 and 104 teleport (100 units a move, 3 ticks' worth is 30: every one far from where
+  // the region has them, however it clamped the last), 102 fires at 103 every 20 ms of its clock
+  // (the cooldown is 100 ms); 103 stands still. Returns the attack times.
   std::vector<std::uint64_t> cheat(const LiveNode& node) {
     Player target(node.gateway_port, 103);
     EXPECT_EQ(target.welcome.as_object().at("type").as_string(), "welcome");
@@ -202,8 +203,8 @@ class FlagReview : public ::testing::Test {
         gunner(node.gateway_port, 102);
     const std::uint64_t t0 = unix_ms();
     for (int i = 0; i < 4; ++i) {
-      jumper.move(i % 2 ? 0 : 60, t0 + 50 * i);
-      other.move(i % 2 ? 0 : 60, t0 + 50 * i);
+      jumper.move(i % 2 ? 0 : 100, t0 + 50 * i);
+      other.move(i % 2 ? 0 : 100, t0 + 50 * i);
     }
     std::vector<std::uint64_t> times;
     for (int i = 0; i < 12; ++i) {
@@ -471,7 +472,7 @@ TEST_F(FlagReview, ARestartKeepsFlagsAndVerdictsAndNeverReusesAnId) {
     Player jumper(node.gateway_port, 105);
     const std::uint64_t t0 = unix_ms();
     for (int i = 0; i < 4; ++i)
-      jumper.move(i % 2 ? 0 : 60, t0 + 50 * i);
+      jumper.move(i % 2 ? 0 : 100, t0 + 50 * i);
     const json::object now = wait_for_flags(node.target, 4);
     const std::string fresh = id_of(now, 105);
     ASSERT_FALSE(fresh.empty()) << json::serialize(now);

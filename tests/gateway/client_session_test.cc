@@ -156,10 +156,14 @@ TEST(ClientSession, AThrottleOutlastsThePlayersAbsence) {
   CountingRegion region;
   const std::uint64_t t = 5000;
   budgets.throttle(7, 1, t + 60'000, t);
-  for (std::uint64_t p = 100; p < 300; ++p) {  // many joins later: the clean-up has run
-    budgets.join(p, t + 30'000);
+  // Many joins later in player 7's shard (players ≡ 7 mod 16), 0.1 s apart: its clean-up of
+  // players who left has run three times, and dropped the refilled budgets, not the throttled one.
+  std::uint64_t when = t + 1'000;
+  for (std::uint64_t p = 7 + 16; p < 7 + 16 * 200; p += 16, when += 100) {
+    budgets.join(p, when);
     budgets.leave(p);
   }
+  EXPECT_LT(budgets.players(), 100u);  // of 200: the clean-up ran
   auto sink = std::make_shared<Sink>();
   ClientSession s(limits, kKey, "r", 20, region, budgets, sink);
   s.on_frame(hello(7), false, t + 30'000, kNow);

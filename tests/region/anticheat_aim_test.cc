@@ -113,6 +113,23 @@ TEST(AimChecks, AHitRightAfterTheTargetCameIntoViewCountsAndAHumanReactionDoesNo
   EXPECT_EQ(tracking.reaction_sum(), 0);
 }
 
+// A client may send aim only with its attacks: between two of them it turned unseen, so a 160°
+// change 300 ms apart (533°/s, over the snap threshold) is no snap, and each new target's hit is
+// no 0 ms reaction (review of 2026-12-07: both counted, so such a client was flagged however
+// human it was).
+TEST(AimChecks, AimSentOnlyWithAttacksMeasuresNeitherSnapNorReaction) {
+  const AimConfig c;
+  AimTrack sparse;
+  for (int i = 0; i < 20; ++i) {
+    Action a = aimed(ActionKind::kAttack, 300 * static_cast<std::uint64_t>(i), i % 2 ? 0 : 160);
+    a.target = 100 + static_cast<ActorId>(i);  // a new target each time: a first hit
+    sparse.observe(a, hit(), c);
+  }
+  EXPECT_EQ(sparse.snap_sum(), 0);
+  EXPECT_EQ(sparse.reaction_sum(), 0);
+  EXPECT_EQ(sparse.last_reaction_ms(), -1);
+}
+
 TEST(AimChecks, TenLuckyShotsAreNotAFlagAHundredAtNinetyNinePercentAre) {
   const AimConfig c;  // prior Beta(4, 2): the population hits 2/3; threshold 97 %
   EXPECT_EQ(hit_ratio_feature(0, 0, c), 0);
