@@ -100,9 +100,11 @@ crdt::Result<FlagFilter> parse_flag_filter(const std::string& query) {
     } else if (key == "check") {
       filter.check = check_from(value);
       if (!filter.check) {
-        return invalid(
-            "check: one of speed, teleport, rapid_fire, reach, clock, bot_timing, not '" +
-            std::string(value.substr(0, 40)) + "'");
+        std::string names;
+        for (int i = 0; i < ac::kChecks; ++i)
+          names += std::string(i ? ", " : "") + ac::to_string(static_cast<ac::Check>(i));
+        return invalid("check: one of " + names + ", not '" + std::string(value.substr(0, 40)) +
+                       "'");
       }
     } else if (key == "min_confidence") {
       double d = 0;

@@ -442,6 +442,9 @@ struct RegionNode final : replica::NodeApp {
         return json(200, flags_json(flags, total));
       });
     }
+    if (path.rfind("/admin/flags/", 0) != 0) {  // "/admin/flagsX5" is no flag route
+      return text(404, "not found: " + path);
+    }
     std::string_view rest = std::string_view(path).substr(std::string_view("/admin/flags/").size());
     const bool verdict = rest.size() > 8 && rest.substr(rest.size() - 8) == "/verdict";
     if (verdict) rest.remove_suffix(8);

@@ -293,7 +293,8 @@ TEST_F(FlagReview, ListFiltersShowEvidenceVerdictsAndRecalibration) {
     EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
   }
   EXPECT_EQ(http_call(node.target, "GET", "/admin/flags?check=aimbot", admin()).body,
-            "check: one of speed, teleport, rapid_fire, reach, clock, bot_timing, not 'aimbot'\n");
+            "check: one of speed, teleport, rapid_fire, reach, clock, bot_timing, snap, reaction, "
+            "hit_ratio, not 'aimbot'\n");
 
   // The gunner's flag: its evidence is its attacks as sent, oldest first, up to the one that
   // raised the flag; rapid_fire fired, with its statistic and threshold.
@@ -325,6 +326,10 @@ TEST_F(FlagReview, ListFiltersShowEvidenceVerdictsAndRecalibration) {
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(unknown.body, "no flag 12345 in the world\n");
   EXPECT_EQ(http_call(node.target, "GET", "/admin/flags/abc", admin()).status, 404);
+  // A path that only starts like the route names no flag, whatever follows.
+  const HttpResult glued = http_call(node.target, "GET", "/admin/flags" + id_of(all, 102), admin());
+  EXPECT_EQ(glued.status, 404);
+  EXPECT_EQ(glued.body.rfind("not found: /admin/flags", 0), 0u) << glued.body;
 
   // Bad verdict bodies: 400 with the field and the reason; an unknown flag: 404.
   const std::string verdict_path = "/admin/flags/" + jumper + "/verdict";
