@@ -42,11 +42,7 @@ cheaters=$(echo "$CHEATS" | tr ',' '\n' | sed "s/\$/=$EACH/" | paste -sd,)
   --cheaters "$cheaters" --hard "lag_spikes=$LAG,skilled=$SKILLED" > "$DIR/loadgen.log" 2>&1 &
 LOADGEN=$!
 PIDS+=($LOADGEN)
-for _ in $(seq 1 600); do  # bounded: everyone connects within a minute
-  grep -q 'measuring for' "$DIR/loadgen.log" && break
-  sleep 0.1
-done
-grep -q 'measuring for' "$DIR/loadgen.log" || { cat "$DIR/loadgen.log"; exit 1; }
+wait_measuring "$DIR/loadgen.log"
 start=$(date +%s.%N)
 wait "$LOADGEN" || true
 if ! kill -0 "$NODE" 2>/dev/null; then  # a node that died flags nobody: no result

@@ -47,6 +47,17 @@ config() {  # id count
     "$IO_THREADS"
 }
 
+# Waits until the load generator writing <log> has every player in and measures (bounded: a
+# minute); otherwise prints the log and exits 1.
+wait_measuring() {  # log
+  for _ in $(seq 1 600); do
+    grep -q 'measuring for' "$1" && return 0
+    sleep 0.1
+  done
+  cat "$1"
+  exit 1
+}
+
 metric() {  # port name: the sum of a metric's samples from /metrics
   exec 3<>"/dev/tcp/127.0.0.1/$1"
   printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3

@@ -39,11 +39,7 @@ sleep 1.5
   --secret "$SECRET" --protocol "$PROTOCOL" --failover > "$DIR/loadgen.log" 2>&1 &
 LOADGEN=$!
 PIDS+=($LOADGEN)
-for _ in $(seq 1 600); do  # bounded: everyone connects within a minute
-  grep -q 'measuring for' "$DIR/loadgen.log" && break
-  sleep 0.1
-done
-grep -q 'measuring for' "$DIR/loadgen.log" || { cat "$DIR/loadgen.log"; exit 1; }
+wait_measuring "$DIR/loadgen.log"
 sleep "$KILL_AFTER"
 kill -9 "$VICTIM"
 wait "$VICTIM" 2>/dev/null || true
