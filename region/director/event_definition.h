@@ -1,0 +1,110 @@
+// World-event definitions as data: what triggers an event, where, how it scales with the players
+// taking part (tiers of levers, each a clamped linear function of the participants), what it pays
+// and what follows it. Parsed and validated from TOML (docs/world-events.md); plain values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crdt/result.h"
+
+namespace worldline::region::director {
+
+enum class TriggerKind { kDensity, kSchedule, kAfter };
+
+const char* to_string(TriggerKind kind);
+
+struct Trigger {
+  TriggerKind kind = TriggerKind::kSchedule;
+  // kDensity: at least `players` inside the event's area, held for `for_s` seconds.
+  std::uint32_t players = 0;
+  double for_s = 0;
+  // kSchedule: at offset_s + k · every_s seconds of the director's clock, k = 0, 1, …
+  double every_s = 0;
+  double offset_s = 0;
+  // kAfter: when the event with this id completes (not when it fails).
+  std::string after;
+  bool operator==(const Trigger&) const = default;
+};
+
+struct EventArea {
+  double x = 0, z = 0;  // centre, world units
+  double radius = 0;    // world units; participants are the players within it
+  bool operator==(const EventArea&) const = default;
+};
+
+// value(p) = clamp(base + per_player · p, floor, cap) for p participants. base and per_player may
+// be negative (a lever that starts above a number of players); floor <= cap, both >= 0.
+struct Lever {
+  double base = 0;
+  double per_player = 0;
+  double floor = 0;
+  double cap = 0;
+  double at(double participants) const;
+  bool operator==(const Lever&) const = default;
+};
+
+// The levers' values for one number of participants. Counts are the clamped value rounded down
+// (floor and cap of a count lever are whole numbers, so the count stays within them).
+struct LeverValues {
+  std::uint32_t npc_count = 0;
+  double npc_health_mult = 1;
+  double npc_damage_mult = 1;
+  std::uint32_t elites = 0;     // NPCs of npc_count that are elites (never more than npc_count)
+  std::uint32_t objective = 0;  // objective size, e.g. NPCs to defeat
+  double duration_s = 0;
+  bool operator==(const LeverValues&) const = default;
+};
+
+struct Tier {
+  std::uint32_t min_participants = 0;
+  Lever npc_count;                    // required
+  Lever npc_health_mult{1, 0, 1, 1};  // default: 1
+  Lever npc_damage_mult{1, 0, 1, 1};  // default: 1
+  Lever elites;                       // default: 0
+  Lever objective;                    // required
+  Lever duration_s;                   // required, floor > 0
+  LeverValues at(double participants) const;
+  bool operator==(const Tier&) const = default;
+};
+
+struct Rewards {
+  std::uint64_t gold = 0;  // total, split among participants by contribution
+  bool operator==(const Rewards&) const = default;
+};
+
+struct EventDefinition {
+  std::string id;
+  Trigger trigger;
+  EventArea area;
+  std::vector<Tier> tiers;  // non-empty, min_participants strictly increasing
+  Rewards rewards;
+  double cooldown_s = 0;       // after completion or failure, before it can trigger again
+  double rescale_every_s = 5;  // how often a running instance re-evaluates its levers
+  std::optional<std::string> escalates_to;  // triggered when this one completes
+
+  // The last tier whose min_participants <= participants; the first tier below all of them.
+  std::size_t tier_index(double participants) const;
+  bool operator==(const EventDefinition&) const = default;
+};
+
+struct EventCatalog {
+  std::vector<EventDefinition> events;  // in file order; ids unique
+  const EventDefinition* find(std::string_view id) const;
+  bool operator==(const EventCatalog&) const = default;
+};
+
+// Parses and validates a definitions file. On error, the message is
+// "<file>: <field path>: <reason>", e.g. "events.toml: event[2].tiers[0].npc_count.cap: missing",
+// for the first problem found in file order (cross-references and cycles after the fields).
+crdt::Result<EventCatalog> parse_event_catalog(std::string_view text, const std::string& file);
+
+// The catalog as TOML that parse_event_catalog reads back to an equal catalog (shortest exact
+// decimal for every number).
+std::string to_toml(const EventCatalog& catalog);
+
+}  // namespace worldline::region::director
