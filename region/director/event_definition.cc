@@ -170,6 +170,8 @@ bool read_tier(Reader& r, const toml::table& t, const std::string& p, Tier& out)
                     out.npc_damage_mult) &&
          read_lever(r, t, p, "elites", LeverKind::kCount, false, out.elites) &&
          read_lever(r, t, p, "objective", LeverKind::kCount, true, out.objective) &&
+         (out.objective.floor >= 1 ||
+          r.fail(p + ".objective.floor", "must be >= 1 (an objective of 0 is met at once)")) &&
          read_lever(r, t, p, "duration_s", LeverKind::kDuration, true, out.duration_s);
 }
 

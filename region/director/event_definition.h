@@ -66,7 +66,7 @@ struct Tier {
   Lever npc_health_mult{1, 0, 1, 1};  // default: 1
   Lever npc_damage_mult{1, 0, 1, 1};  // default: 1
   Lever elites;                       // default: 0
-  Lever objective;                    // required
+  Lever objective;                    // required, floor >= 1
   Lever duration_s;                   // required, floor > 0
   LeverValues at(double participants) const;
   bool operator==(const Tier&) const = default;

@@ -232,6 +232,9 @@ TEST(EventDefinition, InvalidFieldsAreRefusedWithTheFieldNamed) {
   EXPECT_EQ(refusal(with("duration_s = { base = 60, floor = 0, cap = 60 }")),
             "events.toml: event[0].tiers[0].duration_s.floor: must be > 0 (an event needs time to "
             "be played)");
+  EXPECT_EQ(refusal(with("objective = { base = 0, cap = 5 }")),
+            "events.toml: event[0].tiers[0].objective.floor: must be >= 1 (an objective of 0 is "
+            "met at once)");
   EXPECT_EQ(refusal(with("objective = 3")),
             "events.toml: event[0].tiers[0].objective: must be a table");
   EXPECT_EQ(refusal(with("min_participants = -2")),
