@@ -10,7 +10,6 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
-#include <sstream>
 
 namespace worldline::region::director {
 namespace {
@@ -394,48 +393,6 @@ crdt::Result<EventCatalog> parse_event_catalog(std::string_view text, const std:
   }
   if (!check_references(r, catalog)) return error(*r.error());
   return catalog;
-}
-
-std::string to_toml(const EventCatalog& catalog) {
-  std::ostringstream out;
-  auto lever = [&](const char* name, const Lever& l) {
-    out << name << " = { base = " << number(l.base) << ", per_player = " << number(l.per_player)
-        << ", floor = " << number(l.floor) << ", cap = " << number(l.cap) << " }\n";
-  };
-  for (const EventDefinition& e : catalog.events) {
-    out << "[[event]]\nid = \"" << e.id << "\"\n";
-    const Trigger& t = e.trigger;
-    out << "trigger = { kind = \"" << to_string(t.kind) << "\"";
-    switch (t.kind) {
-      case TriggerKind::kDensity:
-        out << ", players = " << t.players << ", for_s = " << number(t.for_s);
-        break;
-      case TriggerKind::kSchedule:
-        out << ", every_s = " << number(t.every_s) << ", offset_s = " << number(t.offset_s);
-        break;
-      case TriggerKind::kAfter:
-        out << ", event = \"" << t.after << "\"";
-        break;
-    }
-    out << " }\n";
-    out << "area = { x = " << number(e.area.x) << ", z = " << number(e.area.z)
-        << ", radius = " << number(e.area.radius) << " }\n";
-    out << "rewards = { gold = " << e.rewards.gold << " }\n";
-    out << "cooldown_s = " << number(e.cooldown_s) << "\n";
-    out << "rescale_every_s = " << number(e.rescale_every_s) << "\n";
-    if (e.escalates_to) out << "escalates_to = \"" << *e.escalates_to << "\"\n";
-    for (const Tier& tier : e.tiers) {
-      out << "\n[[event.tiers]]\nmin_participants = " << tier.min_participants << "\n";
-      lever("npc_count", tier.npc_count);
-      lever("npc_health_mult", tier.npc_health_mult);
-      lever("npc_damage_mult", tier.npc_damage_mult);
-      lever("elites", tier.elites);
-      lever("objective", tier.objective);
-      lever("duration_s", tier.duration_s);
-    }
-    out << "\n";
-  }
-  return out.str();
 }
 
 }  // namespace worldline::region::director

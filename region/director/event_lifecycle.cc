@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <utility>
 
 namespace worldline::region::director {
@@ -112,6 +113,10 @@ EventRegistry::EventRegistry(EventCatalog catalog, RegistryOptions options) : op
 void EventRegistry::replace(EventCatalog catalog) {
   std::map<std::string, Slot, std::less<>> slots;
   for (EventDefinition& d : catalog.events) {
+    if (d.tiers.empty()) {
+      // A bug in the caller: catalogs come from parse_event_catalog, which refuses this.
+      throw std::invalid_argument("EventRegistry: event '" + d.id + "' has no tiers");
+    }
     Slot slot;
     auto old = slots_.find(d.id);
     if (old != slots_.end()) {

@@ -127,6 +127,8 @@ enum class SlotPhase { kArmed, kActive, kCooldown, kUnknown };
 
 class EventRegistry {
  public:
+  // REQUIRES (here and in replace): a catalog from parse_event_catalog, or as valid; an event
+  // without tiers throws std::invalid_argument.
   explicit EventRegistry(EventCatalog catalog, RegistryOptions options = {});
 
   // Redeploys: the catalog's definitions replace the current ones for every instance started

@@ -3,6 +3,7 @@
 #include "region/director/density_map.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include <cmath>
 #include <numbers>
@@ -54,8 +55,6 @@ TEST(DensityMap, HistoryIsBoundedToTheWindow) {
   }
   EXPECT_EQ(map.cell_history(1).size(), 0u);
   EXPECT_EQ(map.cells(), 1u);
-  EXPECT_EQ(map.memory_bound_bytes() % 8, 0u);
-  EXPECT_GE(map.memory_bound_bytes(), 8 * 3 * sizeof(DensitySample));
 }
 
 TEST(DensityMap, MoreCellsThanTheBoundEvictTheStalest) {
@@ -122,6 +121,43 @@ TEST(DensityMap, AreaHistorySumsEachPeriod) {
   ASSERT_EQ(h.size(), 2u);
   EXPECT_EQ(h[0], (DensitySample{0, 5.0, 0}));
   EXPECT_EQ(h[1], (DensitySample{1, 14.0, 2.0}));
+}
+
+// Whatever cells and periods the caller feeds (cells reappearing, splitting, more of them than
+// allowed), the map holds at most max_cells cells with at most history_samples samples each,
+// every one inside the window, in increasing period order.
+RC_GTEST_PROP(DensityMapLaws, MemoryStaysWithinItsBound, ()) {
+  const DensityOptions o{.sample_period_ms = 1000,
+                         .history_samples = *rc::gen::inRange<std::size_t>(1, 8),
+                         .max_cells = *rc::gen::inRange<std::size_t>(1, 8)};
+  DensityMap map(o);
+  std::int64_t now = 0;
+  const int steps = *rc::gen::inRange(1, 200);
+  for (int s = 0; s < steps; ++s) {
+    now += *rc::gen::inRange(0, 2500);
+    std::vector<CellCount> cells;
+    const int n = *rc::gen::inRange(0, 12);
+    for (int c = 0; c < n; ++c) {
+      const CellId id = *rc::gen::inRange<CellId>(0, 16);
+      const double w = *rc::gen::element(5.0, 10.0);  // the same id may change bounds
+      cells.push_back({id, Rect{id * 10.0, 0, id * 10.0 + w, w}, *rc::gen::inRange(0u, 50u), 1});
+    }
+    if (*rc::gen::inRange(0, 4) == 0) {
+      map.observe_sample(now, cells);
+    } else {
+      map.observe_tick(now, cells);
+    }
+    RC_ASSERT(map.cells() <= o.max_cells);
+    for (CellId id = 0; id < 16; ++id) {
+      const auto h = map.cell_history(id);
+      RC_ASSERT(h.size() <= o.history_samples);
+      for (std::size_t i = 0; i < h.size(); ++i) {
+        RC_ASSERT(h[i].period > *map.latest_period() - std::int64_t(o.history_samples));
+        if (i > 0) RC_ASSERT(h[i].period > h[i - 1].period);
+      }
+    }
+  }
+  RC_ASSERT(map.memory_bound_bytes() >= o.max_cells * o.history_samples * sizeof(DensitySample));
 }
 
 }  // namespace
