@@ -15,6 +15,8 @@ namespace worldline::region::director {
 namespace {
 
 constexpr double kMaxCount = 1'000'000;  // count levers: beyond this is a typo, not a design
+// Times in seconds: about 31 years, so that every time in ms fits an int64 with room to add.
+constexpr double kMaxSeconds = 1e9;
 
 std::string number(double v) {
   char buf[64];
@@ -76,6 +78,9 @@ class Reader {
     const auto v = n->is_number() ? n->value<double>() : std::nullopt;
     if (!v) return fail(p, "must be a number");
     if (!std::isfinite(*v)) return fail(p, "must be a finite number");
+    if (key.ends_with("_s") && *v > kMaxSeconds) {
+      return fail(p, "must be at most " + number(kMaxSeconds) + " (seconds)");
+    }
     if (strict ? !(*v > min) : !(*v >= min)) {
       return fail(p, min == 0 && !strict
                          ? "must not be negative"
@@ -143,6 +148,9 @@ bool read_lever(Reader& r, const toml::table& tier, const std::string& path, std
   }
   if (kind == LeverKind::kDuration && !(l.floor > 0)) {
     return r.fail(p + ".floor", "must be > 0 (an event needs time to be played)");
+  }
+  if (kind == LeverKind::kDuration && l.cap > kMaxSeconds) {
+    return r.fail(p + ".cap", "must be at most " + number(kMaxSeconds) + " (seconds)");
   }
   if (l.floor > l.cap) {
     return r.fail(p + ".cap", "is below floor (" + number(l.cap) + " < " + number(l.floor) + ")");

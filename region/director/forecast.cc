@@ -23,6 +23,7 @@ HoltForecast::HoltForecast(HoltOptions options) : options_(std::move(options)) {
 }
 
 void HoltForecast::observe(double t_s, double actual) {
+  if (!std::isfinite(t_s) || !std::isfinite(actual)) return;  // a broken sample teaches nothing
   // 1. Score the forecasts that were made for now. Each horizon's queue is in target order;
   //    targets more than half a step in the past were missed (a gap in the observations).
   const double half = options_.step_s / 2;

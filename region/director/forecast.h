@@ -52,7 +52,8 @@ class HoltForecast {
 
   // The actual value at t_s (seconds on the caller's clock). Scores the forecasts made for t_s
   // (within half a step), updates the smoother with the baseline, then records this step's
-  // forecasts at the tracked horizons. REQUIRES: t_s increases by about step_s per call.
+  // forecasts at the tracked horizons. A non-finite t_s or actual is ignored.
+  // REQUIRES: t_s increases by about step_s per call.
   void observe(double t_s, double actual);
 
   // The forecast h_s seconds after the last observation (0 before the first one, plus effects).

@@ -213,6 +213,12 @@ TEST(EventDefinition, InvalidFieldsAreRefusedWithTheFieldNamed) {
             "events.toml: event[0].area.z: must be a finite number");
   EXPECT_EQ(refusal(with("cooldown_s = -1")),
             "events.toml: event[0].cooldown_s: must not be negative");
+  EXPECT_EQ(refusal(with("cooldown_s = 1e10")),
+            "events.toml: event[0].cooldown_s: must be at most 1e+09 (seconds)");
+  EXPECT_EQ(refusal(with("duration_s = { base = 60, floor = 60, cap = 2e9 }")),
+            "events.toml: event[0].tiers[0].duration_s.cap: must be at most 1e+09 (seconds)");
+  EXPECT_EQ(refusal(with("trigger = { kind = \"schedule\", every_s = 60, offset_s = 1e300 }")),
+            "events.toml: event[0].trigger.offset_s: must be at most 1e+09 (seconds)");
   EXPECT_EQ(refusal(with("cooldown_s = \"long\"")),
             "events.toml: event[0].cooldown_s: must be a number");
   EXPECT_EQ(refusal(with("npc_count = { base = 1, floor = 5, cap = 3 }")),

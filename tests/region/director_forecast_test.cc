@@ -40,6 +40,9 @@ TEST(HoltForecast, ADefaultForecastIsEmptyBeforeTheFirstSampleAndNeverNegative) 
   signed_series.observe(0, 30);
   signed_series.observe(1, 20);
   EXPECT_EQ(signed_series.forecast(10), -80.0);
+  signed_series.observe(2, NAN);  // ignored: level and trend as they were
+  EXPECT_EQ(signed_series.observations(), 2u);
+  EXPECT_EQ(signed_series.forecast(10), -80.0);
 }
 
 // For any alpha, beta in (0, 1] and any line, the forecast after warm-up is the line.
