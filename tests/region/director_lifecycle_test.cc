@@ -114,6 +114,31 @@ duration_s = { base = 10, floor = 10, cap = 10 }
             (std::vector<DirectorEvent>{{K::kStarted, "boss", instance_id("boss", 15'000), 1, 0}}));
 }
 
+TEST(EventLifecycle, AScheduledTimeThatFindsTheEventRunningIsSkipped) {
+  const std::string long_tier = R"(
+[[event.tiers]]
+npc_count = { base = 1, floor = 1, cap = 1 }
+objective = { base = 1, floor = 1, cap = 1 }
+duration_s = { base = 90, floor = 90, cap = 90 }
+)";
+  EventRegistry r(catalog(event("boss", R"({ kind = "schedule", every_s = 60 })", "", long_tier)));
+  std::vector<std::pair<DirectorEventKind, std::int64_t>> seen;
+  for (std::int64_t t = 0; t <= 240'000; t += 1000) {
+    for (const DirectorEvent& e : r.advance(t, {}))
+      seen.emplace_back(e.kind, t);
+  }
+  // 0: starts (the first tick is exactly on time); 60: running, skipped; 90: fails and re-arms
+  // (no cooldown); 120: starts; 180: skipped; 210: fails; 240: starts.
+  EXPECT_EQ(seen,
+            (std::vector<std::pair<DirectorEventKind, std::int64_t>>{{K::kStarted, 0},
+                                                                     {K::kFailed, 90'000},
+                                                                     {K::kArmed, 90'000},
+                                                                     {K::kStarted, 120'000},
+                                                                     {K::kFailed, 210'000},
+                                                                     {K::kArmed, 210'000},
+                                                                     {K::kStarted, 240'000}}));
+}
+
 TEST(EventLifecycle, ACompletedEventEscalatesAlongItsChain) {
   const std::string never = R"({ kind = "schedule", every_s = 1000000, offset_s = 1000000 })";
   EventRegistry r(
