@@ -50,7 +50,7 @@ struct GameConfig {
   // (a stalled client's burst catches up at most that much), and a move may run this many ticks'
   // worth ahead of it (network jitter).
   std::uint32_t move_catch_up_ticks = 20;
-  std::uint32_t move_lead_ticks = 2;
+  std::uint32_t move_lead_ticks = 3;
   std::uint32_t move_max_step_ticks = 3;  // no single move goes further than this many ticks' worth
   double attack_range = 5;
   // An attack that says where it aims (Action::aim) hits only if the aim is within this many

@@ -21,7 +21,7 @@ namespace worldline::region {
 struct MovePace {
   double speed_per_tick = 10;         // world units accrued per tick
   std::uint32_t catch_up_ticks = 20;  // credit is capped at this many ticks' worth
-  std::uint32_t lead_ticks = 2;       // a move may spend this many ticks' worth ahead
+  std::uint32_t lead_ticks = 3;       // a move may spend this many ticks' worth ahead
   // One move goes at most this many ticks' worth, whatever the credit: clients send a move per
   // frame, so a long one is a jump, never the catch-up of a stall (that is many short moves).
   std::uint32_t max_step_ticks = 3;

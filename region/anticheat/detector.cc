@@ -238,9 +238,10 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
       ++p.window_moves;
       if (o.limit == Limit::kMoveBudget) ++p.window_clamped;
       // Only steps at full speed measure the pace: standing still or strolling is no evidence
-      // of a top speed.
+      // of a top speed. The first move has no time before it (dt = 0) and measures nothing: its
+      // length, with no time to set against it, would read as any speed.
       const double allowed = speed / tick_ms * std::min(dt, 1000.0);
-      if (step > 0 && step >= c.full_speed * allowed) {
+      if (dt > 0 && step > 0 && step >= c.full_speed * allowed) {
         p.window_asked += step;
         p.window_ms += std::min(dt, 1000.0);
         const double window = std::max<std::uint32_t>(1, c.window_ticks) * tick_ms;

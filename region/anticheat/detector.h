@@ -81,7 +81,7 @@ struct AnticheatConfig {
   // running flat out has x = 0 whatever its link does (its steps are max speed by its clock,
   // and the budget's catch-up covers its bursts); a speed hack that reconciles to the region
   // (rubber-bands) takes short steps but is clamped nearly every move.
-  std::uint32_t window_ticks = 20;
+  std::uint32_t window_ticks = 10;
   double full_speed = 0.9, clamp_allowance = 0.5;
   CusumParams speed{0.03, 0.5, 8.5};
   double teleport_ticks = 3;  // one step longer than this many ticks' worth

@@ -505,6 +505,42 @@ RC_GTEST_PROP(AnticheatLaws, TheConfidenceIsMonotoneInEvidence, ()) {
 // Memory is bounded: whatever a player sends, the detector keeps one fixed-size record for it,
 // a flag's evidence holds at most kEvidenceWindow actions, and flags waiting to be taken are
 // capped.
+// A player's first move has no time before it: its length (here 25 units, a client placing
+// itself) measures no pace. Ten moves at exactly max speed after it fill the 10-tick window at
+// a pace of 1, so the speed check's sum stays 0 (counted with the first, it would read 1.25×).
+TEST(Anticheat, AFirstMoveMeasuresNoPaceAndMovesAtMaxSpeedAddNothing) {
+  AnticheatConfig c;
+  c.pace.speed_per_tick = 10;
+  c.tick_ms = 50;
+  ASSERT_EQ(c.window_ticks, 10u);
+  Detector d(c);
+  std::uint64_t seq = 0, ms = 1'000'000;
+  float x = 25;
+  const auto move = [&](float step) {
+    Action a = act(1, ActionKind::kMove, ++seq, ms);
+    a.position = {x, 0, 0};
+    Outcome o;
+    o.ok = true;
+    o.asked = o.granted = step;
+    d.observe(a, o, seq);
+    ms += 50;
+    x += 10;
+  };
+  move(25);
+  for (int i = 0; i < 10; ++i)
+    move(10);
+  const auto report = d.report(1);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->checks[static_cast<int>(Check::kSpeed)].statistic, 0.0);
+  EXPECT_EQ(report->checks[static_cast<int>(Check::kTeleport)].statistic, 0.0);
+  // The same ten moves at 1.5× max speed do measure: one window at pace 1.5.
+  for (int i = 0; i < 10; ++i) {
+    x += 5;
+    move(15);
+  }
+  EXPECT_NEAR(d.report(1)->checks[static_cast<int>(Check::kSpeed)].statistic, 0.5 - 0.03, 1e-9);
+}
+
 RC_GTEST_PROP(AnticheatLaws, MemoryPerPlayerIsBounded, ()) {
   AnticheatConfig c;
   c.flag_at = 0.5;
