@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
-#include <future>
 #include <iterator>
 #include <mutex>
 #include <stdexcept>
@@ -108,7 +107,7 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   }
   c.game.max_speed_per_tick = r["max_speed_per_tick"].value_or(10.0);
   const std::int64_t catch_up = r["move_catch_up_ticks"].value_or<std::int64_t>(20);
-  const std::int64_t lead = r["move_lead_ticks"].value_or<std::int64_t>(2);
+  const std::int64_t lead = r["move_lead_ticks"].value_or<std::int64_t>(3);
   const std::int64_t step = r["move_max_step_ticks"].value_or<std::int64_t>(3);
   if (!(c.game.max_speed_per_tick > 0) || !std::isfinite(c.game.max_speed_per_tick) ||
       catch_up < 1 || catch_up > 10'000 || lead < 0 || lead > 10'000 || step < 1 || step > 10'000) {
@@ -319,22 +318,26 @@ struct RegionNode final : replica::NodeApp {
   const std::uint64_t throw_at_tick = fault_throw_at_tick();
 
   // A request that needs the world, handed from a gateway I/O thread to the node's thread (the
-  // world's owner) and run between ticks; the I/O thread waits for `reply` (bounded).
+  // world's owner) and run between ticks; the node's thread answers through `responder`. The I/O
+  // thread does not wait: the players' sessions it serves go on (the gateway answers 503 if the
+  // loop takes longer than ServerOptions::http_answer_timeout_ms, 5 s).
   struct WorldQuery {
     // Sets `after_commit` when the reply may go only once the tick's group is durable (a write).
     std::function<gateway::HttpReply(replica::Replica&, bool& after_commit)> run;
-    std::promise<gateway::HttpReply> reply;
+    gateway::HttpResponder responder;
   };
+  // Review requests queued or awaiting their commit, at most kMaxQueries: beyond, 503 at once.
   static constexpr std::size_t kMaxQueries = 64;
-  static constexpr std::chrono::milliseconds kQueryTimeout{3000};
-  std::vector<std::pair<std::shared_ptr<WorldQuery>, gateway::HttpReply>> awaiting_commit;
+  std::atomic<std::size_t> queries_in_flight{0};
+  std::vector<std::pair<WorldQuery, gateway::HttpReply>> awaiting_commit;
   std::array<std::uint64_t, 2> verdicts{};  // written here, by verdict kind (the node's thread)
 
   std::mutex mutex;
-  std::string metrics_text;                         // GUARDED_BY(mutex)
-  std::optional<region::PriorityRules> new_rules;   // GUARDED_BY(mutex), applied between ticks
-  std::string rules_toml;                           // GUARDED_BY(mutex)
-  std::deque<std::shared_ptr<WorldQuery>> queries;  // GUARDED_BY(mutex), run between ticks
+  std::string metrics_text;                        // GUARDED_BY(mutex)
+  std::optional<region::PriorityRules> new_rules;  // GUARDED_BY(mutex), applied between ticks
+  std::string rules_toml;                          // GUARDED_BY(mutex)
+  std::deque<WorldQuery> queries;                  // GUARDED_BY(mutex), run between ticks
+  bool loop_stopped = false;  // GUARDED_BY(mutex): queries are refused from then on
 
   RegionNode(const RegionNodeConfig& c, const RegionNodeRun& r)
       : config(c), run(r), region(app_options(c), wall) {}
@@ -415,7 +418,7 @@ struct RegionNode final : replica::NodeApp {
     if (path == "/admin/anticheat/recalibrate") {
       if (req.method != "POST") return text(405, "POST");
       const std::size_t min_reviewed = config.recalibrate_min_reviewed;
-      return on_world([this, json, min_reviewed](replica::Replica& world, bool&) {
+      return on_world(req, [this, json, min_reviewed](replica::Replica& world, bool&) {
         const auto& detector = region.detector();
         const Recalibration r =
             recalibrate(reviewed_scores(collect_flags(world.store()), detector), min_reviewed,
@@ -436,7 +439,7 @@ struct RegionNode final : replica::NodeApp {
       if (req.method != "GET") return text(405, "GET");
       auto filter = parse_flag_filter(query);
       if (!filter) return text(400, filter.error().message);
-      return on_world([json, filter = filter.value()](replica::Replica& world, bool&) {
+      return on_world(req, [json, filter = filter.value()](replica::Replica& world, bool&) {
         std::size_t total = 0;
         const auto flags = select_flags(collect_flags(world.store()), filter, &total);
         return json(200, flags_json(flags, total));
@@ -457,7 +460,7 @@ struct RegionNode final : replica::NodeApp {
     const std::string unknown = "no flag " + std::to_string(id) + " in the world";
     if (!verdict) {
       if (req.method != "GET") return text(405, "GET");
-      return on_world([json, text, id, unknown](replica::Replica& world, bool&) {
+      return on_world(req, [json, text, id, unknown](replica::Replica& world, bool&) {
         const auto flag = find_flag(world.store(), id);
         return flag ? json(200, flag_json(*flag)) : text(404, unknown);
       });
@@ -465,8 +468,8 @@ struct RegionNode final : replica::NodeApp {
     if (req.method != "POST") return text(405, "POST");
     auto body = parse_verdict_body(req.body);
     if (!body) return text(400, body.error().message);
-    return on_world([this, json, text, id, unknown, body = std::move(body).value(),
-                     by = claims.player](replica::Replica& world, bool& after_commit) {
+    return on_world(req, [this, json, text, id, unknown, body = std::move(body).value(),
+                          by = claims.player](replica::Replica& world, bool& after_commit) {
       auto flag = find_flag(world.store(), id);
       if (!flag) return text(404, unknown);
       const region::anticheat::Verdict v{id, body.verdict, by, region.clock().now().physical_ms,
@@ -483,45 +486,47 @@ struct RegionNode final : replica::NodeApp {
     });
   }
 
-  // Runs `run` on the node's thread between ticks and returns its reply; 503 if the queue is
-  // full or no reply came within kQueryTimeout. Called on a gateway I/O thread.
+  // Queues `run` for the node's thread, which runs it between ticks and answers `req` with its
+  // reply; returns HttpReply::later(), or 503 at once when kMaxQueries are in flight. Called on
+  // a gateway I/O thread.
   gateway::HttpReply on_world(
+      const gateway::HttpRequest& req,
       std::function<gateway::HttpReply(replica::Replica&, bool& after_commit)> run) {
-    auto query = std::make_shared<WorldQuery>();
-    query->run = std::move(run);
-    auto reply = query->reply.get_future();
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (queries.size() >= kMaxQueries) {
-        return {503, "text/plain; charset=utf-8", "busy: too many review requests waiting\n"};
-      }
-      queries.push_back(query);
+    if (queries_in_flight.fetch_add(1) >= kMaxQueries) {
+      --queries_in_flight;
+      return {503, "text/plain; charset=utf-8", "busy: too many review requests waiting\n"};
     }
-    if (reply.wait_for(kQueryTimeout) != std::future_status::ready) {
-      return {503, "text/plain; charset=utf-8",
-              "the node's loop did not answer within 3 s (a verdict may still be applied: look "
-              "at the flag before posting it again)\n"};
+    std::lock_guard<std::mutex> lock(mutex);
+    if (loop_stopped) {  // nobody would serve the queue
+      --queries_in_flight;
+      return {503, "text/plain; charset=utf-8", "the node is stopping: not run\n"};
     }
-    try {
-      return reply.get();
-    } catch (const std::future_error&) {  // not expected: the query is shared until it answers
-      return {503, "text/plain; charset=utf-8", "the node is stopping\n"};
-    }
+    queries.push_back(WorldQuery{std::move(run), req.responder});
+    return gateway::HttpReply::later();
+  }
+
+  void answer(WorldQuery& query, gateway::HttpReply reply) {
+    query.responder.answer(std::move(reply));
+    --queries_in_flight;
   }
 
   // The review requests waiting, run on the node's thread between ticks (before this tick's
   // actions, whose group their writes join).
   void serve_queries(replica::Replica& world) {
-    std::deque<std::shared_ptr<WorldQuery>> todo;
+    std::deque<WorldQuery> todo;
     {
       std::lock_guard<std::mutex> lock(mutex);
       todo.swap(queries);
     }
     for (auto& query : todo) {
+      if (query.responder.answered()) {  // the gateway's timeout answered it: nobody waits
+        --queries_in_flight;
+        continue;
+      }
       bool after_commit = false;
       gateway::HttpReply reply;
       try {
-        reply = query->run(world, after_commit);
+        reply = query.run(world, after_commit);
       } catch (const std::exception& e) {
         // A bug in a review route must not stop the game: it is this request's failure alone
         // (the reads write nothing; a verdict written before the failure stays written).
@@ -533,9 +538,27 @@ struct RegionNode final : replica::NodeApp {
       if (after_commit) {
         awaiting_commit.emplace_back(std::move(query), std::move(reply));
       } else {
-        query->reply.set_value(std::move(reply));
+        answer(query, std::move(reply));
       }
     }
+  }
+
+  // When the loop has stopped: every review request still queued or awaiting its commit is
+  // answered 503 (a write awaiting its commit may or may not be journaled).
+  void refuse_queries_at_stop() {
+    std::deque<WorldQuery> todo;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      loop_stopped = true;
+      todo.swap(queries);
+    }
+    for (auto& query : todo)
+      answer(query, {503, "text/plain; charset=utf-8", "the node is stopping: not run\n"});
+    for (auto& [query, reply] : awaiting_commit)
+      answer(query, {503, "text/plain; charset=utf-8",
+                     "the node stopped before the write's commit: read the flag before you send "
+                     "it again\n"});
+    awaiting_commit.clear();
   }
 
   // The reply that refuses the request unless its token has role admin; `claims` gets the
@@ -602,7 +625,7 @@ struct RegionNode final : replica::NodeApp {
     region.after_commit(world, durable, committed, now);
     if (durable) {  // the verdicts written before this commit are journaled now
       for (auto& [query, reply] : awaiting_commit)
-        query->reply.set_value(std::move(reply));
+        answer(query, std::move(reply));
       awaiting_commit.clear();
     }
     last_tick_ms = now;
@@ -733,6 +756,10 @@ struct RegionNode final : replica::NodeApp {
               ss.connections);
     p.counter("worldline_gateway_slow_consumers_total", "Clients cut for not reading.",
               ss.slow_consumers);
+    p.gauge("worldline_http_pending", "HTTP requests waiting for the node's loop to answer.",
+            ss.http_pending);
+    p.counter("worldline_http_timeouts_total",
+              "HTTP requests the loop did not answer in time (answered 503).", ss.http_timeouts);
     const region::anticheat::DetectorStats as = region.detector().stats();
     p.counter("worldline_anticheat_observed_total", "Actions the cheat detector observed.",
               as.observed);
@@ -865,6 +892,7 @@ int run_region_node(const RegionNodeConfig& config, const RegionNodeRun& run) {
   options.stats_out = &node.node_stats;
   replica::ReplicaNode replica_node(rc, registry);
   const int code = replica_node.run(node, options);
+  node.refuse_queries_at_stop();
   if (node.server) node.server->stop();
   spdlog::info("region {}: stopped", config.region_name);
   return code;

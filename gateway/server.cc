@@ -95,6 +95,41 @@ std::int64_t unix_now_s() {
 
 }  // namespace
 
+// Where a later HTTP answer may go: open while the server runs. An answer that arrives after
+// stop() closed it touches nothing of the server (its io_context may be gone).
+struct HttpGate {
+  std::mutex mutex;
+  bool open = true;  // GUARDED_BY(mutex)
+};
+
+// One request's answer, shared by the copies of its HttpResponder: the first answer is
+// delivered; the last copy destroyed unanswered delivers "close".
+struct HttpResponder::State {
+  std::atomic<bool> answered{false};
+  // Hands the answer (nullopt: close the connection unanswered) to the session's executor.
+  std::function<void(std::optional<HttpReply>)> deliver;
+
+  ~State() {
+    if (answered.exchange(true) || !deliver) return;
+    try {
+      deliver(std::nullopt);
+    } catch (const std::exception& e) {  // a destructor must not throw: the client times out
+      spdlog::error("http: closing an unanswered request failed: {}", e.what());
+    }
+  }
+};
+
+bool HttpResponder::answered() const {
+  return !state_ || state_->answered.load();
+}
+
+bool HttpResponder::answer(HttpReply reply) const {
+  if (!state_ || state_->answered.exchange(true)) return false;
+  reply.deferred = false;
+  state_->deliver(std::move(reply));
+  return true;
+}
+
 // Sessions point to the Impl with a plain pointer: the Impl owns the io_context, whose destruction
 // (after stop()) destroys every pending handler and with it every session — so the Impl outlives
 // them all, and no reference cycle keeps anything alive past the server.
@@ -121,7 +156,8 @@ struct GatewayServer::Impl {
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> connections{0}, open{0}, slow_consumers{0}, http_requests{0},
-      frames_in{0}, frames_out{0};
+      http_pending{0}, http_timeouts{0}, frames_in{0}, frames_out{0};
+  std::shared_ptr<HttpGate> http_gate = std::make_shared<HttpGate>();
   std::mutex sessions_mutex;
   std::vector<std::weak_ptr<WsSession>> sessions;  // GUARDED_BY(sessions_mutex)
 
@@ -384,7 +420,10 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
 class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket&& socket, Impl* server, bool admin)
-      : stream_(std::move(socket)), server_(server), admin_(admin) {}
+      : stream_(std::move(socket)),
+        server_(server),
+        admin_(admin),
+        answer_timer_(stream_.get_executor()) {}
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -438,9 +477,11 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
                                  server_->admin_where + ")\n"});
       return;
     }
-    HttpRequest r{std::string(req.method_string()), std::string(req.target()), req.body(), {}};
+    HttpRequest r{std::string(req.method_string()), std::string(req.target()), req.body(), {}, {}};
     const std::string auth(req[http::field::authorization]);
     if (auth.rfind("Bearer ", 0) == 0) r.bearer = auth.substr(7);
+    auto state = make_responder_state();
+    r.responder = HttpResponder(state);
     HttpReply reply;
     try {
       reply = server_->http_handler ? server_->http_handler(r) : HttpReply{404, {}, "not found\n"};
@@ -448,19 +489,88 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
       spdlog::error("http {} {}: handler failed: {}", r.method, r.target, e.what());
       reply = HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};
     }
-    respond(req, reply);
+    if (!reply.deferred) {
+      state->answered = true;  // a copy the handler kept can no longer answer
+      respond(req, reply);
+      return;
+    }
+    // Answered later, from whichever thread: until then this connection reads nothing more
+    // (HTTP/1.1 answers in order), and the timer keeps the session alive and bounds the wait.
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    target_ = r.target;
+    waiting_ = true;
+    ++server_->http_pending;
+    stream_.expires_never();
+    answer_timer_.expires_after(std::chrono::milliseconds(server_->options.http_answer_timeout_ms));
+    answer_timer_.async_wait([self = shared_from_this(),
+                              weak = std::weak_ptr(state)](beast::error_code ec) {
+      if (ec || !self->waiting_) return;
+      if (auto pending = weak.lock()) {
+        const bool first = HttpResponder(pending).answer(HttpReply{
+            503, "text/plain; charset=utf-8",
+            "no answer within " + std::to_string(self->server_->options.http_answer_timeout_ms) +
+                " ms: the node's loop is busy or stuck (a write may still be applied: read "
+                "before you send it again)\n"});
+        if (first) {
+          ++self->server_->http_timeouts;
+          spdlog::warn("http {}: no answer within {} ms, answered 503", self->target_,
+                       self->server_->options.http_answer_timeout_ms);
+        }
+      }
+    });
+  }
+
+  // The shared state of a request's responder: its answers are posted to this session's strand.
+  std::shared_ptr<HttpResponder::State> make_responder_state() {
+    auto state = std::make_shared<HttpResponder::State>();
+    state->deliver = [weak = weak_from_this(),
+                      gate = server_->http_gate](std::optional<HttpReply> reply) {
+      std::lock_guard<std::mutex> lock(gate->mutex);
+      if (!gate->open) return;
+      auto self = weak.lock();
+      if (!self) return;  // the timer let it go: the server is stopping
+      net::post(self->stream_.get_executor(),
+                [self, reply = std::move(reply)]() mutable { self->finish(std::move(reply)); });
+    };
+    return state;
+  }
+
+  // On the strand: writes the later answer, or closes the connection when none will come.
+  void finish(std::optional<HttpReply> reply) {
+    if (!waiting_) return;
+    waiting_ = false;
+    answer_timer_.cancel();
+    if (!reply) {
+      --server_->http_pending;
+      spdlog::warn("http {}: the handler dropped the request unanswered; connection closed",
+                   target_);
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_.socket().close(ignored);
+      return;
+    }
+    stream_.expires_after(std::chrono::seconds(30));  // a client that stops reading lets go
+    respond(version_, keep_alive_, *reply, /*pending=*/true);
   }
 
   void respond(const http::request<http::string_body>& req, const HttpReply& reply) {
+    respond(req.version(), req.keep_alive(), reply);
+  }
+
+  // `pending`: the answer of a request counted in http_pending, uncounted once written (so that
+  // stop() waits for the write too).
+  void respond(unsigned version, bool keep_alive, const HttpReply& reply, bool pending = false) {
     auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(reply.status), req.version());
+        static_cast<http::status>(reply.status), version);
     res->set(http::field::server, "worldline");
     res->set(http::field::content_type, reply.content_type);
-    res->keep_alive(req.keep_alive());
+    res->keep_alive(keep_alive);
     res->body() = reply.body;
     res->prepare_payload();
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this(), res, pending](beast::error_code ec, std::size_t) {
+                        if (pending) --self->server_->http_pending;
                         if (ec) return;
                         if (!res->keep_alive()) {
                           beast::error_code ignored;
@@ -476,6 +586,11 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
   const bool admin_;  // accepted by the admin listener
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // A request answered later: what its response needs, and the bound on the wait.
+  net::steady_timer answer_timer_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false, waiting_ = false;
+  std::string target_;
 };
 
 void GatewayServer::Impl::do_accept(tcp::acceptor& on, bool admin) {
@@ -602,10 +717,16 @@ void GatewayServer::stop() {
       if (auto s = w.lock()) s->post_close(1001, "node shutting down");
     }
   }
-  // Give the sessions a moment to send their close frames, then stop the loop.
+  // Give the sessions a moment to send their close frames and the requests answered later their
+  // answers, then stop the loop; an answer after this goes nowhere.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (impl_->open.load() > 0 && std::chrono::steady_clock::now() < deadline)
+  while ((impl_->open.load() > 0 || impl_->http_pending.load() > 0) &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    std::lock_guard<std::mutex> lock(impl_->http_gate->mutex);
+    impl_->http_gate->open = false;
+  }
   impl_->ioc.stop();
   for (auto& t : impl_->threads)
     t.join();
@@ -618,9 +739,16 @@ void GatewayServer::throttle(std::uint64_t player, double actions_per_s, std::ui
 }
 
 ServerStats GatewayServer::stats() const {
-  return ServerStats{impl_->connections.load(),    impl_->open.load(),
-                     impl_->slow_consumers.load(), impl_->http_requests.load(),
-                     impl_->frames_in.load(),      impl_->frames_out.load()};
+  ServerStats s;
+  s.connections = impl_->connections.load();
+  s.open = impl_->open.load();
+  s.slow_consumers = impl_->slow_consumers.load();
+  s.http_requests = impl_->http_requests.load();
+  s.http_pending = impl_->http_pending.load();
+  s.http_timeouts = impl_->http_timeouts.load();
+  s.frames_in = impl_->frames_in.load();
+  s.frames_out = impl_->frames_out.load();
+  return s;
 }
 
 }  // namespace worldline::gateway

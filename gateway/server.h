@@ -6,7 +6,10 @@
 //     waited max_unread_ms, or max_unread_bytes are waiting. It is then told (`error
 //     slow_consumer`, after the write in flight) and disconnected, so memory never grows without
 //     bound — while a client that reads is never cut by a burst of replies, however many frames;
-//   - plain HTTP requests, answered by the node's HttpHandler (/healthz, /metrics, /admin/...).
+//   - plain HTTP requests, answered by the node's HttpHandler (/healthz, /metrics, /admin/...),
+//     at once or later: a handler that needs another thread (the node's loop owns the world)
+//     returns HttpReply::later() and answers through the request's HttpResponder, so an I/O
+//     thread — and every player session pinned to it — never waits for the loop.
 // With an admin listener (ServerOptions::admin_listen), a second port serves the operators' HTTP:
 // /metrics and /admin/... are answered there only (the players' port says 404 and where they
 // went), /healthz on both, and WebSocket upgrades on the players' port only.
@@ -25,17 +28,48 @@
 
 namespace worldline::gateway {
 
+struct HttpReply {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  bool deferred = false;  // see later()
+
+  // What a handler returns when it keeps the request's HttpResponder and answers through it.
+  static HttpReply later() {
+    HttpReply r;
+    r.deferred = true;
+    return r;
+  }
+};
+
+// Answers one HTTP request, from any thread, once: the first answer is written and any later one
+// is ignored (answer() says which). Copies share the request. If every copy is destroyed
+// unanswered, the connection is closed (the client sees the connection end, never a hang); if
+// no answer comes within ServerOptions::http_answer_timeout_ms the server answers 503 itself.
+// After the server stopped, answers go nowhere.
+class HttpResponder {
+ public:
+  struct State;
+  HttpResponder() = default;
+  explicit HttpResponder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  // True if this was the request's first answer (and so the one the client gets).
+  bool answer(HttpReply reply) const;
+  // True once the request has its answer (from a copy, the server's timeout, or its close):
+  // work whose reply nobody will read can be skipped.
+  bool answered() const;
+  explicit operator bool() const { return state_ != nullptr; }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 struct HttpRequest {
   std::string method;  // "GET", "PUT", ...
   std::string target;  // path and query
   std::string body;
   std::string bearer;  // the token of an "Authorization: Bearer ..." header, if any
-};
-
-struct HttpReply {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
+  // For a handler that returns HttpReply::later(): keep a copy and answer through it.
+  HttpResponder responder;
 };
 
 using HttpHandler = std::function<HttpReply(const HttpRequest&)>;
@@ -67,6 +101,9 @@ struct ServerOptions {
   // 4 MiB by default — that a client not reading can fill before its frames queue here).
   int socket_send_buffer = 0;
   std::size_t max_http_body = 64 * 1024;
+  // A request whose handler answers later (HttpReply::later()) gets 503 from the server
+  // if no answer came within this many ms.
+  std::uint64_t http_answer_timeout_ms = 5000;
 };
 
 struct ServerStats {
@@ -74,6 +111,8 @@ struct ServerStats {
   std::uint64_t open = 0;         // open now
   std::uint64_t slow_consumers = 0;
   std::uint64_t http_requests = 0;
+  std::uint64_t http_pending = 0;   // answered later, not yet answered
+  std::uint64_t http_timeouts = 0;  // answered 503 by http_answer_timeout_ms
   std::uint64_t frames_in = 0, frames_out = 0;
 };
 
@@ -88,7 +127,8 @@ class GatewayServer {
   // Binds both listeners and starts the I/O threads. Fails with a message naming the field
   // (gateway.listen, gateway.admin_listen) and the address.
   crdt::Result<bool> start();
-  // Closes the listeners and every session (1001 going away), joins the threads.
+  // Closes the listeners and every session (1001 going away), waits up to 2 s for requests
+  // being answered later, joins the threads.
   void stop();
   std::uint16_t port() const;
   std::uint16_t admin_port() const;  // 0 without an admin listener

@@ -13,7 +13,10 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "gateway/region_host.h"
@@ -51,7 +54,8 @@ using testing::NullOutbox;
 class Node {
  public:
   explicit Node(SessionLimits limits = {},
-                const std::function<void(ServerOptions&)>& tune = nullptr) {
+                const std::function<void(ServerOptions&)>& tune = nullptr,
+                HttpHandler http = nullptr) {
     world.watch_changes();
     region::PipelineOptions po;
     po.partition.workers = 2;
@@ -64,12 +68,15 @@ class Node {
     so.limits = limits;
     so.key = kKey;
     if (tune) tune(so);
-    server = std::make_unique<GatewayServer>(so, *host, [](const HttpRequest& r) {
-      if (r.target == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
-      if (r.target == "/metrics") return HttpReply{200, "text/plain", "metrics\n"};
-      if (r.target.rfind("/admin/", 0) == 0) return HttpReply{200, "text/plain", "admin\n"};
-      return HttpReply{404, "text/plain", "not found\n"};
-    });
+    if (!http) {
+      http = [](const HttpRequest& r) {
+        if (r.target == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
+        if (r.target == "/metrics") return HttpReply{200, "text/plain", "metrics\n"};
+        if (r.target.rfind("/admin/", 0) == 0) return HttpReply{200, "text/plain", "admin\n"};
+        return HttpReply{404, "text/plain", "not found\n"};
+      };
+    }
+    server = std::make_unique<GatewayServer>(so, *host, std::move(http));
     EXPECT_TRUE(server->start().ok());
     ticker = std::thread([this] {
       std::uint64_t t = 0;
@@ -456,6 +463,117 @@ std::pair<unsigned, std::string> http_get(std::uint16_t port, const std::string&
   http::response<http::string_body> res;
   http::read(stream, buffer, res);
   return {res.result_int(), res.body()};
+}
+
+// A handler that answers later leaves its I/O thread free: with one I/O thread, a request held
+// by another thread does not delay a second one; the held one gets the first of two answers.
+TEST(Gateway, AnAnswerGivenLaterFromAnotherThreadArrivesAndTheIoThreadServesOthersMeanwhile) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<HttpResponder> held;
+  Node node(
+      {}, [](ServerOptions& o) { o.io_threads = 1; },
+      [&](const HttpRequest& r) {
+        if (r.target != "/held") return HttpReply{200, "text/plain", "quick\n"};
+        std::lock_guard<std::mutex> lock(m);
+        held.push_back(r.responder);
+        cv.notify_all();
+        return HttpReply::later();
+      });
+  using Reply = std::pair<unsigned, std::string>;
+  auto slow = std::async(std::launch::async, [&] { return http_get(node.port(), "/held"); });
+  {
+    std::unique_lock<std::mutex> lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return !held.empty(); }));
+  }
+  EXPECT_EQ(http_get(node.port(), "/quick"), Reply(200, "quick\n"));  // while /held waits
+  // One I/O thread: /held's handler had returned (and was counted) before /quick was read.
+  EXPECT_EQ(node.server->stats().http_pending, 1u);
+  EXPECT_EQ(slow.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  std::thread answerer([&] {
+    std::lock_guard<std::mutex> lock(m);
+    EXPECT_TRUE(held[0].answer(HttpReply{202, "text/plain", "later\n"}));
+    EXPECT_FALSE(held[0].answer(HttpReply{500, "text/plain", "second\n"}));
+  });
+  answerer.join();
+  EXPECT_EQ(slow.get(), Reply(202, "later\n"));
+  EXPECT_EQ(node.server->stats().http_pending, 0u);
+  EXPECT_EQ(node.server->stats().http_timeouts, 0u);
+}
+
+// A request the handler never answers gets 503 after http_answer_timeout_ms; one whose every
+// responder is dropped unanswered has its connection closed — neither hangs the client.
+TEST(Gateway, AnUnansweredRequestGets503AfterTheTimeoutAndADroppedOneIsClosed) {
+  std::mutex m;
+  std::vector<HttpResponder> kept;
+  Node node(
+      {},
+      [](ServerOptions& o) {
+        o.io_threads = 1;
+        o.http_answer_timeout_ms = 300;
+      },
+      [&](const HttpRequest& r) {
+        std::lock_guard<std::mutex> lock(m);
+        if (r.target == "/kept") kept.push_back(r.responder);
+        return HttpReply::later();  // "/dropped": no copy kept
+      });
+  const auto started = std::chrono::steady_clock::now();
+  const auto timed_out = http_get(node.port(), "/kept");
+  EXPECT_EQ(timed_out.first, 503u);
+  EXPECT_EQ(timed_out.second,
+            "no answer within 300 ms: the node's loop is busy or stuck (a write may still be "
+            "applied: read before you send it again)\n");
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(300));
+  EXPECT_EQ(node.server->stats().http_timeouts, 1u);
+  {
+    std::lock_guard<std::mutex> lock(m);
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_TRUE(kept[0].answered());
+    EXPECT_FALSE(kept[0].answer(HttpReply{200, "text/plain", "too late\n"}));
+  }
+  // Dropped: the read ends with the connection (end of stream), not with a response.
+  EXPECT_THROW(http_get(node.port(), "/dropped"), beast::system_error);
+  EXPECT_EQ(node.server->stats().http_timeouts, 1u);
+  EXPECT_EQ(node.server->stats().http_pending, 0u);
+}
+
+// An answer that arrives after the server stopped goes nowhere (and touches nothing freed).
+TEST(Gateway, AnAnswerAfterTheServerStoppedIsIgnored) {
+  std::mutex m;
+  std::vector<HttpResponder> held;
+  HttpResponder late;
+  std::future<unsigned> client;
+  {
+    Node node(
+        {}, [](ServerOptions& o) { o.http_answer_timeout_ms = 60'000; },
+        [&](const HttpRequest& r) {
+          std::lock_guard<std::mutex> lock(m);
+          held.push_back(r.responder);
+          return HttpReply::later();
+        });
+    client = std::async(std::launch::async, [port = node.port()] {
+      try {
+        return http_get(port, "/held").first;
+      } catch (const beast::system_error&) {
+        return 0u;  // the server went away
+      }
+    });
+    for (int i = 0; i < 1000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(m);
+        if (!held.empty()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::lock_guard<std::mutex> lock(m);
+    ASSERT_EQ(held.size(), 1u);
+    late = held[0];
+    held.clear();
+    // stop() waits up to 2 s for the answer that never comes; ~Node then frees the server.
+    node.server->stop();
+  }
+  EXPECT_EQ(client.get(), 0u);  // the connection ended with the server, unanswered
+  EXPECT_TRUE(late.answer(HttpReply{200, "text/plain", "after\n"}));  // first, and nowhere
 }
 
 TEST(Gateway, HttpOnTheSamePortAndAnUnsupportedSubprotocolIsRefused) {
