@@ -39,7 +39,7 @@ AreaForecasts::AreaForecasts(int grid, const ScenarioOptions& scenario, director
   };
   for (int z = 0; z < grid; ++z) {
     for (int x = 0; x < grid; ++x) {
-      add("grid(" + std::to_string(x) + "," + std::to_string(z) + ")",
+      add("grid_" + std::to_string(x) + "_" + std::to_string(z),
           region::Rect{x * size, z * size, (x + 1) * size, (z + 1) * size}, true);
     }
   }
@@ -73,37 +73,51 @@ void AreaForecasts::observe(const director::DensityMap& map, int s) {
 
 void AreaForecasts::expect_boss(int now_s, double at_s, double for_s, double draw) {
   if (now_s < 0 || now_s >= seconds_) return;
-  const auto i = static_cast<std::size_t>(now_s);
-  // What the play area holds now, by the grid's own series (their levels: the smoothed view).
+  const double ahead = at_s - now_s;
+  // What the play area will hold at the boss's start, by the grid's own forecasts (the wave
+  // moves meanwhile), without effects.
   double total[2] = {0, 0};
   for (const AreaSeries& a : series_) {
     if (!a.grid) continue;
     for (int m = 0; m < 2; ++m)
-      total[m] += a.actual[m][i].value_or(0);
+      total[m] += a.forecast[m].baseline(ahead);
   }
-  const AreaSeries& boss = named("boss");
-  const director::Circle& circle = std::get<director::Circle>(boss.area);
+  const director::Circle& circle = std::get<director::Circle>(named("boss").area);
+  const double circle_area = M_PI * circle.radius * circle.radius;
+  const double cell_area = (kPlayHalf / grid_) * (kPlayHalf / grid_);
   for (AreaSeries& a : series_) {
     for (int m = 0; m < 2; ++m) {
+      const double own = a.forecast[m].baseline(ahead);
       double effect;
+      bool gathering = false;
       if (a.grid) {
         // Its share of the boss's crowd, less the share of its own players who leave for it.
         const double in =
             director::DensityMap::overlap_fraction(std::get<region::Rect>(a.area), circle) *
-            (kPlayHalf / grid_) * (kPlayHalf / grid_) / (M_PI * circle.radius * circle.radius);
-        effect = draw * total[m] * in - draw * a.forecast[m].level();
+            cell_area / circle_area;
+        effect = draw * total[m] * in - draw * own;
+        gathering = in > 0.5;
       } else if (a.name == "boss") {
         effect = draw * total[m];
+        gathering = true;
       } else {
-        effect = -draw * a.forecast[m].level();
+        effect = -draw * own;
       }
-      (void)a.forecast[m].add_expected(at_s, effect, for_s);
+      // Players set out kGatherLead_s before the start and arrive over that many seconds (a
+      // ramp of one step a second); at the end the gathering empties at once, while the areas
+      // they return to fill up over as many seconds as they took to come.
+      for (int i = 0; i < kGatherLead_s; ++i) {
+        const double from = at_s - kGatherLead_s + i + 1;
+        const double until = at_s + for_s + (gathering ? 0 : i);
+        (void)a.forecast[m].add_expected(from, effect / kGatherLead_s, until - from);
+      }
     }
   }
 }
 
 WindowError AreaForecasts::error(Metric metric, int horizon_s, int from_s, int to_s, bool grid_only,
-                                 const std::string& only, std::uint64_t min_scored) const {
+                                 const std::string& only, std::uint64_t min_scored,
+                                 const std::vector<std::pair<int, int>>& except) const {
   WindowError out;
   const int m = static_cast<int>(metric);
   double pooled_sum = 0;
@@ -113,6 +127,14 @@ WindowError AreaForecasts::error(Metric metric, int horizon_s, int from_s, int t
     double sum = 0;
     std::uint64_t scored = 0;
     for (int t = std::max(from_s, horizon_s); t < std::min(to_s, seconds_); ++t) {
+      if (std::any_of(except.begin(), except.end(),
+                      [t](const auto& w) { return t >= w.first && t < w.second; })) {
+        continue;
+      }
+      if (std::any_of(except.begin(), except.end(),
+                      [t](const auto& w) { return t >= w.first && t < w.second; })) {
+        continue;
+      }
       const auto& actual = a.actual[m][static_cast<std::size_t>(t)];
       if (!actual || !a.actual[m][static_cast<std::size_t>(t - horizon_s)]) continue;
       if (std::abs(*actual) < floor_) {

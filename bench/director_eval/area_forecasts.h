@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/director_eval/scenario.h"
@@ -28,7 +29,7 @@ inline const char* to_string(Metric m) {
 }
 
 struct AreaSeries {
-  std::string name;  // "grid(x,z)", "boss", "crowd"
+  std::string name;  // "grid_x_z", "boss", "crowd"
   region::director::Area area;
   bool grid = false;
   region::director::HoltForecast forecast[2];  // by Metric
@@ -47,21 +48,28 @@ struct WindowError {
   double p95() const;
 };
 
+// Seconds before a scheduled gathering's start that its players set out (the scenario's boss
+// players leave 3 s before it, and the furthest need about as long again to arrive).
+inline constexpr int kGatherLead_s = 4;
+
 class AreaForecasts {
  public:
   AreaForecasts(int grid, const ScenarioOptions& scenario, region::director::HoltOptions holt);
 
   // The density map closed the period of second `s` of the day: every series observes it.
   void observe(const region::director::DensityMap& map, int s);
-  // The scheduled boss as a known effect, registered at second `now_s` from what the map shows
-  // then: `draw` of the play area's players (and their actions/s) leave every area for the boss
-  // circle during [at_s, at_s + for_s); each grid area's share is by overlap with the circle.
+  // The scheduled boss as a known effect, registered at second `now_s` from the forecasts then:
+  // `draw` of the play area's players (and their actions/s) leave every area for the boss circle
+  // during [at_s, at_s + for_s), arriving over the kGatherLead_s before at_s; each grid area's
+  // share of the gathering is by its overlap with the circle.
   void expect_boss(int now_s, double at_s, double for_s, double draw);
 
   // The error of the forecasts made `horizon_s` before each actual whose second is in
-  // [from_s, to_s), over the grid areas (grid_only) or one named series.
+  // [from_s, to_s) and in none of the `except` windows, over the grid areas (grid_only) or one
+  // named series.
   WindowError error(Metric m, int horizon_s, int from_s, int to_s, bool grid_only,
-                    const std::string& only = {}, std::uint64_t min_scored = 10) const;
+                    const std::string& only = {}, std::uint64_t min_scored = 10,
+                    const std::vector<std::pair<int, int>>& except = {}) const;
   // The first second s ≥ from_s from which `hold` forecasts in a row, made at s, s + 1, …, 10 s
   // ahead, are each within `within` (a fraction) of their actual; nullopt if never.
   std::optional<int> catch_up(const std::string& series, Metric m, int from_s, double within,

@@ -18,7 +18,8 @@
 //   cmake -S . -B build/rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF
 //     -DWORLDLINE_BENCH=ON && cmake --build build/rel --target director_eval  (one line)
 //   build/rel/bench/director_eval [--seed 1] [--day 90] [--players 2000] [--workers 2]
-//     [--grid 8] [--split-load 600] [--merge-load 150] [--csv FILE]
+//     [--grid 4] [--split-load 80] [--merge-load 20] [--alpha 0.5] [--beta 0.2] [--csv FILE]
+//   (--csv: per second, the boss's, the crowd's and every grid area's actuals and forecasts)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -50,8 +51,11 @@ class DiscardingJournal final : public replica::Journal {
 
 struct Options {
   ScenarioOptions scenario;
-  int workers = 2, grid = 8;
-  std::uint32_t split_load = 600, merge_load = 150;
+  int workers = 2, grid = 4;
+  // Scaled to the bench's population (the defaults, 4000/1000, suit a region of 10 000 players):
+  // populated leaves end up no larger than a grid area, so area sums are exact.
+  std::uint32_t split_load = 80, merge_load = 20;
+  double alpha = 0.5, beta = 0.2;  // HoltOptions' defaults
   std::string csv;
 };
 
@@ -80,12 +84,17 @@ Options parse(int argc, char** argv) {
       o.split_load = static_cast<std::uint32_t>(std::stoul(next()));
     } else if (arg == "--merge-load") {
       o.merge_load = static_cast<std::uint32_t>(std::stoul(next()));
+    } else if (arg == "--alpha") {
+      o.alpha = std::stod(next());
+    } else if (arg == "--beta") {
+      o.beta = std::stod(next());
     } else if (arg == "--csv") {
       o.csv = next();
     } else {
       std::fprintf(stderr,
                    "usage: director_eval [--seed N] [--day S] [--players N] [--workers N] "
-                   "[--grid N] [--split-load N] [--merge-load N] [--csv FILE]\n");
+                   "[--grid N] [--split-load N] [--merge-load N] [--alpha A] [--beta B] "
+                   "[--csv FILE]\n");
       std::exit(2);
     }
   }
@@ -114,16 +123,17 @@ struct Window {
   int from_s, to_s;
 };
 
-void print_errors(const AreaForecasts& f, const Window& w, const char* focus) {
+void print_errors(const AreaForecasts& f, const Window& w, const char* focus,
+                  const std::vector<std::pair<int, int>>& except = {}) {
   for (Metric m : {Metric::kPlayers, Metric::kActions}) {
     for (int h : {10, 30}) {
-      const WindowError grid = f.error(m, h, w.from_s, w.to_s, true);
+      const WindowError grid = f.error(m, h, w.from_s, w.to_s, true, {}, 10, except);
       std::printf(
           "  %-6s %-9s %2d s  %3zu areas  p50 %6.1f  p95 %6.1f  pooled %6.1f  (%llu scored)",
           w.name, to_string(m), h, grid.per_area.size(), grid.p50(), grid.p95(), grid.pooled,
           static_cast<unsigned long long>(grid.scored));
       if (focus) {
-        const WindowError one = f.error(m, h, w.from_s, w.to_s, false, focus, 1);
+        const WindowError one = f.error(m, h, w.from_s, w.to_s, false, focus, 1, except);
         std::printf("   %s area %6.1f", focus, one.scored ? one.pooled : 0.0);
       }
       std::printf("\n");
@@ -154,7 +164,9 @@ int run(const Options& o) {
   region::RegionPipeline pipeline{po, region::PriorityRules::defaults(), rules, world, clock};
 
   director::DensityMap density;  // one sample a second
-  director::HoltOptions holt;    // α 0.5, β 0.2, horizons 10 and 30 s, floor 1
+  director::HoltOptions holt;    // horizons 10 and 30 s, floor 1
+  holt.alpha = o.alpha;
+  holt.beta = o.beta;
   AreaForecasts forecasts{o.grid, so, holt};
   const int boss_announce_s = static_cast<int>(so.boss_at_s()) - 20;
 
@@ -227,9 +239,13 @@ int run(const Options& o) {
   const int day = static_cast<int>(so.day_s);
   const int boss_at = static_cast<int>(so.boss_at_s()),
             crowd_at = static_cast<int>(so.crowd_at_s());
-  const Window whole{"day", 0, day};
+  const int crowd_end = crowd_at + static_cast<int>(so.crowd_for_s);
+  // Scores start after a warm-up: Holt's trend starts from the first two samples.
+  constexpr int kWarmUp_s = 20;
+  const Window whole{"day", kWarmUp_s, day};
   const Window boss{"boss", boss_at - 5, boss_at + static_cast<int>(so.boss_for_s) + 10};
-  const Window crowd{"crowd", crowd_at, crowd_at + static_cast<int>(so.crowd_for_s) + 10};
+  const Window crowd{"crowd", crowd_at, crowd_end};
+  const Window dispersal{"after", crowd_end, crowd_end + 10};
 
   std::printf(
       "director_eval: seed %llu, day %.0f s = %llu ticks at 20 Hz, %d accounts, %d workers, "
@@ -255,12 +271,19 @@ int run(const Options& o) {
       "\nforecast error, MAPE %% (Holt α %.1f β %.1f, one sample a second; actuals below "
       "%.0f not scored; per-area figures over the %d×%d grid's areas with ≥ 10 scores):\n",
       holt.alpha, holt.beta, holt.mape_floor, o.grid, o.grid);
-  std::printf("  window [%d, %d) s:\n", whole.from_s, whole.to_s);
+  std::printf("  day: [%d, %d) s, after a %d-s warm-up\n", whole.from_s, whole.to_s, kWarmUp_s);
   print_errors(forecasts, whole, nullptr);
-  std::printf("  boss window [%d, %d) s:\n", boss.from_s, boss.to_s);
+  std::printf("  calm: the day outside the four windows below\n");
+  print_errors(forecasts, Window{"calm", whole.from_s, whole.to_s}, nullptr,
+               {{boss.from_s, boss.to_s}, {crowd.from_s, dispersal.to_s}});
+  std::printf("  boss: [%d, %d) s, from 5 s before its start to 10 s after its end\n", boss.from_s,
+              boss.to_s);
   print_errors(forecasts, boss, "boss");
-  std::printf("  crowd window [%d, %d) s:\n", crowd.from_s, crowd.to_s);
+  std::printf("  crowd: [%d, %d) s, from its onset to its end\n", crowd.from_s, crowd.to_s);
   print_errors(forecasts, crowd, "crowd");
+  std::printf("  after: [%d, %d) s, the 10 s after the crowd disperses\n", dispersal.from_s,
+              dispersal.to_s);
+  print_errors(forecasts, dispersal, "crowd");
   for (Metric m : {Metric::kPlayers, Metric::kActions}) {
     const auto s = forecasts.catch_up("crowd", m, crowd_at - 10, 0.15, 5);
     if (s) {
@@ -280,7 +303,7 @@ int run(const Options& o) {
       static_cast<unsigned long long>(map_gap_n));
 
   std::printf("\ntick (steady clock around RegionPipeline::tick(); late: > %.0f ms):\n", kTickMs);
-  for (const Window& w : {whole, boss, crowd}) {
+  for (const Window& w : {whole, boss, crowd, dispersal}) {
     std::vector<double> ms;
     int late = 0, splits = 0, merges = 0, max_leaves = 0;
     for (const TickRecord& t : records) {
@@ -310,7 +333,6 @@ int run(const Options& o) {
       std::fprintf(
           f, "second,series,metric,actual,forecast10_made_10s_before,forecast30_made_30s_before\n");
       for (const AreaSeries& a : forecasts.series()) {
-        if (a.grid) continue;
         for (int m = 0; m < 2; ++m) {
           for (int s = 0; s < day; ++s) {
             const auto& v = a.actual[m][static_cast<std::size_t>(s)];
@@ -327,9 +349,9 @@ int run(const Options& o) {
   }
   std::printf(
       "\nrerun: build/rel/bench/director_eval --seed %llu --day %.0f --players %d --workers "
-      "%d --grid %d --split-load %u --merge-load %u\n",
+      "%d --grid %d --split-load %u --merge-load %u --alpha %g --beta %g\n",
       static_cast<unsigned long long>(so.seed), so.day_s, so.players, o.workers, o.grid,
-      o.split_load, o.merge_load);
+      o.split_load, o.merge_load, o.alpha, o.beta);
   return 0;
 }
 

@@ -30,15 +30,16 @@ struct Spot {
 
 struct ScenarioOptions {
   std::uint64_t seed = 1;
-  double day_s = 90;        // the whole run, simulated seconds
+  double day_s = 120;       // the whole run, simulated seconds
   int players = 2000;       // accounts; online ones follow the wave
   double online_min = 0.2;  // share online at the start and end of the day
   double online_max = 0.8;  // at midday
-  // The world boss: scheduled (the director knows when, where and how many it draws).
+  // The world boss: scheduled (the director knows when, where and what share of the players it
+  // draws; not who, nor how long they take to arrive).
   double boss_at_frac = 0.4, boss_for_s = 18, boss_draw = 0.4;
   Spot boss{704, 320};  // the centre of grid area (5, 2) of the 128-unit grid
   // The flash crowd: unannounced.
-  double crowd_at_frac = 0.75, crowd_for_s = 20, crowd_draw = 0.3;
+  double crowd_at_frac = 0.65, crowd_for_s = 30, crowd_draw = 0.3;
   Spot crowd{320, 832};       // the centre of grid area (2, 6)
   double gather_radius = 40;  // drawn players stand within this of the spot
 
