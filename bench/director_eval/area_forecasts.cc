@@ -43,10 +43,15 @@ AreaForecasts::AreaForecasts(int grid, const ScenarioOptions& scenario, director
           region::Rect{x * size, z * size, (x + 1) * size, (z + 1) * size}, true);
     }
   }
-  add("boss", director::Circle{scenario.boss.x, scenario.boss.z, scenario.gather_radius + 8},
-      false);
-  add("crowd", director::Circle{scenario.crowd.x, scenario.crowd.z, scenario.gather_radius + 8},
-      false);
+  // The gathering spots' own areas: the square of side kPlayHalf / 8 around each (the spots are
+  // centres of that grid's squares, so a square is a union of whole leaves once the tree is
+  // that deep there, and its sum is exact; a circle would cut leaves at its edge).
+  const double half = kPlayHalf / 16;
+  const auto square = [half](const Spot& c) {
+    return region::Rect{c.x - half, c.z - half, c.x + half, c.z + half};
+  };
+  add("boss", square(scenario.boss), false);
+  add("crowd", square(scenario.crowd), false);
 }
 
 const AreaSeries& AreaForecasts::named(const std::string& name) const {
@@ -82,8 +87,8 @@ void AreaForecasts::expect_boss(int now_s, double at_s, double for_s, double dra
     for (int m = 0; m < 2; ++m)
       total[m] += a.forecast[m].baseline(ahead);
   }
-  const director::Circle& circle = std::get<director::Circle>(named("boss").area);
-  const double circle_area = M_PI * circle.radius * circle.radius;
+  const region::Rect& spot = std::get<region::Rect>(named("boss").area);
+  const double spot_area = (spot.max_x - spot.min_x) * (spot.max_z - spot.min_z);
   const double cell_area = (kPlayHalf / grid_) * (kPlayHalf / grid_);
   for (AreaSeries& a : series_) {
     for (int m = 0; m < 2; ++m) {
@@ -93,8 +98,8 @@ void AreaForecasts::expect_boss(int now_s, double at_s, double for_s, double dra
       if (a.grid) {
         // Its share of the boss's crowd, less the share of its own players who leave for it.
         const double in =
-            director::DensityMap::overlap_fraction(std::get<region::Rect>(a.area), circle) *
-            cell_area / circle_area;
+            director::DensityMap::overlap_fraction(std::get<region::Rect>(a.area), spot) *
+            cell_area / spot_area;
         effect = draw * total[m] * in - draw * own;
         gathering = in > 0.5;
       } else if (a.name == "boss") {
@@ -120,7 +125,7 @@ WindowError AreaForecasts::error(Metric metric, int horizon_s, int from_s, int t
                                  const std::vector<std::pair<int, int>>& except) const {
   WindowError out;
   const int m = static_cast<int>(metric);
-  double pooled_sum = 0;
+  double pooled_sum = 0, abs_error = 0, actuals = 0;
   for (const AreaSeries& a : series_) {
     if (!only.empty() ? a.name != only : (grid_only && !a.grid)) continue;
     const std::vector<double>& made = horizon_s == 10 ? a.made10[m] : a.made30[m];
@@ -141,7 +146,10 @@ WindowError AreaForecasts::error(Metric metric, int horizon_s, int from_s, int t
         ++out.skipped;
         continue;
       }
-      sum += std::abs(*actual - made[static_cast<std::size_t>(t - horizon_s)]) / std::abs(*actual);
+      const double e = std::abs(*actual - made[static_cast<std::size_t>(t - horizon_s)]);
+      sum += e / std::abs(*actual);
+      abs_error += e;
+      actuals += std::abs(*actual);
       ++scored;
     }
     out.scored += scored;
@@ -150,6 +158,7 @@ WindowError AreaForecasts::error(Metric metric, int horizon_s, int from_s, int t
   }
   std::sort(out.per_area.begin(), out.per_area.end());
   out.pooled = out.scored ? 100 * pooled_sum / static_cast<double>(out.scored) : 0;
+  out.wape = actuals > 0 ? 100 * abs_error / actuals : 0;
   return out;
 }
 

@@ -5,7 +5,7 @@
 // Series stay stable while the partitioner splits and merges: they are not per leaf (a leaf's id
 // and rectangle change with the tree, and DensityMap starts a changed leaf afresh) but per area
 // of a fixed grid over the play area (`grid` × `grid` squares, aligned with the quadtree's own
-// edges so that a leaf at least as deep as the grid sums exactly), plus the two circles where the
+// edges so that a leaf at least as deep as the grid sums exactly), plus the two squares where the
 // boss and the crowd gather. Each area's value is DensityMap::area_latest(): the leaves'
 // samples weighted by overlap, i.e. a leaf larger than the area is taken as evenly filled — the
 // director's resolution, not the truth (the bench measures that gap separately).
@@ -38,12 +38,14 @@ struct AreaSeries {
   std::vector<double> made10[2], made30[2];
 };
 
-// One window's error at one horizon: per-area MAPEs (areas with at least `min_scored` scores)
-// and all scores pooled.
+// One window's error at one horizon: per-area MAPEs (areas with at least `min_scored` scores),
+// all scores pooled, and the weighted error over the same scores (WAPE: Σ|error| / Σ actual),
+// which a few near-empty actuals cannot blow up the way they do a mean of percentages.
 struct WindowError {
   std::vector<double> per_area;  // percent, sorted
   std::uint64_t scored = 0, skipped = 0;
   double pooled = 0;  // percent
+  double wape = 0;    // percent
   double p50() const;
   double p95() const;
 };
@@ -59,9 +61,9 @@ class AreaForecasts {
   // The density map closed the period of second `s` of the day: every series observes it.
   void observe(const region::director::DensityMap& map, int s);
   // The scheduled boss as a known effect, registered at second `now_s` from the forecasts then:
-  // `draw` of the play area's players (and their actions/s) leave every area for the boss circle
+  // `draw` of the play area's players (and their actions/s) leave every area for the boss's square
   // during [at_s, at_s + for_s), arriving over the kGatherLead_s before at_s; each grid area's
-  // share of the gathering is by its overlap with the circle.
+  // share of the gathering is by its overlap with the boss's square.
   void expect_boss(int now_s, double at_s, double for_s, double draw);
 
   // The error of the forecasts made `horizon_s` before each actual whose second is in

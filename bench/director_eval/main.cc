@@ -123,18 +123,19 @@ struct Window {
   int from_s, to_s;
 };
 
+// One window's rows: per metric and horizon, the grid's areas (p50 and p95 of their MAPEs, all
+// their scores pooled, their WAPE) and, with `focus`, that one area's MAPE and WAPE.
 void print_errors(const AreaForecasts& f, const Window& w, const char* focus,
                   const std::vector<std::pair<int, int>>& except = {}) {
   for (Metric m : {Metric::kPlayers, Metric::kActions}) {
     for (int h : {10, 30}) {
       const WindowError grid = f.error(m, h, w.from_s, w.to_s, true, {}, 10, except);
-      std::printf(
-          "  %-6s %-9s %2d s  %3zu areas  p50 %6.1f  p95 %6.1f  pooled %6.1f  (%llu scored)",
-          w.name, to_string(m), h, grid.per_area.size(), grid.p50(), grid.p95(), grid.pooled,
-          static_cast<unsigned long long>(grid.scored));
+      std::printf("  %-6s %-9s %2d s  %2zu areas  p50 %6.1f  p95 %7.1f  pooled %7.1f  WAPE %5.1f",
+                  w.name, to_string(m), h, grid.per_area.size(), grid.p50(), grid.p95(),
+                  grid.pooled, grid.wape);
       if (focus) {
         const WindowError one = f.error(m, h, w.from_s, w.to_s, false, focus, 1, except);
-        std::printf("   %s area %6.1f", focus, one.scored ? one.pooled : 0.0);
+        std::printf("  | %s area MAPE %7.1f  WAPE %5.1f", focus, one.pooled, one.wape);
       }
       std::printf("\n");
     }
@@ -268,8 +269,8 @@ int run(const Options& o) {
               crowd_at, so.crowd_for_s, so.crowd.x, so.crowd.z, sc.crowd_drawn);
 
   std::printf(
-      "\nforecast error, MAPE %% (Holt α %.1f β %.1f, one sample a second; actuals below "
-      "%.0f not scored; per-area figures over the %d×%d grid's areas with ≥ 10 scores):\n",
+      "\nforecast error in %% (Holt α %.2g β %.2g, one sample a second; actuals below %.0f not "
+      "scored; p50/p95: of the MAPEs of the %d×%d grid's areas with ≥ 10 scores):\n",
       holt.alpha, holt.beta, holt.mape_floor, o.grid, o.grid);
   std::printf("  day: [%d, %d) s, after a %d-s warm-up\n", whole.from_s, whole.to_s, kWarmUp_s);
   print_errors(forecasts, whole, nullptr);
@@ -279,6 +280,9 @@ int run(const Options& o) {
   std::printf("  boss: [%d, %d) s, from 5 s before its start to 10 s after its end\n", boss.from_s,
               boss.to_s);
   print_errors(forecasts, boss, "boss");
+  const Window running{"runs", boss_at, boss_at + static_cast<int>(so.boss_for_s)};
+  std::printf("  runs: [%d, %d) s, while the boss runs\n", running.from_s, running.to_s);
+  print_errors(forecasts, running, "boss");
   std::printf("  crowd: [%d, %d) s, from its onset to its end\n", crowd.from_s, crowd.to_s);
   print_errors(forecasts, crowd, "crowd");
   std::printf("  after: [%d, %d) s, the 10 s after the crowd disperses\n", dispersal.from_s,
