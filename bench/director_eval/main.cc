@@ -324,13 +324,24 @@ int run(const Options& o) {
         w.name, quantile(ms, 0.5), quantile(ms, 0.99), quantile(ms, 1.0), late, ms.size(), splits,
         merges, max_leaves);
   }
-  int before = 0, after = 0;
-  for (const TickRecord& t : records) {
-    if (t.t_s >= crowd_at - 10 && t.t_s < crowd_at) before += t.splits;
-    if (t.t_s >= crowd_at && t.t_s < crowd_at + 10) after += t.splits;
+  // The reactive partitioner at each surge: splits before and after players set out (the boss's
+  // 3 s before its start, the crowd's at its onset), and the worst tick of the 10 s after.
+  for (const auto& [name, onset] :
+       {std::pair<const char*, double>{"boss", so.boss_at_s() - 3}, {"crowd", so.crowd_at_s()}}) {
+    int before = 0, after = 0;
+    double worst = 0;
+    for (const TickRecord& t : records) {
+      if (t.t_s >= onset - 10 && t.t_s < onset) before += t.splits;
+      if (t.t_s >= onset && t.t_s < onset + 10) {
+        after += t.splits;
+        worst = std::max(worst, t.tick_ms);
+      }
+    }
+    std::printf(
+        "  %-5s surge (players set out at %.0f s): splits in the 10 s before %d, in the 10 s "
+        "after %d; worst tick of those 10 s %.2f ms (%.0f %% of the period)\n",
+        name, onset, before, after, worst, 100 * worst / kTickMs);
   }
-  std::printf("  splits in the 10 s before the crowd's onset: %d; in the 10 s after: %d\n", before,
-              after);
 
   if (!o.csv.empty()) {
     if (FILE* f = std::fopen(o.csv.c_str(), "w")) {
