@@ -181,17 +181,19 @@ int run(const Options& o) {
   records.reserve(ticks);
   std::vector<director::CellCount> counts;
   const auto wall_start = Clock::now();
-  std::uint64_t submitted = 0;
+  std::uint64_t submitted = 0, rejected_at_ingress = 0, refused = 0;
   for (std::uint64_t tick = 1; tick <= ticks; ++tick) {
     const std::uint64_t now = wall.now_ms();
     const double t_s = static_cast<double>(now - kStartMs) / 1000;
     auto batch = scenario.step(tick, t_s, now, world, clock);
     submitted += batch.size();
-    (void)pipeline.submit_all(batch, now);
+    rejected_at_ingress += pipeline.submit_all(batch, now).size();
     wall.advance(static_cast<std::uint64_t>(kTickMs));
     const auto t0 = Clock::now();
-    (void)pipeline.tick(tick);
+    const std::vector<region::Outcome> outcomes = pipeline.tick(tick);
     const double tick_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    for (const region::Outcome& out : outcomes)
+      refused += !out.ok;
     (void)world.commit(wall.now_ms());
     scenario.reconcile(world);
     const region::RebalanceReport& r = pipeline.stats().last_rebalance;
@@ -255,12 +257,15 @@ int run(const Options& o) {
       so.players, o.workers, o.split_load, o.merge_load);
   std::printf(
       "  online %.0f %% → %.0f %% → %.0f %% (peak %d); %llu logins, %llu logouts; %llu "
-      "actions submitted (%llu moves, %llu attacks, %llu emotes); %.1f s wall\n",
+      "actions submitted (%llu moves, %llu attacks, %llu emotes), %llu rejected at ingress, %llu "
+      "processed, %llu of them refused by the rules; %.1f s wall\n",
       100 * so.online_min, 100 * so.online_max, 100 * so.online_min, sc.peak_online,
       static_cast<unsigned long long>(sc.logins), static_cast<unsigned long long>(sc.logouts),
       static_cast<unsigned long long>(submitted), static_cast<unsigned long long>(sc.moves),
       static_cast<unsigned long long>(sc.attacks), static_cast<unsigned long long>(sc.emotes),
-      wall_s);
+      static_cast<unsigned long long>(rejected_at_ingress),
+      static_cast<unsigned long long>(pipeline.stats().processed),
+      static_cast<unsigned long long>(refused), wall_s);
   std::printf(
       "  boss: scheduled at %d s for %.0f s at (%.0f, %.0f), known effect registered at "
       "%d s; %d players drawn\n",
