@@ -17,6 +17,7 @@
 #include "crdt/hlc.h"
 #include "gateway/region_host.h"
 #include "region/anticheat/detector.h"
+#include "region/anticheat/detector_tap.h"
 #include "region/game_rules.h"
 #include "region/pipeline.h"
 #include "replica/node_loop.h"
@@ -36,6 +37,10 @@ struct RegionAppOptions {
   region::PriorityRules rules = region::PriorityRules::defaults();
   // Its movement pace, ranges and region id are taken from `game` and the replica at start().
   region::anticheat::AnticheatConfig anticheat;
+  // Run the detector on a thread of its own, beside the next tick (region/anticheat/
+  // detector_tap.h): the tick pays a copy per action instead of the checks. False: inline, at
+  // the end of the tick.
+  bool detector_thread = true;
   std::uint64_t max_clock_skew_ms = 10'000;  // peers' stamps further ahead are held back
   // Every flag is logged (warn) and kept in the world; then, by `flag_response`: kAlert logs it
   // at error level as well (for a log-based alert) and counts it; kThrottle holds the player to
@@ -68,7 +73,11 @@ class RegionApp final : public replica::NodeApp {
   const region::anticheat::Detector& detector() const { return *detector_; }
   // A reviewers' refit of the detector's Platt parameters, for the flags raised from the next
   // tick. REQUIRES: started(), between ticks (the node's loop thread).
-  void set_calibration(double a, double b) { detector_->set_calibration(a, b); }
+  void set_calibration(double a, double b) {
+    tap_->while_idle([&](region::anticheat::Detector& d) { d.set_calibration(a, b); });
+  }
+  // REQUIRES: started().
+  region::anticheat::DetectorTapStats detector_tap_stats() const { return tap_->stats(); }
   std::uint64_t flags_recorded() const { return flags_recorded_; }
   std::uint64_t flags_not_kept() const { return flags_not_kept_; }  // over kFlagsKeptPerPlayer
   // Flags answered by the configured response beyond the log (alerts, throttles, kicks).
@@ -84,7 +93,8 @@ class RegionApp final : public replica::NodeApp {
   crdt::PhysicalClock& wall_;
   region::GameRules rules_;
   std::unique_ptr<crdt::HlcClock> clock_;
-  std::unique_ptr<region::anticheat::Detector> detector_;  // before the pipeline that calls it
+  std::unique_ptr<region::anticheat::Detector> detector_;  // before the tap that feeds it
+  std::unique_ptr<region::anticheat::DetectorTap> tap_;    // before the pipeline that calls it
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
   std::uint64_t tick_ = 0;  // the last tick's number: ticks run

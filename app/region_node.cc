@@ -256,6 +256,7 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   if (const toml::table* a = root["anticheat"].as_table()) {
     region::anticheat::AnticheatConfig& ac = c.anticheat;
     ac.enabled = (*a)["enabled"].value_or(true);
+    c.detector_thread = (*a)["detector_thread"].value_or(true);
     ac.flag_at = (*a)["flag_at"].value_or(ac.flag_at);
     const double reflag_s = (*a)["reflag_seconds"].value_or(60.0);
     ac.calibration_a = (*a)["calibration_a"].value_or(ac.calibration_a);
@@ -345,6 +346,7 @@ struct RegionNode final : replica::NodeApp {
   RegionAppOptions app_options(const RegionNodeConfig& c) {
     RegionAppOptions o;
     o.flag_response = c.flag_response;
+    o.detector_thread = c.detector_thread;
     o.throttle_actions_per_s = c.throttle_actions_per_s;
     o.throttle_seconds = c.throttle_seconds;
     // Called on the node's loop thread after a tick, when the gateway is up.
@@ -765,6 +767,13 @@ struct RegionNode final : replica::NodeApp {
               as.observed);
     p.gauge("worldline_anticheat_players", "Players the cheat detector keeps a record of.",
             as.players);
+    const region::anticheat::DetectorTapStats ts = region.detector_tap_stats();
+    p.gauge("worldline_anticheat_behind_ticks",
+            "Ticks handed to the detector thread and not yet observed.", ts.behind);
+    p.counter("worldline_anticheat_waits_total",
+              "Ticks that waited for a lagging detector thread (the tick paid for it).", ts.waits);
+    p.counter("worldline_anticheat_detector_seconds_total",
+              "Time the detector thread spent observing.", ts.detector_ms / 1000);
     p.counter("worldline_anticheat_flags_total", "Flags raised (each kept in the world).",
               as.flags);
     p.counter("worldline_anticheat_responses_total",

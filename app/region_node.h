@@ -37,6 +37,7 @@ struct RegionNodeConfig {
   region::anticheat::AnticheatConfig anticheat;
   // [anticheat] response, throttle_actions_per_s, throttle_seconds (RegionAppOptions).
   FlagResponse flag_response = FlagResponse::kLog;
+  bool detector_thread = true;  // [anticheat] detector_thread (RegionAppOptions)
   double throttle_actions_per_s = 2, throttle_seconds = 60;
   // POST /admin/anticheat/recalibrate refuses with fewer reviewed flags than this.
   std::size_t recalibrate_min_reviewed = 20;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "region/anticheat/detector.h"
+#include "region/anticheat/detector_tap.h"
 #include "region/pipeline.h"
 #include "tests/support/outboxes.h"
 
@@ -115,12 +116,15 @@ struct Load {
     return out;
   }
 
-  double run_tick(std::vector<region::Submission>& actions) {
+  // `tap`: the observer is this tap, whose end_tick() is part of the tick.
+  double run_tick(std::vector<region::Submission>& actions,
+                  region::anticheat::DetectorTap* tap = nullptr) {
     ++tick;
     wall.advance(50);
     const auto t0 = Clock::now();
     (void)pipeline->submit_all(actions, wall.now_ms());
     (void)pipeline->tick(tick);
+    if (tap) tap->end_tick();
     (void)world.commit(tick);
     return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
   }
@@ -171,21 +175,24 @@ TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed)
     load.run_tick(b);
     (void)detector.take_flags();
   }
-  std::vector<double> with, without, diff;
+  region::anticheat::DetectorTap tap(detector, true);
+  std::vector<double> with, without, diff, tapped, tap_diff;
   double inside_ns = 0;
   std::uint64_t timed_ticks = 0;
   for (std::uint64_t i = 0; i < pairs; ++i) {
-    // Three ticks in a random order: with the detector, without, and timed inside.
-    int order[3] = {0, 1, 2};
-    std::shuffle(order, order + 3, load.rng);
-    double us[2] = {0, 0};
+    // Four ticks in a random order: with the detector, without, timed inside, and through the
+    // tap (drained after its tick, untimed, so that its thread never runs beside another's).
+    int order[4] = {0, 1, 2, 3};
+    std::shuffle(order, order + 4, load.rng);
+    double us[4] = {0, 0, 0, 0};
     for (int mode : order) {
       load.pipeline->set_observer(mode == 0   ? static_cast<region::ActionObserver*>(&detector)
                                   : mode == 1 ? nullptr
-                                              : &timed);
+                                  : mode == 2 ? static_cast<region::ActionObserver*>(&timed)
+                                              : &tap);
       auto b = load.batch();
-      const double t = load.run_tick(b);
-      if (mode < 2) us[mode] = t;
+      us[mode] = load.run_tick(b, mode == 3 ? &tap : nullptr);
+      if (mode == 3) tap.drain();
       (void)detector.take_flags();
     }
     inside_ns += static_cast<double>(timed.take_ns());
@@ -193,7 +200,24 @@ TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed)
     with.push_back(us[0]);
     without.push_back(us[1]);
     diff.push_back(us[0] - us[1]);
+    tapped.push_back(us[3]);
+    tap_diff.push_back(us[3] - us[1]);
   }
+  const auto before = tap.stats();
+  // Steady runs: 40 ticks without an observer, 40 through the tap with its thread beside the
+  // next tick, alternated; the tap drained between runs.
+  std::vector<double> run_without, run_tap;
+  for (std::uint64_t r = 0; r < std::max<std::uint64_t>(2, pairs / 40); ++r) {
+    const bool with_tap = r % 2 == 1;
+    load.pipeline->set_observer(with_tap ? &tap : nullptr);
+    for (int t = 0; t < 40; ++t) {
+      auto b = load.batch();
+      (with_tap ? run_tap : run_without).push_back(load.run_tick(b, with_tap ? &tap : nullptr));
+    }
+    tap.drain();
+    (void)detector.take_flags();
+  }
+  const auto after = tap.stats();
   TickCost r;
   r.workers = workers;
   r.pairs = pairs;
@@ -210,6 +234,17 @@ TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed)
   r.inside_us = timed_ticks ? inside_ns / 1000 / static_cast<double>(timed_ticks) : 0;
   r.pct_of_tick = r.without_p50_us > 0 ? 100 * r.diff_p50_us / r.without_p50_us : 0;
   r.pct_of_period = 100 * r.diff_p50_us / 50'000;
+  r.tap_p50_us = median(tapped);
+  r.tap_diff_p50_us = median(tap_diff);
+  r.tap_pct_of_tick = r.without_p50_us > 0 ? 100 * r.tap_diff_p50_us / r.without_p50_us : 0;
+  r.tap_thread_us =
+      before.batches ? before.detector_ms * 1000 / static_cast<double>(before.batches) : 0;
+  r.run_without_p50_us = median(run_without);
+  r.run_tap_p50_us = median(run_tap);
+  r.run_pct_of_tick = r.run_without_p50_us > 0
+                          ? 100 * (r.run_tap_p50_us - r.run_without_p50_us) / r.run_without_p50_us
+                          : 0;
+  r.tap_waits = after.waits - before.waits;
   return r;
 }
 

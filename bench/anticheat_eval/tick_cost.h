@@ -17,6 +17,14 @@ struct TickCost {
   double inside_us = 0;      // time inside observe(), summed over workers, per tick (timed)
   double pct_of_tick = 0;    // diff_p50 / without_p50
   double pct_of_period = 0;  // diff_p50 / 50 ms
+  // Through the DetectorTap with its own thread (the node's default): the tick's own cost (the
+  // copy and the hand-over; the tap drained outside the timed tick, so its thread never runs
+  // beside another mode's tick), and the detector thread's time per tick beside it.
+  double tap_p50_us = 0, tap_diff_p50_us = 0, tap_pct_of_tick = 0, tap_thread_us = 0;
+  // Steady runs of 40 consecutive ticks each, alternated: no observer, and the tap with its
+  // thread working beside the next tick (what a node sees, contention for the cores included).
+  double run_without_p50_us = 0, run_tap_p50_us = 0, run_pct_of_tick = 0;
+  std::uint64_t tap_waits = 0;  // end_tick()s that waited for the detector thread in those runs
 };
 
 TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed);

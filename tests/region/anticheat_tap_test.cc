@@ -1,0 +1,189 @@
+// DetectorTap: the detector fed through the tap — inline or on its own thread — ends in exactly
+// the state it reaches fed directly, and a lagging detector thread makes end_tick() wait rather
+// than drop evidence.
+#include "region/anticheat/detector_tap.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace worldline::region::anticheat {
+namespace {
+
+struct Step {
+  Action action;
+  Outcome outcome;
+  std::uint64_t tick = 0;
+};
+
+// A stream of every kind of action from `players` players over `ticks` ticks, with outcomes that
+// fire every check now and then (clamps, refusals, long steps, reach, misses).
+std::vector<Step> stream(int players, int ticks) {
+  std::vector<Step> out;
+  std::vector<std::uint64_t> seq(static_cast<std::size_t>(players) + 1);
+  for (int t = 1; t <= ticks; ++t) {
+    const int per_tick = *rc::gen::inRange(0, 3 * players);
+    for (int i = 0; i < per_tick; ++i) {
+      Step s;
+      const auto p = static_cast<ActorId>(*rc::gen::inRange(1, players + 1));
+      s.tick = static_cast<std::uint64_t>(t);
+      Action& a = s.action;
+      a.actor = p;
+      a.kind = static_cast<ActionKind>(*rc::gen::inRange(0, kActionKinds));
+      a.client_seq = ++seq[p];
+      a.client_time_ms =
+          1'000'000 + s.tick * 50 + static_cast<std::uint64_t>(*rc::gen::inRange(0, 60));
+      a.stamp = crdt::Hlc{1'000'000 + s.tick * 50, 0, 1};
+      a.position = {static_cast<double>(*rc::gen::inRange(-500, 500)), 0,
+                    static_cast<double>(*rc::gen::inRange(-500, 500))};
+      if (*rc::gen::arbitrary<bool>()) a.aim = crdt::Vec3{0, 0, 1};
+      a.target = static_cast<crdt::EntityId>(*rc::gen::inRange(1, players + 1));
+      Outcome& o = s.outcome;
+      o.ok = *rc::gen::arbitrary<bool>();
+      o.asked = static_cast<float>(*rc::gen::inRange(0, 80));
+      o.granted = std::min(o.asked, 10.0f);
+      o.reach = static_cast<float>(*rc::gen::inRange(-1, 90)) / 10;
+      o.aim_error_deg = static_cast<float>(*rc::gen::inRange(-1, 30));
+      o.limit = static_cast<Limit>(*rc::gen::inRange(0, 5));
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+void expect_same(const Detector& direct, const Detector& tapped, int players) {
+  EXPECT_EQ(direct.stats().observed, tapped.stats().observed);
+  EXPECT_EQ(direct.stats().flags, tapped.stats().flags);
+  for (ActorId p = 1; p <= static_cast<ActorId>(players); ++p) {
+    const auto a = direct.report(p), b = tapped.report(p);
+    ASSERT_EQ(a.has_value(), b.has_value()) << p;
+    if (!a) continue;
+    EXPECT_EQ(a->observed, b->observed) << p;
+    EXPECT_EQ(a->score, b->score) << p;
+    for (int c = 0; c < kChecks; ++c) {
+      EXPECT_EQ(a->checks[static_cast<std::size_t>(c)].statistic,
+                b->checks[static_cast<std::size_t>(c)].statistic)
+          << p << " " << to_string(static_cast<Check>(c));
+    }
+  }
+}
+
+std::set<ActorId> flagged(Detector& d) {
+  std::set<ActorId> out;
+  for (const Flag& f : d.take_flags())
+    out.insert(f.player);
+  return out;
+}
+
+AnticheatConfig flag_often() {
+  AnticheatConfig c;
+  c.flag_at = 0.5;
+  c.reflag_ticks = 5;
+  return c;
+}
+
+// The law: the tap changes where and when the detector runs, never what it concludes.
+RC_GTEST_PROP(DetectorTapLaws, InlineAndThreadedTapsEndWhereTheDetectorFedDirectlyEnds, ()) {
+  const int players = *rc::gen::inRange(1, 40);
+  const auto steps = stream(players, *rc::gen::inRange(1, 30));
+  Detector direct(flag_often()), inline_fed(flag_often()), threaded_fed(flag_often());
+  {
+    DetectorTap inline_tap(inline_fed, false);
+    DetectorTap threaded_tap(threaded_fed, true, 2);
+    RC_ASSERT(!inline_tap.own_thread());
+    RC_ASSERT(threaded_tap.own_thread());
+    std::uint64_t tick = steps.empty() ? 0 : steps.front().tick;
+    for (const Step& s : steps) {
+      if (s.tick != tick) {
+        inline_tap.end_tick();
+        threaded_tap.end_tick();
+        tick = s.tick;
+      }
+      direct.observe(s.action, s.outcome, s.tick);
+      inline_tap.observe(s.action, s.outcome, s.tick);
+      threaded_tap.observe(s.action, s.outcome, s.tick);
+    }
+    inline_tap.end_tick();
+    threaded_tap.end_tick();
+    threaded_tap.drain();
+    RC_ASSERT(threaded_tap.stats().observations == steps.size());
+    RC_ASSERT(inline_tap.stats().observations == steps.size());
+    RC_ASSERT(threaded_tap.stats().behind == 0u);
+  }
+  expect_same(direct, inline_fed, players);
+  expect_same(direct, threaded_fed, players);
+  const auto want = flagged(direct);
+  RC_ASSERT(flagged(inline_fed) == want);
+  RC_ASSERT(flagged(threaded_fed) == want);
+}
+
+// With the detector held busy (while_idle), the tick hands over up to max_lag batches and then
+// waits; released, every observation is observed — none dropped.
+TEST(DetectorTap, ALaggingDetectorMakesTheTickWaitAndLosesNothing) {
+  Detector detector{AnticheatConfig{}};
+  DetectorTap tap(detector, true, /*max_lag_ticks=*/1);
+  std::promise<void> release;
+  std::promise<void> holding;
+  std::thread holder([&] {
+    tap.while_idle([&](Detector&) {
+      holding.set_value();
+      release.get_future().wait();
+    });
+  });
+  holding.get_future().wait();
+  Action a;
+  a.actor = 7;
+  Outcome o;
+  o.ok = true;
+  auto ticks = std::async(std::launch::async, [&] {
+    for (std::uint64_t t = 1; t <= 3; ++t) {
+      a.client_seq = t;
+      tap.observe(a, o, t);
+      tap.end_tick();
+    }
+  });
+  // Tick 1's batch is taken by the detector thread (blocked on the held detector), tick 2's
+  // waits in the queue, and tick 3's end_tick() waits for room.
+  for (int i = 0; i < 500 && tap.stats().waits == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(tap.stats().waits, 1u);
+  EXPECT_EQ(ticks.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  EXPECT_EQ(detector.stats().observed, 0u);
+  release.set_value();
+  holder.join();
+  ticks.get();
+  tap.drain();
+  EXPECT_EQ(detector.stats().observed, 3u);
+  EXPECT_EQ(tap.stats().observations, 3u);
+  EXPECT_EQ(tap.stats().batches, 3u);
+  EXPECT_EQ(tap.stats().behind, 0u);
+  ASSERT_TRUE(detector.report(7));
+  EXPECT_EQ(detector.report(7)->observed, 3u);
+}
+
+// A tick without actions hands nothing over; destroying the tap observes what was handed over.
+TEST(DetectorTap, AnEmptyTickHandsNothingOverAndTheDestructorObservesTheRest) {
+  Detector detector{AnticheatConfig{}};
+  {
+    DetectorTap tap(detector, true);
+    tap.end_tick();
+    EXPECT_EQ(tap.stats().batches, 0u);
+    Action a;
+    a.actor = 3;
+    Outcome o;
+    for (std::uint64_t t = 1; t <= 5; ++t) {
+      a.client_seq = t;
+      tap.observe(a, o, t);
+      tap.end_tick();
+    }
+    EXPECT_EQ(tap.stats().batches, 5u);
+  }
+  EXPECT_EQ(detector.stats().observed, 5u);
+}
+
+}  // namespace
+}  // namespace worldline::region::anticheat
