@@ -62,7 +62,8 @@ bool RegionApp::start(replica::Replica& world) {
   detector_ = std::make_unique<region::anticheat::Detector>(anticheat);
   pipeline_ = std::make_unique<region::RegionPipeline>(options_.pipeline, options_.rules, rules_,
                                                        world, *clock_);
-  tap_ = std::make_unique<region::anticheat::DetectorTap>(*detector_, options_.detector_thread);
+  tap_ = std::make_unique<region::anticheat::DetectorTap>(
+      *detector_, options_.detector_thread && anticheat.enabled);
   if (anticheat.enabled) pipeline_->set_observer(tap_.get());
   host_ = std::make_unique<gateway::RegionHost>(options_.host, *pipeline_, rules_, world, *clock_);
   return true;
@@ -76,6 +77,7 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
   // not a whole number of ms — review of 2026-12-07.)
   host_->tick(++tick_, now_ms);
   tap_->end_tick();  // the detector observes this tick beside the next (or here, inline)
+  if (finishing_) tap_->drain();  // the last tick: every flag raised goes into its group
   record_flags(world);
 }
 

@@ -59,6 +59,8 @@ class RegionApp final : public replica::NodeApp {
   ~RegionApp() override;
 
   bool start(replica::Replica& world) override;
+  // The final tick waits for the detector, so that its last flags are kept in the world.
+  void finishing() override { finishing_ = true; }
   void tick(replica::Replica& world, std::uint64_t now_ms) override;
   void after_commit(const replica::Replica& world, bool durable,
                     std::optional<std::uint64_t> committed, std::uint64_t now_ms) override;
@@ -98,6 +100,7 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
   std::uint64_t tick_ = 0;  // the last tick's number: ticks run
+  bool finishing_ = false;
 
   void respond(const region::anticheat::Flag& flag);
 

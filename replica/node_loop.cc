@@ -126,6 +126,7 @@ void NodeLoop::gossip(std::uint64_t now) {
 
 void NodeLoop::finish(std::uint64_t now_ms) {
   spdlog::info("replica {}: stopping: final commit and snapshot", replica_->id());
+  app_.finishing();
   turn(now_ms);
   snapshot();
 }

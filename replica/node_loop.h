@@ -47,6 +47,9 @@ class NodeApp {
   // commit may be acknowledged.
   virtual void after_commit(const Replica& world, bool durable,
                             std::optional<std::uint64_t> committed, std::uint64_t now_ms) = 0;
+  // The loop is stopping: the next tick is the last (its group the final commit). What the app
+  // still holds for the world (work handed to its own threads) belongs in it.
+  virtual void finishing() {}
 };
 
 // What the loop needs of the world outside: time, and a network that runs while the loop waits.

@@ -352,9 +352,11 @@ int main(int argc, char** argv) {
       std::printf(
           "        through the tap (detector on its own thread, the node's default): tick %.0f us, "
           "+%.0f us (%.2f %% of the tick) on the tick's path; its thread %.0f us a tick beside "
-          "it; steady runs without %.0f us, with the tap %.0f us (%+.2f %%), %llu waits\n",
+          "it; steady runs without %.0f us, with the tap %.0f us (%+.2f %%), inline %.0f us, "
+          "%llu waits\n",
           c.tap_p50_us, c.tap_diff_p50_us, c.tap_pct_of_tick, c.tap_thread_us, c.run_without_p50_us,
-          c.run_tap_p50_us, c.run_pct_of_tick, static_cast<unsigned long long>(c.tap_waits));
+          c.run_tap_p50_us, c.run_pct_of_tick, c.run_inline_p50_us,
+          static_cast<unsigned long long>(c.tap_waits));
       std::fflush(stdout);
     }
     const ObserveCost oc = measure_observe_cost(40, 20, 5);

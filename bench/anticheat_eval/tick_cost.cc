@@ -205,14 +205,18 @@ TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed)
   }
   const auto before = tap.stats();
   // Steady runs: 40 ticks without an observer, 40 through the tap with its thread beside the
-  // next tick, alternated; the tap drained between runs.
-  std::vector<double> run_without, run_tap;
-  for (std::uint64_t r = 0; r < std::max<std::uint64_t>(2, pairs / 40); ++r) {
-    const bool with_tap = r % 2 == 1;
-    load.pipeline->set_observer(with_tap ? &tap : nullptr);
+  // next tick, 40 with the detector inline on the workers, in turn; the tap drained between runs.
+  std::vector<double> run_without, run_tap, run_inline;
+  for (std::uint64_t r = 0; r < std::max<std::uint64_t>(3, pairs / 40); ++r) {
+    const int mode = static_cast<int>(r % 3);  // 0 none, 1 tap, 2 inline
+    const bool with_tap = mode == 1;
+    load.pipeline->set_observer(mode == 0  ? nullptr
+                                : with_tap ? static_cast<region::ActionObserver*>(&tap)
+                                           : &detector);
     for (int t = 0; t < 40; ++t) {
       auto b = load.batch();
-      (with_tap ? run_tap : run_without).push_back(load.run_tick(b, with_tap ? &tap : nullptr));
+      const double us = load.run_tick(b, with_tap ? &tap : nullptr);
+      (mode == 0 ? run_without : with_tap ? run_tap : run_inline).push_back(us);
     }
     tap.drain();
     (void)detector.take_flags();
@@ -241,6 +245,7 @@ TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed)
       before.batches ? before.detector_ms * 1000 / static_cast<double>(before.batches) : 0;
   r.run_without_p50_us = median(run_without);
   r.run_tap_p50_us = median(run_tap);
+  r.run_inline_p50_us = median(run_inline);
   r.run_pct_of_tick = r.run_without_p50_us > 0
                           ? 100 * (r.run_tap_p50_us - r.run_without_p50_us) / r.run_without_p50_us
                           : 0;

@@ -24,7 +24,8 @@ struct TickCost {
   // Steady runs of 40 consecutive ticks each, alternated: no observer, and the tap with its
   // thread working beside the next tick (what a node sees, contention for the cores included).
   double run_without_p50_us = 0, run_tap_p50_us = 0, run_pct_of_tick = 0;
-  std::uint64_t tap_waits = 0;  // end_tick()s that waited for the detector thread in those runs
+  double run_inline_p50_us = 0;  // the same runs with the detector inline, for comparison
+  std::uint64_t tap_waits = 0;   // end_tick()s that waited for the detector thread in those runs
 };
 
 TickCost measure_tick_cost(int workers, std::uint64_t pairs, std::uint64_t seed);

@@ -1,11 +1,18 @@
 #include "region/anticheat/detector_tap.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace worldline::region::anticheat {
 
+namespace {
+std::atomic<std::uint64_t> next_tap_id{1};
+}  // namespace
+
 DetectorTap::DetectorTap(Detector& detector, bool own_thread, std::size_t max_lag_ticks)
-    : detector_(detector), max_lag_(std::max<std::size_t>(1, max_lag_ticks)) {
+    : detector_(detector),
+      max_lag_(std::max<std::size_t>(1, max_lag_ticks)),
+      id_(next_tap_id.fetch_add(1)) {
   if (own_thread) thread_ = std::thread([this] { run(); });
 }
 
@@ -19,10 +26,22 @@ DetectorTap::~DetectorTap() {
   thread_.join();  // run() observes what is queued before it returns
 }
 
+DetectorTap::Buffer& DetectorTap::local_buffer() {
+  // Each thread remembers its buffers in the last few taps it fed, by tap id (a tap's address may
+  // be reused by a later one; its id never is). A thread that forgets one gets a new buffer:
+  // correct (see the header on order), only a little more to collect.
+  thread_local std::vector<std::pair<std::uint64_t, Buffer*>> mine;
+  for (const auto& [id, buffer] : mine)
+    if (id == id_) return *buffer;
+  std::lock_guard<std::mutex> lock(buffers_mutex_);
+  buffers_.push_back(std::make_unique<Buffer>());
+  if (mine.size() >= 8) mine.erase(mine.begin());
+  mine.emplace_back(id_, buffers_.back().get());
+  return *buffers_.back();
+}
+
 void DetectorTap::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
-  Shard& shard = shards_[a.actor % kShards];
-  std::lock_guard<std::mutex> lock(shard.mutex);
-  Observation& x = shard.observed.emplace_back();
+  Observation& x = local_buffer().observed.emplace_back();
   x.actor = a.actor;
   x.tick = tick;
   x.client_seq = a.client_seq;
@@ -50,11 +69,14 @@ void DetectorTap::end_tick() {
     }
   }
   std::size_t n = 0;
-  for (std::size_t i = 0; i < kShards; ++i) {
-    batch[i].clear();
-    std::lock_guard<std::mutex> lock(shards_[i].mutex);
-    batch[i].swap(shards_[i].observed);
-    n += batch[i].size();
+  {
+    std::lock_guard<std::mutex> lock(buffers_mutex_);
+    batch.resize(buffers_.size());
+    for (std::size_t i = 0; i < buffers_.size(); ++i) {
+      batch[i].clear();  // a spare's capacity goes back to the thread's buffer
+      batch[i].swap(buffers_[i]->observed);
+      n += batch[i].size();
+    }
   }
   if (n == 0) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -88,6 +110,7 @@ void DetectorTap::drain() {
 }
 
 void DetectorTap::while_idle(const std::function<void(Detector&)>& fn) {
+  drain();  // what was handed over belongs to ticks before fn: observed before it
   std::lock_guard<std::mutex> lock(detector_mutex_);
   fn(detector_);
 }
@@ -125,8 +148,8 @@ void DetectorTap::replay(const Batch& batch) {
   std::lock_guard<std::mutex> idle(detector_mutex_);
   Action a;
   Outcome o;
-  for (const auto& shard : batch) {
-    for (const Observation& x : shard) {
+  for (const auto& buffer : batch) {
+    for (const Observation& x : buffer) {
       a.actor = x.actor;
       a.kind = x.kind;
       a.client_seq = x.client_seq;

@@ -1,20 +1,27 @@
 // DetectorTap: the cheat detection off the tick's path. The pipeline's workers hand the tap each
 // action and the outcome of its actor's half (observe(): a copy of what the Detector reads, into
-// the buffer of the actor's shard); end_tick(), on the node's loop thread after the tick, hands
-// the tick's buffers to the detector's own thread, which runs Detector::observe on them while the
-// next tick runs. The tick pays for a copy per action, not for the checks (docs/anticheat.md,
-// "Cost"). Without a thread of its own (tests, the evaluation's replays) end_tick() runs the
-// detector inline, with the same results.
+// a buffer of the calling thread's own — no lock, no cache line shared with another worker);
+// end_tick(), on the node's loop thread after the tick, hands the tick's buffers to the
+// detector's own thread, which runs Detector::observe on them while the next tick runs. The tick
+// pays for a copy per action, not for the checks (docs/anticheat.md, "Cost"). Without a thread
+// of its own (tests, the evaluation's replays) end_tick() runs the detector inline, with the
+// same results.
 //
 // Order: one actor's observations reach the detector in the order the pipeline processed them
-// (one shard per actor, batches in tick order, one detector thread). Different actors' may
-// interleave differently from the pipeline's; the detector keeps nothing across players that
-// order could change but the order of the flags it raises.
+// (within a tick they come from one thread, so they sit in one buffer in order — or, should the
+// thread's buffer change mid-tick, in two buffers replayed in the order they were made; batches
+// in tick order; one detector thread). Different actors' may interleave differently from the
+// pipeline's; the detector keeps nothing across players that order could change but the order
+// of the flags it raises.
 // Flags come out of the Detector (take_flags(), any thread) up to a few ticks later than inline.
-// Back-pressure: when max_lag_ticks batches wait, end_tick() waits for the detector thread (the
-// tick pays; counted in stats().waits) — evidence is never dropped.
+// Back-pressure: when max_lag_ticks batches wait (one more may be being observed), end_tick()
+// waits for the detector thread (the tick pays; counted in stats().waits) — evidence is never
+// dropped. The detector runs on one thread: past the load it keeps up with in one tick period,
+// every tick waits (worldline_anticheat_waits_total says so).
 // Thread safety: observe() from any worker during the tick; end_tick(), drain() and
-// while_idle() from one thread (the node's loop), never during a tick; stats() from any thread.
+// while_idle() from one thread (the node's loop), never during a tick (the pipeline's end of
+// tick orders the workers' writes to their buffers before end_tick() reads them); stats() from
+// any thread.
 #pragma once
 
 #include <array>
@@ -23,6 +30,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -70,25 +78,29 @@ class DetectorTap final : public ActionObserver {
   // Returns once every observation handed over has been observed.
   void drain();
   // Runs fn with the detector idle (no observe() running): Detector::set_calibration's
-  // requirement. Waits for the batch being observed, not for the whole queue.
+  // requirement. Everything handed over before is observed first (drain()), so fn acts from the
+  // next tick on, as with the detector inline.
   void while_idle(const std::function<void(Detector&)>& fn);
   DetectorTapStats stats() const;
   bool own_thread() const { return thread_.joinable(); }
 
  private:
-  static constexpr std::size_t kShards = 16;
-  using Batch = std::array<std::vector<Observation>, kShards>;
-  struct Shard {
-    std::mutex mutex;
-    std::vector<Observation> observed;  // GUARDED_BY(mutex): this tick's, in processing order
+  // One thread's observations of this tick, in processing order: written by that thread only,
+  // during the tick; read and swapped by end_tick() between ticks.
+  struct alignas(64) Buffer {
+    std::vector<Observation> observed;
   };
+  using Batch = std::vector<std::vector<Observation>>;  // the buffers' contents, in their order
 
-  void run();  // the detector thread
+  Buffer& local_buffer();  // the calling thread's (made on its first observe())
+  void run();              // the detector thread
   void replay(const Batch& batch);
 
   Detector& detector_;
   const std::size_t max_lag_;
-  std::array<Shard, kShards> shards_;
+  const std::uint64_t id_;  // unique among the taps of this process: the threads' buffer key
+  std::mutex buffers_mutex_;
+  std::vector<std::unique_ptr<Buffer>> buffers_;  // GUARDED_BY(buffers_mutex_), in making order
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

@@ -149,6 +149,7 @@ bool SimCluster::start(std::size_t i) {
       net_, r.id);
   r.wall.set(kSimEpochMs + now_ + static_cast<std::uint64_t>(r.shape.clock_skew_ms));
   app::RegionAppOptions o;
+  o.detector_thread = false;  // a seed replays exactly: no thread decides when a flag lands
   o.host.region_name = "r" + std::to_string(r.id);
   o.host.tick_hz = 1000.0 / static_cast<double>(r.shape.tick_ms);
   o.host.replicated_k = r.shape.replicated_k;

@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <future>
-#include <set>
 #include <thread>
+#include <tuple>
 
 namespace worldline::region::anticheat {
 namespace {
@@ -38,9 +40,13 @@ std::vector<Step> stream(int players, int ticks) {
       a.client_time_ms =
           1'000'000 + s.tick * 50 + static_cast<std::uint64_t>(*rc::gen::inRange(0, 60));
       a.stamp = crdt::Hlc{1'000'000 + s.tick * 50, 0, 1};
-      a.position = {static_cast<double>(*rc::gen::inRange(-500, 500)), 0,
+      a.position = {static_cast<double>(*rc::gen::inRange(-500, 500)),
+                    static_cast<double>(*rc::gen::inRange(-5, 5)),
                     static_cast<double>(*rc::gen::inRange(-500, 500))};
-      if (*rc::gen::arbitrary<bool>()) a.aim = crdt::Vec3{0, 0, 1};
+      if (*rc::gen::arbitrary<bool>()) {
+        const double turn = *rc::gen::inRange(0, 360) * M_PI / 180;
+        a.aim = crdt::Vec3{std::cos(turn), 0, std::sin(turn)};
+      }
       a.target = static_cast<crdt::EntityId>(*rc::gen::inRange(1, players + 1));
       Outcome& o = s.outcome;
       o.ok = *rc::gen::arbitrary<bool>();
@@ -55,28 +61,40 @@ std::vector<Step> stream(int players, int ticks) {
   return out;
 }
 
-void expect_same(const Detector& direct, const Detector& tapped, int players) {
-  EXPECT_EQ(direct.stats().observed, tapped.stats().observed);
-  EXPECT_EQ(direct.stats().flags, tapped.stats().flags);
-  for (ActorId p = 1; p <= static_cast<ActorId>(players); ++p) {
-    const auto a = direct.report(p), b = tapped.report(p);
-    ASSERT_EQ(a.has_value(), b.has_value()) << p;
-    if (!a) continue;
-    EXPECT_EQ(a->observed, b->observed) << p;
-    EXPECT_EQ(a->score, b->score) << p;
-    for (int c = 0; c < kChecks; ++c) {
-      EXPECT_EQ(a->checks[static_cast<std::size_t>(c)].statistic,
-                b->checks[static_cast<std::size_t>(c)].statistic)
-          << p << " " << to_string(static_cast<Check>(c));
-    }
-  }
-}
+// Everything the detector concludes: each player's report, and every flag (player, tick,
+// confidence, the checks' values and the evidence's seqs) in a canonical order — the evidence
+// shows whether one player's actions reached it in their order.
+struct Conclusions {
+  std::vector<std::tuple<ActorId, std::uint64_t, double, std::vector<double>>> reports;
+  std::vector<
+      std::tuple<ActorId, std::uint64_t, double, std::vector<double>, std::vector<std::uint64_t>>>
+      flags;
+  std::uint64_t observed = 0;
+  bool operator==(const Conclusions&) const = default;
+};
 
-std::set<ActorId> flagged(Detector& d) {
-  std::set<ActorId> out;
-  for (const Flag& f : d.take_flags())
-    out.insert(f.player);
-  return out;
+Conclusions conclusions(Detector& d, int players) {
+  Conclusions c;
+  c.observed = d.stats().observed;
+  for (ActorId p = 1; p <= static_cast<ActorId>(players); ++p) {
+    const auto r = d.report(p);
+    if (!r) continue;
+    std::vector<double> stats;
+    for (const CheckValue& v : r->checks)
+      stats.push_back(v.statistic);
+    c.reports.emplace_back(p, r->observed, r->score, std::move(stats));
+  }
+  for (const Flag& f : d.take_flags()) {
+    std::vector<double> values;
+    for (const CheckValue& v : f.all)
+      values.push_back(v.statistic);
+    std::vector<std::uint64_t> seqs;
+    for (const EvidenceEntry& e : f.evidence)
+      seqs.push_back(e.seq);
+    c.flags.emplace_back(f.player, f.tick, f.confidence, std::move(values), std::move(seqs));
+  }
+  std::sort(c.flags.begin(), c.flags.end());
+  return c;
 }
 
 AnticheatConfig flag_often() {
@@ -86,16 +104,26 @@ AnticheatConfig flag_often() {
   return c;
 }
 
-// The law: the tap changes where and when the detector runs, never what it concludes.
+// The law: the tap changes where and when the detector runs, never what it concludes. The
+// threaded tap's detector is held busy until the stream ends, so every tick's batch waits in its
+// queue (order through a long queue tested too).
 RC_GTEST_PROP(DetectorTapLaws, InlineAndThreadedTapsEndWhereTheDetectorFedDirectlyEnds, ()) {
   const int players = *rc::gen::inRange(1, 40);
   const auto steps = stream(players, *rc::gen::inRange(1, 30));
   Detector direct(flag_often()), inline_fed(flag_often()), threaded_fed(flag_often());
   {
     DetectorTap inline_tap(inline_fed, false);
-    DetectorTap threaded_tap(threaded_fed, true, 2);
+    DetectorTap threaded_tap(threaded_fed, true, /*max_lag_ticks=*/100);
     RC_ASSERT(!inline_tap.own_thread());
     RC_ASSERT(threaded_tap.own_thread());
+    std::promise<void> held, release;
+    std::thread holder([&] {
+      threaded_tap.while_idle([&](Detector&) {
+        held.set_value();
+        release.get_future().wait();
+      });
+    });
+    held.get_future().wait();
     std::uint64_t tick = steps.empty() ? 0 : steps.front().tick;
     for (const Step& s : steps) {
       if (s.tick != tick) {
@@ -109,16 +137,19 @@ RC_GTEST_PROP(DetectorTapLaws, InlineAndThreadedTapsEndWhereTheDetectorFedDirect
     }
     inline_tap.end_tick();
     threaded_tap.end_tick();
+    RC_ASSERT(threaded_fed.stats().observed == 0u);  // all of it queued behind the holder
+    release.set_value();
+    holder.join();
     threaded_tap.drain();
     RC_ASSERT(threaded_tap.stats().observations == steps.size());
     RC_ASSERT(inline_tap.stats().observations == steps.size());
     RC_ASSERT(threaded_tap.stats().behind == 0u);
+    RC_ASSERT(threaded_tap.stats().waits == 0u);
   }
-  expect_same(direct, inline_fed, players);
-  expect_same(direct, threaded_fed, players);
-  const auto want = flagged(direct);
-  RC_ASSERT(flagged(inline_fed) == want);
-  RC_ASSERT(flagged(threaded_fed) == want);
+  const Conclusions want = conclusions(direct, players);
+  RC_ASSERT(want.observed == steps.size());
+  RC_ASSERT(conclusions(inline_fed, players) == want);
+  RC_ASSERT(conclusions(threaded_fed, players) == want);
 }
 
 // With the detector held busy (while_idle), the tick hands over up to max_lag batches and then
@@ -150,7 +181,9 @@ TEST(DetectorTap, ALaggingDetectorMakesTheTickWaitAndLosesNothing) {
   // waits in the queue, and tick 3's end_tick() waits for room.
   for (int i = 0; i < 500 && tap.stats().waits == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_EQ(tap.stats().waits, 1u);
+  // 1, or 2 when tick 2's end_tick() came before the detector thread took tick 1's batch.
+  EXPECT_GE(tap.stats().waits, 1u);
+  EXPECT_LE(tap.stats().waits, 2u);
   EXPECT_EQ(ticks.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
   EXPECT_EQ(detector.stats().observed, 0u);
   release.set_value();
