@@ -95,7 +95,7 @@ class Reader {
     const toml::node* n = t.get(key);
     const std::string p = join(path, key);
     if (!n) return required ? fail(p, "missing") : true;
-    if (n->is_floating_point()) return fail(p, "must be a whole number");
+    if (!n->is_integer()) return fail(p, "must be a whole number");  // not a float, bool, string
     const auto v = n->value<std::int64_t>();
     if (!v) return fail(p, "must be a whole number");
     if (*v < min) return fail(p, min == 0 ? "must not be negative" : "must be >= " + number(min));
@@ -344,16 +344,26 @@ const char* to_string(TriggerKind kind) {
 }
 
 double Lever::at(double participants) const {
+  // A count that is not a number (a broken density sample) counts as nobody.
+  if (!std::isfinite(participants) || participants < 0) participants = 0;
   return std::clamp(base + per_player * participants, floor, cap);
 }
 
+namespace {
+// A count lever's value rounded down — within 1e-9 of the next whole number counts as it:
+// 0.29 × 100 is 28.999999999999996 in binary and means 29.
+std::uint32_t count_of(double v) {
+  return static_cast<std::uint32_t>(std::floor(v + 1e-9));
+}
+}  // namespace
+
 LeverValues Tier::at(double participants) const {
   LeverValues v;
-  v.npc_count = static_cast<std::uint32_t>(std::floor(npc_count.at(participants)));
+  v.npc_count = count_of(npc_count.at(participants));
   v.npc_health_mult = npc_health_mult.at(participants);
   v.npc_damage_mult = npc_damage_mult.at(participants);
-  v.elites = std::min(v.npc_count, static_cast<std::uint32_t>(std::floor(elites.at(participants))));
-  v.objective = static_cast<std::uint32_t>(std::floor(objective.at(participants)));
+  v.elites = std::min(v.npc_count, count_of(elites.at(participants)));
+  v.objective = count_of(objective.at(participants));
   v.duration_s = duration_s.at(participants);
   return v;
 }

@@ -122,7 +122,10 @@ void EventRegistry::replace(EventCatalog catalog) {
     if (old != slots_.end()) {
       slot = old->second;
       // A changed trigger starts counting afresh; the cooldown stays.
-      if (!(slot.definition->trigger == d.trigger)) slot.held_since_ms.reset();
+      // A threshold held for the old trigger or at the old place is not held for the new one.
+      if (!(slot.definition->trigger == d.trigger) || !(slot.definition->area == d.area)) {
+        slot.held_since_ms.reset();
+      }
     }
     const std::string id = d.id;
     slot.definition = std::make_shared<const EventDefinition>(std::move(d));
@@ -216,7 +219,7 @@ std::vector<DirectorEvent> EventRegistry::advance(std::int64_t now_ms,
     if (t.kind == TriggerKind::kDensity) {
       auto p = inputs.players_in_area.find(event_id);
       const double players = p == inputs.players_in_area.end() ? 0 : p->second;
-      if (players < t.players) {
+      if (!(players >= t.players)) {  // NaN holds nothing
         slot.held_since_ms.reset();
         continue;
       }
@@ -224,7 +227,13 @@ std::vector<DirectorEvent> EventRegistry::advance(std::int64_t now_ms,
       if (now_ms - *slot.held_since_ms < to_ms(t.for_s)) continue;
       slot.held_since_ms.reset();
       const std::int64_t bucket = floor_div(now_ms, options_.density_bucket_ms);
-      start(now_ms, slot, instance_id(event_id, static_cast<std::uint64_t>(bucket)), inputs, out);
+      InstanceId id = instance_id(event_id, static_cast<std::uint64_t>(bucket));
+      // Fired again within one bucket (a short cooldown): the next id in a chain every region
+      // that saw the same firings derives alike, never the previous instance's.
+      while (id == slot.last_density_id)
+        id = instance_id(event_id, id);
+      slot.last_density_id = id;
+      start(now_ms, slot, id, inputs, out);
     } else if (t.kind == TriggerKind::kSchedule) {
       // The latest scheduled time in (last call, now] — on the first call only now itself.
       const std::int64_t every = std::max<std::int64_t>(1, to_ms(t.every_s));

@@ -148,6 +148,7 @@ class EventRegistry {
   struct Slot {
     std::shared_ptr<const EventDefinition> definition;
     std::optional<std::int64_t> held_since_ms;  // density: threshold held since
+    InstanceId last_density_id = 0;             // the last instance its density trigger began
     std::int64_t cooldown_until_ms = 0;
     bool cooling = false;
   };

@@ -14,11 +14,16 @@ std::optional<double> HorizonError::mape_percent() const {
 }
 
 HoltForecast::HoltForecast(HoltOptions options) : options_(std::move(options)) {
-  options_.alpha = std::clamp(options_.alpha, 1e-6, 1.0);
-  options_.beta = std::clamp(options_.beta, 0.0, 1.0);
-  if (!(options_.step_s > 0)) options_.step_s = 1.0;
-  for (double h : options_.error_horizons_s)
-    errors_.push_back(HorizonError{h, 0, 0, 0});
+  // Options out of range fall back to their defaults' meaning (NaN passes std::clamp as is).
+  options_.alpha = std::isfinite(options_.alpha) ? std::clamp(options_.alpha, 1e-6, 1.0) : 0.5;
+  options_.beta = std::isfinite(options_.beta) ? std::clamp(options_.beta, 0.0, 1.0) : 0.2;
+  if (!(options_.step_s > 0) || !std::isfinite(options_.step_s)) options_.step_s = 1.0;
+  if (!(options_.mape_floor > 0) || !std::isfinite(options_.mape_floor)) options_.mape_floor = 1.0;
+  for (double h : options_.error_horizons_s) {
+    // A horizon that is not a finite, non-negative number of seconds would never be scored, and
+    // its queue of forecasts would grow for ever: not tracked.
+    if (std::isfinite(h) && h >= 0) errors_.push_back(HorizonError{h, 0, 0, 0});
+  }
   pending_.resize(errors_.size());
 }
 

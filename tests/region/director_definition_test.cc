@@ -7,6 +7,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace worldline::region::director {
@@ -193,6 +194,22 @@ std::string refusal(const std::string& text) {
   return parsed.ok() ? "accepted" : parsed.error().message;
 }
 
+// Found by review: 0.29 × 100 is 28.999999999999996 in binary; the count is 29. And a count of
+// participants that is not a number counts as nobody, never as undefined behaviour.
+TEST(EventDefinition, ACountThatIsWholeUpToRoundingIsThatWholeNumber) {
+  Tier t;
+  t.npc_count = {0, 0.29, 0, 1000};
+  t.elites = {0, 0.29, 0, 1000};
+  t.objective = {0, 0.29, 1, 1000};
+  EXPECT_EQ(t.at(100).npc_count, 29u);
+  EXPECT_EQ(t.at(100).elites, 29u);
+  EXPECT_EQ(t.at(100).objective, 29u);
+  EXPECT_EQ(t.at(99).npc_count, 28u);  // 28.71
+  EXPECT_EQ(t.at(std::nan("")).npc_count, 0u);
+  EXPECT_EQ(t.at(std::numeric_limits<double>::infinity()).npc_count, 0u);
+  EXPECT_EQ(t.at(-5).objective, 1u);
+}
+
 TEST(EventDefinition, InvalidFieldsAreRefusedWithTheFieldNamed) {
   ASSERT_EQ(refusal(with("cooldown_s = 60")), "accepted");
   EXPECT_EQ(refusal(with("trigger = { kind = \"sometimes\" }")),
@@ -211,6 +228,9 @@ TEST(EventDefinition, InvalidFieldsAreRefusedWithTheFieldNamed) {
             "events.toml: event[0].area.x: must be a finite number");
   EXPECT_EQ(refusal(with("area = { x = 0, z = -inf, radius = 1 }")),
             "events.toml: event[0].area.z: must be a finite number");
+  // A boolean is no count (toml++ would read true as 1).
+  EXPECT_EQ(refusal(with("trigger = { kind = \"density\", players = true }")),
+            "events.toml: event[0].trigger.players: must be a whole number");
   EXPECT_EQ(refusal(with("cooldown_s = -1")),
             "events.toml: event[0].cooldown_s: must not be negative");
   EXPECT_EQ(refusal(with("cooldown_s = 1e10")),

@@ -6,6 +6,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 namespace worldline::region::director {
 namespace {
@@ -20,6 +21,30 @@ TEST(HoltForecast, ALinearRampIsForecastExactlyAfterTwoSamples) {
   EXPECT_EQ(f.forecast(0), 65.0);
   EXPECT_EQ(f.forecast(10), 95.0);
   EXPECT_EQ(f.forecast(30), 155.0);
+}
+
+// Found by review: NaN options passed std::clamp, a NaN or infinite horizon was never scored
+// and its queue grew for ever, a zero MAPE floor divided by zero.
+TEST(HoltForecast, OptionsOutOfRangeFallBackAndAnUnscorableHorizonIsNotTracked) {
+  HoltOptions o;
+  o.alpha = std::nan("");
+  o.beta = std::nan("");
+  o.mape_floor = 0;
+  o.error_horizons_s = {10, std::numeric_limits<double>::infinity(), std::nan(""), -1, 30};
+  HoltForecast f(o);
+  ASSERT_EQ(f.errors().size(), 2u);
+  EXPECT_EQ(f.errors()[0].horizon_s, 10);
+  EXPECT_EQ(f.errors()[1].horizon_s, 30);
+  // Finite alpha and beta: a constant is forecast as itself (NaN would give NaN).
+  for (int t = 0; t < 50; ++t)
+    f.observe(t, 7);
+  EXPECT_EQ(f.forecast(10), 7);
+  // The floor back at 1: actuals of 0 are skipped, not divided by.
+  HoltForecast zeros(o);
+  for (int t = 0; t < 40; ++t)
+    zeros.observe(t, 0);
+  EXPECT_EQ(zeros.errors()[0].scored, 0u);
+  EXPECT_EQ(zeros.errors()[0].skipped, 30u);  // the actuals at 10..39 s had a forecast
 }
 
 TEST(HoltForecast, TheHorizonIsInSecondsNotSteps) {

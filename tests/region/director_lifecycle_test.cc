@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <cmath>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -71,6 +72,51 @@ TEST(EventLifecycle, ADensityTriggerFiresAtItsThresholdAndNotOneBelow) {
   EXPECT_EQ(at.phase("camp"), SlotPhase::kActive);
   ASSERT_EQ(at.running().size(), 1u);
   EXPECT_EQ(at.running()[0].levers().npc_count, 10u);
+}
+
+// Found by review: NaN compared below nothing, so a broken density sample held the threshold.
+TEST(EventLifecycle, ANotANumberPlayerCountNeverHoldsADensityThreshold) {
+  EventRegistry r(catalog(event("camp", R"({ kind = "density", players = 10 })")));
+  for (std::int64_t t = 0; t < 30'000; t += 1000) {
+    EXPECT_EQ(r.advance(t, crowd("camp", std::nan(""))), std::vector<DirectorEvent>{}) << t;
+  }
+  EXPECT_EQ(r.phase("camp"), SlotPhase::kArmed);
+}
+
+// Found by review: a density event that fires again within one id bucket (10 s) took the
+// previous instance's id — which a first-claim on the id would then refuse. The next id follows
+// from the previous one, alike in every region that saw the same firings.
+TEST(EventLifecycle, ADensityEventFiringAgainWithinABucketGetsANewId) {
+  EventRegistry r(catalog(event("a", R"({ kind = "density", players = 5 })")));
+  const InstanceId first = density_id("a", 0);
+  ASSERT_EQ(r.advance(0, crowd("a", 8)),
+            (std::vector<DirectorEvent>{{K::kStarted, "a", first, 8, 0}}));
+  DirectorInputs done = crowd("a", 8);
+  done.instances[first].objective_progress = 100;
+  const InstanceId second = instance_id("a", first);
+  EXPECT_NE(second, first);
+  // Completed at 2 s, no cooldown: armed and fired again in the same 10 s bucket.
+  EXPECT_EQ(r.advance(2000, done), (std::vector<DirectorEvent>{{K::kCompleted, "a", first, 0, 0},
+                                                               {K::kArmed, "a", 0, 0, 0},
+                                                               {K::kStarted, "a", second, 8, 0}}));
+}
+
+// Found by review: a redeploy that moves the event kept the time its threshold had been held at
+// the old place; now the count starts again where the event is.
+TEST(EventLifecycle, ARedeployThatMovesTheAreaRestartsTheThresholdsCount) {
+  const auto at = [](double x) {
+    return "[[event]]\nid = \"camp\"\ntrigger = { kind = \"density\", players = 10, for_s = 30 }"
+           "\narea = { x = " +
+           std::to_string(x) + ", z = 0, radius = 50 }\n" + kTier;
+  };
+  EventRegistry r(catalog(at(0)));
+  std::vector<std::int64_t> starts;
+  for (std::int64_t t = 0; t <= 60'000; t += 1000) {
+    if (t == 20'000) r.replace(catalog(at(500)));  // held 20 s at x = 0, then moved
+    for (const DirectorEvent& e : r.advance(t, crowd("camp", 12)))
+      if (e.kind == K::kStarted) starts.push_back(t);
+  }
+  EXPECT_EQ(starts, (std::vector<std::int64_t>{50'000}));  // 30 s after the move, not at 30 s
 }
 
 TEST(EventLifecycle, AThresholdHeldShorterThanForSDoesNotFire) {
