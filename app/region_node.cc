@@ -14,6 +14,7 @@
 #include <iterator>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "app/flag_review.h"
 #include "app/prometheus.h"
@@ -256,7 +257,7 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   if (const toml::table* a = root["anticheat"].as_table()) {
     region::anticheat::AnticheatConfig& ac = c.anticheat;
     ac.enabled = (*a)["enabled"].value_or(true);
-    c.detector_thread = (*a)["detector_thread"].value_or(true);
+    if (const auto on = (*a)["detector_thread"].value<bool>()) c.detector_thread = *on;
     ac.flag_at = (*a)["flag_at"].value_or(ac.flag_at);
     const double reflag_s = (*a)["reflag_seconds"].value_or(60.0);
     ac.calibration_a = (*a)["calibration_a"].value_or(ac.calibration_a);
@@ -343,10 +344,18 @@ struct RegionNode final : replica::NodeApp {
   RegionNode(const RegionNodeConfig& c, const RegionNodeRun& r)
       : config(c), run(r), region(app_options(c), wall) {}
 
+  // The detector's own thread pays only where it has a core: with the workers, the gateway's I/O
+  // threads and the loop thread each on one, it needs one more. Where the cores are already
+  // taken (the demo's three nodes on two cores), it would compete with the tick: inline instead.
+  static bool detector_thread_by_default(const RegionNodeConfig& c) {
+    const unsigned cores = std::thread::hardware_concurrency();
+    return cores >= static_cast<unsigned>(c.pipeline.partition.workers + c.gateway.io_threads + 2);
+  }
+
   RegionAppOptions app_options(const RegionNodeConfig& c) {
     RegionAppOptions o;
     o.flag_response = c.flag_response;
-    o.detector_thread = c.detector_thread;
+    o.detector_thread = c.detector_thread.value_or(detector_thread_by_default(c));
     o.throttle_actions_per_s = c.throttle_actions_per_s;
     o.throttle_seconds = c.throttle_seconds;
     // Called on the node's loop thread after a tick, when the gateway is up.
@@ -599,9 +608,14 @@ struct RegionNode final : replica::NodeApp {
       spdlog::error("{}", started.error().message);
       return false;
     }
-    spdlog::info("region {} ({}): {} workers at {} Hz; clients on ws://{}/ (worldline.json)",
-                 config.region_name, world.id(), pipeline->workers(), config.tick_hz,
-                 config.gateway.listen);
+    spdlog::info(
+        "region {} ({}): {} workers at {} Hz; clients on ws://{}/ (worldline.json); cheat "
+        "detection {}",
+        config.region_name, world.id(), pipeline->workers(), config.tick_hz, config.gateway.listen,
+        !config.anticheat.enabled ? "off"
+        : config.detector_thread.value_or(detector_thread_by_default(config))
+            ? "on its own thread"
+            : "inline (anticheat.detector_thread: no core to spare)");
     if (run.on_listening) run.on_listening(server->port());
     return true;
   }

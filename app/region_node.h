@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,9 @@ struct RegionNodeConfig {
   region::anticheat::AnticheatConfig anticheat;
   // [anticheat] response, throttle_actions_per_s, throttle_seconds (RegionAppOptions).
   FlagResponse flag_response = FlagResponse::kLog;
-  bool detector_thread = true;  // [anticheat] detector_thread (RegionAppOptions)
+  // [anticheat] detector_thread (RegionAppOptions); absent: on when the machine has a core for it
+  // (detector_thread_by_default).
+  std::optional<bool> detector_thread;
   double throttle_actions_per_s = 2, throttle_seconds = 60;
   // POST /admin/anticheat/recalibrate refuses with fewer reviewed flags than this.
   std::size_t recalibrate_min_reviewed = 20;
