@@ -435,7 +435,8 @@ struct RegionNode final : replica::NodeApp {
             recalibrate(reviewed_scores(collect_flags(world.store()), detector), min_reviewed,
                         detector.config().calibration_a, detector.config().calibration_b);
         if (r.applied) {
-          // Between ticks: the detector's workers are idle (set_calibration's requirement).
+          // Between ticks, through the tap: nothing observes meanwhile (set_calibration's
+          // requirement), and every tick already handed over is observed first.
           region.set_calibration(r.fit.a, r.fit.b);
           spdlog::info(
               "region {}: anticheat recalibrated on {} reviewed flags ({} confirmed): a {:.4f} -> "

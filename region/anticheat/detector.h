@@ -183,7 +183,8 @@ class Detector final : public ActionObserver {
   double score(const std::array<double, kChecks>& features) const;
   // New Platt parameters (a reviewers' refit), for the flags raised from now on.
   // REQUIRES: a > 0 and a, b finite; no observe() or report() running at the same time (the
-  // node calls it on its loop thread between ticks, when the workers are idle).
+  // node calls it on its loop thread between ticks, through DetectorTap::while_idle(), which
+  // first lets the detector's own thread observe everything handed to it).
   void set_calibration(double a, double b);
 
   struct Player;  // detector.cc
