@@ -1,0 +1,108 @@
+#include "region/director/director.h"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace worldline::region::director {
+namespace {
+
+DirectorOptions checked(DirectorOptions o) {
+  if (o.forecast_grid < 1 || o.forecast_grid > 16) {
+    throw std::invalid_argument("Director: forecast_grid must be 1..16, not " +
+                                std::to_string(o.forecast_grid));
+  }
+  if (!(o.world.max_x > o.world.min_x && o.world.max_z > o.world.min_z)) {
+    throw std::invalid_argument("Director: the world rectangle is empty");
+  }
+  if (o.density.sample_period_ms <= 0) {
+    throw std::invalid_argument("Director: density.sample_period_ms must be > 0");
+  }
+  o.holt.step_s = static_cast<double>(o.density.sample_period_ms) / 1000;
+  return o;
+}
+
+}  // namespace
+
+Director::Director(DirectorOptions options, EventCatalog catalog)
+    : options_(checked(std::move(options))),
+      catalog_(catalog),
+      registry_(std::move(catalog), options_.registry),
+      density_(options_.density) {
+  const int n = options_.forecast_grid;
+  const Rect& w = options_.world;
+  const double dx = (w.max_x - w.min_x) / n, dz = (w.max_z - w.min_z) / n;
+  for (int gz = 0; gz < n; ++gz) {
+    for (int gx = 0; gx < n; ++gx) {
+      const Rect area{w.min_x + gx * dx, w.min_z + gz * dz, w.min_x + (gx + 1) * dx,
+                      w.min_z + (gz + 1) * dz};
+      forecasts_.push_back(ForecastArea{area, gx, gz, HoltForecast(options_.holt),
+                                        HoltForecast(options_.holt), 0, 0});
+    }
+  }
+}
+
+void Director::deploy(EventCatalog catalog) {
+  registry_.replace(catalog);
+  catalog_ = std::move(catalog);
+  ++stats_.deploys;
+}
+
+std::vector<DirectorEvent> Director::after_tick(std::int64_t now_ms,
+                                                std::span<const CellCount> cells,
+                                                const PlayersWithin& players_within) {
+  std::vector<DirectorEvent> out;
+  const auto before = density_.latest_period();
+  density_.observe_tick(now_ms, cells);
+  const auto latest = density_.latest_period();
+  if (latest && latest != before) {
+    step((*latest + 1) * options_.density.sample_period_ms, players_within, out);
+  }
+  return out;
+}
+
+void Director::step(std::int64_t period_end_ms, const PlayersWithin& players_within,
+                    std::vector<DirectorEvent>& out) {
+  ++stats_.samples;
+  // The forecasts observe the period that closed, stamped with its start (in seconds).
+  const double t_s = static_cast<double>(*density_.latest_period()) * options_.holt.step_s;
+  for (ForecastArea& f : forecasts_) {
+    const DensitySample s = density_.area_latest(f.area);
+    f.players.observe(t_s, s.players);
+    f.actions.observe(t_s, s.actions_per_s);
+    f.last_players = s.players;
+    f.last_actions_per_s = s.actions_per_s;
+  }
+  // The registry: players in each event's area now, and in each running instance's.
+  DirectorInputs inputs;
+  for (const EventDefinition& e : catalog_.events) {
+    const Circle c{e.area.x, e.area.z, e.area.radius};
+    inputs.players_in_area.emplace(e.id, players_within(c));
+  }
+  for (const EventInstance& i : registry_.running()) {
+    const EventArea& a = i.definition().area;
+    inputs.instances[i.id()].participants = players_within(Circle{a.x, a.z, a.radius});
+  }
+  for (DirectorEvent& e : registry_.advance(period_end_ms, inputs)) {
+    switch (e.kind) {
+      case DirectorEventKind::kStarted:
+        ++stats_.started;
+        break;
+      case DirectorEventKind::kCompleted:
+        ++stats_.completed;
+        break;
+      case DirectorEventKind::kFailed:
+        ++stats_.failed;
+        break;
+      case DirectorEventKind::kRescaled:
+        ++stats_.rescaled;
+        break;
+      case DirectorEventKind::kArmed:
+        break;
+    }
+    out.push_back(std::move(e));
+  }
+  last_inputs_ = std::move(inputs);
+}
+
+}  // namespace worldline::region::director
