@@ -1,27 +1,15 @@
 // `worldline flags list|show|verdict|recalibrate`: the investigators' review from a terminal,
-// over a node's admin HTTP routes (docs/anticheat.md, "Review workflow"). http_call is the
-// plain HTTP/1.1 client it uses (Boost.Beast, one request per connection, bounded in time);
-// the tests of the review routes use it too.
+// over a node's admin HTTP routes (docs/anticheat.md, "Review workflow"), through http_call
+// (app/admin_http.h).
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <string>
 
+#include "app/admin_http.h"
+
 namespace worldline::app {
-
-struct HttpResult {
-  int status = 0;     // 0: no reply (error says why)
-  std::string body;   // the reply's body
-  std::string error;  // connecting, sending or reading failed
-};
-
-// One request to `host_port` ("host:port"); `token` goes in "Authorization: Bearer" when set.
-HttpResult http_call(const std::string& host_port, const std::string& method,
-                     const std::string& target, const std::string& token = {},
-                     const std::string& body = {},
-                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 struct FlagsCommand {
   std::string command;  // list, show, verdict, recalibrate

@@ -10,6 +10,7 @@
 
 #include "app/crdt_walkthrough.h"
 #include "app/demo.h"
+#include "app/events_cli.h"
 #include "app/flags_cli.h"
 #include "app/region_node.h"
 #include "bench/loadgen/loadgen.h"
@@ -194,6 +195,37 @@ int main(int argc, char** argv) {
       "recalibrate", "refit the node's calibration (Platt a, b) on the reviewed flags");
   common(flags_recalibrate);
 
+  auto* events = app.add_subcommand(
+      "events",
+      "world-event definitions on a node's admin routes: list the deployed ones, show the running "
+      "instances, deploy a file, remove one (docs/world-events.md, \"Content API\")");
+  events->require_subcommand(1);
+  worldline::app::EventsCommand ec;
+  auto events_common = [&](CLI::App* c) {
+    c->add_option("--target", ec.target,
+                  "host:port of the node's admin HTTP (admin_listen, or its gateway port)")
+        ->required();
+    c->add_option("--token", ec.token, "a token with role admin (worldline token --role admin)")
+        ->required();
+  };
+  auto* events_list =
+      events->add_subcommand("list", "the deployed definitions, as TOML that `put` takes back");
+  events_common(events_list);
+  auto* events_running = events->add_subcommand(
+      "running", "running instances (tier, NPCs, objective) and every definition's slot");
+  events_common(events_running);
+  events_running->add_flag("--json", ec.json, "print the node's JSON reply as it came");
+  auto* events_put = events->add_subcommand(
+      "put",
+      "deploy a definitions file (checked here first): it replaces every definition; "
+      "running instances keep theirs");
+  events_common(events_put);
+  events_put->add_option("file", ec.file, "the definitions (TOML)")->required();
+  auto* events_rm = events->add_subcommand(
+      "rm", "remove one definition (refused while another event's trigger names it)");
+  events_common(events_rm);
+  events_rm->add_option("id", ec.id, "the event's id")->required();
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
@@ -236,6 +268,11 @@ int main(int argc, char** argv) {
     }
     std::cout << t.value() << "\n";
     return 0;
+  }
+  if (events->parsed()) {
+    for (auto* c : {events_list, events_running, events_put, events_rm})
+      if (c->parsed()) ec.command = c->get_name();
+    return worldline::app::run_events_command(ec, std::cout, std::cerr);
   }
   if (flags->parsed()) {
     for (auto* c : {flags_list, flags_show, flags_verdict, flags_recalibrate})

@@ -66,6 +66,12 @@ bool RegionApp::start(replica::Replica& world) {
       *detector_, options_.detector_thread && anticheat.enabled);
   if (anticheat.enabled) pipeline_->set_observer(tap_.get());
   host_ = std::make_unique<gateway::RegionHost>(options_.host, *pipeline_, rules_, world, *clock_);
+  if (options_.director) {
+    region::director::DirectorOptions d;
+    d.world = options_.pipeline.partition.world;
+    d.forecast_grid = options_.forecast_grid;
+    director_ = std::make_unique<region::director::Director>(d, options_.events);
+  }
   return true;
 }
 
@@ -79,6 +85,36 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
   tap_->end_tick();  // the detector observes this tick beside the next (or here, inline)
   if (finishing_) tap_->drain();  // the last tick: every flag raised goes into its group
   record_flags(world);
+  if (director_) direct(world);
+}
+
+// The director's tap: this tick's leaves and what they processed; players within an event's
+// area are counted exactly (entities standing within its radius, items aside).
+// Its clock is the wall clock (the HLC's physical time), so that regions agree on when a schedule
+// is due and on the instance ids derived from it; held from going back (an NTP step) because the
+// director's times never decrease.
+void RegionApp::direct(const replica::Replica& world) {
+  director_ms_ = std::max(director_ms_, wall_.now_ms());
+  cell_counts_.clear();
+  for (const region::CellReport& c : pipeline_->cells()) {
+    cell_counts_.push_back(region::director::CellCount{
+        c.cell, pipeline_->partition().bounds(c.cell), static_cast<std::uint32_t>(c.entities),
+        static_cast<std::uint32_t>(c.processed_last_tick)});
+  }
+  auto players_within = [&](const region::director::Circle& c) {
+    double players = 0;
+    for (const crdt::EntityId id : pipeline_->within(c.x, c.z, c.radius))
+      players += region::GameRules::is_item(world, id) ? 0 : 1;
+    return players;
+  };
+  const auto events =
+      director_->after_tick(static_cast<std::int64_t>(director_ms_), cell_counts_, players_within);
+  for (const region::director::DirectorEvent& e : events) {
+    if (e.kind == region::director::DirectorEventKind::kArmed) continue;
+    spdlog::info("region {}: world event '{}' {} (instance {:016x}, tier {}, {} NPCs asked for)",
+                 options_.host.region_name, e.event_id, to_string(e.kind), e.instance, e.tier,
+                 e.spawn_more);
+  }
 }
 
 // The flags the tick raised go into the flagged player's `anticheat_flags` set, in this tick's

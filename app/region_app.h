@@ -18,6 +18,7 @@
 #include "gateway/region_host.h"
 #include "region/anticheat/detector.h"
 #include "region/anticheat/detector_tap.h"
+#include "region/director/director.h"
 #include "region/game_rules.h"
 #include "region/pipeline.h"
 #include "replica/node_loop.h"
@@ -50,6 +51,11 @@ struct RegionAppOptions {
   double throttle_actions_per_s = 2;
   double throttle_seconds = 60;
   std::function<void(std::uint64_t player, double actions_per_s, std::uint64_t for_ms)> throttle;
+  // The world-event director (docs/world-events.md): fed after every tick; false: none. Its
+  // forecast grid covers pipeline.partition.world; `events` is the catalog deployed at start.
+  bool director = true;
+  int forecast_grid = 4;
+  region::director::EventCatalog events;
 };
 
 class RegionApp final : public replica::NodeApp {
@@ -87,9 +93,13 @@ class RegionApp final : public replica::NodeApp {
   static constexpr std::size_t kFlagsKeptPerPlayer = 16;
   static constexpr std::uint64_t kFlagSeqMask = (std::uint64_t{1} << 48) - 1;
   std::uint64_t ticks() const { return tick_; }
+  // The world-event director; nullptr when options.director is false or before start().
+  region::director::Director* director() { return director_.get(); }
+  const region::director::Director* director() const { return director_.get(); }
 
  private:
   void record_flags(replica::Replica& world);
+  void direct(const replica::Replica& world);
 
   RegionAppOptions options_;
   crdt::PhysicalClock& wall_;
@@ -99,7 +109,10 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<region::anticheat::DetectorTap> tap_;    // before the pipeline that calls it
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
-  std::uint64_t tick_ = 0;  // the last tick's number: ticks run
+  std::unique_ptr<region::director::Director> director_;
+  std::vector<region::director::CellCount> cell_counts_;  // reused every tick
+  std::uint64_t director_ms_ = 0;  // the director's clock: wall ms, never decreasing
+  std::uint64_t tick_ = 0;         // the last tick's number: ticks run
   bool finishing_ = false;
 
   void respond(const region::anticheat::Flag& flag);

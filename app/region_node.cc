@@ -10,12 +10,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
+#include "app/event_routes.h"
 #include "app/flag_review.h"
 #include "app/prometheus.h"
 #include "app/region_app.h"
@@ -249,6 +251,12 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
                         "gateway limits must be positive (max_frame_bytes >= 256, "
                         "max_unread_ms >= 100, max_unread_bytes >= max_frame_bytes)");
   }
+  // HTTP bodies (PUT /admin/rules, /admin/events): a catalog of 256 events takes a few hundred KiB.
+  const std::int64_t http_body = (*g)["max_http_body"].value_or<std::int64_t>(1 << 20);
+  if (http_body < 1024 || http_body > (16 << 20)) {
+    return config_error(source, "gateway.max_http_body: 1024..16777216 bytes");
+  }
+  c.gateway.max_http_body = static_cast<std::size_t>(http_body);
   c.gateway.max_unread_ms = static_cast<std::uint64_t>(unread_ms);
   c.gateway.max_unread_bytes = static_cast<std::size_t>(unread_bytes);
   c.gateway.region_name = c.region_name;
@@ -292,6 +300,27 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
       return config_error(source, "anticheat.recalibrate_min_reviewed: 2..1000000");
     }
     c.recalibrate_min_reviewed = static_cast<std::size_t>(min_reviewed);
+  }
+  // [director] (docs/world-events.md): on by default with no events; `events` names a file, a
+  // relative path taken from the config file's directory.
+  if (const toml::table* d = root["director"].as_table()) {
+    c.director = (*d)["enabled"].value_or(true);
+    const std::int64_t grid = (*d)["forecast_grid"].value_or<std::int64_t>(4);
+    if (grid < 1 || grid > 16) return config_error(source, "director.forecast_grid: 1..16");
+    c.forecast_grid = static_cast<int>(grid);
+    if (const auto events = (*d)["events"].value<std::string>()) {
+      std::filesystem::path file(*events);
+      if (file.is_relative() && std::filesystem::is_regular_file(source)) {
+        file = std::filesystem::path(source).parent_path() / file;
+      }
+      const auto text = read_file(file.string());
+      if (!text) {
+        return config_error(source, "director.events: cannot open '" + file.string() + "'");
+      }
+      auto catalog = region::director::parse_event_catalog(*text, file.string());
+      if (!catalog) return catalog.error();
+      c.events = std::move(catalog).value();
+    }
   }
   return c;
 }
@@ -368,6 +397,9 @@ struct RegionNode final : replica::NodeApp {
     o.game = c.game;
     o.rules = c.rules;
     o.anticheat = c.anticheat;
+    o.director = c.director;
+    o.forecast_grid = c.forecast_grid;
+    o.events = c.events;
     return o;
   }
 
@@ -390,6 +422,11 @@ struct RegionNode final : replica::NodeApp {
       if (auto refused = refuse_non_admin(req, claims)) return *refused;
       return review(req, path, claims);
     }
+    if (path.rfind("/admin/events", 0) == 0) {
+      gateway::TokenClaims claims;
+      if (auto refused = refuse_non_admin(req, claims)) return *refused;
+      return event_routes(req, path, region, [&](auto work) { return on_world(req, work); });
+    }
     if (path == "/admin/rules") {
       gateway::TokenClaims claims;
       if (auto refused = refuse_non_admin(req, claims)) return *refused;
@@ -411,7 +448,7 @@ struct RegionNode final : replica::NodeApp {
     }
     return {404, "text/plain; charset=utf-8",
             "not found: /healthz, /metrics, /admin/rules, /admin/flags, "
-            "/admin/anticheat/recalibrate\n"};
+            "/admin/anticheat/recalibrate, /admin/events\n"};
   }
 
   // The anticheat review routes (docs/anticheat.md, "Review workflow"). Requests are checked
@@ -815,6 +852,7 @@ struct RegionNode final : replica::NodeApp {
             calibration.calibration_a, PromText::label("param", "a"));
     p.more("worldline_anticheat_calibration", calibration.calibration_b,
            PromText::label("param", "b"));
+    if (const auto* d = region.director()) director_metrics(p, *d);
     const auto rs = world.stats(now);
     p.gauge("worldline_replica_next_seq", "Next delta group sequence number.", rs.next_seq);
     p.counter("worldline_replica_rejected_entries_total", "Remote entries refused.",

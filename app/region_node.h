@@ -2,7 +2,8 @@
 // The replica node's thread (Cap'n Proto RPC, LMDB) runs the region tick before each group commit
 // and publishes state frames to the clients after it; the gateway's I/O threads hand actions to
 // the region through RegionHost's inbox. HTTP on the gateway's port: /healthz, /metrics
-// (Prometheus text), /admin/rules (GET the priority rules, PUT new ones; role admin) — or, with
+// (Prometheus text), /admin/rules (GET the priority rules, PUT new ones; role admin), the review
+// routes /admin/flags… and the world events' /admin/events… (app/event_routes.h) — or, with
 // `[gateway] admin_listen`, /metrics and /admin/ on that port only (/healthz on both).
 // The configuration format is documented in docs/node.md.
 #pragma once
@@ -18,6 +19,7 @@
 #include "app/region_app.h"
 #include "gateway/server.h"
 #include "region/anticheat/detector.h"
+#include "region/director/event_definition.h"
 #include "region/pipeline.h"
 #include "replica/node_config.h"
 #include "replica/rpc_node.h"
@@ -44,9 +46,15 @@ struct RegionNodeConfig {
   double throttle_actions_per_s = 2, throttle_seconds = 60;
   // POST /admin/anticheat/recalibrate refuses with fewer reviewed flags than this.
   std::size_t recalibrate_min_reviewed = 20;
+  // [director] (docs/world-events.md): the world-event director, its forecast grid and the
+  // definitions deployed at start (`events`, a file; PUT /admin/events replaces them at run time).
+  bool director = true;
+  int forecast_grid = 4;
+  region::director::EventCatalog events;
 };
 
-// Reads [replica], [region], [gateway] and [anticheat]; every error names the file and the field.
+// Reads [replica], [region], [gateway], [anticheat] and [director]; every error names the file and
+// the field.
 crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& toml_text,
                                                         const std::string& source_name);
 crdt::Result<RegionNodeConfig> load_region_node_config(const std::string& path);

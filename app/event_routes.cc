@@ -1,0 +1,270 @@
+#include "app/event_routes.h"
+
+#include <cstdio>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+
+#include "app/region_app.h"
+
+namespace worldline::app {
+namespace {
+
+namespace director = region::director;
+namespace json = boost::json;
+
+gateway::HttpReply text(int status, std::string body) {
+  return {status, "text/plain; charset=utf-8", std::move(body)};
+}
+
+std::string hex(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+const char* to_string(director::InstancePhase p) {
+  switch (p) {
+    case director::InstancePhase::kActive:
+      return "active";
+    case director::InstancePhase::kCompleted:
+      return "completed";
+    case director::InstancePhase::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+const char* to_string(director::SlotPhase p) {
+  switch (p) {
+    case director::SlotPhase::kArmed:
+      return "armed";
+    case director::SlotPhase::kActive:
+      return "active";
+    case director::SlotPhase::kCooldown:
+      return "cooldown";
+    case director::SlotPhase::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+std::string ids(const director::EventCatalog& c) {
+  std::string s;
+  for (const auto& e : c.events)
+    s += (s.empty() ? "" : ", ") + e.id;
+  return s.empty() ? "none" : s;
+}
+
+gateway::HttpReply director_off() {
+  return text(404, "the world-event director is off on this node ([director] enabled = false)\n");
+}
+
+}  // namespace
+
+std::string running_events_json(const director::Director& d) {
+  json::array running;
+  for (const director::EventInstance& i : d.registry().running()) {
+    const director::LeverValues& l = i.levers();
+    running.push_back(json::object{
+        {"instance", hex(i.id())},
+        {"event", i.definition().id},
+        {"phase", to_string(i.phase())},
+        {"tier", i.tier()},
+        {"npcs_requested", i.npcs_requested()},
+        {"levers", json::object{{"npc_count", l.npc_count},
+                                {"npc_health_mult", l.npc_health_mult},
+                                {"npc_damage_mult", l.npc_damage_mult},
+                                {"elites", l.elites},
+                                {"objective", l.objective},
+                                {"duration_s", l.duration_s}}},
+        {"started_ms", i.started_ms()},
+        {"deadline_ms", i.deadline_ms()},
+    });
+  }
+  json::array slots;
+  for (const director::EventDefinition& e : d.catalog().events) {
+    const auto in_area = d.players_in_areas().find(e.id);
+    slots.push_back(json::object{
+        {"event", e.id},
+        {"trigger", director::to_string(e.trigger.kind)},
+        {"phase", to_string(d.registry().phase(e.id))},
+        {"players_in_area", in_area == d.players_in_areas().end() ? 0.0 : in_area->second},
+    });
+  }
+  const director::DirectorStats& s = d.stats();
+  return json::serialize(json::object{
+             {"running", std::move(running)},
+             {"slots", std::move(slots)},
+             {"started", s.started},
+             {"completed", s.completed},
+             {"failed", s.failed},
+         }) +
+         "\n";
+}
+
+gateway::HttpReply event_routes(const gateway::HttpRequest& req, const std::string& path,
+                                RegionApp& app, const OnLoop& on_loop) {
+  if (path == "/admin/events" || path == "/admin/events/") {
+    if (req.method == "GET") {
+      return on_loop([&app](replica::Replica&, bool&) -> gateway::HttpReply {
+        if (!app.director()) return director_off();
+        return {200, "application/toml", director::to_toml(app.director()->catalog())};
+      });
+    }
+    if (req.method == "PUT" || req.method == "POST") {
+      auto parsed = director::parse_event_catalog(req.body, "PUT /admin/events");
+      if (!parsed) return text(400, parsed.error().message + "\n");
+      return on_loop([&app, catalog = std::move(parsed).value()](replica::Replica&, bool&) mutable {
+        if (!app.director()) return director_off();
+        const std::size_t running = app.director()->registry().running().size();
+        const std::size_t n = catalog.events.size();
+        const std::string names = ids(catalog);
+        app.director()->deploy(std::move(catalog));
+        spdlog::info(
+            "admin: {} world-event definitions deployed ({}); {} running instances "
+            "keep theirs",
+            n, names, running);
+        return text(200, "deployed " + std::to_string(n) + " events (" + names +
+                             "): new instances use them; " + std::to_string(running) +
+                             " running instances keep the definitions they started with\n");
+      });
+    }
+    return text(405, "GET or PUT /admin/events\n");
+  }
+  if (path == "/admin/events/running") {
+    if (req.method != "GET") return text(405, "GET /admin/events/running\n");
+    return on_loop([&app](replica::Replica&, bool&) -> gateway::HttpReply {
+      if (!app.director()) return director_off();
+      return {200, "application/json", running_events_json(*app.director())};
+    });
+  }
+  const std::string prefix = "/admin/events/";
+  if (path.rfind(prefix, 0) == 0) {
+    if (req.method != "DELETE") return text(405, "DELETE /admin/events/{id}\n");
+    const std::string id = path.substr(prefix.size());
+    return on_loop([&app, id](replica::Replica&, bool&) -> gateway::HttpReply {
+      if (!app.director()) return director_off();
+      director::EventCatalog rest = app.director()->catalog();
+      const auto before = rest.events.size();
+      std::erase_if(rest.events, [&](const director::EventDefinition& e) { return e.id == id; });
+      if (rest.events.size() == before) {
+        return text(404, "no event '" + id + "' is deployed (GET /admin/events lists them)\n");
+      }
+      // What stays must still be a valid catalog: another event's `after` trigger or
+      // `escalates_to` may name the one removed.
+      auto checked =
+          director::parse_event_catalog(director::to_toml(rest), "DELETE /admin/events/" + id);
+      if (!checked) {
+        return text(409, checked.error().message + " (remove or change that event first)\n");
+      }
+      const std::size_t running = app.director()->registry().running().size();
+      app.director()->deploy(std::move(checked).value());
+      spdlog::info("admin: world event '{}' removed; {} running instances keep their definitions",
+                   id, running);
+      return text(
+          200, "removed '" + id + "': it starts no new instance; a running one runs to its end\n");
+    });
+  }
+  return text(404, "not found: /admin/events, /admin/events/running, /admin/events/{id}\n");
+}
+
+void director_metrics(PromText& p, const director::Director& d) {
+  const director::DirectorStats& s = d.stats();
+  p.counter("worldline_director_samples_total", "Density sample periods closed (director steps).",
+            s.samples);
+  p.counter("worldline_events_started_total", "World-event instances started.", s.started);
+  p.counter("worldline_events_completed_total", "World-event instances completed.", s.completed);
+  p.counter("worldline_events_failed_total", "World-event instances failed (time ran out).",
+            s.failed);
+  p.counter("worldline_events_rescaled_total", "Re-evaluations that changed a running instance.",
+            s.rescaled);
+  p.gauge("worldline_events_running", "World-event instances running.",
+          d.registry().running().size());
+  p.gauge("worldline_events_deployed", "World-event definitions deployed.",
+          d.catalog().events.size());
+  // Per square of the forecast grid: the newest sample and the forecasts at the tracked
+  // horizons; the error pooled over the squares, per horizon.
+  bool first = true;
+  for (const director::ForecastArea& f : d.forecasts()) {
+    const std::string area =
+        PromText::label("area", std::to_string(f.gx) + "," + std::to_string(f.gz));
+    if (first) {
+      p.gauge("worldline_density_players",
+              "Players in a square of the forecast grid (newest "
+              "sample).",
+              f.last_players, area);
+    } else {
+      p.more("worldline_density_players", f.last_players, area);
+    }
+    first = false;
+  }
+  first = true;
+  for (const director::ForecastArea& f : d.forecasts()) {
+    const std::string area =
+        PromText::label("area", std::to_string(f.gx) + "," + std::to_string(f.gz));
+    if (first) {
+      p.gauge("worldline_density_actions_per_second",
+              "Actions/s in a square of the forecast grid (newest sample).", f.last_actions_per_s,
+              area);
+    } else {
+      p.more("worldline_density_actions_per_second", f.last_actions_per_s, area);
+    }
+    first = false;
+  }
+  first = true;
+  for (const director::ForecastArea& f : d.forecasts()) {
+    for (const director::HorizonError& h : f.players.errors()) {
+      const std::string labels =
+          PromText::label("area", std::to_string(f.gx) + "," + std::to_string(f.gz)) + "," +
+          PromText::label("horizon_s", std::to_string(static_cast<int>(h.horizon_s)));
+      const double v = f.players.forecast(h.horizon_s);
+      if (first) {
+        p.gauge("worldline_forecast_players", "Players forecast in a square, horizon_s ahead.", v,
+                labels);
+      } else {
+        p.more("worldline_forecast_players", v, labels);
+      }
+      first = false;
+    }
+  }
+  // MAPE pooled over the squares: Σ scored errors / Σ scored, per horizon (players).
+  if (d.forecasts().empty()) return;
+  const auto& horizons = d.forecasts().front().players.errors();
+  for (std::size_t k = 0; k < horizons.size(); ++k) {
+    double sum = 0;
+    std::uint64_t scored = 0;
+    for (const director::ForecastArea& f : d.forecasts()) {
+      sum += f.players.errors()[k].sum_ape;
+      scored += f.players.errors()[k].scored;
+    }
+    const std::string label =
+        PromText::label("horizon_s", std::to_string(static_cast<int>(horizons[k].horizon_s)));
+    const double mape = scored ? 100 * sum / static_cast<double>(scored) : 0;
+    if (k == 0) {
+      p.gauge("worldline_forecast_players_mape_percent",
+              "Mean absolute percentage error of the players forecasts, pooled over the squares "
+              "(actuals below 1 player not scored; 0 before the first score).",
+              mape, label);
+    } else {
+      p.more("worldline_forecast_players_mape_percent", mape, label);
+    }
+  }
+  for (std::size_t k = 0; k < horizons.size(); ++k) {
+    std::uint64_t scored = 0;
+    for (const director::ForecastArea& f : d.forecasts())
+      scored += f.players.errors()[k].scored;
+    const std::string label =
+        PromText::label("horizon_s", std::to_string(static_cast<int>(horizons[k].horizon_s)));
+    if (k == 0) {
+      p.counter("worldline_forecast_players_scored_total",
+                "Forecasts of players scored against their actual, pooled over the squares.",
+                scored, label);
+    } else {
+      p.more("worldline_forecast_players_scored_total", scored, label);
+    }
+  }
+}
+
+}  // namespace worldline::app

@@ -1,0 +1,254 @@
+// The world-event content API over real HTTP against a real node (run_region_node in-process:
+// gateway, region with its director, replica with LMDB): the catalog from [director] events is
+// served back as TOML that parses to the same catalog; PUT refuses a bad catalog with the field
+// and the reason and deploys a good one; DELETE refuses to orphan an `after` trigger; a scheduled
+// event starts and is listed running with its levers; only admins get in; `worldline events`
+// checks a file before it sends it. And [director]'s config errors.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "app/admin_http.h"
+#include "app/events_cli.h"
+#include "app/region_node.h"
+#include "gateway/token.h"
+#include "region/director/event_definition.h"
+
+namespace worldline::app {
+namespace {
+
+namespace director = region::director;
+
+const char* const kSecret = "world events test secret";
+
+std::int64_t unix_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string token(std::uint64_t player, const std::string& role) {
+  return gateway::mint_token({player, role, unix_s() + 600, unix_s()},
+                             {gateway::TokenKey::Kind::kHs256, kSecret})
+      .value();
+}
+
+// A market every second for 3 s; 3 NPCs plus one per participant, at most 30.
+const char* const kMarket = R"([[event]]
+id = "market"
+trigger = { kind = "schedule", every_s = 1, offset_s = 0 }
+area = { x = 0, z = 0, radius = 100 }
+rewards = { gold = 50 }
+
+[[event.tiers]]
+npc_count = { base = 3, per_player = 1, floor = 3, cap = 30 }
+objective = { base = 3, floor = 3, cap = 30 }
+duration_s = { base = 3, floor = 3, cap = 3 }
+)";
+
+// Follows the market when it completes.
+const char* const kParade = R"(
+[[event]]
+id = "parade"
+trigger = { kind = "after", event = "market" }
+area = { x = 10, z = 10, radius = 50 }
+
+[[event.tiers]]
+npc_count = { base = 5, floor = 5, cap = 5 }
+objective = { base = 5, floor = 5, cap = 5 }
+duration_s = { base = 60, floor = 60, cap = 60 }
+)";
+
+director::EventCatalog parse(const std::string& text) {
+  auto c = director::parse_event_catalog(text, "test");
+  EXPECT_TRUE(c.ok()) << c.error().message;
+  return c.ok() ? c.value() : director::EventCatalog{};
+}
+
+void write(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+class WorldEventsNode : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("worldline_events_test_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    write(dir_ / "events.toml", kMarket);
+    const std::string toml =
+        "[replica]\nid = 1\nlisten = \"127.0.0.1:7461\"\ndata_dir = \"" + (dir_ / "data").string() +
+        "\"\nsecret = \"world events cluster secret\"\n"
+        "[region]\nname = \"r1\"\ntick_hz = 20\nworkers = 1\n"
+        "[gateway]\nlisten = \"127.0.0.1:0\"\ntoken_secret = \"" +
+        kSecret + "\"\n[director]\nevents = \"" + (dir_ / "events.toml").string() + "\"\n";
+    auto parsed = parse_region_node_config(toml, "world_events_test");
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    config_ = std::move(parsed).value();
+    run_.status_interval_ms = 0;
+    run_.stop = &stop_;
+    run_.on_listening = [this](std::uint16_t port) { port_.set_value(port); };
+    thread_ = std::thread([this] { (void)run_region_node(config_, run_); });
+    auto port = port_.get_future();
+    ASSERT_EQ(port.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    target_ = "127.0.0.1:" + std::to_string(port.get());
+  }
+  void TearDown() override {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    std::filesystem::remove_all(dir_);
+  }
+
+  HttpResult call(const std::string& method, const std::string& path,
+                  const std::string& body = {}) {
+    return http_call(target_, method, path, admin_, body, std::chrono::seconds(10),
+                     "application/toml");
+  }
+
+  std::filesystem::path dir_;
+  RegionNodeConfig config_;
+  RegionNodeRun run_;
+  std::atomic<bool> stop_{false};
+  std::promise<std::uint16_t> port_;
+  std::thread thread_;
+  std::string target_;
+  const std::string admin_ = token(1, "admin");
+};
+
+TEST_F(WorldEventsNode, TheCatalogFromTheConfigIsServedAsTomlThatParsesBackToIt) {
+  const HttpResult r = call("GET", "/admin/events");
+  ASSERT_EQ(r.status, 200) << r.error << r.body;
+  EXPECT_EQ(parse(r.body), parse(kMarket));
+}
+
+TEST_F(WorldEventsNode, PutRefusesABadCatalogWithItsFieldAndDeploysAGoodOne) {
+  HttpResult r = call("PUT", "/admin/events", "[[event]]\nid = \"x\"\n");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "PUT /admin/events: event[0].trigger: missing\n");
+  EXPECT_EQ(parse(call("GET", "/admin/events").body), parse(kMarket));  // unchanged
+
+  r = call("PUT", "/admin/events", std::string(kMarket) + kParade);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.rfind("deployed 2 events (market, parade)", 0), 0u) << r.body;
+  EXPECT_EQ(parse(call("GET", "/admin/events").body), parse(std::string(kMarket) + kParade));
+}
+
+TEST_F(WorldEventsNode, DeleteRefusesToOrphanAnAfterTriggerAndRemovesWhatNothingNames) {
+  ASSERT_EQ(call("PUT", "/admin/events", std::string(kMarket) + kParade).status, 200);
+  HttpResult r = call("DELETE", "/admin/events/market");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.body,
+            "DELETE /admin/events/market: event[0].trigger.event: unknown event 'market' (remove "
+            "or change that event first)\n");
+  r = call("DELETE", "/admin/events/nope");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "no event 'nope' is deployed (GET /admin/events lists them)\n");
+  r = call("DELETE", "/admin/events/parade");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(parse(call("GET", "/admin/events").body), parse(kMarket));
+  r = call("DELETE", "/admin/events/market");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(parse(call("GET", "/admin/events").body).events.empty());
+  // The metrics say so as well (they are refreshed every 250 ms).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string metrics;
+  while (std::chrono::steady_clock::now() < deadline) {
+    metrics = http_call(target_, "GET", "/metrics").body;
+    if (metrics.find("worldline_events_deployed{region=\"r1\"} 0\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(metrics.find("worldline_events_deployed{region=\"r1\"} 0\n"), std::string::npos)
+      << metrics;
+}
+
+TEST_F(WorldEventsNode, AScheduledEventStartsAndIsListedRunningWithItsLevers) {
+  // Every second a market; with nobody in its area, tier 0 at its floors: 3 NPCs, objective 3.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  std::string body;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const HttpResult r = call("GET", "/admin/events/running");
+    ASSERT_EQ(r.status, 200) << r.error << r.body;
+    body = r.body;
+    if (body.find("\"event\":\"market\",\"phase\":\"active\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(body.find("\"event\":\"market\",\"phase\":\"active\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"npcs_requested\":3,\"levers\":{\"npc_count\":3,"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("\"objective\":3,"), std::string::npos) << body;
+  // The table `worldline events running` prints from it.
+  const std::string table = format_running_events(body);
+  EXPECT_NE(table.find("market"), std::string::npos) << table;
+  EXPECT_NE(table.find("1 running;"), std::string::npos) << table;
+}
+
+TEST_F(WorldEventsNode, OnlyAdminsGetIn) {
+  HttpResult r = http_call(target_, "GET", "/admin/events");
+  EXPECT_EQ(r.status, 401);
+  r = http_call(target_, "PUT", "/admin/events", token(7, "player"), kMarket);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "role admin required\n");
+  r = http_call(target_, "DELETE", "/admin/events/market", token(7, "player"));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(parse(call("GET", "/admin/events").body), parse(kMarket));
+}
+
+TEST_F(WorldEventsNode, TheCommandChecksAFileBeforeItSendsIt) {
+  write(dir_ / "bad.toml", "[[event]]\nid = \"x\"\ntrigger = { kind = \"moon\" }\n");
+  EventsCommand c{"put", target_, admin_, (dir_ / "bad.toml").string(), "", false};
+  std::ostringstream out, err;
+  EXPECT_EQ(run_events_command(c, out, err), 1);
+  EXPECT_EQ(err.str().rfind((dir_ / "bad.toml").string() + ": event[0].trigger.kind: ", 0), 0u)
+      << err.str();
+  EXPECT_NE(err.str().find("(nothing sent)"), std::string::npos);
+  EXPECT_EQ(parse(call("GET", "/admin/events").body), parse(kMarket));
+
+  write(dir_ / "two.toml", std::string(kMarket) + kParade);
+  c.file = (dir_ / "two.toml").string();
+  std::ostringstream out2, err2;
+  EXPECT_EQ(run_events_command(c, out2, err2), 0) << err2.str();
+  EXPECT_EQ(parse(call("GET", "/admin/events").body), parse(std::string(kMarket) + kParade));
+
+  c.command = "rm";
+  c.id = "market";
+  std::ostringstream out3, err3;
+  EXPECT_EQ(run_events_command(c, out3, err3), 1);
+  EXPECT_EQ(err3.str().rfind("HTTP 409: ", 0), 0u) << err3.str();
+}
+
+TEST(DirectorConfig, ErrorsNameTheFieldAndTheFile) {
+  const std::string base =
+      "[replica]\nid = 1\nlisten = \"127.0.0.1:7461\"\ndata_dir = \"/tmp/x\"\nsecret = \"s3cret "
+      "secret\"\n[gateway]\nlisten = \"127.0.0.1:0\"\ntoken_secret = \"12345678\"\n";
+  auto r = parse_region_node_config(base + "[director]\nforecast_grid = 0\n", "n.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "n.toml: director.forecast_grid: 1..16");
+  r = parse_region_node_config(base + "[director]\nevents = \"/nonexistent/e.toml\"\n", "n.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "n.toml: director.events: cannot open '/nonexistent/e.toml'");
+  const auto bad = std::filesystem::temp_directory_path() /
+                   ("worldline_bad_events_" + std::to_string(::getpid()) + ".toml");
+  write(bad, "[[event]]\nid = \"x\"\n");
+  r = parse_region_node_config(base + "[director]\nevents = \"" + bad.string() + "\"\n", "n.toml");
+  std::filesystem::remove(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, bad.string() + ": event[0].trigger: missing");
+  r = parse_region_node_config(base + "[director]\nenabled = false\nforecast_grid = 8\n", "n.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r.value().director);
+  EXPECT_EQ(r.value().forecast_grid, 8);
+  r = parse_region_node_config(base.substr(0, base.size() - 1) + "\nmax_http_body = 10\n",
+                               "n.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "n.toml: gateway.max_http_body: 1024..16777216 bytes");
+}
+
+}  // namespace
+}  // namespace worldline::app
