@@ -1,6 +1,8 @@
 // The catalog written back as TOML: what GET /admin/events will serve, and what
 // parse_event_catalog reads back to an equal catalog (shortest exact decimal for every number).
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <sstream>
 
 #include "region/director/event_definition.h"
@@ -8,9 +10,18 @@
 namespace worldline::region::director {
 namespace {
 
+// The shortest decimal that reads back as exactly `v`. The shortest form of a large double with
+// many digits is a whole number (12345678901234567000), which TOML reads as an integer; and
+// parse_event_catalog refuses an integer beyond 2^53 as a number (toml++ will not round it to a
+// double), so such a value is written in scientific form, still the shortest that reads back.
 std::string number(double v) {
   char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  const bool integer_form =
+      std::all_of(buf, r.ptr, [](char c) { return c == '-' || (c >= '0' && c <= '9'); });
+  if (integer_form && std::fabs(v) > 0x1p53) {
+    r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  }
   return std::string(buf, r.ptr);
 }
 

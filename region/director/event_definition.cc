@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <functional>
 #include <initializer_list>
 #include <map>
 
@@ -127,6 +126,105 @@ class Reader {
   std::optional<std::string> error_;
 };
 
+// The first line (1-based) at which `text` nests deeper than kMaxNestingDepth, or 0 if it never
+// does. A TOML lexer just good enough to find structure: strings and comments are skipped (their
+// brackets and dots are text), and the depth counted is an upper bound on the depth of the tree
+// toml++ would build — every `[`/`{` a level, every dot in the open element of each level one
+// (a key's segment separator; a float's dot counts too, harmlessly), and the current table
+// header two per segment. What follows a syntax error may be mis-lexed, but toml++ stops there.
+std::size_t line_nested_too_deep(std::string_view text) {
+  const std::size_t n = text.size();
+  std::size_t line = 1;
+  std::vector<std::size_t> dots{0};  // per open bracket, after the statement level: dots so far
+  std::size_t dots_total = 0;
+  std::size_t header_levels = 0;  // the current table header's levels, for the lines under it
+  bool statement_start = true;    // only whitespace since a newline outside brackets
+  bool in_header = false;
+  std::size_t header_brackets = 0, header_dots = 0;
+  const std::size_t bom = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // skipped by toml++ too
+  for (std::size_t i = bom; i < n; ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      in_header = false;  // a header is one line; an unclosed one is a syntax error for toml++
+      if (dots.size() == 1) {
+        dots_total -= dots[0];
+        dots[0] = 0;
+        statement_start = true;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') continue;
+    if (c == '#') {  // a comment, up to (not including) the newline
+      while (i + 1 < n && text[i + 1] != '\n')
+        ++i;
+      continue;
+    }
+    statement_start = statement_start && c == '[' && dots.size() == 1 && !in_header;
+    if (c == '"' || c == '\'') {
+      const std::string_view triple = c == '"' ? R"(""")" : "'''";
+      if (text.compare(i, 3, triple) == 0) {
+        // Multi-line: closed by the first run of 3 to 5 quotes (up to two of them content).
+        std::size_t j = i + 3;
+        while (j < n) {
+          if (c == '"' && text[j] == '\\' && j + 1 < n) {
+            if (text[j + 1] == '\n') ++line;
+            j += 2;
+            continue;
+          }
+          if (text[j] == '\n') ++line;
+          if (text.compare(j, 3, triple) == 0) {
+            std::size_t run = 3;
+            while (run < 5 && j + run < n && text[j + run] == c)
+              ++run;
+            j += run;
+            break;
+          }
+          ++j;
+        }
+        i = j - 1;
+      } else {  // one line: an unclosed string ends at the newline, a syntax error for toml++
+        std::size_t j = i + 1;
+        while (j < n && text[j] != '\n' && text[j] != c) {
+          j += c == '"' && text[j] == '\\' && j + 1 < n && text[j + 1] != '\n' ? 2 : 1;
+        }
+        i = j < n && text[j] == c ? j : j - 1;
+      }
+      continue;
+    }
+    if (in_header) {
+      if (c == '[') ++header_brackets;
+      if (c == ']' && --header_brackets == 0) in_header = false;
+      if (c == '.') ++header_dots;
+      header_levels = 2 * (header_dots + 1);
+      if (header_levels > kMaxNestingDepth) return line;
+      continue;
+    }
+    if (statement_start) {  // `[` opening a line: a table header, replacing the previous one
+      statement_start = false;
+      in_header = true;
+      header_brackets = 1;
+      header_dots = 0;
+      header_levels = 2;
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      dots.push_back(0);
+    } else if ((c == ']' || c == '}') && dots.size() > 1) {
+      dots_total -= dots.back();
+      dots.pop_back();
+    } else if (c == ',') {  // the next element of an array or inline table
+      dots_total -= dots.back();
+      dots.back() = 0;
+    } else if (c == '.') {
+      ++dots.back();
+      ++dots_total;
+    }
+    if (header_levels + (dots.size() - 1) + dots_total > kMaxNestingDepth) return line;
+  }
+  return 0;
+}
+
 enum class LeverKind { kCount, kMultiplier, kDuration };
 
 bool read_lever(Reader& r, const toml::table& tier, const std::string& path, std::string_view key,
@@ -236,6 +334,9 @@ bool read_event(Reader& r, const toml::table& t, const std::string& p, EventDefi
   if (!arr || arr->empty()) return r.fail(p + ".tiers", "must be a non-empty array of tables");
   for (std::size_t i = 0; i < arr->size(); ++i) {
     const std::string tp = p + ".tiers[" + std::to_string(i) + "]";
+    if (i == kMaxTiersPerEvent) {
+      return r.fail(tp, "too many tiers (at most " + std::to_string(kMaxTiersPerEvent) + ")");
+    }
     const toml::table* tt = (*arr)[i].as_table();
     if (!tt) return r.fail(tp, "must be a table");
     Tier tier;
@@ -303,28 +404,39 @@ bool check_references(Reader& r, const EventCatalog& c) {
     }
   }
   // Depth-first search from each event in file order; an edge back onto the path closes a cycle,
-  // reported at the field that closes it.
+  // reported at the field that closes it. Iterative: a chain of kMaxEvents events takes heap for
+  // its path, not stack.
+  struct Step {
+    std::size_t event;
+    std::size_t edge = 0;  // the next of next[event] to follow
+  };
   std::vector<int> state(c.events.size(), 0);  // 0 unseen, 1 on the path, 2 done
-  std::vector<std::size_t> path;
-  std::function<bool(std::size_t)> visit = [&](std::size_t v) {
-    state[v] = 1;
-    path.push_back(v);
-    for (const Edge& edge : next[v]) {
+  std::vector<Step> path;
+  for (std::size_t start = 0; start < c.events.size(); ++start) {
+    if (state[start] != 0) continue;
+    state[start] = 1;
+    path.push_back({start, 0});
+    while (!path.empty()) {
+      Step& step = path.back();
+      if (step.edge == next[step.event].size()) {
+        state[step.event] = 2;
+        path.pop_back();
+        continue;
+      }
+      const Edge& edge = next[step.event][step.edge++];
       if (state[edge.to] == 1) {
         std::string cycle;
-        auto from = std::find(path.begin(), path.end(), edge.to);
+        auto from = std::find_if(path.begin(), path.end(),
+                                 [&](const Step& s) { return s.event == edge.to; });
         for (auto it = from; it != path.end(); ++it)
-          cycle += c.events[*it].id + " -> ";
+          cycle += c.events[it->event].id + " -> ";
         return r.fail(edge.field, "cycle " + cycle + c.events[edge.to].id);
       }
-      if (state[edge.to] == 0 && !visit(edge.to)) return false;
+      if (state[edge.to] == 0) {
+        state[edge.to] = 1;
+        path.push_back({edge.to, 0});  // `step` is not used after this
+      }
     }
-    path.pop_back();
-    state[v] = 2;
-    return true;
-  };
-  for (std::size_t i = 0; i < c.events.size(); ++i) {
-    if (state[i] == 0 && !visit(i)) return false;
   }
   return true;
 }
@@ -387,6 +499,14 @@ crdt::Result<EventCatalog> parse_event_catalog(std::string_view text, const std:
   auto error = [&](const std::string& message) {
     return crdt::make_error(crdt::ErrorCode::kInvalidArgument, message);
   };
+  if (text.size() > kMaxCatalogBytes) {
+    return error(file + ": text: must be at most " + std::to_string(kMaxCatalogBytes) +
+                 " bytes (is " + std::to_string(text.size()) + ")");
+  }
+  if (const std::size_t line = line_nested_too_deep(text)) {
+    return error(file + ": TOML syntax: nested deeper than " + std::to_string(kMaxNestingDepth) +
+                 " levels (line " + std::to_string(line) + ")");
+  }
   toml::table root;
   try {
     root = toml::parse(text, file);
@@ -402,6 +522,10 @@ crdt::Result<EventCatalog> parse_event_catalog(std::string_view text, const std:
     if (!arr) return error(file + ": event: must be an array of tables ([[event]])");
     for (std::size_t i = 0; i < arr->size(); ++i) {
       const std::string p = "event[" + std::to_string(i) + "]";
+      if (i == kMaxEvents) {
+        return error(file + ": " + p + ": too many events (at most " + std::to_string(kMaxEvents) +
+                     ")");
+      }
       const toml::table* t = (*arr)[i].as_table();
       if (!t) return error(file + ": " + p + ": must be a table");
       EventDefinition e;

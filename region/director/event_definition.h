@@ -98,9 +98,28 @@ struct EventCatalog {
   bool operator==(const EventCatalog&) const = default;
 };
 
+// Bounds on a definitions file, which operators send over the admin API (PUT /admin/events) and
+// which is therefore untrusted. Each is refused with a message like any other problem.
+// The whole text, in bytes; checked before any TOML parsing.
+inline constexpr std::size_t kMaxCatalogBytes = std::size_t{1} << 20;
+// How deep the text may nest, before TOML parsing: every `[` and `{` counts a level, every dot
+// between key segments one more, and a table header `[a.b]` or `[[a.b]]` two per segment (each
+// may be an array of tables) for the lines under it. toml++ bounds only arrays and inline tables
+// (TOML_MAX_NESTED_VALUES, 256); dotted keys and headers it nests without limit, and a deep
+// enough tree overflows the stack inside toml::parse (40 000 segments did, under ASan). A valid
+// catalog needs at most 7.
+inline constexpr std::size_t kMaxNestingDepth = 32;
+inline constexpr std::size_t kMaxEvents = 256;        // [[event]] tables in one file
+inline constexpr std::size_t kMaxTiersPerEvent = 16;  // [[event.tiers]] tables of one event
+// Every other table the reader walks refuses unknown keys, so it holds only its known fields; the
+// cross-reference check walks at most two links per event, without recursion.
+
 // Parses and validates a definitions file. On error, the message is
 // "<file>: <field path>: <reason>", e.g. "events.toml: event[2].tiers[0].npc_count.cap: missing",
-// for the first problem found in file order (cross-references and cycles after the fields).
+// for the first problem found in file order (cross-references and cycles after the fields). The
+// size and the nesting are checked first, before the TOML syntax, as
+// "<file>: text: must be at most 1048576 bytes (is …)" and
+// "<file>: TOML syntax: nested deeper than 32 levels (line …)".
 crdt::Result<EventCatalog> parse_event_catalog(std::string_view text, const std::string& file);
 
 // The catalog as TOML that parse_event_catalog reads back to an equal catalog (shortest exact

@@ -327,5 +327,184 @@ TEST(EventDefinition, CrossReferencesAreChecked) {
             "events.toml: event[0].escalates_to: cycle a -> a");
 }
 
+// One event with `tiers` tiers, min_participants 0, 1, 2, …; `trigger` its trigger line.
+std::string event_text(const std::string& id, const std::string& trigger, std::size_t tiers = 1) {
+  std::string text =
+      "[[event]]\nid = \"" + id + "\"\n" + trigger + "\narea = { x = 0, z = 0, radius = 10 }\n";
+  for (std::size_t i = 0; i < tiers; ++i) {
+    text += "[[event.tiers]]\nmin_participants = " + std::to_string(i) +
+            "\nnpc_count = { base = 1, floor = 1, cap = 1 }\n"
+            "objective = { base = 1, floor = 1, cap = 1 }\n"
+            "duration_s = { base = 60, floor = 60, cap = 60 }\n";
+  }
+  return text;
+}
+
+// e0 on a schedule, then e<i> triggered after e<i-1>: a chain of `count` events, each one a level
+// of the cycle search's path.
+std::string after_chain(std::size_t count) {
+  std::string text = event_text("e0", "trigger = { kind = \"schedule\", every_s = 60 }");
+  for (std::size_t i = 1; i < count; ++i) {
+    text += event_text("e" + std::to_string(i), "trigger = { kind = \"after\", event = \"e" +
+                                                    std::to_string(i - 1) + "\" }");
+  }
+  return text;
+}
+
+TEST(EventDefinitionBounds, TheTextIsAtMostOneMebibyte) {
+  // A valid file padded with a comment to exactly the limit, then one byte more.
+  std::string text = with("cooldown_s = 60") + "#";
+  ASSERT_LT(text.size(), kMaxCatalogBytes);
+  text.append(kMaxCatalogBytes - text.size(), 'x');
+  ASSERT_EQ(text.size(), 1048576u);
+  EXPECT_EQ(refusal(text), "accepted");
+  text += 'x';
+  EXPECT_EQ(refusal(text), "events.toml: text: must be at most 1048576 bytes (is 1048577)");
+  // Refused before TOML parsing: an invalid text of that size says only that.
+  EXPECT_EQ(refusal(std::string(kMaxCatalogBytes + 1, '[')),
+            "events.toml: text: must be at most 1048576 bytes (is 1048577)");
+}
+
+TEST(EventDefinitionBounds, AtMost256EventsAndThe257thIsRefusedAtItsPath) {
+  ASSERT_EQ(kMaxEvents, 256u);
+  auto parsed = parse_event_catalog(after_chain(256), "events.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_EQ(parsed.value().events.size(), 256u);
+  EXPECT_EQ(parsed.value().events[255].trigger.after, "e254");
+  EXPECT_EQ(refusal(after_chain(257)), "events.toml: event[256]: too many events (at most 256)");
+  // In file order: a problem in an event before the 257th is the one reported.
+  EXPECT_EQ(refusal(event_text("x", "trigger = { kind = \"sometimes\" }") + after_chain(257)),
+            "events.toml: event[0].trigger.kind: unknown trigger kind 'sometimes' (one of: "
+            "density, schedule, after)");
+}
+
+TEST(EventDefinitionBounds, AtMost16TiersPerEventAndThe17thIsRefusedAtItsPath) {
+  ASSERT_EQ(kMaxTiersPerEvent, 16u);
+  const std::string sched = "trigger = { kind = \"schedule\", every_s = 60 }";
+  auto parsed = parse_event_catalog(event_text("a", sched, 16), "events.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed.value().events[0].tiers.size(), 16u);
+  EXPECT_EQ(parsed.value().events[0].tiers[15].min_participants, 15u);
+  EXPECT_EQ(refusal(event_text("a", sched) + event_text("b", sched, 17)),
+            "events.toml: event[1].tiers[16]: too many tiers (at most 16)");
+  // The same through an inline array.
+  std::string inline_tiers =
+      "[[event]]\nid = \"a\"\n" + sched + "\narea = { x = 0, z = 0, radius = 10 }\ntiers = [\n";
+  for (int i = 0; i < 17; ++i) {
+    inline_tiers += "{ min_participants = " + std::to_string(i) +
+                    ", npc_count = { base = 1, cap = 1 }, objective = { base = 1, floor = 1, "
+                    "cap = 1 }, duration_s = { base = 60, floor = 60, cap = 60 } },\n";
+  }
+  EXPECT_EQ(refusal(inline_tiers + "]\n"),
+            "events.toml: event[0].tiers[16]: too many tiers (at most 16)");
+}
+
+// The cycle search follows a chain of 256 links on the heap, not a stack frame per link, and still
+// names a cycle through all of them.
+TEST(EventDefinitionBounds, ACycleThrough256EventsIsNamedInFull) {
+  std::string text = event_text("e0", "trigger = { kind = \"after\", event = \"e255\" }");
+  std::string cycle = "e0";
+  for (int i = 1; i < 256; ++i) {
+    text += event_text("e" + std::to_string(i), "trigger = { kind = \"after\", event = \"e" +
+                                                    std::to_string(i - 1) + "\" }");
+    cycle += " -> e" + std::to_string(i);
+  }
+  EXPECT_EQ(refusal(text), "events.toml: event[0].trigger.event: cycle " + cycle + " -> e0");
+}
+
+TEST(EventDefinitionBounds, DeepNestingIsRefusedBeforeTomlParsesIt) {
+  ASSERT_EQ(kMaxNestingDepth, 32u);
+  const std::string too_deep = "events.toml: TOML syntax: nested deeper than 32 levels (line ";
+  // 100 000 brackets: toml++ alone stops at 256 (TOML_MAX_NESTED_VALUES); refused at the 33rd.
+  EXPECT_EQ(refusal("x = " + std::string(100'000, '[')), too_deep + "1)");
+  // At the start of a line they open a table header, in which a third is a syntax error.
+  EXPECT_EQ(refusal(std::string(100'000, '[')),
+            "events.toml: TOML syntax: Error while parsing key: expected bare key starting "
+            "character or string delimiter, saw '[' (line 1)");
+  std::string inline_tables = "x = ";
+  for (int i = 0; i < 100'000; ++i)
+    inline_tables += "{a=";
+  EXPECT_EQ(refusal(inline_tables), too_deep + "1)");
+  // Dotted keys and table headers, which toml++ nests without a limit: 100 000 segments overflowed
+  // the stack under ASan before this check.
+  std::string dotted, header = "[";
+  for (int i = 0; i < 100'000; ++i) {
+    dotted += "a.";
+    header += "a.";
+  }
+  EXPECT_EQ(refusal("\n" + dotted + "a = 1\n"), too_deep + "2)");
+  EXPECT_EQ(refusal(header + "a]\n"), too_deep + "1)");
+  // A header after a byte order mark is still a header: 17 segments, 34 levels.
+  EXPECT_EQ(refusal("\xEF\xBB\xBF[a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a]\n"), too_deep + "1)");
+  // Arrays of tables, a header per level: each segment may be a level of array and one of table.
+  std::string arrays, path = "a";
+  for (int i = 0; i < 20; ++i) {
+    arrays += "[[" + path + "]]\n";
+    path += ".a";
+  }
+  EXPECT_EQ(refusal(arrays), too_deep + "17)");
+  // Levels add up: a header's (2 per segment: 16), a dotted key's (13) and inline tables' (3, 4).
+  const std::string header_and_key = "[a.b.c.d.e.f.g.h]\nx.y.z.w.v.u.t.s.r.q.p.o.n.l = ";
+  EXPECT_EQ(refusal(header_and_key + "{ k = { m = { n = 1 } } }\n"),
+            "events.toml: a: unknown field");
+  EXPECT_EQ(refusal(header_and_key + "{ k = { m = { n = { o = 1 } } } }\n"), too_deep + "2)");
+}
+
+TEST(EventDefinitionBounds, NestingUpToTheLimitIsLeftToTheReader) {
+  // 32 levels exactly: 33 key segments, past the nesting check, refused as an unknown field.
+  std::string dotted = "a";
+  for (int i = 0; i < 32; ++i)
+    dotted += ".a";
+  EXPECT_EQ(refusal(dotted + " = 1\n"), "events.toml: a: unknown field");
+  EXPECT_EQ(refusal(dotted + ".a = 1\n"),
+            "events.toml: TOML syntax: nested deeper than 32 levels (line 1)");
+  // Brackets, dots and quotes inside strings and comments are text, not structure.
+  const std::string many(40, '[');
+  const std::string many_dots =
+      "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a";
+  const std::string text_not_structure = "# " + many + many_dots + "\n" +      //
+                                         "\"" + many_dots + "{\" = 1\n" +      //
+                                         "b = '" + many_dots + many + "'\n" +  //
+                                         "c = \"\"\"\n" + many + "\\\"\"\"\n\"\"\"\n" +
+                                         "d = '''\n" + many + "''''\n";
+  EXPECT_EQ(refusal(text_not_structure), "events.toml: " + many_dots + "{: unknown field");
+  // A multi-line string closed by four quotes (the first one text) hides nothing after it.
+  EXPECT_EQ(refusal("d = ['''x'''', { " + dotted + " = 1 }]\n"),
+            "events.toml: TOML syntax: nested deeper than 32 levels (line 1)");
+  EXPECT_EQ(refusal("d = [\"\"\"x\"\"\"\", { " + dotted + " = 1 }]\n"),
+            "events.toml: TOML syntax: nested deeper than 32 levels (line 1)");
+  EXPECT_EQ(refusal("d = ['''x'''', { a = 1 }]\n"), "events.toml: d: unknown field");
+}
+
+// The deepest layout a valid catalog has, 7 levels as the nesting check counts them: a lever as
+// its own table header under a tier (2 per segment) and a float's dot.
+TEST(EventDefinitionBounds, TheDeepestValidLayoutIsAccepted) {
+  const std::string text = with("cooldown_s = 60") +
+                           "[event.tiers.npc_health_mult]\n"
+                           "base = 1.5\nfloor = 1.25\ncap = 2.5\n";
+  auto parsed = parse_event_catalog(text, "events.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed.value().events[0].tiers[0].npc_health_mult, (Lever{1.5, 0, 1.25, 2.5}));
+}
+
+// Found by review of the to_toml round trip: to_chars writes 12345678901234567890.0 in its
+// shortest form, 12345678901234567168, which TOML reads as an integer beyond 2^53, refused as a
+// number; written now as 1.2345678901234567e+19.
+TEST(EventDefinition, ALargeNumberWithManyDigitsRoundTripsThroughToml) {
+  auto parsed = parse_event_catalog(
+      with("area = { x = 12345678901234567890.0, z = -9007199254740994.0, radius = 1e300 }"),
+      "events.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed.value().events[0].area.x, 12345678901234567890.0);
+  const std::string written = to_toml(parsed.value());
+  EXPECT_NE(written.find("area = { x = 1.2345678901234567e+19, z = -9.007199254740994e+15, "
+                         "radius = 1e+300 }"),
+            std::string::npos)
+      << written;
+  auto again = parse_event_catalog(written, "again.toml");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again.value(), parsed.value());
+}
+
 }  // namespace
 }  // namespace worldline::region::director
