@@ -8,8 +8,6 @@
 //   WORLDLINE_SIM_SEED=<seed> ./replica_tests --gtest_filter='Simulation.*Shard1'
 #include <gtest/gtest.h>
 
-#include <tuple>
-
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -246,11 +244,11 @@ Outcome run_simulation(std::uint64_t seed, SimShape shape = {}) {
   return out;
 }
 
-// 1 000 seeds in eight shards, so ctest runs them in parallel; odd seeds keep large buffers (no
-// digest fallbacks), even ones small. More by hand: WORLDLINE_SIM_SEEDS=<count> runs that many
-// from each shard's first seed.
-void run_seeds(std::uint64_t from, std::uint64_t count) {
-  std::tie(from, count) = ::worldline::testing::sim_seeds(from, count);
+// 1 000 seeds in eight shards (1 … 1000), so ctest runs them in parallel; odd seeds keep large
+// buffers (no digest fallbacks), even ones small. Other counts by hand: WORLDLINE_SIM_SEEDS=<count>
+// per shard (tests/support/sim_seeds.h).
+void run_shard(std::uint64_t shard) {
+  const auto [from, count] = ::worldline::testing::sim_seeds(shard, 125);
   std::size_t writes = 0, messages = 0, acks = 0;
   for (std::uint64_t seed = from; seed < from + count; ++seed) {
     const Outcome o = run_simulation(seed, SimShape{seed % 2 == 0});
@@ -269,28 +267,28 @@ void run_seeds(std::uint64_t from, std::uint64_t count) {
 }
 
 TEST(Simulation, ReplicasConvergeAndEveryAckHoldsShard1) {
-  run_seeds(1, 125);
+  run_shard(0);
 }
 TEST(Simulation, ReplicasConvergeAndEveryAckHoldsShard2) {
-  run_seeds(126, 125);
+  run_shard(1);
 }
 TEST(Simulation, ReplicasConvergeAndEveryAckHoldsShard3) {
-  run_seeds(251, 125);
+  run_shard(2);
 }
 TEST(Simulation, ReplicasConvergeAndEveryAckHoldsShard4) {
-  run_seeds(376, 125);
+  run_shard(3);
 }
 TEST(Simulation, ReplicasConvergeAndEveryAckHoldsShard5) {
-  run_seeds(501, 125);
+  run_shard(4);
 }
 TEST(Simulation, ReplicasConvergeAndEveryAckHoldsShard6) {
-  run_seeds(626, 125);
+  run_shard(5);
 }
 TEST(Simulation, ReplicasConvergeAndEveryAckHoldsShard7) {
-  run_seeds(751, 125);
+  run_shard(6);
 }
 TEST(Simulation, ReplicasConvergeAndEveryAckHoldsShard8) {
-  run_seeds(876, 125);
+  run_shard(7);
 }
 
 TEST(Simulation, SameSeedSameRun) {
