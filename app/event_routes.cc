@@ -106,6 +106,49 @@ std::string running_events_json(const director::Director& d) {
 
 gateway::HttpReply event_routes(const gateway::HttpRequest& req, const std::string& path,
                                 RegionApp& app, const OnLoop& on_loop) {
+  const std::string prefix = "/admin/events/";
+  // By method first: any id may follow the prefix, "running" included (DELETE removes it).
+  if (req.method == "DELETE") {
+    if (path.rfind(prefix, 0) != 0 || path.size() == prefix.size()) {
+      return text(405, "DELETE /admin/events/{id}\n");
+    }
+    const std::string id = path.substr(prefix.size());
+    return on_loop([&app, id](replica::Replica&, bool&) -> gateway::HttpReply {
+      if (!app.director()) return director_off();
+      director::EventCatalog rest = app.director()->catalog();
+      const auto before = rest.events.size();
+      std::erase_if(rest.events, [&](const director::EventDefinition& e) { return e.id == id; });
+      if (rest.events.size() == before) {
+        // The id is echoed only if it is one (a URL may hold anything).
+        const bool shown = director::is_event_id(id);
+        return text(404, "no event " + (shown ? "'" + id + "'" : std::string("with that id")) +
+                             " is deployed (GET /admin/events lists them)\n");
+      }
+      // What stays must still hold together: another event's `after` trigger or `escalates_to`
+      // may name the one removed.
+      if (auto checked = director::check_event_references(rest, "DELETE /admin/events/" + id);
+          !checked) {
+        return text(409, checked.error().message + " (remove or change that event first)\n");
+      }
+      const std::size_t running = app.director()->registry().running().size();
+      app.director()->deploy(std::move(rest));
+      spdlog::info(
+          "admin: world event '{}' removed on this node; {} running instances keep their "
+          "definitions",
+          id, running);
+      return text(200,
+                  "removed '" + id +
+                      "' on this node: it starts no new instance here; a running one runs "
+                      "to its end (not kept across a restart: change [director] events too)\n");
+    });
+  }
+  if (path == "/admin/events/running") {
+    if (req.method != "GET") return text(405, "GET /admin/events/running\n");
+    return on_loop([&app](replica::Replica&, bool&) -> gateway::HttpReply {
+      if (!app.director()) return director_off();
+      return {200, "application/json", running_events_json(*app.director())};
+    });
+  }
   if (path == "/admin/events" || path == "/admin/events/") {
     if (req.method == "GET") {
       return on_loop([&app](replica::Replica&, bool&) -> gateway::HttpReply {
@@ -123,49 +166,17 @@ gateway::HttpReply event_routes(const gateway::HttpRequest& req, const std::stri
         const std::string names = ids(catalog);
         app.director()->deploy(std::move(catalog));
         spdlog::info(
-            "admin: {} world-event definitions deployed ({}); {} running instances "
-            "keep theirs",
+            "admin: {} world-event definitions deployed on this node ({}); {} running "
+            "instances keep theirs",
             n, names, running);
         return text(200, "deployed " + std::to_string(n) + " events (" + names +
-                             "): new instances use them; " + std::to_string(running) +
-                             " running instances keep the definitions they started with\n");
+                             ") on this node: new instances use them; " + std::to_string(running) +
+                             " running instances keep the definitions they started with. Not "
+                             "replicated, not kept across a restart: put the same file to every "
+                             "region, and into [director] events\n");
       });
     }
-    return text(405, "GET or PUT /admin/events\n");
-  }
-  if (path == "/admin/events/running") {
-    if (req.method != "GET") return text(405, "GET /admin/events/running\n");
-    return on_loop([&app](replica::Replica&, bool&) -> gateway::HttpReply {
-      if (!app.director()) return director_off();
-      return {200, "application/json", running_events_json(*app.director())};
-    });
-  }
-  const std::string prefix = "/admin/events/";
-  if (path.rfind(prefix, 0) == 0) {
-    if (req.method != "DELETE") return text(405, "DELETE /admin/events/{id}\n");
-    const std::string id = path.substr(prefix.size());
-    return on_loop([&app, id](replica::Replica&, bool&) -> gateway::HttpReply {
-      if (!app.director()) return director_off();
-      director::EventCatalog rest = app.director()->catalog();
-      const auto before = rest.events.size();
-      std::erase_if(rest.events, [&](const director::EventDefinition& e) { return e.id == id; });
-      if (rest.events.size() == before) {
-        return text(404, "no event '" + id + "' is deployed (GET /admin/events lists them)\n");
-      }
-      // What stays must still be a valid catalog: another event's `after` trigger or
-      // `escalates_to` may name the one removed.
-      auto checked =
-          director::parse_event_catalog(director::to_toml(rest), "DELETE /admin/events/" + id);
-      if (!checked) {
-        return text(409, checked.error().message + " (remove or change that event first)\n");
-      }
-      const std::size_t running = app.director()->registry().running().size();
-      app.director()->deploy(std::move(checked).value());
-      spdlog::info("admin: world event '{}' removed; {} running instances keep their definitions",
-                   id, running);
-      return text(
-          200, "removed '" + id + "': it starts no new instance; a running one runs to its end\n");
-    });
+    return text(405, "GET or PUT /admin/events, DELETE /admin/events/{id}\n");
   }
   return text(404, "not found: /admin/events, /admin/events/running, /admin/events/{id}\n");
 }
@@ -191,12 +202,12 @@ void director_metrics(PromText& p, const director::Director& d) {
     const std::string area =
         PromText::label("area", std::to_string(f.gx) + "," + std::to_string(f.gz));
     if (first) {
-      p.gauge("worldline_density_players",
-              "Players in a square of the forecast grid (newest "
-              "sample).",
+      p.gauge("worldline_density_entities",
+              "Entities in a square of the forecast grid, newest sample: players (offline ones "
+              "included) and items, the load the partitioner sees.",
               f.last_players, area);
     } else {
-      p.more("worldline_density_players", f.last_players, area);
+      p.more("worldline_density_entities", f.last_players, area);
     }
     first = false;
   }
@@ -221,17 +232,20 @@ void director_metrics(PromText& p, const director::Director& d) {
           PromText::label("horizon_s", std::to_string(static_cast<int>(h.horizon_s)));
       const double v = f.players.forecast(h.horizon_s);
       if (first) {
-        p.gauge("worldline_forecast_players", "Players forecast in a square, horizon_s ahead.", v,
+        p.gauge("worldline_forecast_entities", "Entities forecast in a square, horizon_s ahead.", v,
                 labels);
       } else {
-        p.more("worldline_forecast_players", v, labels);
+        p.more("worldline_forecast_entities", v, labels);
       }
       first = false;
     }
   }
-  // MAPE pooled over the squares: Σ scored errors / Σ scored, per horizon (players).
+  // The error pooled over the squares since the node started, per horizon: Σ scored absolute
+  // percentage errors / Σ scored. A horizon with nothing scored yet has no sample (0 would read as
+  // a perfect forecast).
   if (d.forecasts().empty()) return;
   const auto& horizons = d.forecasts().front().players.errors();
+  bool mape_first = true;
   for (std::size_t k = 0; k < horizons.size(); ++k) {
     double sum = 0;
     std::uint64_t scored = 0;
@@ -239,17 +253,19 @@ void director_metrics(PromText& p, const director::Director& d) {
       sum += f.players.errors()[k].sum_ape;
       scored += f.players.errors()[k].scored;
     }
+    if (scored == 0) continue;
     const std::string label =
         PromText::label("horizon_s", std::to_string(static_cast<int>(horizons[k].horizon_s)));
-    const double mape = scored ? 100 * sum / static_cast<double>(scored) : 0;
-    if (k == 0) {
-      p.gauge("worldline_forecast_players_mape_percent",
-              "Mean absolute percentage error of the players forecasts, pooled over the squares "
-              "(actuals below 1 player not scored; 0 before the first score).",
+    const double mape = 100 * sum / static_cast<double>(scored);
+    if (mape_first) {
+      p.gauge("worldline_forecast_entities_mape_percent",
+              "Mean absolute percentage error of the entity forecasts since the node started, "
+              "pooled over the squares (actuals below 1 not scored).",
               mape, label);
     } else {
-      p.more("worldline_forecast_players_mape_percent", mape, label);
+      p.more("worldline_forecast_entities_mape_percent", mape, label);
     }
+    mape_first = false;
   }
   for (std::size_t k = 0; k < horizons.size(); ++k) {
     std::uint64_t scored = 0;
@@ -258,11 +274,11 @@ void director_metrics(PromText& p, const director::Director& d) {
     const std::string label =
         PromText::label("horizon_s", std::to_string(static_cast<int>(horizons[k].horizon_s)));
     if (k == 0) {
-      p.counter("worldline_forecast_players_scored_total",
-                "Forecasts of players scored against their actual, pooled over the squares.",
-                scored, label);
+      p.counter("worldline_forecast_entities_scored_total",
+                "Entity forecasts scored against their actual, pooled over the squares.", scored,
+                label);
     } else {
-      p.more("worldline_forecast_players_scored_total", scored, label);
+      p.more("worldline_forecast_entities_scored_total", scored, label);
     }
   }
 }

@@ -2,6 +2,7 @@
 // HELP and TYPE line per metric family, then its samples. Used by the node's /metrics.
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
@@ -70,6 +71,19 @@ class PromText {
   }
   std::string str() const { return out_.str(); }
 
+  // Exact: whole numbers below 2^53 (every counter) in full, others in the shortest form that
+  // reads back to the same double (the stream's default 6 digits made 1234567 read 1.23457e+06).
+  static std::string number(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    if (v == std::trunc(v) && std::fabs(v) < 9007199254740992.0) {
+      return std::to_string(static_cast<std::int64_t>(v));
+    }
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+  }
+
  private:
   void family(const std::string& name, const std::string& help, const char* type) {
     out_ << "# HELP " << name << ' ';
@@ -87,7 +101,7 @@ class PromText {
   void sample(const std::string& name, const std::string& extra, double v) {
     out_ << name << '{' << labels_;
     if (!extra.empty()) out_ << ',' << extra;
-    out_ << "} " << v << '\n';
+    out_ << "} " << number(v) << '\n';
   }
 
   std::string labels_;

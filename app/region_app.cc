@@ -88,23 +88,43 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
   if (director_) direct(world);
 }
 
-// The director's tap: this tick's leaves and what they processed; players within an event's
-// area are counted exactly (entities standing within its radius, items aside).
+// The director's tap: this tick's leaves, their entities (players, offline ones included, and
+// items: the partitioner's load) and what they processed. An event's participants are the
+// players online here standing in its area, counted exactly from their positions — once per
+// director step (a second), at the first call of that step.
+//
 // Its clock is the wall clock (the HLC's physical time), so that regions agree on when a schedule
 // is due and on the instance ids derived from it; held from going back (an NTP step) because the
 // director's times never decrease.
 void RegionApp::direct(const replica::Replica& world) {
-  director_ms_ = std::max(director_ms_, wall_.now_ms());
+  const std::uint64_t wall = wall_.now_ms();
+  if (wall + 1000 < director_ms_ && !director_clock_held_) {
+    spdlog::warn(
+        "region {}: the wall clock went back {} ms: world events wait until it passes "
+        "where it was (schedules and durations run on it)",
+        options_.host.region_name, director_ms_ - wall);
+  }
+  director_clock_held_ = wall + 1000 < director_ms_;
+  director_ms_ = std::max(director_ms_, wall);
   cell_counts_.clear();
   for (const region::CellReport& c : pipeline_->cells()) {
     cell_counts_.push_back(region::director::CellCount{
         c.cell, pipeline_->partition().bounds(c.cell), static_cast<std::uint32_t>(c.entities),
         static_cast<std::uint32_t>(c.processed_last_tick)});
   }
+  std::optional<std::vector<std::pair<double, double>>> online;  // (x, z) of players online here
   auto players_within = [&](const region::director::Circle& c) {
+    if (!online) {
+      online.emplace();
+      for (const std::uint64_t player : host_->online_players()) {
+        if (const auto p = region::GameRules::position(world, player)) {
+          online->emplace_back(p->x, p->z);
+        }
+      }
+    }
     double players = 0;
-    for (const crdt::EntityId id : pipeline_->within(c.x, c.z, c.radius))
-      players += region::GameRules::is_item(world, id) ? 0 : 1;
+    for (const auto& [x, z] : *online)
+      players += (x - c.x) * (x - c.x) + (z - c.z) * (z - c.z) <= c.radius * c.radius ? 1 : 0;
     return players;
   };
   const auto events =

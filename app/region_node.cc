@@ -251,8 +251,9 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
                         "gateway limits must be positive (max_frame_bytes >= 256, "
                         "max_unread_ms >= 100, max_unread_bytes >= max_frame_bytes)");
   }
-  // HTTP bodies (PUT /admin/rules, /admin/events): a catalog of 256 events takes a few hundred KiB.
-  const std::int64_t http_body = (*g)["max_http_body"].value_or<std::int64_t>(1 << 20);
+  // HTTP bodies (PUT /admin/rules, /admin/events), read before the token is checked: 256 KiB
+  // holds a catalog of about a hundred events; raise it (or use admin_listen) for more.
+  const std::int64_t http_body = (*g)["max_http_body"].value_or<std::int64_t>(256 << 10);
   if (http_body < 1024 || http_body > (16 << 20)) {
     return config_error(source, "gateway.max_http_body: 1024..16777216 bytes");
   }
@@ -657,6 +658,9 @@ struct RegionNode final : replica::NodeApp {
     if (run.on_listening) run.on_listening(server->port());
     return true;
   }
+
+  // The last tick comes next: the region waits for its detector then (RegionApp::finishing).
+  void finishing() override { region.finishing(); }
 
   void tick(replica::Replica& world, std::uint64_t now) override {
     serve_queries(world);

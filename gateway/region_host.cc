@@ -535,4 +535,14 @@ HostStats RegionHost::stats() const {
   return stats_;
 }
 
+std::vector<std::uint64_t> RegionHost::online_players() const {
+  std::vector<std::uint64_t> players;
+  players.reserve(sessions_.size());
+  for (const auto& [id, session] : sessions_)
+    players.push_back(session.player);
+  std::sort(players.begin(), players.end());
+  players.erase(std::unique(players.begin(), players.end()), players.end());
+  return players;
+}
+
 }  // namespace worldline::gateway

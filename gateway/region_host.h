@@ -129,6 +129,9 @@ class RegionHost final : public RegionPort {
   // covers it). It may connect again (a kick is not a ban). Returns the sessions closed.
   std::size_t kick(std::uint64_t player, const std::string& why);
 
+  // The players with a session attached here, ascending (each once). Tick thread only.
+  std::vector<std::uint64_t> online_players() const;
+
  private:
   struct Event {
     enum class Kind { kAttach, kAction, kDetach } kind;

@@ -33,7 +33,9 @@ struct DirectorOptions {
   RegistryOptions registry;
 };
 
-// One square of the forecast grid, with its players and actions/s forecasts.
+// One square of the forecast grid, with its forecasts. "players" is what the cells' CellCount
+// carries: the node feeds each leaf's entities (players, offline ones included, and items — the
+// partitioner's load), so on a node it forecasts entities.
 struct ForecastArea {
   Rect area;
   int gx = 0, gz = 0;  // grid column (x) and row (z)

@@ -1,5 +1,7 @@
-// The catalog written back as TOML: what GET /admin/events will serve, and what
-// parse_event_catalog reads back to an equal catalog (shortest exact decimal for every number).
+// The catalog written back as TOML: what GET /admin/events serves, and what parse_event_catalog
+// reads back to an equal catalog (shortest exact decimal for every number). Compact: a field at
+// its default is left out, so a catalog read back is about the size of the file it came from
+// (writing every default made a 0.5 MiB file 1.7 MiB, past kMaxCatalogBytes — review).
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -30,9 +32,12 @@ std::string number(double v) {
 std::string to_toml(const EventCatalog& catalog) {
   std::ostringstream out;
   auto lever = [&](const char* name, const Lever& l) {
-    out << name << " = { base = " << number(l.base) << ", per_player = " << number(l.per_player)
-        << ", floor = " << number(l.floor) << ", cap = " << number(l.cap) << " }\n";
+    out << name << " = { base = " << number(l.base);
+    if (l.per_player != 0) out << ", per_player = " << number(l.per_player);
+    if (l.floor != 0) out << ", floor = " << number(l.floor);
+    out << ", cap = " << number(l.cap) << " }\n";
   };
+  const Tier defaults;
   for (const EventDefinition& e : catalog.events) {
     out << "[[event]]\nid = \"" << e.id << "\"\n";
     const Trigger& t = e.trigger;
@@ -51,16 +56,24 @@ std::string to_toml(const EventCatalog& catalog) {
     out << " }\n";
     out << "area = { x = " << number(e.area.x) << ", z = " << number(e.area.z)
         << ", radius = " << number(e.area.radius) << " }\n";
-    out << "rewards = { gold = " << e.rewards.gold << " }\n";
-    out << "cooldown_s = " << number(e.cooldown_s) << "\n";
-    out << "rescale_every_s = " << number(e.rescale_every_s) << "\n";
+    const EventDefinition fresh;
+    if (e.rewards.gold != 0) out << "rewards = { gold = " << e.rewards.gold << " }\n";
+    if (e.cooldown_s != fresh.cooldown_s) out << "cooldown_s = " << number(e.cooldown_s) << "\n";
+    if (e.rescale_every_s != fresh.rescale_every_s) {
+      out << "rescale_every_s = " << number(e.rescale_every_s) << "\n";
+    }
     if (e.escalates_to) out << "escalates_to = \"" << *e.escalates_to << "\"\n";
     for (const Tier& tier : e.tiers) {
-      out << "\n[[event.tiers]]\nmin_participants = " << tier.min_participants << "\n";
+      out << "\n[[event.tiers]]\n";
+      if (tier.min_participants != 0) out << "min_participants = " << tier.min_participants << "\n";
       lever("npc_count", tier.npc_count);
-      lever("npc_health_mult", tier.npc_health_mult);
-      lever("npc_damage_mult", tier.npc_damage_mult);
-      lever("elites", tier.elites);
+      if (tier.npc_health_mult != defaults.npc_health_mult) {
+        lever("npc_health_mult", tier.npc_health_mult);
+      }
+      if (tier.npc_damage_mult != defaults.npc_damage_mult) {
+        lever("npc_damage_mult", tier.npc_damage_mult);
+      }
+      if (tier.elites != defaults.elites) lever("elites", tier.elites);
       lever("objective", tier.objective);
       lever("duration_s", tier.duration_s);
     }

@@ -23,6 +23,26 @@ std::string number(double v) {
   return std::string(buf, r.ptr);
 }
 
+// A string from the input as an error message shows it: at most 64 characters, anything not
+// printable ASCII as \xHH — errors go back over HTTP and into terminals and logs.
+std::string shown(std::string_view s) {
+  static constexpr std::size_t kMax = 64;
+  std::string out;
+  for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (s.size() > kMax) out += "... (" + std::to_string(s.size()) + " bytes)";
+  return out;
+}
+
 bool valid_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
@@ -47,7 +67,7 @@ class Reader {
                  std::initializer_list<std::string_view> allowed, const std::string& why = "") {
     for (const auto& [key, node] : t) {
       if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
-        return fail(join(path, std::string(key.str())), "unknown field" + why);
+        return fail(join(path, shown(key.str())), "unknown field" + why);
       }
     }
     return true;
@@ -111,7 +131,7 @@ class Reader {
     const auto v = n->value_exact<std::string>();
     if (!v) return fail(p, "must be a string");
     if (!valid_id(*v)) {
-      return fail(p, "'" + *v + "' is not an id (1-64 letters, digits, '_', '-' or '.')");
+      return fail(p, "'" + shown(*v) + "' is not an id (1-64 letters, digits, '_', '-' or '.')");
     }
     out = *v;
     return true;
@@ -309,7 +329,7 @@ bool read_trigger(Reader& r, const toml::table& event, const std::string& path, 
     return r.only_keys(*t, p, {"kind", "event"}, " for an after trigger") &&
            r.text(*t, p, "event", out.after, true);
   }
-  return r.fail(p + ".kind", "unknown trigger kind '" + k.value_or("?") +
+  return r.fail(p + ".kind", "unknown trigger kind '" + shown(k.value_or("?")) +
                                  "' (one of: density, schedule, after)");
 }
 
@@ -493,6 +513,18 @@ const EventDefinition* EventCatalog::find(std::string_view id) const {
     if (e.id == id) return &e;
   }
   return nullptr;
+}
+
+bool is_event_id(std::string_view id) {
+  return valid_id(id);
+}
+
+crdt::Result<bool> check_event_references(const EventCatalog& catalog, const std::string& file) {
+  Reader r(file);
+  if (!check_references(r, catalog)) {
+    return crdt::make_error(crdt::ErrorCode::kInvalidArgument, *r.error());
+  }
+  return true;
 }
 
 crdt::Result<EventCatalog> parse_event_catalog(std::string_view text, const std::string& file) {

@@ -114,6 +114,9 @@ inline constexpr std::size_t kMaxTiersPerEvent = 16;  // [[event.tiers]] tables 
 // Every other table the reader walks refuses unknown keys, so it holds only its known fields; the
 // cross-reference check walks at most two links per event, without recursion.
 
+// 1–64 letters, digits, '_', '-' or '.': what an event id may be.
+bool is_event_id(std::string_view id);
+
 // Parses and validates a definitions file. On error, the message is
 // "<file>: <field path>: <reason>", e.g. "events.toml: event[2].tiers[0].npc_count.cap: missing",
 // for the first problem found in file order (cross-references and cycles after the fields). The
@@ -123,7 +126,12 @@ inline constexpr std::size_t kMaxTiersPerEvent = 16;  // [[event.tiers]] tables 
 crdt::Result<EventCatalog> parse_event_catalog(std::string_view text, const std::string& file);
 
 // The catalog as TOML that parse_event_catalog reads back to an equal catalog (shortest exact
-// decimal for every number).
+// decimal for every number; fields at their defaults left out).
 std::string to_toml(const EventCatalog& catalog);
+
+// The cross-references of a catalog whose definitions are each valid (from parse_event_catalog,
+// perhaps with some removed): every `after` trigger and `escalates_to` names a definition of the
+// catalog, no chain loops, ids unique. The error as parse_event_catalog gives it, for `file`.
+crdt::Result<bool> check_event_references(const EventCatalog& catalog, const std::string& file);
 
 }  // namespace worldline::region::director

@@ -29,5 +29,16 @@ TEST(PromText, HelpTextEscapesBackslashAndNewlineOnly) {
             "worldline_test{region=\"r\"} 1\n");
 }
 
+TEST(PromText, NumbersAreExactCountersInFullAndOthersShortest) {
+  EXPECT_EQ(PromText::number(1234567), "1234567");  // not 1.23457e+06
+  EXPECT_EQ(PromText::number(9007199254740991.0), "9007199254740991");
+  EXPECT_EQ(PromText::number(0), "0");
+  EXPECT_EQ(PromText::number(-3), "-3");
+  EXPECT_EQ(PromText::number(0.1), "0.1");
+  EXPECT_EQ(PromText::number(1234567.25), "1234567.25");
+  EXPECT_EQ(PromText::number(1e300), "1e+300");
+  EXPECT_EQ(PromText::number(std::nan("")), "NaN");
+  EXPECT_EQ(PromText::number(-HUGE_VAL), "-Inf");
+}
 }  // namespace
 }  // namespace worldline::app

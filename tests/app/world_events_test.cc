@@ -77,18 +77,22 @@ void write(const std::filesystem::path& p, const std::string& text) {
 
 class WorldEventsNode : public ::testing::Test {
  protected:
+  // The [director] section of the node's config, after its `events` line.
+  virtual std::string director_extra() const { return ""; }
+
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
            ("worldline_events_test_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     write(dir_ / "events.toml", kMarket);
-    const std::string toml =
-        "[replica]\nid = 1\nlisten = \"127.0.0.1:7461\"\ndata_dir = \"" + (dir_ / "data").string() +
-        "\"\nsecret = \"world events cluster secret\"\n"
-        "[region]\nname = \"r1\"\ntick_hz = 20\nworkers = 1\n"
-        "[gateway]\nlisten = \"127.0.0.1:0\"\ntoken_secret = \"" +
-        kSecret + "\"\n[director]\nevents = \"" + (dir_ / "events.toml").string() + "\"\n";
+    const std::string toml = "[replica]\nid = 1\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" +
+                             (dir_ / "data").string() +
+                             "\"\nsecret = \"world events cluster secret\"\n"
+                             "[region]\nname = \"r1\"\ntick_hz = 20\nworkers = 1\n"
+                             "[gateway]\nlisten = \"127.0.0.1:0\"\ntoken_secret = \"" +
+                             kSecret + "\"\n[director]\nevents = \"" +
+                             (dir_ / "events.toml").string() + "\"\n" + director_extra();
     auto parsed = parse_region_node_config(toml, "world_events_test");
     ASSERT_TRUE(parsed.ok()) << parsed.error().message;
     config_ = std::move(parsed).value();
@@ -168,6 +172,38 @@ TEST_F(WorldEventsNode, DeleteRefusesToOrphanAnAfterTriggerAndRemovesWhatNothing
       << metrics;
 }
 
+TEST_F(WorldEventsNode, AnyIdMayBeDeletedAndOnlyAnIdIsEchoed) {
+  HttpResult r = call("DELETE", "/admin/events/running");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "no event 'running' is deployed (GET /admin/events lists them)\n");
+  r = call("DELETE", "/admin/events/%1b%5b2J");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "no event with that id is deployed (GET /admin/events lists them)\n");
+  r = call("DELETE", "/admin/events/");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.body, "DELETE /admin/events/{id}\n");
+  r = call("POST", "/admin/events/running");
+  EXPECT_EQ(r.status, 405);
+}
+
+class DirectorOffNode : public WorldEventsNode {
+ protected:
+  std::string director_extra() const override { return "enabled = false\n"; }
+};
+
+TEST_F(DirectorOffNode, TheRoutesSaySo) {
+  for (const auto& [method, path] : {std::pair{"GET", "/admin/events"},
+                                     {"GET", "/admin/events/running"},
+                                     {"DELETE", "/admin/events/market"}}) {
+    const HttpResult r = call(method, path);
+    EXPECT_EQ(r.status, 404) << method << " " << path;
+    EXPECT_EQ(r.body,
+              "the world-event director is off on this node ([director] enabled = false)\n");
+  }
+  const std::string metrics = http_call(target_, "GET", "/metrics").body;
+  EXPECT_EQ(metrics.find("worldline_events_"), std::string::npos);
+}
+
 TEST_F(WorldEventsNode, AScheduledEventStartsAndIsListedRunningWithItsLevers) {
   // Every second a market; with nobody in its area, tier 0 at its floors: 3 NPCs, objective 3.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
@@ -183,6 +219,27 @@ TEST_F(WorldEventsNode, AScheduledEventStartsAndIsListedRunningWithItsLevers) {
   EXPECT_NE(body.find("\"npcs_requested\":3,\"levers\":{\"npc_count\":3,"), std::string::npos)
       << body;
   EXPECT_NE(body.find("\"objective\":3,"), std::string::npos) << body;
+  // The metrics carry the director's families (refreshed every 250 ms, so within a second).
+  std::string metrics;
+  for (int i = 0; i < 50; ++i) {
+    metrics = http_call(target_, "GET", "/metrics").body;
+    if (metrics.find("worldline_events_started_total{region=\"r1\"} 0\n") == std::string::npos &&
+        metrics.find("worldline_events_started_total") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(metrics.find("worldline_events_deployed{region=\"r1\"} 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("worldline_events_started_total{region=\"r1\"} 0\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("worldline_density_entities{region=\"r1\",area=\"3,3\"} "),
+            std::string::npos)
+      << metrics;  // the 4 × 4 grid's last square
+  EXPECT_NE(
+      metrics.find("worldline_forecast_entities{region=\"r1\",area=\"0,0\",horizon_s=\"30\"} "),
+      std::string::npos)
+      << metrics;
   // The table `worldline events running` prints from it.
   const std::string table = format_running_events(body);
   EXPECT_NE(table.find("market"), std::string::npos) << table;
@@ -192,7 +249,8 @@ TEST_F(WorldEventsNode, AScheduledEventStartsAndIsListedRunningWithItsLevers) {
 TEST_F(WorldEventsNode, OnlyAdminsGetIn) {
   HttpResult r = http_call(target_, "GET", "/admin/events");
   EXPECT_EQ(r.status, 401);
-  r = http_call(target_, "PUT", "/admin/events", token(7, "player"), kMarket);
+  r = http_call(target_, "PUT", "/admin/events", token(7, "player"),
+                std::string(kMarket) + kParade);
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.body, "role admin required\n");
   r = http_call(target_, "DELETE", "/admin/events/market", token(7, "player"));

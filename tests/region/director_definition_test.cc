@@ -194,6 +194,19 @@ std::string refusal(const std::string& text) {
   return parsed.ok() ? "accepted" : parsed.error().message;
 }
 
+// Errors go back over HTTP and into terminals: what they quote of the input is at most 64
+// characters, anything unprintable as \xHH.
+TEST(EventDefinition, ErrorsQuoteAtMost64CharactersOfTheInputAndEscapeTheUnprintable) {
+  EXPECT_EQ(refusal(with("id = \"\\u001b[2J\"")),
+            "events.toml: event[0].id: '\\x1b[2J' is not an id (1-64 letters, digits, '_', '-' "
+            "or '.')");
+  EXPECT_EQ(refusal(with("\"" + std::string(100, 'k') + "\" = 1")),
+            "events.toml: event[0]." + std::string(64, 'k') + "... (100 bytes): unknown field");
+  EXPECT_EQ(refusal(with("trigger = { kind = \"" + std::string(70, 'm') + "\" }")),
+            "events.toml: event[0].trigger.kind: unknown trigger kind '" + std::string(64, 'm') +
+                "... (70 bytes)' (one of: density, schedule, after)");
+}
+
 // Found by review: 0.29 × 100 is 28.999999999999996 in binary; the count is 29. And a count of
 // participants that is not a number counts as nobody, never as undefined behaviour.
 TEST(EventDefinition, ACountThatIsWholeUpToRoundingIsThatWholeNumber) {
@@ -467,7 +480,9 @@ TEST(EventDefinitionBounds, NestingUpToTheLimitIsLeftToTheReader) {
                                          "b = '" + many_dots + many + "'\n" +  //
                                          "c = \"\"\"\n" + many + "\\\"\"\"\n\"\"\"\n" +
                                          "d = '''\n" + many + "''''\n";
-  EXPECT_EQ(refusal(text_not_structure), "events.toml: " + many_dots + "{: unknown field");
+  // (The key, 68 characters, is quoted up to its 64th.)
+  EXPECT_EQ(refusal(text_not_structure),
+            "events.toml: " + (many_dots + "{").substr(0, 64) + "... (68 bytes): unknown field");
   // A multi-line string closed by four quotes (the first one text) hides nothing after it.
   EXPECT_EQ(refusal("d = ['''x'''', { " + dotted + " = 1 }]\n"),
             "events.toml: TOML syntax: nested deeper than 32 levels (line 1)");
