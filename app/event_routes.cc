@@ -63,12 +63,15 @@ gateway::HttpReply director_off() {
 
 }  // namespace
 
-std::string running_events_json(const director::Director& d) {
+std::string running_events_json(const director::Director& d, const replica::Replica& world) {
   json::array running;
   for (const director::EventInstance& i : d.registry().running()) {
     const director::LeverValues& l = i.levers();
+    const auto spawner = RegionApp::event_spawner(world, i.id());
     running.push_back(json::object{
         {"instance", hex(i.id())},
+        {"spawner", spawner ? json::value(*spawner) : json::value(nullptr)},
+        {"spawns_here", spawner == std::optional<std::uint64_t>(world.id())},
         {"event", i.definition().id},
         {"phase", to_string(i.phase())},
         {"tier", i.tier()},
@@ -144,9 +147,9 @@ gateway::HttpReply event_routes(const gateway::HttpRequest& req, const std::stri
   }
   if (path == "/admin/events/running") {
     if (req.method != "GET") return text(405, "GET /admin/events/running\n");
-    return on_loop([&app](replica::Replica&, bool&) -> gateway::HttpReply {
+    return on_loop([&app](replica::Replica& world, bool&) -> gateway::HttpReply {
       if (!app.director()) return director_off();
-      return {200, "application/json", running_events_json(*app.director())};
+      return {200, "application/json", running_events_json(*app.director(), world)};
     });
   }
   if (path == "/admin/events" || path == "/admin/events/") {
@@ -181,7 +184,7 @@ gateway::HttpReply event_routes(const gateway::HttpRequest& req, const std::stri
   return text(404, "not found: /admin/events, /admin/events/running, /admin/events/{id}\n");
 }
 
-void director_metrics(PromText& p, const director::Director& d) {
+void director_metrics(PromText& p, const director::Director& d, const replica::Replica& world) {
   const director::DirectorStats& s = d.stats();
   p.counter("worldline_director_samples_total", "Density sample periods closed (director steps).",
             s.samples);
@@ -193,6 +196,13 @@ void director_metrics(PromText& p, const director::Director& d) {
             s.rescaled);
   p.gauge("worldline_events_running", "World-event instances running.",
           d.registry().running().size());
+  std::size_t here = 0;
+  for (const director::EventInstance& i : d.registry().running())
+    here += RegionApp::event_spawner(world, i.id()) == std::optional<std::uint64_t>(world.id());
+  p.gauge("worldline_events_running_spawned_here",
+          "Running instances whose spawner claim this region won (the others are spawned by "
+          "another region, or their claims have not met yet).",
+          here);
   p.gauge("worldline_events_deployed", "World-event definitions deployed.",
           d.catalog().events.size());
   // Per square of the forecast grid: the newest sample and the forecasts at the tracked

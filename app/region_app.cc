@@ -88,6 +88,33 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
   if (director_) direct(world);
 }
 
+// Claims the instance for this region (the first claim by HLC wins everywhere once the claims
+// meet): the claim joins this tick's delta group, journaled and gossiped like any write. A claim
+// refused locally means another region's claim arrived first.
+void RegionApp::claim_spawn(replica::Replica& world, region::director::InstanceId instance) {
+  const replica::Key key{instance, region::director::kEventSpawnerComponent};
+  std::string refused;
+  (void)world.write(key, [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
+    auto d = std::get<crdt::UniqueItemOwner>(v).claim(world.id(), clock_->now());
+    if (!d) {
+      refused = d.error().message;
+      return std::nullopt;
+    }
+    return std::move(d).value();
+  });
+  if (!refused.empty()) {
+    spdlog::info("region {}: world event instance {:016x}: already claimed ({})",
+                 options_.host.region_name, instance, refused);
+  }
+}
+
+std::optional<std::uint64_t> RegionApp::event_spawner(const replica::Replica& world,
+                                                      region::director::InstanceId instance) {
+  const replica::ComponentValue* v =
+      world.store().get(replica::Key{instance, region::director::kEventSpawnerComponent});
+  return v ? std::get<crdt::UniqueItemOwner>(*v).owner() : std::nullopt;
+}
+
 // The director's tap: this tick's leaves, their entities (players, offline ones included, and
 // items: the partitioner's load) and what they processed. An event's participants are the
 // players online here standing in its area, counted exactly from their positions — once per
@@ -96,7 +123,7 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
 // Its clock is the wall clock (the HLC's physical time), so that regions agree on when a schedule
 // is due and on the instance ids derived from it; held from going back (an NTP step) because the
 // director's times never decrease.
-void RegionApp::direct(const replica::Replica& world) {
+void RegionApp::direct(replica::Replica& world) {
   const std::uint64_t wall = wall_.now_ms();
   if (wall + 1000 < director_ms_ && !director_clock_held_) {
     spdlog::warn(
@@ -131,6 +158,7 @@ void RegionApp::direct(const replica::Replica& world) {
       director_->after_tick(static_cast<std::int64_t>(director_ms_), cell_counts_, players_within);
   for (const region::director::DirectorEvent& e : events) {
     if (e.kind == region::director::DirectorEventKind::kArmed) continue;
+    if (e.kind == region::director::DirectorEventKind::kStarted) claim_spawn(world, e.instance);
     spdlog::info("region {}: world event '{}' {} (instance {:016x}, tier {}, {} NPCs asked for)",
                  options_.host.region_name, e.event_id, to_string(e.kind), e.instance, e.tier,
                  e.spawn_more);

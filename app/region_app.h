@@ -96,10 +96,15 @@ class RegionApp final : public replica::NodeApp {
   // The world-event director; nullptr when options.director is false or before start().
   region::director::Director* director() { return director_.get(); }
   const region::director::Director* director() const { return director_.get(); }
+  // The region that spawns an event instance: the winning claim this replica holds (nullopt: no
+  // claim seen yet). Every region that starts the instance claims it; the earliest HLC wins.
+  static std::optional<std::uint64_t> event_spawner(const replica::Replica& world,
+                                                    region::director::InstanceId instance);
 
  private:
   void record_flags(replica::Replica& world);
-  void direct(const replica::Replica& world);
+  void direct(replica::Replica& world);
+  void claim_spawn(replica::Replica& world, region::director::InstanceId instance);
 
   RegionAppOptions options_;
   crdt::PhysicalClock& wall_;

@@ -39,6 +39,9 @@ ComponentRegistry ComponentRegistry::game_defaults() {
   (void)r.add(16, {"anticheat_flags", ComponentKind::kTextSet});
   // Reviewers' verdicts on a player's flags, one line each (region/anticheat/verdict_record.h).
   (void)r.add(17, {"anticheat_verdicts", ComponentKind::kTextSet});
+  // On a world-event instance's id (region/director/event_lifecycle.h): the region that spawns
+  // it, the earliest claim by HLC among the regions that started it (docs/world-events.md).
+  (void)r.add(18, {"event_spawner", ComponentKind::kFirstClaim});
   return r;
 }
 

@@ -11,8 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <sstream>
 #include <thread>
+
+#include <boost/json.hpp>
 
 #include "app/admin_http.h"
 #include "app/events_cli.h"
@@ -279,6 +282,94 @@ TEST_F(WorldEventsNode, TheCommandChecksAFileBeforeItSendsIt) {
   std::ostringstream out3, err3;
   EXPECT_EQ(run_events_command(c, out3, err3), 1);
   EXPECT_EQ(err3.str().rfind("HTTP 409: ", 0), 0u) << err3.str();
+}
+
+// A region node of a two-region cluster, run in a thread until destroyed.
+class ClusterNode {
+ public:
+  ClusterNode(int id, const std::filesystem::path& dir, const std::filesystem::path& events) {
+    const int rpc = 7470 + id, peer = id == 1 ? 2 : 1;
+    const std::string toml =
+        "[replica]\nid = " + std::to_string(id) + "\nlisten = \"127.0.0.1:" + std::to_string(rpc) +
+        "\"\ndata_dir = \"" + (dir / ("data" + std::to_string(id))).string() +
+        "\"\nsecret = \"world events cluster secret\"\n[[replica.peers]]\nid = " +
+        std::to_string(peer) + "\naddress = \"127.0.0.1:" + std::to_string(7470 + peer) +
+        "\"\n[region]\nname = \"r" + std::to_string(id) +
+        "\"\ntick_hz = 20\nworkers = 1\n[gateway]\nlisten = \"127.0.0.1:0\"\ntoken_secret = \"" +
+        kSecret + "\"\n[director]\nevents = \"" + events.string() + "\"\n";
+    auto parsed = parse_region_node_config(toml, "cluster node");
+    EXPECT_TRUE(parsed.ok()) << parsed.error().message;
+    config_ = std::move(parsed).value();
+    run_.status_interval_ms = 0;
+    run_.stop = &stop_;
+    run_.on_listening = [this](std::uint16_t port) { port_.set_value(port); };
+    thread_ = std::thread([this] { (void)run_region_node(config_, run_); });
+    auto port = port_.get_future();
+    if (port.wait_for(std::chrono::seconds(30)) == std::future_status::ready) {
+      target = "127.0.0.1:" + std::to_string(port.get());
+    }
+  }
+  ~ClusterNode() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::string target;  // empty: it did not start
+
+ private:
+  RegionNodeConfig config_;
+  RegionNodeRun run_;
+  std::atomic<bool> stop_{false};
+  std::promise<std::uint16_t> port_;
+  std::thread thread_;
+};
+
+// The running instances a node lists: instance id → spawner (0: no claim seen yet), spawns_here.
+std::map<std::string, std::pair<std::uint64_t, bool>> running(const std::string& target) {
+  std::map<std::string, std::pair<std::uint64_t, bool>> out;
+  const HttpResult r = http_call(target, "GET", "/admin/events/running", token(1, "admin"));
+  if (r.status != 200) return out;
+  const boost::json::value body = boost::json::parse(r.body);
+  for (const auto& v : body.at("running").as_array()) {
+    const auto& o = v.as_object();
+    const auto& spawner = o.at("spawner");
+    out[std::string(o.at("instance").as_string())] = {
+        spawner.is_null() ? 0 : spawner.to_number<std::uint64_t>(), o.at("spawns_here").as_bool()};
+  }
+  return out;
+}
+
+// Two regions with the same schedule start the same instance (its id from the scheduled time,
+// the same on both) and each claims it; once the claims have met, both name the same spawner,
+// and exactly one of them spawns it.
+TEST(TwoRegions, ExactlyOneRegionSpawnsAnInstanceBothStart) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("worldline_events_cluster_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  write(dir / "events.toml", kMarket);  // every second, for 3 s
+  ClusterNode a(1, dir, dir / "events.toml"), b(2, dir, dir / "events.toml");
+  ASSERT_FALSE(a.target.empty());
+  ASSERT_FALSE(b.target.empty());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string agreed;
+  std::map<std::string, std::pair<std::uint64_t, bool>> on_a, on_b;
+  while (agreed.empty() && std::chrono::steady_clock::now() < deadline) {
+    on_a = running(a.target);
+    on_b = running(b.target);
+    for (const auto& [id, claim] : on_a) {
+      const auto other = on_b.find(id);
+      if (claim.first != 0 && other != on_b.end() && other->second.first == claim.first) {
+        agreed = id;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(agreed.empty()) << "no instance both regions list with the same spawner";
+  const std::uint64_t spawner = on_a[agreed].first;
+  EXPECT_TRUE(spawner == 1 || spawner == 2) << spawner;
+  EXPECT_EQ(on_a[agreed].second, spawner == 1);
+  EXPECT_EQ(on_b[agreed].second, spawner == 2);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(DirectorConfig, ErrorsNameTheFieldAndTheFile) {
