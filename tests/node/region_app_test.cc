@@ -219,3 +219,68 @@ TEST(RegionApp, FlagIdsNeverRepeatAcrossARestartWithTheWallClockSetBack) {
 
 }  // namespace
 }  // namespace worldline::app
+
+namespace worldline::app {
+namespace {
+
+struct Silent : gateway::SessionSink {
+  void deliver(gateway::ServerFrame) override {}
+  void close(int, std::string) override {}
+};
+
+// The director on the region's real path: an event's participants are the players online here
+// within its radius — not players who left (their entities stay in the world, positioned), nor
+// items. Two players online at the spawn point hold a density trigger of 2 for 1 s; the instance
+// starts and this region claims it (one region, so it spawns it). Once both leave, the area
+// counts nobody, though both entities still stand there.
+TEST(RegionApp, AnEventsParticipantsAreThePlayersOnlineHereWithinItsRadius) {
+  const replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+  replica::MemoryJournal journal;
+  testing::QueueOutbox outbox;
+  replica::Replica world(replica::ReplicaOptions{1, {1}}, registry, journal, outbox);
+  crdt::ManualClock wall(1'765'000'000'000);
+  RegionAppOptions options = inline_detector();
+  options.host.region_name = "r1";
+  options.host.spawn_radius = 0;  // everyone at the origin
+  auto catalog = region::director::parse_event_catalog(R"(
+[[event]]
+id = "camp"
+trigger = { kind = "density", players = 2, for_s = 1 }
+area = { x = 0, z = 0, radius = 50 }
+[[event.tiers]]
+npc_count = { base = 0, per_player = 1, floor = 1, cap = 10 }
+objective = { base = 10, floor = 10, cap = 10 }
+duration_s = { base = 600, floor = 600, cap = 600 }
+)",
+                                                       "test");
+  ASSERT_TRUE(catalog.ok()) << catalog.error().message;
+  options.events = catalog.value();
+  RegionApp app(options, wall);
+  ASSERT_TRUE(app.start(world));
+  ASSERT_NE(app.director(), nullptr);
+  const auto a = app.host().attach(7, std::make_shared<Silent>());
+  const auto b = app.host().attach(8, std::make_shared<Silent>());
+  auto run = [&](int ticks) {
+    for (int t = 0; t < ticks; ++t) {
+      wall.advance(50);
+      const std::uint64_t now = wall.now_ms();
+      app.tick(world, now);
+      ASSERT_TRUE(world.commit(now).ok());
+      app.after_commit(world, true, std::nullopt, now);
+    }
+  };
+  run(60);  // 3 s: held from the first step, started a second later
+  EXPECT_EQ(app.director()->players_in_areas().at("camp"), 2);
+  ASSERT_EQ(app.director()->registry().running().size(), 1u);
+  const auto& instance = app.director()->registry().running()[0];
+  EXPECT_EQ(instance.npcs_requested(), 2u);  // one per participant
+  EXPECT_EQ(RegionApp::event_spawner(world, instance.id()), std::optional<std::uint64_t>(1));
+  app.host().detach(a);
+  app.host().detach(b);
+  run(40);  // 2 s: both gone
+  EXPECT_EQ(app.director()->players_in_areas().at("camp"), 0);
+  EXPECT_EQ(app.pipeline().within(0, 0, 50).size(), 2u);  // their entities still stand there
+}
+
+}  // namespace
+}  // namespace worldline::app
