@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <ostream>
@@ -38,9 +39,36 @@ std::string node_toml(int id, int base, const std::string& dir) {
        // The same 400 items in every region, over the players' disc: a few in each one's sight.
        "items = 400\nitem_area = [-400, -400, 400, 400]\npickup_range = 5\n"
        "[gateway]\nlisten = \"127.0.0.1:" +
-       std::to_string(base + 10 + id) + "\"\ntoken_secret = \"" + kTokenSecret + "\"\n";
+       std::to_string(base + 10 + id) + "\"\ntoken_secret = \"" + kTokenSecret + "\"\n" +
+       "[director]\nevents = \"" + dir + "/events.toml\"\n";
   return t;
 }
+
+// The world events every region deploys (docs/world-events.md): a market every 10 s at the
+// centre, and a camp when 3 of a region's players hold the inner disc for 2 s (with the default
+// 1 500 players, about 30 stand there on each region).
+const char* const kEvents = R"([[event]]
+id = "market"
+trigger = { kind = "schedule", every_s = 10 }
+area = { x = 0, z = 0, radius = 150 }
+rewards = { gold = 50 }
+
+[[event.tiers]]
+npc_count = { base = 2, per_player = 0.2, floor = 2, cap = 20 }
+objective = { base = 2, per_player = 0.2, floor = 2, cap = 20 }
+duration_s = { base = 5, floor = 5, cap = 5 }
+
+[[event]]
+id = "camp"
+trigger = { kind = "density", players = 3, for_s = 2 }
+area = { x = 0, z = 0, radius = 100 }
+cooldown_s = 5
+
+[[event.tiers]]
+npc_count = { base = 3, per_player = 0.5, floor = 3, cap = 30 }
+objective = { base = 3, per_player = 0.5, floor = 3, cap = 30 }
+duration_s = { base = 4, floor = 4, cap = 4 }
+)";
 
 std::string percent(std::uint64_t part, std::uint64_t whole) {
   char b[32];
@@ -66,6 +94,7 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
     return 1;
   }
   const std::string dir = tmpl;
+  std::ofstream(dir + "/events.toml") << kEvents;
   std::mt19937 rng(std::random_device{}());
   // Below Linux's ephemeral ports (32768+), where an outgoing connection may already hold one.
   const int base = 10000 + static_cast<int>(rng() % 900) * 10;
@@ -209,6 +238,12 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
                   static_cast<unsigned long long>(digests[i]));
     out << line;
   }
+  out << "world events (docs/world-events.md):";
+  for (int i = 0; i < 3; ++i) {
+    out << (i ? "," : "") << " " << kRegions[i] << " started " << figures[i].events_started
+        << " (spawned " << figures[i].events_spawned << ")";
+  }
+  out << " — each instance is claimed by every region that starts it, and spawned by one\n";
   // Flags are replicated: every region holds them all; the first region's list is the world's.
   std::vector<std::uint64_t> flagged;
   {

@@ -159,6 +159,11 @@ void RegionApp::direct(replica::Replica& world) {
   for (const region::director::DirectorEvent& e : events) {
     if (e.kind == region::director::DirectorEventKind::kArmed) continue;
     if (e.kind == region::director::DirectorEventKind::kStarted) claim_spawn(world, e.instance);
+    if ((e.kind == region::director::DirectorEventKind::kCompleted ||
+         e.kind == region::director::DirectorEventKind::kFailed) &&
+        event_spawner(world, e.instance) == std::optional<std::uint64_t>(world.id())) {
+      ++events_spawned_;
+    }
     spdlog::info("region {}: world event '{}' {} (instance {:016x}, tier {}, {} NPCs asked for)",
                  options_.host.region_name, e.event_id, to_string(e.kind), e.instance, e.tier,
                  e.spawn_more);

@@ -100,6 +100,8 @@ class RegionApp final : public replica::NodeApp {
   // claim seen yet). Every region that starts the instance claims it; the earliest HLC wins.
   static std::optional<std::uint64_t> event_spawner(const replica::Replica& world,
                                                     region::director::InstanceId instance);
+  // Instances that ended (completed or failed) whose spawner claim this region held then.
+  std::uint64_t events_spawned() const { return events_spawned_; }
 
  private:
   void record_flags(replica::Replica& world);
@@ -116,8 +118,9 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<gateway::RegionHost> host_;
   std::unique_ptr<region::director::Director> director_;
   std::vector<region::director::CellCount> cell_counts_;  // reused every tick
-  std::uint64_t director_ms_ = 0;     // the director's clock: wall ms, never decreasing
-  bool director_clock_held_ = false;  // the wall clock is over a second behind director_ms_
+  std::uint64_t director_ms_ = 0;  // the director's clock: wall ms, never decreasing
+  bool director_clock_held_ = false;
+  std::uint64_t events_spawned_ = 0;  // the wall clock is over a second behind director_ms_
   std::uint64_t tick_ = 0;            // the last tick's number: ticks run
   bool finishing_ = false;
 

@@ -712,6 +712,8 @@ struct RegionNode final : replica::NodeApp {
       lag = std::max(lag, peer.lag_ms);
     f.max_lag_ms = lag;
     f.entries = world.store().entries().size();
+    if (const auto* d = region.director()) f.events_started = d->stats().started;
+    f.events_spawned = region.events_spawned();
     if (f.want_digest.exchange(false)) {
       std::vector<std::uint64_t> flagged;
       for (const auto& [key, value] : world.store().entries()) {

@@ -67,6 +67,9 @@ struct NodeFigures {
   // period behind): a tick on time is neither.
   std::atomic<std::uint64_t> late{0}, skipped{0};
   std::atomic<std::uint64_t> rejected{0}, max_lag_ms{0}, entries{0};
+  // World-event instances this region's director started, and those of them it spawns (its
+  // spawner claim won), counted when they end.
+  std::atomic<std::uint64_t> events_started{0}, events_spawned{0};
   // Ask for the state's digest: set want_digest; the node answers at its next tick by storing
   // the digest and then bumping digest_seq.
   std::atomic<bool> want_digest{false};
