@@ -84,6 +84,27 @@ TEST(ExpectedLoad, ChildrenAreNotMergedBackWhileItHoldsAndMergeAfterItExpires) {
   EXPECT_EQ(p.leaves(), ids({0}));
 }
 
+TEST(ExpectedLoad, AnExpectationBelowSplitLoadStillHoldsASplitTheMeasuredLoadMade) {
+  SpatialPartitioner p(small_world());
+  p.set_load(0, 11);
+  ASSERT_EQ(p.rebalance(1).splits, 1);  // root → 1 (SW) to 4
+  for (CellId c : ids({1, 2, 3, 4}))
+    p.set_load(c, c == 1 ? 11 : 0);
+  ASSERT_EQ(p.rebalance(2).splits, 1);  // SW → 5 to 8
+  // 8 expected over SW: no split (8 ≤ 10), but SW's quarters weigh ceil(2) each, 8 ≥ 5 in all,
+  // although every measured load is 0 — the crowd the split was made for is expected back.
+  ASSERT_EQ(p.expect_load(kSouthWest, 8, 4), ExpectOutcome::kHeld);
+  for (std::uint64_t tick : {3, 4}) {
+    for (CellId c : p.leaves())
+      p.set_load(c, 0);
+    const RebalanceReport r = p.rebalance(tick);
+    EXPECT_EQ(r.splits, 0) << "tick " << tick;
+    EXPECT_EQ(r.merges, 0) << "tick " << tick;
+  }
+  EXPECT_EQ(p.rebalance(5).merges, 1);
+  EXPECT_EQ(p.leaves(), ids({1, 2, 3, 4}));
+}
+
 TEST(ExpectedLoad, AMergeNeverMakesALeafItsShareWouldSplitAgain) {
   // merge_load above split_load: the quarters' effective loads (4 × 4 = 16) are below 20, yet
   // merging them would make a leaf whose share (16) exceeds split_load.
