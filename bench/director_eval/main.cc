@@ -390,6 +390,18 @@ int run(const Options& o) {
         w.name, quantile(ms, 0.5), quantile(ms, 0.99), quantile(ms, 1.0),
         ms.size() - static_cast<std::size_t>(late), ms.size(), splits, ahead, merges, max_leaves);
   }
+  {
+    // Where the cost of a changed tree goes: a tick with a split or merge also re-places the
+    // changed cells' entities and looks at every actor's home (RegionPipeline::regrid()).
+    std::vector<double> changed, steady;
+    for (const TickRecord& t : records)
+      (t.splits + t.merges > 0 ? changed : steady).push_back(t.tick_ms);
+    std::printf(
+        "  ticks with a split or merge: %zu, p50 %.2f ms p99 %.2f ms max %.2f ms; the other %zu: "
+        "p50 %.2f ms p99 %.2f ms max %.2f ms\n",
+        changed.size(), quantile(changed, 0.5), quantile(changed, 0.99), quantile(changed, 1.0),
+        steady.size(), quantile(steady, 0.5), quantile(steady, 0.99), quantile(steady, 1.0));
+  }
   std::printf(
       "  whole run: %llu splits, %llu of them ahead; %llu expectations held by expect_load(), at "
       "most %zu at once\n",
