@@ -79,6 +79,62 @@ void SpatialPartitioner::set_load(CellId leaf, std::uint64_t load) {
   nodes_[leaf].load = load;
 }
 
+namespace {
+
+// The intersection of two rectangles (min > max on an axis where they do not meet), and its area
+// (0 when they do not meet, or meet on an edge only).
+Rect intersect(const Rect& a, const Rect& b) {
+  return Rect{std::max(a.min_x, b.min_x), std::max(a.min_z, b.min_z), std::min(a.max_x, b.max_x),
+              std::min(a.max_z, b.max_z)};
+}
+
+double area_of(const Rect& r) {
+  const double dx = r.max_x - r.min_x, dz = r.max_z - r.min_z;
+  return dx > 0 && dz > 0 ? dx * dz : 0.0;  // also 0 for NaN bounds
+}
+
+}  // namespace
+
+ExpectOutcome SpatialPartitioner::expect_load(const Rect& area, std::uint32_t load,
+                                              std::uint64_t until_tick) {
+  const Rect clipped = intersect(area, options_.world);
+  if (load == 0 || !(area_of(clipped) > 0)) return ExpectOutcome::kIgnored;
+  if (until_tick <= last_tick_) return ExpectOutcome::kExpired;
+  const ExpectedLoad e{clipped, load, until_tick};
+  for (ExpectedLoad& held : expected_) {
+    if (held.area == clipped) {
+      held = e;
+      return ExpectOutcome::kHeld;
+    }
+  }
+  if (expected_.size() < kMaxExpectedLoads) {
+    expected_.push_back(e);
+    return ExpectOutcome::kHeld;
+  }
+  // min_element returns the first of equal ones: the earliest held of those expiring first.
+  auto first = std::min_element(
+      expected_.begin(), expected_.end(),
+      [](const ExpectedLoad& a, const ExpectedLoad& b) { return a.until_tick < b.until_tick; });
+  expected_.erase(first);  // keeps the others in the order they were first held
+  expected_.push_back(e);
+  return ExpectOutcome::kReplaced;
+}
+
+double SpatialPartitioner::expected_share(const Rect& r) const {
+  double share = 0;
+  for (const ExpectedLoad& e : expected_) {
+    const double covered = area_of(intersect(r, e.area));
+    if (covered > 0) share = std::max(share, e.load * (covered / area_of(e.area)));
+  }
+  return share;
+}
+
+std::uint64_t SpatialPartitioner::effective_load(CellId id) const {
+  const Node& n = nodes_[id];
+  if (expected_.empty()) return n.load;
+  return std::max(n.load, static_cast<std::uint64_t>(std::ceil(expected_share(n.bounds))));
+}
+
 void SpatialPartitioner::split(CellId id) {
   const Rect b = nodes_[id].bounds;
   const double mx = (b.min_x + b.max_x) / 2, mz = (b.min_z + b.max_z) / 2;
@@ -137,14 +193,17 @@ void SpatialPartitioner::assign_workers(RebalanceReport& report) {
   std::sort(ls.begin(), ls.end(), [&](CellId a, CellId b) {
     return morton(nodes_[a].bounds) < morton(nodes_[b].bounds);
   });
-  const std::uint64_t total =
-      std::accumulate(ls.begin(), ls.end(), std::uint64_t{0},
-                      [&](std::uint64_t s, CellId c) { return s + nodes_[c].load; });
+  // Effective loads: a worker is given its share of an expected crowd before the crowd arrives.
+  std::vector<std::uint64_t> loads(ls.size());
+  for (std::size_t i = 0; i < ls.size(); ++i)
+    loads[i] = effective_load(ls[i]);
+  const std::uint64_t total = std::accumulate(loads.begin(), loads.end(), std::uint64_t{0});
   worker_loads_.assign(options_.workers, 0);
   // Cut the curve where the running load crosses each worker's share.
   std::uint64_t running = 0;
-  for (CellId c : ls) {
-    const std::uint64_t load = nodes_[c].load;
+  for (std::size_t i = 0; i < ls.size(); ++i) {
+    const CellId c = ls[i];
+    const std::uint64_t load = loads[i];
     const double mid = static_cast<double>(running) + static_cast<double>(load) / 2;
     int w = total == 0 ? 0 : static_cast<int>(mid * options_.workers / static_cast<double>(total));
     w = std::clamp(w, 0, options_.workers - 1);
@@ -158,18 +217,54 @@ void SpatialPartitioner::assign_workers(RebalanceReport& report) {
   report.balance = mean > 0 ? static_cast<double>(max) / mean : 1.0;
 }
 
-RebalanceReport SpatialPartitioner::rebalance() {
+RebalanceReport SpatialPartitioner::rebalance(std::uint64_t tick) {
   RebalanceReport report;
-  // Split hot leaves (those just created are judged next tick, on their real loads).
+  // Expectations whose time is past are not used (those due now are, and are dropped below).
+  std::erase_if(expected_, [&](const ExpectedLoad& e) {
+    const bool gone = e.until_tick < tick;
+    report.expired += gone;
+    return gone;
+  });
+  const auto split_load = static_cast<double>(options_.split_load);
+  // Split hot leaves: those whose measured load exceeds split_load (their children are judged
+  // next tick, on their real loads), and those whose expected share does (a split ahead). Below
+  // either, a child whose own expected share still exceeds split_load splits ahead at once,
+  // breadth first, down to max_depth or the budget of max_splits_ahead.
   std::vector<bool> just_split(nodes_.size(), false);
+  std::vector<CellId> ahead;  // children of splits, to judge by their shares in this rebalance
+  int by_share = 0;           // splits for an expected share: at most max_splits_ahead
+  const auto split_here = [&](CellId id, bool is_ahead) {
+    split(id);
+    if (just_split.size() < nodes_.size()) just_split.resize(nodes_.size(), false);
+    just_split[id] = true;
+    ++report.splits;
+    report.splits_ahead += is_ahead;
+    // The children's shares are known now (their measured loads only next tick), whatever made
+    // their parent split.
+    if (!expected_.empty())
+      ahead.insert(ahead.end(), std::begin(nodes_[id].children), std::end(nodes_[id].children));
+  };
   for (CellId id : leaves()) {
-    if (nodes_[id].load > options_.split_load && nodes_[id].depth < options_.max_depth) {
-      split(id);
-      just_split[id] = true;
-      ++report.splits;
+    if (nodes_[id].depth >= options_.max_depth) continue;
+    if (nodes_[id].load > options_.split_load) {
+      split_here(id, false);
+    } else if (!expected_.empty() && by_share < options_.max_splits_ahead &&
+               expected_share(nodes_[id].bounds) > split_load) {
+      ++by_share;
+      split_here(id, true);
     }
   }
-  // Merge cold sibling quads, bottom-up, one level per rebalance.
+  for (std::size_t i = 0; i < ahead.size() && by_share < options_.max_splits_ahead; ++i) {
+    const CellId id = ahead[i];
+    // Its measured load is its parent's estimate (split()); a reactive split's child may carry
+    // more than split_load of it, and is not counted as split ahead then.
+    if (nodes_[id].depth < options_.max_depth && expected_share(nodes_[id].bounds) > split_load) {
+      ++by_share;
+      split_here(id, nodes_[id].load <= options_.split_load);
+    }
+  }
+  // Merge cold sibling quads, bottom-up, one level per rebalance — judged by effective loads,
+  // and never into a leaf whose expected share would split it again (invariant 4).
   for (CellId id = 0; id < nodes_.size(); ++id) {
     const Node& n = nodes_[id];
     if (!n.alive || n.leaf || (id < just_split.size() && just_split[id])) continue;
@@ -177,14 +272,21 @@ RebalanceReport SpatialPartitioner::rebalance() {
     std::uint64_t load = 0;
     for (CellId c : n.children) {
       all_leaves = all_leaves && nodes_[c].leaf;
-      load += nodes_[c].load;
+      load += effective_load(c);
     }
-    if (all_leaves && load < options_.merge_load) {
+    if (all_leaves && load < options_.merge_load &&
+        (expected_.empty() || !(expected_share(n.bounds) > split_load))) {
       merge(id);
       ++report.merges;
     }
   }
   assign_workers(report);
+  std::erase_if(expected_, [&](const ExpectedLoad& e) {
+    const bool gone = e.until_tick <= tick;
+    report.expired += gone;
+    return gone;
+  });
+  last_tick_ = std::max(last_tick_, tick);
   return report;
 }
 

@@ -533,8 +533,10 @@ std::vector<Outcome> RegionPipeline::tick(std::uint64_t tick) {
     partition_.set_load(id, c->own.size() + c->processed + c->resolved);
     before.emplace_hint(before.end(), id, partition_.bounds(id));
   }
-  stats_.last_rebalance = partition_.rebalance();
+  stats_.last_rebalance = partition_.rebalance(tick);
   stats_.splits += static_cast<std::uint64_t>(stats_.last_rebalance.splits);
+  stats_.splits_ahead += static_cast<std::uint64_t>(stats_.last_rebalance.splits_ahead);
+  stats_.expectations_held = partition_.expected_loads().size();
   stats_.merges += static_cast<std::uint64_t>(stats_.last_rebalance.merges);
   if (stats_.last_rebalance.splits > 0 || stats_.last_rebalance.merges > 0) regrid(before);
   rehome_queues();
@@ -671,6 +673,15 @@ void RegionPipeline::set_rules(PriorityRules rules) {
   priority_ = std::move(rules);
   for (auto& [id, c] : cells_)
     c->queue.set_rules(priority_);
+}
+
+ExpectOutcome RegionPipeline::expect_load(const Rect& area, std::uint32_t load,
+                                          std::uint64_t until_tick) {
+  // Only recorded here: the tree changes at the next tick's rebalance, where regrid() re-places
+  // the entities of the leaves that changed, as after any split.
+  const ExpectOutcome out = partition_.expect_load(area, load, until_tick);
+  stats_.expectations_held = partition_.expected_loads().size();
+  return out;
 }
 
 std::vector<crdt::EntityId> RegionPipeline::within(double x, double z, double r) const {

@@ -87,8 +87,12 @@ struct PipelineStats {
   std::uint64_t handovers = 0;  // actors moved to another cell's queue
   std::uint64_t forwarded = 0;  // interactions resolved by the target's cell
   std::uint64_t splits = 0, merges = 0;
-  std::uint64_t regrids = 0;       // re-placements of changed cells after the tree changed
-  std::uint64_t remote_moves = 0;  // positions written outside this pipeline (peers, spawns)
+  // Of `splits`: made ahead, for an expected load (expect_load()) on a leaf whose measured load
+  // was at most split_load, i.e. that the reactive partitioner would not have split then.
+  std::uint64_t splits_ahead = 0;
+  std::size_t expectations_held = 0;  // expected loads held by the partition now
+  std::uint64_t regrids = 0;          // re-placements of changed cells after the tree changed
+  std::uint64_t remote_moves = 0;     // positions written outside this pipeline (peers, spawns)
   RebalanceReport last_rebalance;
   TickPhases last_phases;
   std::uint64_t overruns = 0;  // ticks that took longer than the tick period
@@ -153,6 +157,13 @@ class RegionPipeline {
   // Replaces the priority rules of every cell from the next tick on. REQUIRES: between ticks.
   void set_rules(PriorityRules rules);
   const PriorityRules& rules() const { return priority_; }
+
+  // Expects `load` (entities + actions per tick, the partition's unit) over `area` through the
+  // rebalance ending tick `until_tick`: from the end of the next tick on, the partition splits
+  // the area and assigns workers as if it carried that load, and does not merge it back until
+  // the expectation expires (SpatialPartitioner::expect_load() says which ones are held).
+  // REQUIRES: between ticks.
+  ExpectOutcome expect_load(const Rect& area, std::uint32_t load, std::uint64_t until_tick);
 
   // Entities (local or remote) standing within r of (x, z), sorted by id.
   std::vector<crdt::EntityId> within(double x, double z, double r) const;

@@ -19,15 +19,23 @@
 // period), and the splits before and after each surge. Deterministic given the seed, whatever
 // --workers, except the times.
 //
-// Not here (issue #17 asks for it): the same day with prediction on, splitting ahead of a
-// forecast surge. The partitioner is private to RegionPipeline, so that needs a pipeline call as
-// well as a partitioner one (docs/benchmarks.md, "Director load forecasts").
+// --proactive (issue #17: prediction used proactively, against reacting to measured load only):
+// once a simulated second, every grid area whose 10-s players forecast exceeds its current
+// players by more than max(kMarginPlayers, kMarginShare × current) is expected to carry its
+// forecast load (players + actions/s × the tick period: the partitioner's unit, entities +
+// actions per tick) for the next 10 s (RegionPipeline::expect_load()); and when the boss is
+// registered (20 s ahead), its square is expected to carry the boss series' forecast for the
+// boss's start until the boss ends. The partitioner then splits those areas and rebalances the
+// workers before the players arrive, and holds the split until the expectation expires. The
+// crowd's own square is not used: only the bench knows where the crowd goes. Printed beside the
+// rest: splits made ahead (of leaves whose measured load was at most split_load).
 //
 // Rerun (release tree):
 //   cmake -S . -B build/rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF
 //     -DWORLDLINE_BENCH=ON && cmake --build build/rel --target director_eval  (one line)
 //   build/rel/bench/director_eval [--seed 1] [--day 90] [--players 2000] [--workers 2]
 //     [--grid 4] [--split-load 80] [--merge-load 20] [--alpha 0.5] [--beta 0.2] [--csv FILE]
+//     [--proactive]
 //   (--csv: per second, the boss's, the crowd's and every grid area's actuals and forecasts)
 #include <algorithm>
 #include <chrono>
@@ -52,6 +60,12 @@ namespace director = region::director;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::uint64_t kStartMs = 1'000'000;  // the day starts at second 1000 of the clock
+// --proactive: an area's 10-s forecast must exceed its current players by more than both of
+// these to be expected. 5 players: below that the forecast's noise in a near-empty area (a few
+// players walking in and out) would pre-split areas for nothing; 20 %: the sinusoid alone raises
+// an area's players by up to ~10 % in 10 s at its steepest, which reactive splitting handles.
+constexpr double kMarginPlayers = 5, kMarginShare = 0.2;
+constexpr std::uint64_t kExpectTicks = 200;  // 10 s at 20 Hz: the forecast's horizon
 
 class DiscardingJournal final : public replica::Journal {
  public:
@@ -66,6 +80,7 @@ struct Options {
   std::uint32_t split_load = 80, merge_load = 20;
   double alpha = 0.5, beta = 0.2;  // HoltOptions' defaults
   std::string csv;
+  bool proactive = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -99,11 +114,13 @@ Options parse(int argc, char** argv) {
       o.beta = std::stod(next());
     } else if (arg == "--csv") {
       o.csv = next();
+    } else if (arg == "--proactive") {
+      o.proactive = true;
     } else {
       std::fprintf(stderr,
                    "usage: director_eval [--seed N] [--day S] [--players N] [--workers N] "
                    "[--grid N] [--split-load N] [--merge-load N] [--alpha A] [--beta B] "
-                   "[--csv FILE]\n");
+                   "[--csv FILE] [--proactive]\n");
       std::exit(2);
     }
   }
@@ -124,6 +141,7 @@ double quantile(std::vector<double> v, double q) {
 struct TickRecord {
   double t_s = 0, tick_ms = 0;
   int splits = 0, merges = 0, leaves = 0;
+  int splits_ahead = 0;  // of `splits`
   std::size_t actions = 0;
 };
 
@@ -191,6 +209,8 @@ int run(const Options& o) {
   std::vector<director::CellCount> counts;
   const auto wall_start = Clock::now();
   std::uint64_t submitted = 0, rejected_at_ingress = 0, refused = 0;
+  std::uint64_t expect_calls = 0;  // --proactive: expect_load() calls that were held
+  std::size_t expectations_max = 0;
   for (std::uint64_t tick = 1; tick <= ticks; ++tick) {
     const std::uint64_t now = wall.now_ms();
     const double t_s = static_cast<double>(now - kStartMs) / 1000;
@@ -235,15 +255,45 @@ int run(const Options& o) {
       }
       std::fill(truth_sum.begin(), truth_sum.end(), 0);
       ticks_in_period = 0;
-      if (s == boss_announce_s)
+      if (s == boss_announce_s) {
         forecasts.expect_boss(s, so.boss_at_s(), so.boss_for_s, so.boss_draw);
+        if (o.proactive) {
+          // The boss's square, from now until the boss ends, at the load the boss series
+          // forecasts for its start (the known effect included).
+          const AreaSeries& b = forecasts.named("boss");
+          const double ahead = so.boss_at_s() - s;
+          const double load =
+              b.forecast[0].forecast(ahead) + b.forecast[1].forecast(ahead) * kTickMs / 1000;
+          const auto end_tick =
+              static_cast<std::uint64_t>((so.boss_at_s() + so.boss_for_s) * 1000 / kTickMs);
+          expect_calls += pipeline.expect_load(std::get<region::Rect>(b.area),
+                                               static_cast<std::uint32_t>(std::lround(load)),
+                                               end_tick) != region::ExpectOutcome::kIgnored;
+        }
+      }
+      if (o.proactive && s >= 0 &&
+          static_cast<std::size_t>(s) < forecasts.series()[0].made10[0].size()) {
+        const auto i = static_cast<std::size_t>(s);
+        for (const AreaSeries& a : forecasts.series()) {
+          if (!a.grid) continue;
+          const double current = a.actual[0][i].value_or(0), coming = a.made10[0][i];
+          if (coming - current <= std::max(kMarginPlayers, kMarginShare * current)) continue;
+          const double load = coming + a.made10[1][i] * kTickMs / 1000;
+          expect_calls +=
+              pipeline.expect_load(std::get<region::Rect>(a.area),
+                                   static_cast<std::uint32_t>(std::lround(load)),
+                                   tick + kExpectTicks) != region::ExpectOutcome::kIgnored;
+        }
+      }
+      expectations_max = std::max(expectations_max, pipeline.stats().expectations_held);
     }
     const std::vector<int> truth = scenario.online_per_area(o.grid);
     for (std::size_t a = 0; a < truth.size(); ++a)
       truth_sum[a] += truth[a];
     ++ticks_in_period;
     records.push_back(TickRecord{t_s, tick_ms, r.splits, r.merges,
-                                 static_cast<int>(pipeline.partition().leaves().size()), actions});
+                                 static_cast<int>(pipeline.partition().leaves().size()),
+                                 r.splits_ahead, actions});
   }
   const double wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
 
@@ -261,9 +311,10 @@ int run(const Options& o) {
 
   std::printf(
       "director_eval: seed %llu, day %.0f s = %llu ticks at 20 Hz, %d accounts, %d workers, "
-      "split/merge load %u/%u\n",
+      "split/merge load %u/%u, %s\n",
       static_cast<unsigned long long>(so.seed), so.day_s, static_cast<unsigned long long>(ticks),
-      so.players, o.workers, o.split_load, o.merge_load);
+      so.players, o.workers, o.split_load, o.merge_load,
+      o.proactive ? "proactive (expected loads from the forecasts)" : "reactive (measured loads)");
   std::printf(
       "  online %.0f %% → %.0f %% → %.0f %% (peak %d); %llu logins, %llu logouts; %llu "
       "actions submitted (%llu moves, %llu attacks, %llu emotes), %llu rejected at ingress, %llu "
@@ -323,38 +374,76 @@ int run(const Options& o) {
   std::printf("\ntick (steady clock around RegionPipeline::tick(); late: > %.0f ms):\n", kTickMs);
   for (const Window& w : {whole, boss, crowd, dispersal}) {
     std::vector<double> ms;
-    int late = 0, splits = 0, merges = 0, max_leaves = 0;
+    int late = 0, splits = 0, merges = 0, max_leaves = 0, ahead = 0;
     for (const TickRecord& t : records) {
       if (t.t_s < w.from_s || t.t_s >= w.to_s) continue;
       ms.push_back(t.tick_ms);
       late += t.tick_ms > kTickMs;
       splits += t.splits;
+      ahead += t.splits_ahead;
       merges += t.merges;
       max_leaves = std::max(max_leaves, t.leaves);
     }
     std::printf(
-        "  %-6s p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  on time %zu of %zu  splits %d  merges "
-        "%d  leaves ≤ %d\n",
+        "  %-6s p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  on time %zu of %zu  splits %d (ahead "
+        "%d)  merges %d  leaves ≤ %d\n",
         w.name, quantile(ms, 0.5), quantile(ms, 0.99), quantile(ms, 1.0),
-        ms.size() - static_cast<std::size_t>(late), ms.size(), splits, merges, max_leaves);
+        ms.size() - static_cast<std::size_t>(late), ms.size(), splits, ahead, merges, max_leaves);
   }
+  {
+    // Where the cost of a changed tree goes: a tick with a split or merge also re-places the
+    // changed cells' entities and looks at every actor's home (RegionPipeline::regrid()).
+    std::vector<double> changed, steady;
+    for (const TickRecord& t : records)
+      (t.splits + t.merges > 0 ? changed : steady).push_back(t.tick_ms);
+    std::printf(
+        "  ticks with a split or merge: %zu, p50 %.2f ms p99 %.2f ms max %.2f ms; the other %zu: "
+        "p50 %.2f ms p99 %.2f ms max %.2f ms\n",
+        changed.size(), quantile(changed, 0.5), quantile(changed, 0.99), quantile(changed, 1.0),
+        steady.size(), quantile(steady, 0.5), quantile(steady, 0.99), quantile(steady, 1.0));
+  }
+  std::printf(
+      "  whole run: %llu splits, %llu of them ahead; %llu expectations held by expect_load(), at "
+      "most %zu at once\n",
+      static_cast<unsigned long long>(pipeline.stats().splits),
+      static_cast<unsigned long long>(pipeline.stats().splits_ahead),
+      static_cast<unsigned long long>(expect_calls), expectations_max);
   // The reactive partitioner at each surge: splits before and after players set out (the boss's
   // 3 s before its start, the crowd's at its onset), and the worst tick of the 10 s after.
   for (const auto& [name, onset] :
        {std::pair<const char*, double>{"boss", so.boss_at_s() - 3}, {"crowd", so.crowd_at_s()}}) {
-    int before = 0, after = 0;
+    int before = 0, after = 0, before_ahead = 0, after_ahead = 0;
     double worst = 0;
     for (const TickRecord& t : records) {
-      if (t.t_s >= onset - 10 && t.t_s < onset) before += t.splits;
+      if (t.t_s >= onset - 10 && t.t_s < onset) {
+        before += t.splits;
+        before_ahead += t.splits_ahead;
+      }
       if (t.t_s >= onset && t.t_s < onset + 10) {
         after += t.splits;
+        after_ahead += t.splits_ahead;
         worst = std::max(worst, t.tick_ms);
       }
     }
     std::printf(
-        "  %-5s surge (players set out at %.0f s): splits in the 10 s before %d, in the 10 s "
-        "after %d; worst tick of those 10 s %.2f ms (%.0f %% of the period)\n",
-        name, onset, before, after, worst, 100 * worst / kTickMs);
+        "  %-5s surge (players set out at %.0f s): splits in the 10 s before %d (ahead %d), in "
+        "the 10 s after %d (ahead %d); worst tick of those 10 s %.2f ms (%.0f %% of the "
+        "period)\n",
+        name, onset, before, before_ahead, after, after_ahead, worst, 100 * worst / kTickMs);
+  }
+  {
+    // --proactive splits the boss's square when the boss is registered, before the 10 s above.
+    int splits = 0, ahead = 0;
+    for (const TickRecord& t : records) {
+      if (t.t_s >= boss_announce_s && t.t_s < so.boss_at_s() - 3) {
+        splits += t.splits;
+        ahead += t.splits_ahead;
+      }
+    }
+    std::printf(
+        "  boss: splits from its registration at %d s to its players setting out: %d "
+        "(ahead %d)\n",
+        boss_announce_s, splits, ahead);
   }
 
   if (!o.csv.empty()) {
@@ -378,9 +467,9 @@ int run(const Options& o) {
   }
   std::printf(
       "\nrerun: build/rel/bench/director_eval --seed %llu --day %.0f --players %d --workers "
-      "%d --grid %d --split-load %u --merge-load %u --alpha %g --beta %g\n",
+      "%d --grid %d --split-load %u --merge-load %u --alpha %g --beta %g%s\n",
       static_cast<unsigned long long>(so.seed), so.day_s, so.players, o.workers, o.grid,
-      o.split_load, o.merge_load, o.alpha, o.beta);
+      o.split_load, o.merge_load, o.alpha, o.beta, o.proactive ? " --proactive" : "");
   return 0;
 }
 
