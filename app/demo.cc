@@ -243,7 +243,8 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
     out << (i ? "," : "") << " " << kRegions[i] << " started " << figures[i].events_started
         << " (spawned " << figures[i].events_spawned << ")";
   }
-  out << " — each instance is claimed by every region that starts it, and spawned by one\n";
+  out << " — every region that starts an instance claims it; spawned counts the ended ones "
+         "whose claim it held\n";
   // Flags are replicated: every region holds them all; the first region's list is the world's.
   std::vector<std::uint64_t> flagged;
   {

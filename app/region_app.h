@@ -118,9 +118,9 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<gateway::RegionHost> host_;
   std::unique_ptr<region::director::Director> director_;
   std::vector<region::director::CellCount> cell_counts_;  // reused every tick
-  std::uint64_t director_ms_ = 0;  // the director's clock: wall ms, never decreasing
-  bool director_clock_held_ = false;
-  std::uint64_t events_spawned_ = 0;  // the wall clock is over a second behind director_ms_
+  std::uint64_t director_ms_ = 0;     // the director's clock: wall ms, never decreasing
+  bool director_clock_held_ = false;  // the wall clock is over a second behind director_ms_
+  std::uint64_t events_spawned_ = 0;  // ended instances whose claim it held then
   std::uint64_t tick_ = 0;            // the last tick's number: ticks run
   bool finishing_ = false;
 

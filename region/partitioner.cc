@@ -233,8 +233,13 @@ RebalanceReport SpatialPartitioner::rebalance(std::uint64_t tick) {
   std::vector<bool> just_split(nodes_.size(), false);
   std::vector<CellId> ahead;  // children of splits, to judge by their shares in this rebalance
   int by_share = 0;           // splits for an expected share: at most max_splits_ahead
+  std::size_t leaf_count = leaves().size();
+  const auto may_split_ahead = [&] {
+    return by_share < options_.max_splits_ahead && leaf_count + 3 <= options_.max_leaves_ahead;
+  };
   const auto split_here = [&](CellId id, bool is_ahead) {
     split(id);
+    leaf_count += 3;
     if (just_split.size() < nodes_.size()) just_split.resize(nodes_.size(), false);
     just_split[id] = true;
     ++report.splits;
@@ -248,13 +253,13 @@ RebalanceReport SpatialPartitioner::rebalance(std::uint64_t tick) {
     if (nodes_[id].depth >= options_.max_depth) continue;
     if (nodes_[id].load > options_.split_load) {
       split_here(id, false);
-    } else if (!expected_.empty() && by_share < options_.max_splits_ahead &&
+    } else if (!expected_.empty() && may_split_ahead() &&
                expected_share(nodes_[id].bounds) > split_load) {
       ++by_share;
       split_here(id, true);
     }
   }
-  for (std::size_t i = 0; i < ahead.size() && by_share < options_.max_splits_ahead; ++i) {
+  for (std::size_t i = 0; i < ahead.size() && may_split_ahead(); ++i) {
     const CellId id = ahead[i];
     // Its measured load is its parent's estimate (split()); a reactive split's child may carry
     // more than split_load of it, and is not counted as split ahead then.

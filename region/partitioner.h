@@ -22,7 +22,8 @@
 //  4. a merge never makes a leaf whose expected share exceeds split_load (it would split straight
 //     back), so no split ahead is undone while its expectation holds;
 //  5. after rebalance(), every leaf whose expected share exceeds split_load is at max_depth,
-//     unless that rebalance used up its max_splits_ahead (the rest follow at the next ones).
+//     unless that rebalance used up its max_splits_ahead (the rest follow at the next ones) or the
+//     tree holds max_leaves_ahead leaves (an expectation never grows it past that).
 #pragma once
 
 #include <cstddef>
@@ -50,9 +51,12 @@ struct PartitionOptions {
   int max_depth = 10;
   int workers = 2;
   // Splits an expectation alone may cause in one rebalance (breadth first, so a cut-off leaves
-  // the area evenly split one level short): bounds the tick that absorbs a large expectation, and
-  // the leaves an absurd one could make, at 3 × this many.
+  // the area evenly split one level short): bounds the tick that absorbs a large expectation.
   int max_splits_ahead = 256;
+  // No split ahead once the tree has this many leaves: an absurd expectation (a huge load over
+  // the whole world) stops here instead of growing the tree to max_depth, 4^10 leaves. Splits for
+  // a measured load are not bound by it.
+  std::size_t max_leaves_ahead = 4096;
 };
 
 // An area expected to carry `load` (entities + actions per tick, the unit of set_load) until the

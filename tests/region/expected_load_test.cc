@@ -191,6 +191,20 @@ TEST(ExpectedLoad, SplitsAheadStopAtMaxDepthAndSpreadOverRebalancesBeyondTheirBu
   EXPECT_EQ(budget.leaves().size(), 67u);
 }
 
+// Found by review: the per-rebalance budget alone let an absurd expectation (the largest load
+// over the whole world) grow the tree by up to 768 leaves a tick, towards 4^max_depth.
+TEST(ExpectedLoad, AnAbsurdExpectationStopsAtMaxLeavesAhead) {
+  PartitionOptions o = small_world();
+  o.max_depth = 10;
+  o.max_leaves_ahead = 100;
+  SpatialPartitioner p(o);
+  ASSERT_EQ(p.expect_load(Rect{0, 0, 100, 100}, 4'000'000'000u, 1000), ExpectOutcome::kHeld);
+  for (std::uint64_t t = 1; t <= 20; ++t)
+    (void)p.rebalance(t);
+  // Breadth first, 3 leaves a split: 1 + 3 · 33 = 100 leaves, and no split past that.
+  EXPECT_EQ(p.leaves().size(), 100u);
+}
+
 TEST(ExpectedLoad, AtMost64AreHeldAndANewAreaReplacesTheOneExpiringFirst) {
   SpatialPartitioner p(small_world());
   const auto strip = [](int i) { return Rect{i * 1.0, 0, i + 1.0, 1}; };
