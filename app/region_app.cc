@@ -133,8 +133,9 @@ void RegionApp::direct(replica::Replica& world) {
   }
   director_clock_held_ = wall + 1000 < director_ms_;
   director_ms_ = std::max(director_ms_, wall);
+  pipeline_->cell_loads(cell_loads_);
   cell_counts_.clear();
-  for (const region::CellReport& c : pipeline_->cells()) {
+  for (const region::CellLoad& c : cell_loads_) {
     cell_counts_.push_back(region::director::CellCount{
         c.cell, pipeline_->partition().bounds(c.cell), static_cast<std::uint32_t>(c.entities),
         static_cast<std::uint32_t>(c.processed_last_tick)});

@@ -117,6 +117,7 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
   std::unique_ptr<region::director::Director> director_;
+  std::vector<region::CellLoad> cell_loads_;              // reused every tick
   std::vector<region::director::CellCount> cell_counts_;  // reused every tick
   std::uint64_t director_ms_ = 0;     // the director's clock: wall ms, never decreasing
   bool director_clock_held_ = false;  // the wall clock is over a second behind director_ms_

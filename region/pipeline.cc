@@ -768,6 +768,12 @@ std::vector<CellReport> RegionPipeline::cells() const {
   return out;
 }
 
+void RegionPipeline::cell_loads(std::vector<CellLoad>& out) const {
+  out.clear();
+  for (const auto& [id, c] : cells_)
+    out.push_back(CellLoad{id, c->own.size(), c->processed});
+}
+
 void RegionPipeline::add_queue_stats(QueueStats& into, const QueueStats& s) {
   auto add = [](std::vector<std::uint64_t>& to, const std::vector<std::uint64_t>& from) {
     if (to.size() < from.size()) to.resize(from.size(), 0);

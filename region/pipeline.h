@@ -111,6 +111,13 @@ struct CellReport {
   std::uint64_t processed_last_tick = 0;
 };
 
+// One cell's load as the director samples it every tick (RegionPipeline::cell_loads).
+struct CellLoad {
+  CellId cell = 0;
+  std::size_t entities = 0;  // standing in it
+  std::uint64_t processed_last_tick = 0;
+};
+
 // One action as handed to RegionPipeline::submit_all().
 struct Submission {
   int raw_kind = 0;  // checked: an unknown kind is refused
@@ -181,6 +188,9 @@ class RegionPipeline {
   const PipelineStats& stats() const { return stats_; }
   const Ingress& ingress() const { return ingress_; }
   std::vector<CellReport> cells() const;
+  // The leaves' entities and last-tick actions into `out` (cleared first): cells() without its
+  // per-cell ghost scan and queue sizes, cheap enough for every tick.
+  void cell_loads(std::vector<CellLoad>& out) const;
   QueueStats queue_stats() const;  // summed over cells
   int workers() const { return workers_.size(); }
 

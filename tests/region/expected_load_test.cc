@@ -322,6 +322,19 @@ TEST_F(ExpectedLoadPipelineTest, AnExpectationSplitsAheadHoldsAndMergesAfterItEx
   EXPECT_EQ(pipeline.stats().splits, 2u);
   EXPECT_EQ(pipeline.stats().splits_ahead, 2u);
   EXPECT_EQ(pipeline.cells().size(), 7u);
+  // cell_loads (what the director samples every tick) is cells() without the ghost scan.
+  std::vector<CellLoad> loads;
+  pipeline.cell_loads(loads);
+  const std::vector<CellReport> reports = pipeline.cells();
+  ASSERT_EQ(loads.size(), reports.size());
+  std::size_t entities = 0;
+  for (std::size_t i = 0; i < loads.size(); ++i) {
+    EXPECT_EQ(loads[i].cell, reports[i].cell);
+    EXPECT_EQ(loads[i].entities, reports[i].entities);
+    EXPECT_EQ(loads[i].processed_last_tick, reports[i].processed_last_tick);
+    entities += loads[i].entities;
+  }
+  EXPECT_EQ(entities, 1u);  // the one player, in one leaf
   ASSERT_TRUE(pipeline.cell_of_entity(1).has_value());
   EXPECT_EQ(pipeline.partition().bounds(*pipeline.cell_of_entity(1)), (Rect{50, 50, 100, 100}));
   pipeline.tick(2);
