@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -205,57 +206,49 @@ void director_metrics(PromText& p, const director::Director& d, const replica::R
           here);
   p.gauge("worldline_events_deployed", "World-event definitions deployed.",
           d.catalog().events.size());
-  // Per square of the forecast grid: the newest sample and the forecasts at the tracked
-  // horizons; the error pooled over the squares, per horizon.
-  bool first = true;
-  for (const director::ForecastArea& f : d.forecasts()) {
-    const std::string area =
-        PromText::label("area", std::to_string(f.gx) + "," + std::to_string(f.gz));
-    if (first) {
-      p.gauge("worldline_density_entities",
-              "Entities in a square of the forecast grid, newest sample: players (offline ones "
-              "included) and items, the load the partitioner sees.",
-              f.last_players, area);
-    } else {
-      p.more("worldline_density_entities", f.last_players, area);
-    }
-    first = false;
-  }
-  first = true;
-  for (const director::ForecastArea& f : d.forecasts()) {
-    const std::string area =
-        PromText::label("area", std::to_string(f.gx) + "," + std::to_string(f.gz));
-    if (first) {
-      p.gauge("worldline_density_actions_per_second",
-              "Actions/s in a square of the forecast grid (newest sample).", f.last_actions_per_s,
-              area);
-    } else {
-      p.more("worldline_density_actions_per_second", f.last_actions_per_s, area);
-    }
-    first = false;
-  }
-  first = true;
-  for (const director::ForecastArea& f : d.forecasts()) {
-    for (const director::HorizonError& h : f.players.errors()) {
-      const std::string labels =
-          PromText::label("area", std::to_string(f.gx) + "," + std::to_string(f.gz)) + "," +
-          PromText::label("horizon_s", std::to_string(static_cast<int>(h.horizon_s)));
-      const double v = f.players.forecast(h.horizon_s);
-      if (first) {
-        p.gauge("worldline_forecast_entities", "Entities forecast in a square, horizon_s ahead.", v,
-                labels);
+  // One family whose samples are (labels, value) pairs; a family with no sample is left out.
+  using Samples = std::vector<std::pair<std::string, double>>;
+  auto family = [&p](const std::string& name, const std::string& help, bool counter,
+                     const Samples& samples) {
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      const auto& [labels, v] = samples[i];
+      if (i > 0) {
+        p.more(name, v, labels);
+      } else if (counter) {
+        p.counter(name, help, v, labels);
       } else {
-        p.more("worldline_forecast_entities", v, labels);
+        p.gauge(name, help, v, labels);
       }
-      first = false;
     }
+  };
+  auto horizon = [](double h) {
+    return PromText::label("horizon_s", std::to_string(static_cast<int>(h)));
+  };
+  // Per square of the forecast grid: the newest sample and the forecasts at the tracked
+  // horizons.
+  Samples entities, actions, forecast;
+  for (const director::ForecastArea& f : d.forecasts()) {
+    const std::string area =
+        PromText::label("area", std::to_string(f.gx) + "," + std::to_string(f.gz));
+    entities.emplace_back(area, f.last_players);
+    actions.emplace_back(area, f.last_actions_per_s);
+    for (const director::HorizonError& h : f.players.errors())
+      forecast.emplace_back(area + "," + horizon(h.horizon_s), f.players.forecast(h.horizon_s));
   }
+  family("worldline_density_entities",
+         "Entities in a square of the forecast grid, newest sample: players (offline ones "
+         "included) and items, the load the partitioner sees.",
+         false, entities);
+  family("worldline_density_actions_per_second",
+         "Actions/s in a square of the forecast grid (newest sample).", false, actions);
+  family("worldline_forecast_entities", "Entities forecast in a square, horizon_s ahead.", false,
+         forecast);
   // The error pooled over the squares since the node started, per horizon: Σ scored absolute
-  // percentage errors / Σ scored. A horizon with nothing scored yet has no sample (0 would read as
-  // a perfect forecast).
+  // percentage errors / Σ scored. A horizon with nothing scored yet has no MAPE sample (0 would
+  // read as a perfect forecast).
   if (d.forecasts().empty()) return;
   const auto& horizons = d.forecasts().front().players.errors();
-  bool mape_first = true;
+  Samples mape, scored_total;
   for (std::size_t k = 0; k < horizons.size(); ++k) {
     double sum = 0;
     std::uint64_t scored = 0;
@@ -263,34 +256,17 @@ void director_metrics(PromText& p, const director::Director& d, const replica::R
       sum += f.players.errors()[k].sum_ape;
       scored += f.players.errors()[k].scored;
     }
-    if (scored == 0) continue;
-    const std::string label =
-        PromText::label("horizon_s", std::to_string(static_cast<int>(horizons[k].horizon_s)));
-    const double mape = 100 * sum / static_cast<double>(scored);
-    if (mape_first) {
-      p.gauge("worldline_forecast_entities_mape_percent",
-              "Mean absolute percentage error of the entity forecasts since the node started, "
-              "pooled over the squares (actuals below 1 not scored).",
-              mape, label);
-    } else {
-      p.more("worldline_forecast_entities_mape_percent", mape, label);
-    }
-    mape_first = false;
+    const std::string label = horizon(horizons[k].horizon_s);
+    if (scored > 0) mape.emplace_back(label, 100 * sum / static_cast<double>(scored));
+    scored_total.emplace_back(label, static_cast<double>(scored));
   }
-  for (std::size_t k = 0; k < horizons.size(); ++k) {
-    std::uint64_t scored = 0;
-    for (const director::ForecastArea& f : d.forecasts())
-      scored += f.players.errors()[k].scored;
-    const std::string label =
-        PromText::label("horizon_s", std::to_string(static_cast<int>(horizons[k].horizon_s)));
-    if (k == 0) {
-      p.counter("worldline_forecast_entities_scored_total",
-                "Entity forecasts scored against their actual, pooled over the squares.", scored,
-                label);
-    } else {
-      p.more("worldline_forecast_entities_scored_total", scored, label);
-    }
-  }
+  family("worldline_forecast_entities_mape_percent",
+         "Mean absolute percentage error of the entity forecasts since the node started, pooled "
+         "over the squares (actuals below 1 not scored).",
+         false, mape);
+  family("worldline_forecast_entities_scored_total",
+         "Entity forecasts scored against their actual, pooled over the squares.", true,
+         scored_total);
 }
 
 }  // namespace worldline::app

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -78,6 +79,37 @@ void write(const std::filesystem::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;
 }
 
+// A region node run by run_region_node in a thread, from a config's text, until destroyed.
+class LiveNode {
+ public:
+  explicit LiveNode(const std::string& toml) {
+    auto parsed = parse_region_node_config(toml, "world_events_test");
+    EXPECT_TRUE(parsed.ok()) << parsed.error().message;
+    if (!parsed.ok()) return;
+    config_ = std::move(parsed).value();
+    run_.status_interval_ms = 0;
+    run_.stop = &stop_;
+    run_.on_listening = [this](std::uint16_t port) { port_.set_value(port); };
+    thread_ = std::thread([this] { (void)run_region_node(config_, run_); });
+    auto port = port_.get_future();
+    if (port.wait_for(std::chrono::seconds(30)) == std::future_status::ready) {
+      target = "127.0.0.1:" + std::to_string(port.get());
+    }
+  }
+  ~LiveNode() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string target;  // empty: it did not start
+
+ private:
+  RegionNodeConfig config_;
+  RegionNodeRun run_;
+  std::atomic<bool> stop_{false};
+  std::promise<std::uint16_t> port_;
+  std::thread thread_;
+};
+
 class WorldEventsNode : public ::testing::Test {
  protected:
   // The [director] section of the node's config, after its `events` line.
@@ -96,20 +128,12 @@ class WorldEventsNode : public ::testing::Test {
                              "[gateway]\nlisten = \"127.0.0.1:0\"\ntoken_secret = \"" +
                              kSecret + "\"\n[director]\nevents = \"" +
                              (dir_ / "events.toml").string() + "\"\n" + director_extra();
-    auto parsed = parse_region_node_config(toml, "world_events_test");
-    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-    config_ = std::move(parsed).value();
-    run_.status_interval_ms = 0;
-    run_.stop = &stop_;
-    run_.on_listening = [this](std::uint16_t port) { port_.set_value(port); };
-    thread_ = std::thread([this] { (void)run_region_node(config_, run_); });
-    auto port = port_.get_future();
-    ASSERT_EQ(port.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-    target_ = "127.0.0.1:" + std::to_string(port.get());
+    node_ = std::make_unique<LiveNode>(toml);
+    target_ = node_->target;
+    ASSERT_FALSE(target_.empty()) << "the node did not start";
   }
   void TearDown() override {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
+    node_.reset();
     std::filesystem::remove_all(dir_);
   }
 
@@ -120,11 +144,7 @@ class WorldEventsNode : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  RegionNodeConfig config_;
-  RegionNodeRun run_;
-  std::atomic<bool> stop_{false};
-  std::promise<std::uint16_t> port_;
-  std::thread thread_;
+  std::unique_ptr<LiveNode> node_;
   std::string target_;
   const std::string admin_ = token(1, "admin");
 };
@@ -284,44 +304,18 @@ TEST_F(WorldEventsNode, TheCommandChecksAFileBeforeItSendsIt) {
   EXPECT_EQ(err3.str().rfind("HTTP 409: ", 0), 0u) << err3.str();
 }
 
-// A region node of a two-region cluster, run in a thread until destroyed.
-class ClusterNode {
- public:
-  ClusterNode(int id, const std::filesystem::path& dir, const std::filesystem::path& events) {
-    const int rpc = 7470 + id, peer = id == 1 ? 2 : 1;
-    const std::string toml =
-        "[replica]\nid = " + std::to_string(id) + "\nlisten = \"127.0.0.1:" + std::to_string(rpc) +
-        "\"\ndata_dir = \"" + (dir / ("data" + std::to_string(id))).string() +
-        "\"\nsecret = \"world events cluster secret\"\n[[replica.peers]]\nid = " +
-        std::to_string(peer) + "\naddress = \"127.0.0.1:" + std::to_string(7470 + peer) +
-        "\"\n[region]\nname = \"r" + std::to_string(id) +
-        "\"\ntick_hz = 20\nworkers = 1\n[gateway]\nlisten = \"127.0.0.1:0\"\ntoken_secret = \"" +
-        kSecret + "\"\n[director]\nevents = \"" + events.string() + "\"\n";
-    auto parsed = parse_region_node_config(toml, "cluster node");
-    EXPECT_TRUE(parsed.ok()) << parsed.error().message;
-    config_ = std::move(parsed).value();
-    run_.status_interval_ms = 0;
-    run_.stop = &stop_;
-    run_.on_listening = [this](std::uint16_t port) { port_.set_value(port); };
-    thread_ = std::thread([this] { (void)run_region_node(config_, run_); });
-    auto port = port_.get_future();
-    if (port.wait_for(std::chrono::seconds(30)) == std::future_status::ready) {
-      target = "127.0.0.1:" + std::to_string(port.get());
-    }
-  }
-  ~ClusterNode() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::string target;  // empty: it did not start
-
- private:
-  RegionNodeConfig config_;
-  RegionNodeRun run_;
-  std::atomic<bool> stop_{false};
-  std::promise<std::uint16_t> port_;
-  std::thread thread_;
-};
+// The config of region `id` (1 or 2) of a two-region cluster on fixed replica ports.
+std::string cluster_toml(int id, const std::filesystem::path& dir,
+                         const std::filesystem::path& events) {
+  const int rpc = 7470 + id, peer = id == 1 ? 2 : 1;
+  return "[replica]\nid = " + std::to_string(id) + "\nlisten = \"127.0.0.1:" + std::to_string(rpc) +
+         "\"\ndata_dir = \"" + (dir / ("data" + std::to_string(id))).string() +
+         "\"\nsecret = \"world events cluster secret\"\n[[replica.peers]]\nid = " +
+         std::to_string(peer) + "\naddress = \"127.0.0.1:" + std::to_string(7470 + peer) +
+         "\"\n[region]\nname = \"r" + std::to_string(id) +
+         "\"\ntick_hz = 20\nworkers = 1\n[gateway]\nlisten = \"127.0.0.1:0\"\ntoken_secret = \"" +
+         kSecret + "\"\n[director]\nevents = \"" + events.string() + "\"\n";
+}
 
 // The running instances a node lists: instance id → spawner (0: no claim seen yet), spawns_here.
 std::map<std::string, std::pair<std::uint64_t, bool>> running(const std::string& target) {
@@ -347,7 +341,8 @@ TEST(TwoRegions, ExactlyOneRegionSpawnsAnInstanceBothStart) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   write(dir / "events.toml", kMarket);  // every second, for 3 s
-  ClusterNode a(1, dir, dir / "events.toml"), b(2, dir, dir / "events.toml");
+  LiveNode a(cluster_toml(1, dir, dir / "events.toml")),
+      b(cluster_toml(2, dir, dir / "events.toml"));
   ASSERT_FALSE(a.target.empty());
   ASSERT_FALSE(b.target.empty());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
