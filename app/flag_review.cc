@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string_view>
 
@@ -154,28 +155,53 @@ crdt::Result<VerdictBody> parse_verdict_body(const std::string& body) {
   return out;
 }
 
-std::vector<ReviewedFlag> collect_flags(const replica::Store& store) {
-  std::vector<ReviewedFlag> flags;
-  std::map<std::uint64_t, ac::Verdict> verdicts;  // by flag id: the winner
-  for (const auto& [key, value] : store.entries()) {
-    if (key.component == ac::kFlagsComponent) {
-      for (const std::string& line : replica::value_as<crdt::Buffs>(value).elements()) {
-        auto record = ac::parse_flag_record(line);
-        // Only the flagged player's set holds its flags: a line under another entity is no flag
-        // of this world's (a peer's bug or forgery), and would show under the wrong player.
-        if (record && record.value().flag.player == key.entity) {
-          flags.push_back(ReviewedFlag{std::move(record).value(), std::nullopt});
-        }
-      }
-    } else if (key.component == ac::kVerdictsComponent) {
-      for (const std::string& line : replica::value_as<crdt::Buffs>(value).elements()) {
-        auto v = ac::parse_verdict(line);
-        if (!v) continue;
-        auto [it, inserted] = verdicts.try_emplace(v.value().flag, v.value());
-        if (!inserted && ac::supersedes(v.value(), it->second)) it->second = v.value();
+namespace {
+
+// Calls fn(entity, value) for every value of `component`: through the store's index of it (the
+// registry marks the anticheat components indexed), or a walk of the whole store when a
+// configured registry does not.
+template <typename Fn>
+void for_each_value(const replica::Store& store, replica::ComponentId component, Fn&& fn) {
+  if (const std::set<replica::EntityId>* holders = store.entities_with(component)) {
+    for (const replica::EntityId entity : *holders) {
+      if (const replica::ComponentValue* v = store.get(replica::Key{entity, component})) {
+        fn(entity, *v);
       }
     }
+    return;
   }
+  for (const auto& [key, value] : store.entries()) {
+    if (key.component == component) fn(key.entity, value);
+  }
+}
+
+}  // namespace
+
+std::vector<ReviewedFlag> collect_flags(const replica::Store& store) {
+  std::vector<ReviewedFlag> flags;
+  for_each_value(
+      store, ac::kFlagsComponent,
+      [&](replica::EntityId entity, const replica::ComponentValue& value) {
+        for (const std::string& line : replica::value_as<crdt::Buffs>(value).elements()) {
+          auto record = ac::parse_flag_record(line);
+          // Only the flagged player's set holds its flags: a line under another entity
+          // is no flag of this world's (a peer's bug or forgery), and would show under
+          // the wrong player.
+          if (record && record.value().flag.player == entity) {
+            flags.push_back(ReviewedFlag{std::move(record).value(), std::nullopt});
+          }
+        }
+      });
+  std::map<std::uint64_t, ac::Verdict> verdicts;  // by flag id: the winner
+  for_each_value(
+      store, ac::kVerdictsComponent, [&](replica::EntityId, const replica::ComponentValue& value) {
+        for (const std::string& line : replica::value_as<crdt::Buffs>(value).elements()) {
+          auto v = ac::parse_verdict(line);
+          if (!v) continue;
+          auto [it, inserted] = verdicts.try_emplace(v.value().flag, v.value());
+          if (!inserted && ac::supersedes(v.value(), it->second)) it->second = v.value();
+        }
+      });
   for (ReviewedFlag& f : flags) {
     if (auto it = verdicts.find(f.record.flag.id); it != verdicts.end()) f.verdict = it->second;
   }

@@ -48,8 +48,9 @@ struct VerdictBody {
 crdt::Result<VerdictBody> parse_verdict_body(const std::string& body);
 
 // Every flag in the world with its winning verdict; lines that are no record are skipped (a
-// peer's bad line must not hide the others). A scan of the store: an admin's request, not a
-// per-tick cost.
+// peer's bad line must not hide the others). Reads only the flagged players' entries, through
+// the store's index of the anticheat components (Store::entities_with); parses every flag line
+// of the world, so its cost grows with the flags kept, not with the world.
 std::vector<ReviewedFlag> collect_flags(const replica::Store& store);
 std::optional<ReviewedFlag> find_flag(const replica::Store& store, std::uint64_t id);
 

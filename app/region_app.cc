@@ -63,7 +63,7 @@ bool RegionApp::start(replica::Replica& world) {
   pipeline_ = std::make_unique<region::RegionPipeline>(options_.pipeline, options_.rules, rules_,
                                                        world, *clock_);
   tap_ = std::make_unique<region::anticheat::DetectorTap>(
-      *detector_, options_.detector_thread && anticheat.enabled);
+      *detector_, options_.detector_thread && anticheat.enabled, 8, options_.detector_nice);
   if (anticheat.enabled) pipeline_->set_observer(tap_.get());
   host_ = std::make_unique<gateway::RegionHost>(options_.host, *pipeline_, rules_, world, *clock_);
   if (options_.director) {

@@ -42,6 +42,9 @@ struct RegionAppOptions {
   // detector_tap.h): the tick pays a copy per action instead of the checks. False: inline, at
   // the end of the tick.
   bool detector_thread = true;
+  // The detector thread's niceness (0..19). At 19 it works in the tick period's idle time: the
+  // workers and the loop get the cores whenever they are runnable (docs/anticheat.md, "Cost").
+  int detector_nice = 19;
   std::uint64_t max_clock_skew_ms = 10'000;  // peers' stamps further ahead are held back
   // Every flag is logged (warn) and kept in the world; then, by `flag_response`: kAlert logs it
   // at error level as well (for a log-based alert) and counts it; kThrottle holds the player to

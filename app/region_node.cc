@@ -133,6 +133,10 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
   if (!(c.game.aim_tolerance_deg > 0) || !(c.game.aim_tolerance_deg <= 180)) {
     return config_error(source, "region.aim_tolerance_deg: more than 0, at most 180");
   }
+  if (const toml::node* n = r.get("require_aim"); n && !n->is_boolean()) {
+    return config_error(source, "region.require_aim: true or false");
+  }
+  c.game.require_aim = r["require_aim"].value_or(false);
   c.game.pickup_range = r["pickup_range"].value_or(5.0);
   if (!(c.game.pickup_range > 0) || !std::isfinite(c.game.pickup_range)) {
     return config_error(source, "region.pickup_range must be > 0");
@@ -267,6 +271,9 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
     region::anticheat::AnticheatConfig& ac = c.anticheat;
     ac.enabled = (*a)["enabled"].value_or(true);
     if (const auto on = (*a)["detector_thread"].value<bool>()) c.detector_thread = *on;
+    const std::int64_t nice = (*a)["detector_nice"].value_or<std::int64_t>(c.detector_nice);
+    if (nice < 0 || nice > 19) return config_error(source, "anticheat.detector_nice: 0..19");
+    c.detector_nice = static_cast<int>(nice);
     ac.flag_at = (*a)["flag_at"].value_or(ac.flag_at);
     const double reflag_s = (*a)["reflag_seconds"].value_or(60.0);
     ac.calibration_a = (*a)["calibration_a"].value_or(ac.calibration_a);
@@ -386,6 +393,7 @@ struct RegionNode final : replica::NodeApp {
     RegionAppOptions o;
     o.flag_response = c.flag_response;
     o.detector_thread = c.detector_thread.value_or(detector_thread_by_default(c));
+    o.detector_nice = c.detector_nice;
     o.throttle_actions_per_s = c.throttle_actions_per_s;
     o.throttle_seconds = c.throttle_seconds;
     // Called on the node's loop thread after a tick, when the gateway is up.
@@ -651,10 +659,10 @@ struct RegionNode final : replica::NodeApp {
         "region {} ({}): {} workers at {} Hz; clients on ws://{}/ (worldline.json); cheat "
         "detection {}",
         config.region_name, world.id(), pipeline->workers(), config.tick_hz, config.gateway.listen,
-        !config.anticheat.enabled ? "off"
+        !config.anticheat.enabled ? std::string("off")
         : config.detector_thread.value_or(detector_thread_by_default(config))
-            ? "on its own thread"
-            : "inline (anticheat.detector_thread: no core to spare)");
+            ? "on its own thread (nice " + std::to_string(config.detector_nice) + ")"
+            : std::string("inline (anticheat.detector_thread: no core to spare)"));
     if (run.on_listening) run.on_listening(server->port());
     return true;
   }

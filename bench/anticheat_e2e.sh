@@ -30,7 +30,11 @@ cluster_setup worldline-anticheat
 SECRET="anticheat e2e token secret"
 BASE=$(( 6000 + (RANDOM % 45) * 20 ))  # 6000-6899: no test, benchmark or example config uses it
 RUN=1
-config 1 1 | sed "s/^spawn_radius = .*/spawn_radius = $SPAWN/" > "$DIR/n1.toml"
+# The built-in rules have no respawn: at the default 100 health a fight kills most players within
+# a minute, and the dead act no more (every action refused: "actor is dead"), which leaves the
+# cheats that need fighting without evidence. Players here have health enough for the whole run.
+config 1 1 | sed -e "s/^spawn_radius = .*/spawn_radius = $SPAWN/" \
+  -e "s/^interest_radius = .*/interest_radius = 30\nspawn_health = 1000000000/" > "$DIR/n1.toml"
 "$WL" node --config "$DIR/n1.toml" --status-interval-ms 0 > "$DIR/n1.log" 2>&1 &
 NODE=$!
 PIDS+=($NODE)

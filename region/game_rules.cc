@@ -141,6 +141,9 @@ Outcome GameRules::move(const Action& a, HandlerContext& ctx) {
 // another cell), off cooldown. The cooldown is spent here, so a swing at a target that dies earlier
 // in the same tick still costs it.
 Outcome GameRules::attack_from(const Action& a, HandlerContext& ctx) {
+  if (config_.require_aim && !a.aim) {
+    return refuse_as(a, "aim_required", "an attack needs args.aim: require_aim is on");
+  }
   const auto me = position(ctx.world, a.actor);
   const auto them = position(ctx.world, a.target);
   if (!me || !them) return refuse(a, "unknown actor or target");

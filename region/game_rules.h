@@ -8,6 +8,7 @@
 //   attack   — within range, after the cooldown, on a live target: damage into its health counter;
 //              dead at <= 0, and the dead neither attack nor take damage; an attack with aim
 //              further than aim_tolerance_deg off the target is `missed` (cooldown spent);
+//              with require_aim, one without aim is refused as `aim_required`;
 //   pickup   — an item that exists (items.h) within pickup_range of the actor, by
 //              first-claim-wins: one owner, the losers get a reject; an unknown item is refused
 //              as no_such_item, a far one as out_of_range;
@@ -57,6 +58,9 @@ struct GameConfig {
   // degrees of the direction to the target (from the attacker to the target's centre, as they
   // stood when the tick began); further off it is a miss (`missed`). Without aim: as before.
   double aim_tolerance_deg = 10;
+  // Refuses an attack without aim (`aim_required`, before range and cooldown: nothing spent), so
+  // no client escapes the aim checks by leaving it out. Off by default: old clients keep working.
+  bool require_aim = false;
   std::uint32_t attack_cooldown_ticks = 2;
   std::int64_t attack_damage = 10;
   std::int64_t spawn_health = 100;

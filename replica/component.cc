@@ -36,9 +36,9 @@ ComponentRegistry ComponentRegistry::game_defaults() {
   // Present on items only (region/items.h): the item's kind; an entity without it is no item.
   (void)r.add(15, {"item_kind", ComponentKind::kMaxInt});
   // A player's anticheat flags, one line each (region/anticheat/flag_record.h).
-  (void)r.add(16, {"anticheat_flags", ComponentKind::kTextSet});
+  (void)r.add(16, {.name = "anticheat_flags", .kind = ComponentKind::kTextSet, .indexed = true});
   // Reviewers' verdicts on a player's flags, one line each (region/anticheat/verdict_record.h).
-  (void)r.add(17, {"anticheat_verdicts", ComponentKind::kTextSet});
+  (void)r.add(17, {.name = "anticheat_verdicts", .kind = ComponentKind::kTextSet, .indexed = true});
   // On a world-event instance's id (region/director/event_lifecycle.h): the region that spawns
   // it, the earliest claim by HLC among the regions that started it (docs/world-events.md).
   (void)r.add(18, {"event_spawner", ComponentKind::kFirstClaim});

@@ -141,6 +141,10 @@ struct ComponentSpec {
   std::string name;
   ComponentKind kind;
   std::int64_t bound = 0;  // kBoundedCounter only
+  // The store keeps the set of entities holding this component (Store::entities_with), for
+  // components read across the world by rare requests (the anticheat flags an investigator lists)
+  // that would otherwise scan every key. Costs a set insert when an entity first gets one.
+  bool indexed = false;
 };
 
 // Which CRDT kind each component id is. Built at start from defaults or configuration and then

@@ -22,11 +22,27 @@ void merge_into(DeltaGroup& group, const Key& key, ComponentValue&& delta) {
   }
 }
 
+Store::Store(const ComponentRegistry& registry) : registry_(registry) {
+  for (const auto& [id, spec] : registry_.all()) {
+    if (spec.indexed) index_[id];
+  }
+}
+
+void Store::note_created(const Key& key) {
+  if (index_.empty()) return;
+  if (auto it = index_.find(key.component); it != index_.end()) it->second.insert(key.entity);
+}
+
+const std::set<EntityId>* Store::entities_with(ComponentId component) const {
+  auto it = index_.find(component);
+  return it == index_.end() ? nullptr : &it->second;
+}
+
 crdt::Result<std::optional<ComponentValue>> Store::mutate(
     const Key& key, const std::function<std::optional<ComponentValue>(ComponentValue&)>& fn) {
   auto it = state_.find(key);
-  const bool created = it == state_.end();
-  if (created) {
+  const bool is_new = it == state_.end();
+  if (is_new) {
     if (!registry_.find(key.component)) {
       return crdt::make_error(crdt::ErrorCode::kInvalidArgument,
                               "unknown component id " + std::to_string(key.component));
@@ -36,7 +52,13 @@ crdt::Result<std::optional<ComponentValue>> Store::mutate(
   std::optional<ComponentValue> delta = fn(it->second);
   // A refused first write, or one that changed nothing (adding 0), leaves no trace: an absent key
   // and a key at bottom are the same state, and only one of them may be stored.
-  if (created && (!delta || it->second == registry_.bottom(key.component))) state_.erase(it);
+  if (is_new) {
+    if (!delta || it->second == registry_.bottom(key.component)) {
+      state_.erase(it);
+    } else {
+      note_created(key);
+    }
+  }
   return delta;
 }
 
@@ -76,7 +98,10 @@ crdt::Result<bool> Store::join_checked(const Key& key, const ComponentValue& val
   bool changed;
   if (it == state_.end()) {
     changed = !(after == registry_.bottom(key.component));
-    if (changed) state_.emplace(key, std::move(after));
+    if (changed) {
+      state_.emplace(key, std::move(after));
+      note_created(key);
+    }
   } else {
     changed = !(after == it->second);
     if (changed) it->second = std::move(after);
@@ -89,6 +114,7 @@ void Store::join_local(const Key& key, const ComponentValue& value) {
   if (it == state_.end()) {
     if (value == registry_.bottom(key.component)) return;  // bottom is stored as absent
     state_.emplace(key, value);
+    note_created(key);
   } else {
     join_value(it->second, value);
   }

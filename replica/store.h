@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,7 +58,7 @@ std::uint64_t bytes_digest(std::string_view encoded);
 class Store {
  public:
   // REQUIRES: `registry` outlives the store.
-  explicit Store(const ComponentRegistry& registry) : registry_(registry) {}
+  explicit Store(const ComponentRegistry& registry);
 
   // Runs `mutate(value) -> optional delta` on the value at `key` (bottom if absent). Returns the
   // delta, or nullopt if the mutator refused (and changed nothing). Fails on an unknown component.
@@ -92,6 +93,9 @@ class Store {
   using Entries = boost::unordered_flat_map<Key, ComponentValue, KeyHash>;
   const Entries& entries() const { return state_; }  // in no particular order
   std::vector<Key> sorted_keys() const;
+  // The entities holding a value of `component`, ascending, for a component the registry marks
+  // `indexed`; nullptr for any other (walk entries() instead).
+  const std::set<EntityId>* entities_with(ComponentId component) const;
   const ComponentRegistry& registry() const { return registry_; }
 
   // A hash of the whole state (FNV-1a over keys and encodings): equal states, equal digests.
@@ -105,8 +109,14 @@ class Store {
  private:
   crdt::Result<bool> reject(crdt::Error e);
 
+  // A key was stored that was absent: adds its entity to its component's index, if it has one.
+  void note_created(const Key& key);
+
   const ComponentRegistry& registry_;
   Entries state_;
+  // Per indexed component (ComponentSpec::indexed): the entities that hold it. Keys are never
+  // erased once stored (states only grow), so the sets only grow.
+  std::map<ComponentId, std::set<EntityId>> index_;
   std::uint64_t rejected_ = 0;
   std::map<std::string, std::uint64_t> rejections_;  // by ErrorCode name
 };

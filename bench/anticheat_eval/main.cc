@@ -357,6 +357,14 @@ int main(int argc, char** argv) {
           c.tap_p50_us, c.tap_diff_p50_us, c.tap_pct_of_tick, c.tap_thread_us, c.run_without_p50_us,
           c.run_tap_p50_us, c.run_pct_of_tick, c.run_inline_p50_us,
           static_cast<unsigned long long>(c.tap_waits));
+      std::printf("        paced at 50 ms (3 × 40 ticks a mode, interleaved): tick p50 / p99 us:");
+      for (int m = 0; m < 4; ++m) {
+        std::printf("%s %s %.0f / %.0f", m ? ";" : "", TickCost::kPacedModes[m], c.paced_p50_us[m],
+                    c.paced_p99_us[m]);
+        if (m == 1 || m == 2)
+          std::printf(" (%llu waits)", static_cast<unsigned long long>(c.paced_waits[m]));
+      }
+      std::printf("\n");
       std::fflush(stdout);
     }
     const ObserveCost oc = measure_observe_cost(40, 20, 5);

@@ -1,7 +1,12 @@
 #include "region/anticheat/detector_tap.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace worldline::region::anticheat {
 
@@ -9,9 +14,10 @@ namespace {
 std::atomic<std::uint64_t> next_tap_id{1};
 }  // namespace
 
-DetectorTap::DetectorTap(Detector& detector, bool own_thread, std::size_t max_lag_ticks)
+DetectorTap::DetectorTap(Detector& detector, bool own_thread, std::size_t max_lag_ticks, int nice)
     : detector_(detector),
       max_lag_(std::max<std::size_t>(1, max_lag_ticks)),
+      nice_(std::clamp(nice, 0, 19)),
       id_(next_tap_id.fetch_add(1)) {
   if (own_thread) thread_ = std::thread([this] { run(); });
 }
@@ -123,6 +129,16 @@ DetectorTapStats DetectorTap::stats() const {
 }
 
 void DetectorTap::run() {
+  if (nice_ != 0) {
+    // Linux applies a niceness set on a thread id to that thread alone. Raising one's own
+    // niceness needs no privilege; it fails only where the process may not (e.g. a seccomp
+    // sandbox), and the detector then runs at the loop's priority — said in stats().
+    const int set = setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_);
+    const std::string error = set == 0 ? std::string() : std::strerror(errno);
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.nice = set == 0 ? nice_ : 0;
+    stats_.nice_error = error;
+  }
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

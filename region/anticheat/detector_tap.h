@@ -33,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -61,13 +62,20 @@ struct DetectorTapStats {
   std::uint64_t waits = 0;         // end_tick() calls that waited for a lagging detector
   std::uint64_t behind = 0;        // batches handed over and not yet observed, now
   double detector_ms = 0;          // time the detector thread spent observing, in all
+  // The detector thread's niceness as set (the constructor's; 0 if setting it failed or there is
+  // no thread); nice_error: why setting it failed (empty: it did not).
+  int nice = 0;
+  std::string nice_error;
 };
 
 class DetectorTap final : public ActionObserver {
  public:
   // REQUIRES: detector outlives the tap. own_thread: run the detector on a thread of the tap's;
-  // false: end_tick() runs it inline. max_lag_ticks ≥ 1.
-  DetectorTap(Detector& detector, bool own_thread, std::size_t max_lag_ticks = 8);
+  // false: end_tick() runs it inline. max_lag_ticks ≥ 1. nice (0..19): the detector thread's
+  // niceness (Linux: per thread). At 19 the scheduler gives the tick's workers and the loop the
+  // cores whenever they are runnable, so the detector works in the tick period's idle time
+  // instead of beside the tick; the back-pressure above bounds how far it may fall behind.
+  DetectorTap(Detector& detector, bool own_thread, std::size_t max_lag_ticks = 8, int nice = 0);
   ~DetectorTap();  // observes what was handed over, then joins the thread
   DetectorTap(const DetectorTap&) = delete;
   DetectorTap& operator=(const DetectorTap&) = delete;
@@ -98,6 +106,7 @@ class DetectorTap final : public ActionObserver {
 
   Detector& detector_;
   const std::size_t max_lag_;
+  const int nice_;
   const std::uint64_t id_;  // unique among the taps of this process: the threads' buffer key
   std::mutex buffers_mutex_;
   std::vector<std::unique_ptr<Buffer>> buffers_;  // GUARDED_BY(buffers_mutex_), in making order

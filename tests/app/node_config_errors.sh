@@ -35,6 +35,8 @@ refuse item_area_outside 's/^item_area = .*/item_area = [-200, -200, 20000, 200]
 refuse pickup_range_zero 's/^pickup_range = .*/pickup_range = 0/' 'region.pickup_range must be > 0'
 refuse aim_tolerance_wide 's/^pickup_range = .*/pickup_range = 5\naim_tolerance_deg = 200/' \
   'region.aim_tolerance_deg: more than 0, at most 180'
+refuse require_aim_string 's/^pickup_range = .*/pickup_range = 5\nrequire_aim = "yes"/' \
+  'region.require_aim: true or false'
 refuse admin_not_ip 's/^admin_listen = .*/admin_listen = "admin.local:9101"/' \
   "gateway.admin_listen: 'admin.local:9101' is not ip:port"
 refuse admin_no_port 's/^admin_listen = .*/admin_listen = "127.0.0.1"/' \
@@ -47,5 +49,7 @@ refuse response_ban 's/^response = .*/response = "ban"/' \
   "anticheat.response must be log, alert, throttle or kick (never a ban: a flag is for a human to review), not 'ban'"
 refuse throttle_zero 's/^throttle_actions_per_s = .*/throttle_actions_per_s = 0/' \
   'anticheat.throttle_actions_per_s in (0, 1000] and anticheat.throttle_seconds in (0, 86400]'
+refuse detector_nice_high 's/^throttle_seconds = .*/throttle_seconds = 60\ndetector_nice = 20/' \
+  'anticheat.detector_nice: 0..19'
 if [[ $fails -ne 0 ]]; then exit 1; fi
 echo "PASS: bad region and gateway configs refused"

@@ -13,6 +13,9 @@
 #include <thread>
 #include <tuple>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace worldline::region::anticheat {
 namespace {
 
@@ -199,6 +202,26 @@ TEST(DetectorTap, ALaggingDetectorMakesTheTickWaitAndLosesNothing) {
 }
 
 // A tick without actions hands nothing over; destroying the tap observes what was handed over.
+// The detector thread's niceness is its own: set on that thread (stats say so once it has run),
+// while the thread that made the tap keeps its own; without a thread there is nothing to set.
+TEST(DetectorTap, NiceLowersTheDetectorThreadAloneAndOnlyWhenThereIsOne) {
+  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  Detector detector{AnticheatConfig{}};
+  DetectorTap tap(detector, true, 8, 19);
+  Action a;
+  a.actor = 5;
+  a.client_seq = 1;
+  tap.observe(a, Outcome{}, 1);
+  tap.end_tick();
+  tap.drain();  // the thread has run its start, and observed the batch
+  EXPECT_EQ(tap.stats().nice, 19) << tap.stats().nice_error;
+  EXPECT_EQ(tap.stats().nice_error, "");
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);
+  EXPECT_EQ(detector.stats().observed, 1u);
+  DetectorTap inline_tap(detector, false, 8, 19);
+  EXPECT_EQ(inline_tap.stats().nice, 0);
+}
+
 TEST(DetectorTap, AnEmptyTickHandsNothingOverAndTheDestructorObservesTheRest) {
   Detector detector{AnticheatConfig{}};
   {

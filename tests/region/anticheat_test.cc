@@ -541,6 +541,41 @@ TEST(Anticheat, AFirstMoveMeasuresNoPaceAndMovesAtMaxSpeedAddNothing) {
   EXPECT_NEAR(d.report(1)->checks[static_cast<int>(Check::kSpeed)].statistic, 0.5 - 0.03, 1e-9);
 }
 
+// A dead player's client that keeps walking — its moves refused as `actor is dead`, each one from
+// where the region reconciled it to, three ticks' worth at a time — is no speed and no jump: a
+// refused move moves nobody (seen end to end: honest players killed in a fight were flagged for
+// speed). The same stream accepted is measured, so the check sees these moves when they count.
+TEST(Anticheat, MovesRefusedForAReasonOtherThanTheBudgetMeasureNothing) {
+  AnticheatConfig c;
+  c.pace.speed_per_tick = 10;
+  c.tick_ms = 50;
+  const auto walk = [&](Detector& d, bool accepted) {
+    std::uint64_t seq = 0, ms = 1'000'000;
+    for (int i = 0; i < 60; ++i) {
+      Action a = act(1, ActionKind::kMove, ++seq, ms);
+      a.position = {i % 2 == 0 ? 35.0 : -35.0, 0, 0};  // from the body at 0, back and forth
+      Outcome o;
+      o.ok = accepted;
+      o.asked = 35;  // more than teleport_ticks' worth from the region's position
+      o.granted = accepted ? 35 : 0;
+      if (!accepted) o.reason = "actor is dead";
+      d.observe(a, o, seq);
+      ms += 50;
+    }
+    return *d.report(1);
+  };
+  Detector dead(c);
+  const PlayerReport r = walk(dead, false);
+  EXPECT_EQ(r.checks[static_cast<int>(Check::kSpeed)].statistic, 0.0);
+  EXPECT_EQ(r.checks[static_cast<int>(Check::kTeleport)].statistic, 0.0);
+  EXPECT_TRUE(dead.take_flags().empty());
+
+  Detector alive(c);
+  const PlayerReport a = walk(alive, true);
+  EXPECT_GT(a.checks[static_cast<int>(Check::kSpeed)].statistic, 1.0);
+  EXPECT_GT(a.checks[static_cast<int>(Check::kTeleport)].statistic, 1.0);
+}
+
 RC_GTEST_PROP(AnticheatLaws, MemoryPerPlayerIsBounded, ()) {
   AnticheatConfig c;
   c.flag_at = 0.5;

@@ -30,18 +30,21 @@ struct Region {
   crdt::ManualClock wall;
   crdt::HlcClock clock;
   Replica world;
-  GameRules rules{[] {
-    GameConfig c;
-    c.move_lead_ticks = 0;  // max_speed_per_tick exactly, from a player's first move
-    return c;
-  }()};
+  GameRules rules;
   ActionQueue queue{PriorityRules::defaults()};
   std::map<ActorId, std::uint64_t> seq;
 
-  Region(replica::ReplicaId id, std::vector<replica::ReplicaId> peers, std::uint64_t start_ms)
+  static GameConfig test_config() {
+    GameConfig c;
+    c.move_lead_ticks = 0;  // max_speed_per_tick exactly, from a player's first move
+    return c;
+  }
+  Region(replica::ReplicaId id, std::vector<replica::ReplicaId> peers, std::uint64_t start_ms,
+         GameConfig config = test_config())
       : wall(start_ms),
         clock(id, wall, 10'000),
-        world(ReplicaOptions{id, peers}, registry, journal, outbox) {}
+        world(ReplicaOptions{id, peers}, registry, journal, outbox),
+        rules(config) {}
 
   // An item on the ground at `at`, and players standing at the given spots, committed.
   void setup(crdt::EntityId item, crdt::Vec3 at,
@@ -378,6 +381,30 @@ TEST(GameRules, AnAimedAttackHitsOnlyWithinTheAimTolerance) {
   EXPECT_EQ(o.reason, "attack on cooldown");
   EXPECT_EQ(o.limit, Limit::kCooldown);
   EXPECT_EQ(GameRules::health(r.world, 2), 70);
+}
+
+// With require_aim an attack without aim is refused as `aim_required` before anything is spent: no
+// damage, no cooldown (the same tick's aimed attack still hits); an aimed one is judged as ever.
+TEST(GameRules, RequireAimRefusesAnAimlessAttackAndSpendsNothing) {
+  GameConfig config = Region::test_config();
+  config.require_aim = true;
+  Region r(1, {1}, 1'000'000, config);
+  r.setup(900, {50, 0, 50}, {{1, {0, 0, 0}}, {2, {3, 0, 4}}});
+  Action bare = r.action(1, ActionKind::kAttack, 2);
+  ASSERT_TRUE(r.queue.push(bare, 2));
+  const auto out = r.tick_halves(2);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].second.ok);
+  EXPECT_EQ(out[0].second.code, "aim_required");
+  EXPECT_EQ(out[0].second.reason, "an attack needs args.aim: require_aim is on");
+  EXPECT_EQ(out[0].first.limit, Limit::kNone);
+  EXPECT_EQ(GameRules::health(r.world, 2), 100);
+  Action aimed = r.action(1, ActionKind::kAttack, 2);
+  aimed.aim = crdt::Vec3{0.6, 0, 0.8};
+  ASSERT_TRUE(r.queue.push(aimed, 2));
+  const Outcome hit = r.tick(2).at(0);
+  EXPECT_TRUE(hit.ok) << hit.reason;
+  EXPECT_EQ(GameRules::health(r.world, 2), 90);
 }
 
 TEST(GameRules, AStudioCanReplaceARule) {
