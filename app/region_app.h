@@ -42,9 +42,10 @@ struct RegionAppOptions {
   // detector_tap.h): the tick pays a copy per action instead of the checks. False: inline, at
   // the end of the tick.
   bool detector_thread = true;
-  // The detector thread's niceness (0..19). At 19 it works in the tick period's idle time: the
-  // workers and the loop get the cores whenever they are runnable (docs/anticheat.md, "Cost").
-  int detector_nice = 19;
+  // The detector thread's niceness (0..19; docs/anticheat.md, "Cost"). 19 leaves the cores to
+  // the workers and the loop whenever they are runnable, but the loop then waits on a starved
+  // thread wherever it takes a lock the detector holds: 0 by default.
+  int detector_nice = 0;
   std::uint64_t max_clock_skew_ms = 10'000;  // peers' stamps further ahead are held back
   // Every flag is logged (warn) and kept in the world; then, by `flag_response`: kAlert logs it
   // at error level as well (for a log-based alert) and counts it; kThrottle holds the player to

@@ -271,7 +271,8 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
     region::anticheat::AnticheatConfig& ac = c.anticheat;
     ac.enabled = (*a)["enabled"].value_or(true);
     if (const auto on = (*a)["detector_thread"].value<bool>()) c.detector_thread = *on;
-    const std::int64_t nice = (*a)["detector_nice"].value_or<std::int64_t>(c.detector_nice);
+    const toml::node* nice_node = a->get("detector_nice");
+    const std::int64_t nice = nice_node ? nice_node->value<std::int64_t>().value_or(-1) : 0;
     if (nice < 0 || nice > 19) return config_error(source, "anticheat.detector_nice: 0..19");
     c.detector_nice = static_cast<int>(nice);
     ac.flag_at = (*a)["flag_at"].value_or(ac.flag_at);

@@ -43,7 +43,7 @@ struct RegionNodeConfig {
   // [anticheat] detector_thread (RegionAppOptions); absent: on when the machine has a core for it
   // (detector_thread_by_default).
   std::optional<bool> detector_thread;
-  int detector_nice = 19;  // [anticheat] detector_nice: the detector thread's niceness, 0..19
+  int detector_nice = 0;  // [anticheat] detector_nice: the detector thread's niceness, 0..19
   double throttle_actions_per_s = 2, throttle_seconds = 60;
   // POST /admin/anticheat/recalibrate refuses with fewer reviewed flags than this.
   std::size_t recalibrate_min_reviewed = 20;

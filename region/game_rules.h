@@ -59,7 +59,8 @@ struct GameConfig {
   // stood when the tick began); further off it is a miss (`missed`). Without aim: as before.
   double aim_tolerance_deg = 10;
   // Refuses an attack without aim (`aim_required`, before range and cooldown: nothing spent), so
-  // no client escapes the aim checks by leaving it out. Off by default: old clients keep working.
+  // every attack meets the aim test and the anticheat's hit ratio. Moves and the client clock
+  // stay optional. Off by default: old clients keep working.
   bool require_aim = false;
   std::uint32_t attack_cooldown_ticks = 2;
   std::int64_t attack_damage = 10;

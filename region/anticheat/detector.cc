@@ -212,16 +212,14 @@ void Detector::observe(const Action& a, const Outcome& o, std::uint64_t tick) {
 
   switch (a.kind) {
     case ActionKind::kMove: {
-      // A move the rules refused for a reason of their own — the actor is dead, or unknown — is
-      // no movement: nothing was granted or clamped, and a client that does not know yet keeps
-      // predicting its walk while the region reconciles it to where it lies. Such moves measure
-      // nothing, and the next judged move starts afresh (no time or step from before them).
-      // A cheat gains nothing here: a refused move moves nobody. (Seen end to end: honest
-      // players killed in a fight flagged for speed.)
-      if (!o.ok && o.limit != Limit::kMoveBudget) {
-        p.moved = false;
-        break;
-      }
+      // A move the rules refused for a reason of their own — the actor is dead, or unknown, or
+      // a studio's rule said no — is no movement: nothing was granted or clamped, and a client
+      // that does not know yet keeps predicting its walk while the region reconciles it to where
+      // it lies. It is skipped as if never sent: the next judged move measures its step and its
+      // time from the last judged one, so refused moves slipped between real ones neither add
+      // evidence nor reset a window. (Seen end to end: honest players killed in a fight were
+      // flagged for speed.)
+      if (!o.ok && o.limit != Limit::kMoveBudget) break;
       // The time since the previous move: by the client's clock when it has one (and it went
       // forward), else by the region's ticks.
       const double tick_ms = std::max(1e-9, c.tick_ms);

@@ -9,7 +9,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <tuple>
 
@@ -202,6 +206,23 @@ TEST(DetectorTap, ALaggingDetectorMakesTheTickWaitAndLosesNothing) {
 }
 
 // A tick without actions hands nothing over; destroying the tap observes what was handed over.
+// How many of this process's threads run at niceness `nice` (/proc/self/task/*/stat, field 19).
+int threads_at_nice(int nice) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));  // from field 3, the state
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19 && std::stoi(field) == nice) ++n;
+    }
+  }
+  return n;
+}
+
 // The detector thread's niceness is its own: set on that thread (stats say so once it has run),
 // while the thread that made the tap keeps its own; without a thread there is nothing to set.
 TEST(DetectorTap, NiceLowersTheDetectorThreadAloneAndOnlyWhenThereIsOne) {
@@ -216,6 +237,9 @@ TEST(DetectorTap, NiceLowersTheDetectorThreadAloneAndOnlyWhenThereIsOne) {
   tap.drain();  // the thread has run its start, and observed the batch
   EXPECT_EQ(tap.stats().nice, 19) << tap.stats().nice_error;
   EXPECT_EQ(tap.stats().nice_error, "");
+  // What the kernel says, not what the tap reports: exactly one of the process's threads (the
+  // detector's) runs at 19 more than this one.
+  EXPECT_EQ(threads_at_nice(mine + 19), 1);
   EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);
   EXPECT_EQ(detector.stats().observed, 1u);
   DetectorTap inline_tap(detector, false, 8, 19);

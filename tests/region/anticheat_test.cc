@@ -473,27 +473,67 @@ Outcome attack_outcome(bool on_cooldown, float reach) {
   return o;
 }
 
-// The law: more evidence never lowers the confidence. After any stream of attacks, one more
-// attack refused on cooldown (or from beyond range) scores at least as high as the same attack
-// accepted in range.
+// The law: more evidence never lowers the confidence. After any stream of attacks and moves,
+// one more action carrying evidence — an attack refused on cooldown, one from beyond range, a
+// move one jump long — scores at least as high, check by check, as the same action without it
+// (accepted in range; a short step). The actions carry no client clock, so the cooldown is
+// judged by the region's refusal (with a clock, by the client's intervals instead).
 RC_GTEST_PROP(AnticheatLaws, TheConfidenceIsMonotoneInEvidence, ()) {
   AnticheatConfig c;
   c.flag_at = 2;  // never flags: only the scores matter
+  c.pace.speed_per_tick = 10;
   Detector worse(c), better(c);
-  const auto stream = *rc::gen::container<std::vector<std::pair<bool, int>>>(
-      rc::gen::pair(rc::gen::arbitrary<bool>(), rc::gen::inRange(0, 120)));
+  const auto stream = *rc::gen::container<std::vector<std::tuple<bool, bool, int>>>(rc::gen::tuple(
+      rc::gen::arbitrary<bool>(), rc::gen::arbitrary<bool>(), rc::gen::inRange(0, 120)));
   std::uint64_t seq = 0, tick = 0;
-  for (const auto& [cooldown, reach] : stream) {
+  double x = 0;
+  const auto move = [&](double step) {
+    Action a = act(5, ActionKind::kMove, seq, 0);
+    x += step;
+    a.position = {x, 0, 0};
+    Outcome o;
+    o.ok = true;
+    o.asked = o.granted = static_cast<float>(step);
+    return std::pair{a, o};
+  };
+  for (const auto& [is_move, cooldown, value] : stream) {
     tick += 1;
-    const Action a = act(5, ActionKind::kAttack, ++seq, 1'000'000 + tick * 50);
-    const Outcome o = attack_outcome(cooldown, static_cast<float>(reach) / 10);
-    worse.observe(a, o, tick);
-    better.observe(a, o, tick);
+    ++seq;
+    if (is_move) {
+      const auto [a, o] = move(value / 2.0);  // 0..60 units: strolls, runs and jumps
+      worse.observe(a, o, tick);
+      better.observe(a, o, tick);
+    } else {
+      const Action a = act(5, ActionKind::kAttack, seq, 0);
+      const Outcome o = attack_outcome(cooldown, static_cast<float>(value) / 10);
+      worse.observe(a, o, tick);
+      better.observe(a, o, tick);
+    }
   }
-  const bool cooldown = *rc::gen::arbitrary<bool>();
-  const Action a = act(5, ActionKind::kAttack, ++seq, 1'000'000 + (tick + 1) * 50);
-  worse.observe(a, attack_outcome(cooldown, cooldown ? 2.0f : 9.0f), tick + 1);
-  better.observe(a, attack_outcome(false, 2.0f), tick + 1);
+  ++seq;
+  switch (*rc::gen::inRange(0, 3)) {
+    case 0: {  // on cooldown
+      const Action a = act(5, ActionKind::kAttack, seq, 0);
+      worse.observe(a, attack_outcome(true, 2.0f), tick + 1);
+      better.observe(a, attack_outcome(false, 2.0f), tick + 1);
+      break;
+    }
+    case 1: {  // beyond range
+      const Action a = act(5, ActionKind::kAttack, seq, 0);
+      worse.observe(a, attack_outcome(false, 9.0f), tick + 1);
+      better.observe(a, attack_outcome(false, 2.0f), tick + 1);
+      break;
+    }
+    default: {  // a jump
+      const double at = x;
+      const auto [far, far_o] = move(50);
+      worse.observe(far, far_o, tick + 1);
+      x = at;
+      const auto [near, near_o] = move(5);
+      better.observe(near, near_o, tick + 1);
+      break;
+    }
+  }
   const auto w = worse.report(5), b = better.report(5);
   RC_ASSERT(w && b);
   RC_ASSERT(w->confidence >= b->confidence);
@@ -569,6 +609,32 @@ TEST(Anticheat, MovesRefusedForAReasonOtherThanTheBudgetMeasureNothing) {
   EXPECT_EQ(r.checks[static_cast<int>(Check::kSpeed)].statistic, 0.0);
   EXPECT_EQ(r.checks[static_cast<int>(Check::kTeleport)].statistic, 0.0);
   EXPECT_TRUE(dead.take_flags().empty());
+
+  // Refused moves slipped between a speed hack's real ones hide nothing: the accepted ones
+  // are measured from one to the next, as if the refused ones were never sent.
+  Detector mixed(c), plain(c);
+  std::uint64_t seq = 0, ms = 1'000'000;
+  double x = 0;
+  for (int i = 0; i < 40; ++i) {
+    x += 15;  // 1.5× max speed a tick
+    Outcome ok;
+    ok.ok = true;
+    ok.asked = ok.granted = 15;
+    Action a = act(1, ActionKind::kMove, ++seq, ms);
+    a.position = {x, 0, 0};
+    const auto tick = static_cast<std::uint64_t>(i + 1);
+    mixed.observe(a, ok, tick);
+    plain.observe(a, ok, tick);
+    Action refused = act(1, ActionKind::kMove, ++seq, ms + 25);
+    refused.position = {0, 0, 0};
+    Outcome no;
+    no.reason = "stunned";
+    mixed.observe(refused, no, tick);
+    ms += 50;
+  }
+  EXPECT_GT(plain.report(1)->checks[static_cast<int>(Check::kSpeed)].statistic, 1.0);
+  EXPECT_EQ(mixed.report(1)->checks[static_cast<int>(Check::kSpeed)].statistic,
+            plain.report(1)->checks[static_cast<int>(Check::kSpeed)].statistic);
 
   Detector alive(c);
   const PlayerReport a = walk(alive, true);
