@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 
@@ -85,7 +86,36 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
   tap_->end_tick();  // the detector observes this tick beside the next (or here, inline)
   if (finishing_) tap_->drain();  // the last tick: every flag raised goes into its group
   record_flags(world);
-  if (director_) direct(world);
+  if (director_) {
+    direct(world);
+    act_ahead();
+  }
+}
+
+// The forecast acting before the crowd: once per director step, each square whose forecast
+// exceeds its present by the margin is expected to carry that load for the forecast's horizon,
+// so the partitioner splits it and spreads it over the workers now, and holds the split until
+// the expectation expires (region/partitioner.h) — instead of splitting once the crowd is there.
+void RegionApp::act_ahead() {
+  const std::uint64_t samples = director_->stats().samples;
+  if (!options_.proactive || samples == samples_acted_on_) return;
+  samples_acted_on_ = samples;
+  const double tick_s = options_.pipeline.tick_period_ms / 1000;
+  const auto horizon_ticks = static_cast<std::uint64_t>(
+      std::ceil(options_.proactive_options.horizon_s / std::max(tick_s, 1e-3)));
+  for (const region::director::ExpectedLoad& e :
+       director_->expected_loads(options_.proactive_options, tick_s)) {
+    if (pipeline_->expect_load(e.area, e.load, tick_ + horizon_ticks) !=
+        region::ExpectOutcome::kIgnored) {
+      ++expectations_made_;
+      spdlog::debug(
+          "region {}: expecting {} (entities {:.0f} now, {:.0f} in {:.0f} s) over "
+          "[{:.0f}, {:.0f}]–[{:.0f}, {:.0f}]",
+          options_.host.region_name, e.load, e.entities_now, e.entities_coming,
+          options_.proactive_options.horizon_s, e.area.min_x, e.area.min_z, e.area.max_x,
+          e.area.max_z);
+    }
+  }
 }
 
 // Claims the instance for this region (the first claim by HLC wins everywhere once the claims

@@ -60,6 +60,11 @@ struct RegionAppOptions {
   bool director = true;
   int forecast_grid = 4;
   region::director::EventCatalog events;
+  // Load prediction acting ahead (docs/world-events.md, "Load forecast"): after each director
+  // step, the squares about to fill are expected to carry their forecast for the forecast's
+  // horizon (RegionPipeline::expect_load); false: the partitioner reacts to measured load only.
+  bool proactive = true;
+  region::director::ProactiveOptions proactive_options;
 };
 
 class RegionApp final : public replica::NodeApp {
@@ -106,10 +111,13 @@ class RegionApp final : public replica::NodeApp {
                                                     region::director::InstanceId instance);
   // Instances that ended (completed or failed) whose spawner claim this region held then.
   std::uint64_t events_spawned() const { return events_spawned_; }
+  // Expected loads handed to the partitioner (and held by it) since start.
+  std::uint64_t expectations_made() const { return expectations_made_; }
 
  private:
   void record_flags(replica::Replica& world);
   void direct(replica::Replica& world);
+  void act_ahead();
   void claim_spawn(replica::Replica& world, region::director::InstanceId instance);
 
   RegionAppOptions options_;
@@ -123,10 +131,12 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<region::director::Director> director_;
   std::vector<region::CellLoad> cell_loads_;              // reused every tick
   std::vector<region::director::CellCount> cell_counts_;  // reused every tick
-  std::uint64_t director_ms_ = 0;     // the director's clock: wall ms, never decreasing
-  bool director_clock_held_ = false;  // the wall clock is over a second behind director_ms_
-  std::uint64_t events_spawned_ = 0;  // ended instances whose claim it held then
-  std::uint64_t tick_ = 0;            // the last tick's number: ticks run
+  std::uint64_t director_ms_ = 0;       // the director's clock: wall ms, never decreasing
+  bool director_clock_held_ = false;    // the wall clock is over a second behind director_ms_
+  std::uint64_t events_spawned_ = 0;    // ended instances whose claim it held then
+  std::uint64_t samples_acted_on_ = 0;  // the director step act_ahead() last acted on
+  std::uint64_t expectations_made_ = 0;
+  std::uint64_t tick_ = 0;  // the last tick's number: ticks run
   bool finishing_ = false;
 
   void respond(const region::anticheat::Flag& flag);

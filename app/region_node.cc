@@ -317,6 +317,10 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
     const std::int64_t grid = (*d)["forecast_grid"].value_or<std::int64_t>(4);
     if (grid < 1 || grid > 16) return config_error(source, "director.forecast_grid: 1..16");
     c.forecast_grid = static_cast<int>(grid);
+    if (const toml::node* n = d->get("proactive"); n && !n->is_boolean()) {
+      return config_error(source, "director.proactive: true or false");
+    }
+    c.proactive = (*d)["proactive"].value_or(true);
     if (const auto events = (*d)["events"].value<std::string>()) {
       std::filesystem::path file(*events);
       if (file.is_relative() && std::filesystem::is_regular_file(source)) {
@@ -409,6 +413,7 @@ struct RegionNode final : replica::NodeApp {
     o.anticheat = c.anticheat;
     o.director = c.director;
     o.forecast_grid = c.forecast_grid;
+    o.proactive = c.proactive;
     o.events = c.events;
     return o;
   }
@@ -776,6 +781,14 @@ struct RegionNode final : replica::NodeApp {
     p.counter("worldline_region_handovers_total", "Actors handed to another cell.", ps.handovers);
     p.counter("worldline_region_splits_total", "Cell splits.", ps.splits);
     p.counter("worldline_region_merges_total", "Cell merges.", ps.merges);
+    p.counter("worldline_region_splits_ahead_total",
+              "Splits made for an expected load, of leaves the measured load would not split.",
+              ps.splits_ahead);
+    p.gauge("worldline_region_expectations_held", "Expected loads the partition holds now.",
+            ps.expectations_held);
+    p.counter("worldline_forecast_expectations_total",
+              "Expected loads handed to the partitioner by the forecast (director.proactive).",
+              region.expectations_made());
     p.gauge("worldline_region_cells", "Cells (leaves of the partition).",
             pipeline->partition().leaves().size());
     p.gauge("worldline_region_balance", "Max worker load / mean, at the last rebalance.",

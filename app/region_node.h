@@ -52,6 +52,7 @@ struct RegionNodeConfig {
   bool director = true;
   int forecast_grid = 4;
   region::director::EventCatalog events;
+  bool proactive = true;  // [director] proactive: the forecast splits cells ahead of a crowd
 };
 
 // Reads [replica], [region], [gateway], [anticheat] and [director]; every error names the file and

@@ -1,5 +1,7 @@
 #include "region/director/director.h"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -103,6 +105,25 @@ void Director::step(std::int64_t period_end_ms, const PlayersWithin& players_wit
     out.push_back(std::move(e));
   }
   last_inputs_ = std::move(inputs);
+}
+
+std::vector<ExpectedLoad> Director::expected_loads(const ProactiveOptions& o,
+                                                   double tick_period_s) const {
+  std::vector<ExpectedLoad> out;
+  for (const ForecastArea& f : forecasts_) {
+    if (f.players.observations() < o.min_observations) continue;
+    const double now = f.last_players;
+    const double coming = f.players.forecast(o.horizon_s);
+    if (!(coming - now > std::max(o.margin_entities, o.margin_share * now))) continue;
+    const double load =
+        coming + std::max(0.0, f.actions.forecast(o.horizon_s)) * std::max(0.0, tick_period_s);
+    // A forecast is unbounded above in principle (a steep trend): the partitioner's unit is 32
+    // bits, and its expectations are capped by its own limits (max_leaves_ahead) anyway.
+    const double capped = std::min(load, 4.0e9);
+    out.push_back(
+        ExpectedLoad{f.area, static_cast<std::uint32_t>(std::lround(capped)), now, coming});
+  }
+  return out;
 }
 
 }  // namespace worldline::region::director

@@ -48,6 +48,26 @@ struct ForecastArea {
   double last_players = 0, last_actions_per_s = 0;  // the newest sample
 };
 
+// Load prediction used ahead of the load (issue #17): which squares of the forecast grid are
+// about to fill. A square is expected to carry its forecast when the forecast `horizon_s` ahead
+// exceeds the newest sample by more than max(margin_entities, margin_share × newest), once its
+// forecast has seen min_observations samples. The caller hands each to the partitioner
+// (RegionPipeline::expect_load), which splits the square and spreads it over the workers before
+// the crowd arrives (docs/world-events.md, "Load forecast").
+struct ProactiveOptions {
+  double horizon_s = 10;
+  double margin_entities = 5, margin_share = 0.2;
+  std::uint64_t min_observations = 10;
+};
+
+struct ExpectedLoad {
+  Rect area;
+  // Entities + actions per tick, the partitioner's unit: the forecast entities plus the forecast
+  // actions/s × the tick period.
+  std::uint32_t load = 0;
+  double entities_now = 0, entities_coming = 0;  // the newest sample, and the forecast
+};
+
 struct DirectorStats {
   std::uint64_t samples = 0;  // sample periods closed (registry steps)
   std::uint64_t started = 0, completed = 0, failed = 0, rescaled = 0;
@@ -79,6 +99,9 @@ class Director {
   const std::vector<ForecastArea>& forecasts() const { return forecasts_; }
   const DirectorStats& stats() const { return stats_; }
   const DirectorOptions& options() const { return options_; }
+  // The squares whose forecast says they are about to fill (ProactiveOptions), in grid order,
+  // as of the last step. tick_period_s: the region's tick period.
+  std::vector<ExpectedLoad> expected_loads(const ProactiveOptions& o, double tick_period_s) const;
   // Players inside each deployed event's area at the last step, by event id.
   const std::map<std::string, double, std::less<>>& players_in_areas() const {
     return last_inputs_.players_in_area;

@@ -130,6 +130,38 @@ TEST(Director, ForecastSquaresTileTheWorldAndSeeTheirShareOfEachCell) {
   }
 }
 
+// Proactive load: a square filling steadily (one leaf over the square (0,0)-(50,50), +5 entities
+// a second) is expected to carry its forecast once its forecast has seen enough samples; a steady
+// square and a square growing by less than the margin are not; nothing before min_observations.
+TEST(Director, OnlyASquareWhoseForecastExceedsItsNowByTheMarginIsExpectedToFill) {
+  Director d(options(2), EventCatalog{});
+  auto within = [](const Circle&) { return 0.0; };
+  ProactiveOptions p;  // 10 s ahead, margin max(5, 20 %), after 10 samples
+  const auto cells = [](std::int64_t s) {
+    return std::vector<CellCount>{
+        CellCount{1, Rect{0, 0, 50, 50}, static_cast<std::uint32_t>(10 + 5 * s), 20},     // filling
+        CellCount{2, Rect{50, 0, 100, 50}, 40, 0},                                        // steady
+        CellCount{3, Rect{0, 50, 50, 100}, static_cast<std::uint32_t>(100 + s / 4), 0}};  // slow
+  };
+  for (std::int64_t now = 0; now <= 9'000; now += 50)
+    (void)d.after_tick(now, cells(now / 1000), within);
+  ASSERT_EQ(d.stats().samples, 9u);
+  EXPECT_TRUE(d.expected_loads(p, 0.05).empty());  // 9 samples: not trusted yet
+  for (std::int64_t now = 9'050; now <= 30'000; now += 50)
+    (void)d.after_tick(now, cells(now / 1000), within);
+  const auto expected = d.expected_loads(p, 0.05);
+  ASSERT_EQ(expected.size(), 1u);
+  const ForecastArea& f = d.forecasts()[0];
+  EXPECT_EQ(expected[0].area, (Rect{0, 0, 50, 50}));
+  EXPECT_DOUBLE_EQ(expected[0].entities_now, f.last_players);
+  EXPECT_DOUBLE_EQ(f.last_players, 10 + 5 * 29);                       // the period 29 s–30 s
+  EXPECT_NEAR(expected[0].entities_coming, f.last_players + 50, 1.0);  // 10 s of +5 a second
+  EXPECT_EQ(expected[0].load, std::lround(f.players.forecast(10) + f.actions.forecast(10) * 0.05));
+  // With a margin wider than the growth, nothing.
+  p.margin_entities = 60;
+  EXPECT_TRUE(d.expected_loads(p, 0.05).empty());
+}
+
 TEST(Director, ARedeployStartsNewInstancesFromTheNewDefinitionsAndLeavesTheRunningOne) {
   Director d(options(), catalog(kCamp));
   auto within = [](const Circle&) { return 25.0; };
