@@ -19,7 +19,7 @@ PACKAGES=(
   g++ cmake ninja-build ccache pkg-config make
   libboost1.81-dev libboost-json1.81-dev capnproto libcapnp-dev liblmdb-dev libspdlog-dev
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libtomlplusplus-dev
-  libcli11-dev libconcurrentqueue-dev libmimalloc-dev iproute2
+  libcli11-dev libmimalloc-dev iproute2
   clang libclang-rt-14-dev clang-format gcovr
 )
 JOBS="${JOBS:-$(nproc)}"

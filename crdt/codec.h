@@ -1,8 +1,10 @@
 // The Cap'n Proto encoding of every CRDT type (schemas/crdt.capnp), in one place: encode<T>(v)
 // gives compact packed bytes, decode<T>(bytes) gives the value back or an Error saying what was
 // wrong — truncated input, garbage, a union member of the wrong kind, a non-finite float, a dot
-// outside its context, a bounded counter with negative rights. Decoding never crashes and never
-// yields a value that breaks its type's invariants, so a decoded value is safe to join.
+// outside its context, a zero, oversized or self transfer of a bounded counter. Decoding never
+// crashes. A bounded counter's rights are not checked here: a delta (a transfer alone) is a
+// partial state whose rights may look negative; the replica checks well_formed() on the state a
+// join would give (replica/store.cc) and refuses the join otherwise.
 //
 // Templates convert to a small intermediate form (StoreNode, Scalar) here; the Cap'n Proto code
 // lives in codec.cc, so this header pulls in no Cap'n Proto include.

@@ -1,7 +1,8 @@
 // TickWorkers: the region's worker threads. run(job) has every worker — the calling thread as
 // worker 0 and n-1 threads of its own — run job(worker) once, and returns when all have finished:
 // a barrier at the start and one at the end of every phase of a tick. Workers wait on the barrier
-// between phases (spinning briefly, then asleep); nothing else is shared with them.
+// between phases (spinning briefly, then asleep). What each worker touches is the job's to say:
+// the pipeline gives each worker its own cells and their buffers (region/pipeline.h).
 // Thread safety: run() from one thread at a time (the tick's coordinator).
 #pragma once
 

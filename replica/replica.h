@@ -70,7 +70,7 @@ struct ReplicaOptions {
   ReplicaId id = 0;
   std::vector<ReplicaId> peers;
   std::size_t max_batch_bytes = 256 * 1024;  // one message's entries, encoded
-  std::size_t max_buffer_groups = 8192;      // past this, laggards fall back to full state
+  std::size_t max_buffer_groups = 8192;      // past this, a laggard gets a digest diff
   // Resend an unacknowledged interval this long after its previous sending was taken in by the
   // peer (Outbox::undelivered), or after it was sent if the transport cannot tell.
   std::uint64_t retransmit_ms = 500;
