@@ -1,5 +1,7 @@
-// Store validation, the protocol's handling of bad and edge-case messages, batching, and the
-// node configuration — through the public interfaces, with exact outcomes.
+// The Replica's protocol through its public interface, with exact outcomes: bad and edge-case
+// messages, acknowledgements of multi-part and refused intervals, batching and resends, digests
+// and resyncs, commits encoded on several threads, prepared writes, journal failures and the
+// failure detector. (The store, the messages and the node config have files of their own.)
 #include "replica/replica.h"
 
 #include <gmock/gmock.h>
@@ -11,8 +13,6 @@
 #include <thread>
 
 #include "crdt/codec.h"
-#include "replica/node_config.h"
-#include "replica/rpc_node.h"
 
 namespace worldline::replica {
 namespace {
@@ -34,84 +34,6 @@ class CapturingOutbox : public Outbox {
 
 std::optional<ComponentValue> add_member(ComponentValue& v, ReplicaId r, std::uint64_t id) {
   return value_as<crdt::GuildMembers>(v).add(r, id);
-}
-
-TEST(ComponentValue, BoxedKindsCopyDeeplyCompareByValueAndStaySmall) {
-  static_assert(sizeof(ComponentValue) <= 128, "a store slot is a key and one of these");
-  ComponentValue a = crdt::GuildMembers{};
-  (void)add_member(a, 1, 7);
-  ComponentValue b = a;  // a deep copy: changing it leaves `a` as it was
-  (void)add_member(b, 1, 8);
-  EXPECT_EQ(value_as<crdt::GuildMembers>(a).size(), 1u);
-  EXPECT_EQ(value_as<crdt::GuildMembers>(b).size(), 2u);
-  EXPECT_FALSE(a == b);
-  (void)add_member(a, 1, 8);
-  EXPECT_TRUE(a == b);  // the same element under the same dot: equal values in two boxes
-  (void)add_member(a, 2, 9);
-  EXPECT_FALSE(a == b);
-  ComponentValue c = b;
-  EXPECT_TRUE(b == c);  // equal by value, not by address
-  EXPECT_NE(&value_as<crdt::GuildMembers>(b), &value_as<crdt::GuildMembers>(c));
-  ComponentValue moved = std::move(c);
-  c = a;  // a moved-from value can be assigned to
-  EXPECT_TRUE(c == a);
-  EXPECT_TRUE(moved == b);
-  EXPECT_EQ(value_if<crdt::Gold>(&a), nullptr);
-  EXPECT_EQ(value_if<crdt::GuildMembers>(&a), &value_as<crdt::GuildMembers>(a));
-  EXPECT_THROW((void)value_as<crdt::Gold>(a), std::bad_variant_access);
-  // The codec sees the CRDT, not the box: the bytes decode to an equal value.
-  auto decoded = decode_value(ComponentRegistry::game_defaults(), 8, encode_value(a));
-  ASSERT_TRUE(decoded) << decoded.error().message;
-  EXPECT_TRUE(decoded.value() == a);
-}
-
-TEST(Store, RefusesValuesOfTheWrongKindUnknownComponentsAndBadBounds) {
-  const auto reg = ComponentRegistry::game_defaults();
-  Store store(reg);
-  crdt::Kills kills;
-  kills.increment(1, 3);
-  // Kills bytes arriving as a position (component 1).
-  auto wrong = store.join_remote(Key{1, 1}, crdt::encode(kills));
-  ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.error().code, crdt::ErrorCode::kDecode);
-  EXPECT_THAT(wrong.error().message, HasSubstr("position: lww register: "));
-  auto unknown = store.join_remote(Key{1, 999}, crdt::encode(kills));
-  ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.error().message, "unknown component id 999");
-  auto bad_bound = store.join_remote(Key{1, 4}, crdt::encode(crdt::Gold(-5)));
-  ASSERT_FALSE(bad_bound.ok());
-  EXPECT_EQ(bad_bound.error().message, "gold: bound -5 differs from the configured 0");
-  // A transfer nobody holds rights for: joining it would make rights negative.
-  auto forged = crdt::Gold(0, {}, {}, {{{7, 8}, 1000}});
-  auto negative = store.join_remote(Key{1, 4}, crdt::encode(forged));
-  ASSERT_FALSE(negative.ok());
-  EXPECT_THAT(negative.error().message, HasSubstr("joining gives negative rights"));
-  EXPECT_EQ(store.rejected(), 4u);
-  EXPECT_EQ(store.rejected_by_reason().at("decode"), 1u);
-  EXPECT_EQ(store.rejected_by_reason().at("invalid_state"), 2u);
-  EXPECT_EQ(store.rejected_by_reason().at("invalid_argument"), 1u);
-  EXPECT_TRUE(store.entries().empty());  // nothing refused left a trace
-  // And a good one joins.
-  auto ok = store.join_remote(Key{1, 12}, crdt::encode(kills));
-  ASSERT_TRUE(ok.ok());
-  EXPECT_TRUE(ok.value());
-  auto again = store.join_remote(Key{1, 12}, crdt::encode(kills));
-  EXPECT_FALSE(again.value());  // nothing new
-}
-
-TEST(Store, ARefusedFirstWriteLeavesNoEntry) {
-  const auto reg = ComponentRegistry::game_defaults();
-  Store store(reg);
-  auto r = store.mutate(Key{5, 4}, [](ComponentValue& v) -> std::optional<ComponentValue> {
-    auto d = value_as<crdt::Gold>(v).decrement(1, 10);
-    if (!d) return std::nullopt;
-    return std::move(d).value();
-  });
-  ASSERT_TRUE(r.ok());
-  EXPECT_FALSE(r.value().has_value());
-  EXPECT_EQ(store.get(Key{5, 4}), nullptr);
-  auto unknown = store.mutate(Key{5, 77}, [](ComponentValue&) { return std::nullopt; });
-  ASSERT_FALSE(unknown.ok());
 }
 
 TEST(Replica, DropsMessagesFromUnknownPeersForgedOriginsAndGarbage) {
@@ -782,90 +704,6 @@ TEST(Replica, FailureDetectorMarksSilentPeersDown) {
   EXPECT_TRUE(r.stats(1000).peers.at(2).up);
   EXPECT_TRUE(r.stats(1200).peers.at(2).up);
   EXPECT_FALSE(r.stats(3000).peers.at(2).up);  // 2 s of silence at a 50 ms rhythm
-}
-
-TEST(NodeConfig, ParsesAValidConfig) {
-  auto c = parse_node_config(R"(
-[replica]
-id = 3
-listen = "127.0.0.1:7103"
-data_dir = "/tmp/x"
-secret = "0123456789"
-durability = "replicated:1"
-[[replica.peers]]
-id = 1
-address = "127.0.0.1:7101"
-)",
-                             "t.toml");
-  ASSERT_TRUE(c.ok()) << c.error().to_string();
-  EXPECT_EQ(c.value().id, 3u);
-  EXPECT_EQ(c.value().replicated_k, 1u);
-  ASSERT_EQ(c.value().peers.size(), 1u);
-  EXPECT_EQ(c.value().peers[0].address, "127.0.0.1:7101");
-  EXPECT_EQ(c.value().tick_ms, 50u);
-  EXPECT_EQ(c.value().map_size_mb, 4096u);  // the default
-}
-
-TEST(NodeConfig, EveryMistakeIsNamed) {
-  const std::string head = "[replica]\nid = 1\nlisten = \"h:1\"\ndata_dir = \"/d\"\n";
-  auto err = [](const std::string& text) {
-    auto c = parse_node_config(text, "t.toml");
-    return c.ok() ? std::string("ok") : c.error().message;
-  };
-  EXPECT_EQ(err("x = 1"), "t.toml: missing [replica] table");
-  EXPECT_THAT(err("[replica\n"), HasSubstr("t.toml: TOML syntax"));
-  EXPECT_EQ(err("[replica]\nid = 0\n"), "t.toml: replica.id must be 1..65535");
-  EXPECT_EQ(err(head), "t.toml: replica.secret (or secret_file) must be at least 8 characters");
-  EXPECT_EQ(err(head + "secret = \"0123456789\"\ndurability = \"eventual\"\n"),
-            "t.toml: replica.durability must be \"local\" or \"replicated:k\", not 'eventual'");
-  EXPECT_EQ(err(head + "secret = \"0123456789\"\ndurability = \"replicated:2\"\n"),
-            "t.toml: replica.durability replicated:2 but only 0 peers");
-  EXPECT_EQ(err(head + "secret = \"0123456789\"\n[[replica.peers]]\nid = 1\naddress = \"h:2\"\n"),
-            "t.toml: replica id 1 appears twice");
-  EXPECT_EQ(err("[replica]\nid = 1\nlisten = \"nocolon\"\n"),
-            "t.toml: replica.listen must be host:port");
-  EXPECT_EQ(err("[replica]\nid = 1\nlisten = \"h:1\"\n"), "t.toml: replica.data_dir is required");
-  EXPECT_EQ(err(head + "secret = \"0123456789\"\nmap_size_mb = 8\n"),
-            "t.toml: replica.map_size_mb must be 16..16777216 (MiB), not 8");
-  EXPECT_EQ(load_node_config("/nonexistent/x.toml").error().message,
-            "/nonexistent/x.toml: cannot open the file");
-}
-
-TEST(Login, ProofDependsOnSecretNonceAndReplica) {
-  const std::string p = login_proof("secret-1", "nonce", 2);
-  EXPECT_EQ(p.size(), 32u);
-  EXPECT_EQ(p, login_proof("secret-1", "nonce", 2));
-  EXPECT_NE(p, login_proof("secret-2", "nonce", 2));
-  EXPECT_NE(p, login_proof("secret-1", "nonce!", 2));
-  EXPECT_NE(p, login_proof("secret-1", "nonce", 3));
-}
-
-TEST(Messages, RoundTripAndRejectBadPartNumbers) {
-  GossipMessage m;
-  m.origin = 7;
-  m.kind = GossipMessage::Kind::kDelta;
-  m.delta = DeltaBatch{42, 1, 3, true, 7, {WireEntry{Key{9, 2}, "bytes"}}};
-  EXPECT_EQ(decode_message(encode_message(m)).value(), m);
-  m.delta.part = 3;
-  auto bad = decode_message(encode_message(m));
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().message, "gossip: delta part 3 of 3");
-  GossipMessage d;
-  d.origin = 1;
-  d.kind = GossipMessage::Kind::kDigest;
-  d.digest = {{Key{1, 2}, 3}, {Key{4, 5}, 6}};
-  EXPECT_EQ(decode_message(encode_message(d)).value(), d);
-  GossipMessage f;
-  f.origin = 1;
-  f.kind = GossipMessage::Kind::kFetch;
-  f.keys = {Key{1, 2}};
-  EXPECT_EQ(decode_message(encode_message(f)).value(), f);
-  JournalRecord rec{5, {WireEntry{Key{1, 1}, "x"}}};
-  auto back = decode_record(encode_record(rec));
-  ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back.value().seq, 5u);
-  EXPECT_EQ(back.value().entries, rec.entries);
-  EXPECT_FALSE(decode_record("junk").ok());
 }
 
 }  // namespace
