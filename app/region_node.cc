@@ -358,6 +358,9 @@ struct RegionNode final : replica::NodeApp {
   std::unique_ptr<gateway::GatewayServer> server;
   std::uint64_t last_status_ms = 0, last_status_processed = 0, last_metrics_ms = 0;
   std::atomic<std::uint64_t> last_tick_ms{0};
+  // The replica awaits its peers' states after a quarantine (its write fence): no tick runs, so
+  // the node takes no action in. /healthz says so, so a load balancer sends players elsewhere.
+  std::atomic<bool> repairing{false};
   replica::NodeStats node_stats;  // refreshed by the replica node every tick, on its thread
   const std::uint64_t throw_at_tick = fault_throw_at_tick();
 
@@ -421,6 +424,10 @@ struct RegionNode final : replica::NodeApp {
   gateway::HttpReply http(const gateway::HttpRequest& req) {
     const std::string path = req.target.substr(0, req.target.find('?'));
     if (path == "/healthz") {
+      if (repairing.load()) {
+        return {503, "text/plain; charset=utf-8",
+                "repairing: lost state is being fetched back from the peers; actions wait\n"};
+      }
       const std::uint64_t last = last_tick_ms.load();
       const std::uint64_t now = replica::steady_ms();
       if (last == 0 || now - last > 2000) {
@@ -700,7 +707,9 @@ struct RegionNode final : replica::NodeApp {
         answer(query, std::move(reply));
       awaiting_commit.clear();
     }
-    last_tick_ms = now;
+    // NodeLoop::turn runs no tick while the replica repairs, but still commits (peers' groups).
+    repairing = world.repairing();
+    if (!repairing) last_tick_ms = now;
     if (now - last_metrics_ms >= 250) {
       last_metrics_ms = now;
       std::string text = metrics(world, now);

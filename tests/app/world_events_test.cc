@@ -23,6 +23,7 @@
 #include "app/region_node.h"
 #include "gateway/token.h"
 #include "region/director/event_definition.h"
+#include "tests/support/live_node.h"
 
 namespace worldline::app {
 namespace {
@@ -80,35 +81,7 @@ void write(const std::filesystem::path& p, const std::string& text) {
 }
 
 // A region node run by run_region_node in a thread, from a config's text, until destroyed.
-class LiveNode {
- public:
-  explicit LiveNode(const std::string& toml) {
-    auto parsed = parse_region_node_config(toml, "world_events_test");
-    EXPECT_TRUE(parsed.ok()) << parsed.error().message;
-    if (!parsed.ok()) return;
-    config_ = std::move(parsed).value();
-    run_.status_interval_ms = 0;
-    run_.stop = &stop_;
-    run_.on_listening = [this](std::uint16_t port) { port_.set_value(port); };
-    thread_ = std::thread([this] { (void)run_region_node(config_, run_); });
-    auto port = port_.get_future();
-    if (port.wait_for(std::chrono::seconds(30)) == std::future_status::ready) {
-      target = "127.0.0.1:" + std::to_string(port.get());
-    }
-  }
-  ~LiveNode() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  std::string target;  // empty: it did not start
-
- private:
-  RegionNodeConfig config_;
-  RegionNodeRun run_;
-  std::atomic<bool> stop_{false};
-  std::promise<std::uint16_t> port_;
-  std::thread thread_;
-};
+using testing::LiveNode;
 
 class WorldEventsNode : public ::testing::Test {
  protected:
