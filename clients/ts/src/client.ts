@@ -27,7 +27,7 @@ export interface SocketLike {
   close(code?: number, reason?: string): void;
   onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string | unknown }) => void) | null;
+  onclose: ((event: { code: number; reason?: unknown }) => void) | null;
   onerror: ((event: unknown) => void) | null;
 }
 
