@@ -1,0 +1,135 @@
+// The SDK against two real `worldline node` processes (regions A and B replicating to each other),
+// started by ../test.sh, which passes their ports, A's pid and tokens minted by `worldline token`:
+//   WL_PORT_A, WL_PORT_B, WL_PID_A, WL_TOKEN_1, WL_TOKEN_2
+// 1. player 1 connects to A, acts, gets the ack and a state frame it reconciles to (exact
+//    positions: the nodes spawn everyone at the origin); a move further than the movement budget
+//    is clamped by the node, and the client counts the correction;
+// 2. player 2, on B, sees player 1 through replication (interpolated);
+// 3. A is killed (SIGKILL); player 1's client resumes on B with its last ack, resends the action
+//    it made while cut off, and B acknowledges it with the predicted position.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { WorldlineClient, type ClientEvents, type EntityState, type SequencedAction } from '../src/index.js';
+import { wsSocketFactory } from '../src/node.js';
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run this through clients/ts/test.sh <path to worldline>`);
+  return v;
+}
+const urlA = `ws://127.0.0.1:${env('WL_PORT_A')}/`;
+const urlB = `ws://127.0.0.1:${env('WL_PORT_B')}/`;
+const STEP_MS = 10000;
+
+/** Resolves with the first `event` whose payload satisfies `pred`; rejects after STEP_MS. */
+function waitFor<K extends keyof ClientEvents>(c: WorldlineClient<EntityState>, event: K, what: string,
+  pred: (p: ClientEvents[K]) => boolean = () => true): Promise<ClientEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { c.off(event, l); reject(new Error(`timed out waiting for ${what}`)); }, STEP_MS);
+    const l = (p: ClientEvents[K]): void => {
+      if (!pred(p)) return;
+      clearTimeout(timer);
+      c.off(event, l);
+      resolve(p);
+    };
+    c.on(event, l);
+  });
+}
+
+// The built-in rules' move, as a client predicts it: the player goes where it says.
+const step = (s: EntityState, a: SequencedAction): EntityState =>
+  a.kind === 'move' ? { ...s, x: a.args?.x ?? s.x, y: a.args?.y ?? s.y, z: a.args?.z ?? s.z } : s;
+const move = (x: number, z: number) => ({ kind: 'move', args: { x, y: 0, z } });
+const xyz = (e: EntityState | undefined) => e && [e.x, e.y, e.z];
+
+const clients: Array<WorldlineClient<EntityState>> = [];
+function client(urls: string[], token: string): WorldlineClient<EntityState> {
+  const c = new WorldlineClient<EntityState>({
+    urls, token, socket: wsSocketFactory, prediction: { step },
+    reconnect: { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 400 },
+  });
+  const errors: string[] = [];
+  c.on('error', (e) => errors.push(`${e.kind}: ${e.message}`));
+  (c as unknown as { errors: string[] }).errors = errors;
+  clients.push(c);
+  return c;
+}
+const errorsOf = (c: WorldlineClient<EntityState>) => (c as unknown as { errors: string[] }).errors;
+after(() => { for (const c of clients) c.close(); });
+
+describe('the SDK against two real region nodes', () => {
+  const p1 = client([urlA, urlB], env('WL_TOKEN_1'));
+  const p2 = client([urlB], env('WL_TOKEN_2'));
+
+  it('connects, acts, gets the ack and reconciles to the authoritative state', async () => {
+    const ready = waitFor(p1, 'ready', 'ready of player 1');
+    p1.connect();
+    assert.deepEqual(await ready, { ack: 0 }, 'a new player: nothing processed yet');
+    assert.equal(p1.player, 1);
+    assert.equal(p1.region, 'region-a');
+    assert.deepEqual(xyz(p1.predicted), [0, 0, 0], 'spawned at the origin');
+
+    const acked = waitFor(p1, 'state', 'the frame acknowledging seq 3', (s) => s.frame.ack >= 3);
+    assert.equal(p1.act(move(1, 1)), 1);
+    assert.equal(p1.act(move(2, 2)), 2);
+    assert.equal(p1.act(move(3, 2)), 3);
+    assert.deepEqual(xyz(p1.predicted), [3, 0, 2], 'predicted at once, before any answer');
+    const { frame } = await acked;
+    assert.equal(frame.ack, 3);
+    assert.deepEqual(xyz(frame.entities.find((e) => e.id === 1)), [3, 0, 2], 'the node agrees');
+    assert.deepEqual(p1.unacked, []);
+    assert.deepEqual(xyz(p1.predicted), [3, 0, 2]);
+    assert.equal(p1.corrections, 0, 'every move within the budget: nothing to correct');
+  });
+
+  it('counts a correction when the node clamps a move the client predicted in full', async () => {
+    const acked = waitFor(p1, 'state', 'the frame acknowledging seq 4', (s) => s.frame.ack >= 4);
+    assert.equal(p1.act(move(203, 2)), 4);  // 200 units: over move_max_step_ticks (3) × 10
+    assert.deepEqual(xyz(p1.predicted), [203, 0, 2]);
+    const { frame } = await acked;
+    const me = frame.entities.find((e) => e.id === 1)!;
+    assert.ok(me.x > 3 && me.x <= 33 + 1e-9 && me.z === 2, `clamped along the way: x = ${me.x}`);
+    assert.equal(p1.corrections, 1);
+    assert.deepEqual(xyz(p1.predicted), xyz(me), 'the prediction is the node\'s position now');
+    // Walk back to a known place once the movement budget has refilled (10 units a tick at 20 Hz).
+    await new Promise((r) => setTimeout(r, 600));
+    const back = waitFor(p1, 'state', 'the walk back acknowledged', (s) => s.frame.ack >= 5);
+    p1.act(move(10, 2));
+    await back;
+    assert.deepEqual(xyz(p1.predicted), [10, 0, 2]);
+  });
+
+  it('a player in region B sees player 1 through replication', async () => {
+    const ready = waitFor(p2, 'ready', 'ready of player 2');
+    p2.connect();
+    await ready;
+    assert.equal(p2.region, 'region-b');
+    await waitFor(p2, 'state', 'B shows player 1 at (10, 0, 2)',
+      (s) => xyz(s.frame.entities.find((e) => e.id === 1))?.join() === '10,0,2');
+    await waitFor(p2, 'state', 'a second frame');
+    assert.deepEqual(xyz(p2.interpolated().find((e) => e.id === 1)), [10, 0, 2]);
+  });
+
+  it('resumes on region B when A is killed, with its last ack, and B applies the resent action', async () => {
+    const reconnecting = waitFor(p1, 'reconnecting', 'reconnecting after A died');
+    const resumed = waitFor(p1, 'resumed', 'resumed on B');
+    process.kill(Number(env('WL_PID_A')), 'SIGKILL');
+    const killedAt = Date.now();
+    const r = await reconnecting;
+    assert.equal(r.url, urlB);
+    assert.equal(r.attempt, 1);
+    const seq = p1.act(move(12, 3));  // made while cut off: kept for the next session
+    assert.equal(seq, 6);
+    const acked = waitFor(p1, 'state', 'B acknowledging seq 6', (s) => s.frame.ack >= 6);
+    assert.deepEqual(await resumed, { url: urlB, region: 'region-b', lastAck: 5, resent: [6] });
+    const { frame } = await acked;
+    assert.equal(frame.ack, 6);
+    assert.deepEqual(xyz(frame.entities.find((e) => e.id === 1)), [12, 0, 3]);
+    assert.deepEqual(xyz(p1.predicted), [12, 0, 3]);
+    assert.deepEqual(p1.unacked, []);
+    assert.equal(p1.corrections, 1, 'no correction after the one clamped move');
+    console.log(`# acting again in B ${Date.now() - killedAt} ms after A was killed`);
+    assert.deepEqual(errorsOf(p1), []);
+    assert.deepEqual(errorsOf(p2), []);
+  });
+});
