@@ -68,6 +68,10 @@ export interface ClientOptions<S> {
   helloTimeoutMs?: number;
   /** How far behind now other entities are drawn. Default 100 ms (two frames at 20 Hz). */
   interpolationDelayMs?: number;
+  /** The highest seq this player used before, if the game kept it (e.g. across an app restart):
+   *  numbering goes on above it even if the first state frame's ack is lower (a region that has
+   *  not yet heard of the player's latest actions from its peers). Default 0. */
+  lastSeq?: number;
   /** The clock for `t` and snapshot times, ms. Default `Date.now`. */
   now?: () => number;
   timers?: Timers;
@@ -148,8 +152,8 @@ function textOf(data: unknown): string | null {
  * ```
  *
  * Sequence numbers: the client numbers actions from the ack of the first state frame it reads
- * (the player's processed seq, replicated between regions) + 1, so `act` is refused before the
- * `ready` event. After that, actions made while reconnecting are kept and sent, in order, after
+ * (the player's processed seq, replicated between regions) + 1, or `lastSeq` + 1 if that is
+ * higher, so `act` is refused before the `ready` event. After that, actions made while reconnecting are kept and sent, in order, after
  * the unacknowledged ones once the next session begins.
  *
  * @typeParam S the predicted state of the local player (default: its {@link EntityState}).
@@ -196,6 +200,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     this.maxDelayMs = options.reconnect?.maxDelayMs ?? 2000;
     this.helloTimeoutMs = options.helloTimeoutMs ?? 5000;
     this.interpolationDelayMs = options.interpolationDelayMs ?? 100;
+    this.nextSeq = (options.lastSeq ?? 0) + 1;
   }
 
   /** The local player's predicted state (undefined until a state frame showed the player). */
@@ -213,6 +218,10 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   /** The actions not yet acknowledged, in seq order (refused ones included until the ack covers them). */
   get unacked(): SequencedAction[] {
     return this.predictor.unacked;
+  }
+  /** The seq of the last action made (0 before any); keep it to pass as `lastSeq` next time. */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
   }
   /** The player id from the last `welcome`. */
   get player(): number | undefined {

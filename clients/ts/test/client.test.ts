@@ -113,6 +113,19 @@ describe('WorldlineClient', () => {
     assert.equal(c.region, 'a');
   });
 
+  it('numbers above lastSeq when the first frame\'s ack is lower, and reports lastSeq', () => {
+    const c = new WorldlineClient({ urls: ['ws://a/'], token: 't', lastSeq: 50, timers,
+      socket: (url, protocols) => { const s = new FakeSocket(url, protocols); sockets.push(s); return s; } });
+    assert.equal(c.lastSeq, 50);
+    c.connect();
+    sockets[0].open();
+    sockets[0].frame(welcome('a'));
+    sockets[0].frame(state(1, 41, [me(0)]));
+    assert.equal(c.act(move(1)), 51);
+    assert.equal(c.lastSeq, 51);
+    assert.deepEqual(c.predicted, me(0), 'without prediction options: the authoritative entity');
+  });
+
   it('predicts, reconciles on state frames, emits ack, reject and conflictLost', () => {
     const c = inSession();
     assert.deepEqual(c.predicted, { x: 111 });
