@@ -20,15 +20,15 @@ fail() { echo "FAIL: $*"; for f in "$DIR"/*.log; do echo "--- $f"; tail -n 40 "$
 command -v node >/dev/null || fail "node (Node.js) is not installed: bash dev.sh install"
 mkdir "$DIR/pkg"
 cp -r "$HERE/package.json" "$HERE/package-lock.json" "$HERE/tsconfig.json" "$HERE/src" "$HERE/test" \
-  "$HERE/e2e" "$DIR/pkg/"
+  "$HERE/e2e" "$HERE/examples" "$DIR/pkg/"
 cd "$DIR/pkg"
 timeout 180 npm ci --no-audit --no-fund >"$DIR/npm.log" 2>&1 || fail "npm ci failed"
 npx tsc -p . >"$DIR/tsc.log" 2>&1 || fail "tsc failed: $(cat "$DIR/tsc.log")"
 node --test dist/test/*.test.js >"$DIR/unit.log" 2>&1 || fail "unit tests failed"
 grep -E "^# (tests|pass|fail)" "$DIR/unit.log" | sed 's/^/unit /'
 
-# Two region nodes; ports from this test's band, 19000–19999 (README, "Developing").
-BASE=$(( 19000 + (RANDOM % 99) * 10 ))
+# Two region nodes, on ports of this test's band, 19100–19999 (the demo's may reach 19010).
+BASE=$(( 19100 + (RANDOM % 89) * 10 ))  # below the ephemeral ports: README, "Developing"
 SECRET="ts sdk e2e token secret"
 config() {  # id name rpc-port gateway-port peer-id peer-rpc-port
   cat <<TOML
