@@ -53,6 +53,7 @@ TOML
 config 1 region-a $((BASE + 1)) $((BASE + 3)) 2 $((BASE + 2)) > "$DIR/a.toml"
 config 2 region-b $((BASE + 2)) $((BASE + 4)) 1 $((BASE + 1)) > "$DIR/b.toml"
 "$WL" node --config "$DIR/a.toml" > "$DIR/a.log" 2>&1 & PID_A=$!; PIDS+=($PID_A)
+disown "$PID_A"  # the test kills it with SIGKILL: no "Killed" notice from bash
 "$WL" node --config "$DIR/b.toml" > "$DIR/b.log" 2>&1 & PID_B=$!; PIDS+=($PID_B)
 
 healthy() {  # port: GET /healthz over bash's /dev/tcp
