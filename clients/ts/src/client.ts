@@ -324,6 +324,8 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   }
 
   private detach(s: SocketLike): void {
+    // onerror stays a no-op: `ws` emits an error when a socket still connecting is closed, and
+    // with no listener left that error would be thrown (test/ws_socket.test.ts).
     s.onopen = s.onmessage = s.onclose = null;
   }
 
