@@ -66,6 +66,10 @@ export interface ClientOptions<S> {
   reconnect?: ReconnectOptions;
   /** A session without `welcome` this long after the socket was opened is given up. Default 5000 ms. */
   helloTimeoutMs?: number;
+  /** A session that brings no frame for this long is taken for dead and left (a paused or cut-off
+   *  node keeps its TCP connection open; a live one sends a state frame every tick). 0: never.
+   *  Default 3000 ms. */
+  silenceTimeoutMs?: number;
   /** How far behind now other entities are drawn. Default 100 ms (two frames at 20 Hz). */
   interpolationDelayMs?: number;
   /** The highest seq this player used before, if the game kept it (e.g. across an app restart):
@@ -169,6 +173,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly helloTimeoutMs: number;
+  private readonly silenceTimeoutMs: number;
   private readonly interpolationDelayMs: number;
   private readonly snapshots = new SnapshotBuffer();
 
@@ -182,7 +187,8 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   private lastTick: number | undefined;
   private playerId: number | undefined;
   private regionName: string | undefined;
-  private timer: unknown = null;
+  private timer: unknown = null;     // the hello timeout, or the delay before a reconnect
+  private watchdog: unknown = null;  // the silence timeout of a session
   private fatal: ClientError | null = null;
 
   constructor(options: ClientOptions<S>) {
@@ -199,6 +205,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     this.baseDelayMs = options.reconnect?.baseDelayMs ?? 100;
     this.maxDelayMs = options.reconnect?.maxDelayMs ?? 2000;
     this.helloTimeoutMs = options.helloTimeoutMs ?? 5000;
+    this.silenceTimeoutMs = options.silenceTimeoutMs ?? 3000;
     this.interpolationDelayMs = options.interpolationDelayMs ?? 100;
     this.nextSeq = (options.lastSeq ?? 0) + 1;
   }
@@ -332,6 +339,25 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   private clearTimer(): void {
     if (this.timer !== null) this.timers.clearTimeout(this.timer);
     this.timer = null;
+    this.clearWatchdog();
+  }
+
+  private clearWatchdog(): void {
+    if (this.watchdog !== null) this.timers.clearTimeout(this.watchdog);
+    this.watchdog = null;
+  }
+
+  /** (Re)starts the silence timeout: called on every frame of a session. */
+  private armWatchdog(): void {
+    if (this.silenceTimeoutMs <= 0) return;
+    this.clearWatchdog();
+    const s = this.socket;
+    this.watchdog = this.timers.setTimeout(() => {
+      this.watchdog = null;
+      if (this.socket === s && this.phase === 'session') {
+        this.lost(1006, `no frame for ${this.silenceTimeoutMs} ms`);
+      }
+    }, this.silenceTimeoutMs);
   }
 
   private send(text: string): void {
@@ -384,6 +410,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
       this.emit('error', { kind: 'malformed_frame', message: 'a binary frame under worldline.json' });
       return;
     }
+    if (this.phase === 'session') this.armWatchdog();
     const f = parseServerFrame(raw);
     switch (f.type) {
       case 'malformed':
@@ -418,6 +445,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     }
     this.clearTimer();
     this.phase = 'session';
+    this.armWatchdog();
     this.attempts = 0;
     this.playerId = w.player;
     this.regionName = w.region;

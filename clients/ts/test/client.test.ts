@@ -238,6 +238,22 @@ describe('WorldlineClient', () => {
     assert.equal(sockets.length, 4);
   });
 
+  it('leaves a session that goes silent, and only then', () => {
+    const c = inSession();
+    assert.deepEqual(timers.pending.map((t) => t.ms), [3000], 'one silence timeout, nothing else');
+    for (let tick = 11; tick < 20; ++tick) sockets[0].frame(state(tick, 0, [me(0)]));
+    assert.deepEqual(timers.pending.map((t) => t.ms), [3000], 'each frame restarts it, none piles up');
+    timers.fire(3000);
+    assert.equal(sockets[0].closedByClient, true);
+    assert.deepEqual(events('reconnecting'), [{ attempt: 1, url: 'ws://b/', delayMs: 100, closeCode: 1006 }]);
+    assert.deepEqual(timers.pending.map((t) => t.ms), [100]);
+    timers.fire(100);
+    sockets[1].open();
+    sockets[1].frame(welcome('b'));
+    assert.deepEqual(sockets[1].sent.slice(1).map((f) => (f as { seq: number }).seq), [1, 2, 3]);
+    assert.equal(c.inSession, true);
+  });
+
   it('stops on a refused token: no reconnect', () => {
     const c = makeClient();
     c.connect();
