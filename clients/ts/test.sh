@@ -3,7 +3,8 @@
 # (npm ci) into a copy of the package outside the source tree, builds with tsc, runs the unit
 # tests (node --test), then starts two real `worldline node` processes (regions A and B
 # replicating to each other, as tests/e2e/two_regions_ws.sh does) and runs the end-to-end test
-# (e2e/two_regions.test.ts): act, ack, reconcile; kill -9 A; resume on B.
+# (e2e/two_regions.test.ts): act, ack, reconcile; kill -9 A; resume on B; A started again and B
+# paused (SIGSTOP): resume on A.
 # Usage: clients/ts/test.sh <path to worldline>
 set -euo pipefail
 WL="$(realpath "$1")"
@@ -11,7 +12,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 DIR="$(mktemp -d /tmp/worldline-ts.XXXXXX)"
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  if [[ -f "$DIR/a2.pid" ]]; then PIDS+=("$(cat "$DIR/a2.pid")"); fi  # A, started again by the test
+  for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true; done
   if [[ "${KEEP:-0}" == 1 ]]; then echo "kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
@@ -70,8 +72,10 @@ for i in $(seq 100); do
   sleep 0.1
 done
 
-WL_TOKEN_1="$("$WL" token --player 1 --secret "$SECRET")" WL_TOKEN_2="$("$WL" token --player 2 --secret "$SECRET")" \
-  WL_PORT_A=$((BASE + 3)) WL_PORT_B=$((BASE + 4)) WL_PID_A=$PID_A \
+token() { "$WL" token --player "$1" --secret "$SECRET"; }
+WL_TOKEN_1="$(token 1)" WL_TOKEN_2="$(token 2)" WL_TOKEN_3="$(token 3)" \
+  WL_PORT_A=$((BASE + 3)) WL_PORT_B=$((BASE + 4)) WL_PID_A=$PID_A WL_PID_B=$PID_B \
+  WL_BIN="$WL" WL_CONFIG_A="$DIR/a.toml" WL_LOG_A="$DIR/a.log" WL_PIDFILE_A2="$DIR/a2.pid" \
   node --test dist/e2e/*.test.js >"$DIR/e2e.log" 2>&1 || fail "end-to-end test failed"
 grep -E "^# (tests|pass|fail|acting)" "$DIR/e2e.log" | sed 's/^/e2e /'
 kill -TERM "$PID_B"

@@ -6,8 +6,15 @@
 //    is clamped by the node, and the client counts the correction;
 // 2. player 2, on B, sees player 1 through replication (interpolated);
 // 3. A is killed (SIGKILL); player 1's client resumes on B with its last ack, resends the action
-//    it made while cut off, and B acknowledges it with the predicted position.
+//    it made while cut off, and B acknowledges it with the predicted position;
+// 4. A is started again (it recovers from its journal and catches up from B), then B is paused
+//    (SIGSTOP: its TCP connections stay open): the client hears nothing for silenceTimeoutMs,
+//    leaves, and resumes on A, which applies its next action.
+// Also: WL_BIN, WL_CONFIG_A, WL_LOG_A (to start A again), WL_PID_B, WL_PIDFILE_A2.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { WorldlineClient, type ClientEvents, type EntityState, type SequencedAction } from '../src/index.js';
 import { wsSocketFactory } from '../src/node.js';
@@ -45,7 +52,7 @@ const xyz = (e: EntityState | undefined) => e && [e.x, e.y, e.z];
 const clients: Array<WorldlineClient<EntityState>> = [];
 function client(urls: string[], token: string): WorldlineClient<EntityState> {
   const c = new WorldlineClient<EntityState>({
-    urls, token, socket: wsSocketFactory, prediction: { step },
+    urls, token, socket: wsSocketFactory, prediction: { step }, silenceTimeoutMs: 600,
     reconnect: { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 400 },
   });
   const errors: string[] = [];
@@ -55,7 +62,27 @@ function client(urls: string[], token: string): WorldlineClient<EntityState> {
   return c;
 }
 const errorsOf = (c: WorldlineClient<EntityState>) => (c as unknown as { errors: string[] }).errors;
-after(() => { for (const c of clients) c.close(); });
+let pidA2 = 0;
+after(() => {
+  for (const c of clients) c.close();
+  try { process.kill(Number(env('WL_PID_B')), 'SIGCONT'); } catch { /* gone */ }
+  if (pidA2) try { process.kill(pidA2, 'SIGKILL'); } catch { /* gone */ }
+});
+/** Resolves once GET /healthz on `port` answers 200. */
+async function healthy(port: string): Promise<void> {
+  for (let i = 0; i < 100; ++i) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(Number(port), '127.0.0.1', () => sock.end('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let got = '';
+      sock.on('data', (d) => { got += d.toString(); });
+      sock.on('close', () => resolve(got.includes('200 OK')));
+      sock.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no healthy node on ${port} after 10 s`);
+}
 
 describe('the SDK against two real region nodes', () => {
   const p1 = client([urlA, urlB], env('WL_TOKEN_1'));
@@ -131,5 +158,37 @@ describe('the SDK against two real region nodes', () => {
     console.log(`# acting again in B ${Date.now() - killedAt} ms after A was killed`);
     assert.deepEqual(errorsOf(p1), []);
     assert.deepEqual(errorsOf(p2), []);
+  });
+
+  it('leaves a paused region B when it goes silent and resumes on A, started again', async () => {
+    const log = fs.openSync(env('WL_LOG_A'), 'a');
+    const a2 = spawn(env('WL_BIN'), ['node', '--config', env('WL_CONFIG_A')], { stdio: ['ignore', log, log] });
+    pidA2 = a2.pid!;
+    fs.writeFileSync(env('WL_PIDFILE_A2'), String(pidA2));
+    await healthy(env('WL_PORT_A'));
+    // A catches up from B (the move of seq 6 was made in B only): a player on A sees it.
+    const p3 = client([urlA], env('WL_TOKEN_3'));
+    p3.connect();
+    await waitFor(p3, 'state', 'A, started again, shows player 1 at (12, 0, 3)',
+      (s) => xyz(s.frame.entities.find((e) => e.id === 1))?.join() === '12,0,3');
+    const reconnecting = waitFor(p1, 'reconnecting', 'reconnecting after B went silent');
+    const resumed = waitFor(p1, 'resumed', 'resumed on A');
+    process.kill(Number(env('WL_PID_B')), 'SIGSTOP');
+    const pausedAt = Date.now();
+    const r = await reconnecting;
+    assert.equal(r.url, urlA);
+    assert.equal(r.closeCode, 1006);
+    assert.deepEqual(await resumed, { url: urlA, region: 'region-a', lastAck: 6, resent: [] });
+    const acked = waitFor(p1, 'state', 'A acknowledging seq 7', (s) => s.frame.ack >= 7);
+    assert.equal(p1.act(move(13, 3)), 7);
+    const { frame } = await acked;
+    assert.equal(frame.ack, 7);
+    assert.deepEqual(xyz(frame.entities.find((e) => e.id === 1)), [13, 0, 3]);
+    assert.deepEqual(xyz(p1.predicted), [13, 0, 3]);
+    assert.equal(p1.corrections, 1);
+    console.log(`# acting again in A ${Date.now() - pausedAt} ms after B was paused`);
+    process.kill(Number(env('WL_PID_B')), 'SIGCONT');
+    assert.deepEqual(errorsOf(p1), []);
+    assert.deepEqual(errorsOf(p3), []);
   });
 });
