@@ -131,7 +131,10 @@ export interface ErrorFrame {
 
 export interface PongFrame {
   type: 'pong';
+  /** The ping's `t`, echoed. */
   t: number;
+  /** The node's steady (monotonic) clock in ms, from an arbitrary origin: not Unix time
+   *  (gateway/client_session.cc, as of this writing; docs/protocol.md does not say). */
   server_ms: number;
 }
 
