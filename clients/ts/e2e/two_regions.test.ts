@@ -52,7 +52,7 @@ const xyz = (e: EntityState | undefined) => e && [e.x, e.y, e.z];
 const clients: Array<WorldlineClient<EntityState>> = [];
 function client(urls: string[], token: string): WorldlineClient<EntityState> {
   const c = new WorldlineClient<EntityState>({
-    urls, token, socket: wsSocketFactory, prediction: { step }, silenceTimeoutMs: 600,
+    urls, token, socket: wsSocketFactory, prediction: { step }, silenceTimeoutMs: 600, pingIntervalMs: 200,
     reconnect: { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 400 },
   });
   const errors: string[] = [];
@@ -156,6 +156,7 @@ describe('the SDK against two real region nodes', () => {
     assert.deepEqual(p1.unacked, []);
     assert.equal(p1.corrections, 1, 'no correction after the one clamped move');
     console.log(`# acting again in B ${Date.now() - killedAt} ms after A was killed`);
+    assert.ok(p2.rttMs !== undefined && p2.rttMs < 1000, `player 2's pings answered (rtt ${p2.rttMs} ms)`);
     assert.deepEqual(errorsOf(p1), []);
     assert.deepEqual(errorsOf(p2), []);
   });

@@ -11,6 +11,7 @@ import {
   JSON_SUBPROTOCOL,
   encodeAction,
   encodeHello,
+  encodePing,
   parseServerFrame,
   type ActionInput,
   type EntityState,
@@ -70,6 +71,9 @@ export interface ClientOptions<S> {
    *  node keeps its TCP connection open; a live one sends a state frame every tick). 0: never.
    *  Default 3000 ms. */
   silenceTimeoutMs?: number;
+  /** A `ping` goes out this often during a session; its `pong` gives {@link WorldlineClient.rttMs}.
+   *  0: no pings. Default 1000 ms. */
+  pingIntervalMs?: number;
   /** How far behind now other entities are drawn. Default 100 ms (two frames at 20 Hz). */
   interpolationDelayMs?: number;
   /** The highest seq this player used before, if the game kept it (e.g. across an app restart):
@@ -174,6 +178,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   private readonly maxDelayMs: number;
   private readonly helloTimeoutMs: number;
   private readonly silenceTimeoutMs: number;
+  private readonly pingIntervalMs: number;
   private readonly interpolationDelayMs: number;
   private readonly snapshots = new SnapshotBuffer();
 
@@ -189,6 +194,9 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   private regionName: string | undefined;
   private timer: unknown = null;     // the hello timeout, or the delay before a reconnect
   private watchdog: unknown = null;  // the silence timeout of a session
+  private pinger: unknown = null;    // the next ping of a session
+  private pingsOut = new Set<number>();  // the `t` of pings sent on this session, unanswered
+  private rtt: number | undefined;
   private fatal: ClientError | null = null;
 
   constructor(options: ClientOptions<S>) {
@@ -206,6 +214,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     this.maxDelayMs = options.reconnect?.maxDelayMs ?? 2000;
     this.helloTimeoutMs = options.helloTimeoutMs ?? 5000;
     this.silenceTimeoutMs = options.silenceTimeoutMs ?? 3000;
+    this.pingIntervalMs = options.pingIntervalMs ?? 1000;
     this.interpolationDelayMs = options.interpolationDelayMs ?? 100;
     this.nextSeq = (options.lastSeq ?? 0) + 1;
   }
@@ -229,6 +238,10 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   /** The seq of the last action made (0 before any); keep it to pass as `lastSeq` next time. */
   get lastSeq(): number {
     return this.nextSeq - 1;
+  }
+  /** The round trip of the last answered ping, ms (undefined before one). */
+  get rttMs(): number | undefined {
+    return this.rtt;
   }
   /** The player id from the last `welcome`. */
   get player(): number | undefined {
@@ -345,12 +358,31 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   private clearWatchdog(): void {
     if (this.watchdog !== null) this.timers.clearTimeout(this.watchdog);
     this.watchdog = null;
+    if (this.pinger !== null) this.timers.clearTimeout(this.pinger);
+    this.pinger = null;
+  }
+
+  /** Sends a ping every pingIntervalMs while the session lasts. */
+  private schedulePing(): void {
+    if (this.pingIntervalMs <= 0) return;
+    const s = this.socket;
+    this.pinger = this.timers.setTimeout(() => {
+      this.pinger = null;
+      if (this.socket !== s || this.phase !== 'session') return;
+      // `t` is the client clock, an integer >= 0 (the node refuses others); kept to match the pong.
+      let t = Math.max(0, Math.floor(this.now()));
+      while (this.pingsOut.has(t)) ++t;
+      if (this.pingsOut.size >= 16) this.pingsOut.clear();  // a node that never answers
+      this.pingsOut.add(t);
+      this.send(encodePing(t));
+      this.schedulePing();
+    }, this.pingIntervalMs);
   }
 
   /** (Re)starts the silence timeout: called on every frame of a session. */
   private armWatchdog(): void {
     if (this.silenceTimeoutMs <= 0) return;
-    this.clearWatchdog();
+    if (this.watchdog !== null) this.timers.clearTimeout(this.watchdog);
     const s = this.socket;
     this.watchdog = this.timers.setTimeout(() => {
       this.watchdog = null;
@@ -434,6 +466,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
         this.emit('error', { kind: 'server_error', message: `${f.code} ${f.name}: ${f.message}`, frame: f });
         return;
       case 'pong':
+        if (this.pingsOut.delete(f.t)) this.rtt = Math.max(0, this.now() - f.t);
         return;
     }
   }
@@ -446,6 +479,8 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     this.clearTimer();
     this.phase = 'session';
     this.armWatchdog();
+    this.pingsOut.clear();
+    this.schedulePing();
     this.attempts = 0;
     this.playerId = w.player;
     this.regionName = w.region;

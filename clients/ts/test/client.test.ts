@@ -51,7 +51,7 @@ let timers: FakeTimers;
 let log: Log;
 let clock: number;
 
-function makeClient(maxAttempts = 3): WorldlineClient<P> {
+function makeClient(maxAttempts = 3, pingIntervalMs = 0): WorldlineClient<P> {
   const c = new WorldlineClient<P>({
     urls: ['ws://a/', 'ws://b/', 'ws://c/'],
     token: 'tok',
@@ -63,6 +63,7 @@ function makeClient(maxAttempts = 3): WorldlineClient<P> {
     prediction: { step, fromEntity: (e) => ({ x: e.x }), distance: (p, q) => Math.abs(p.x - q.x) },
     reconnect: { maxAttempts, baseDelayMs: 100, maxDelayMs: 250 },
     helloTimeoutMs: 5000,
+    pingIntervalMs,
     now: () => clock,
     timers,
   });
@@ -252,6 +253,28 @@ describe('WorldlineClient', () => {
     sockets[1].frame(welcome('b'));
     assert.deepEqual(sockets[1].sent.slice(1).map((f) => (f as { seq: number }).seq), [1, 2, 3]);
     assert.equal(c.inSession, true);
+  });
+
+  it('pings during a session and measures the round trip from the matching pong', () => {
+    const c = makeClient(3, 1000);
+    c.connect();
+    sockets[0].open();
+    sockets[0].frame(welcome('a'));
+    assert.equal(c.rttMs, undefined);
+    clock = 7000;
+    timers.fire(1000);
+    assert.deepEqual(sockets[0].sent[1], { type: 'ping', t: 7000 });
+    clock = 7042;
+    sockets[0].frame({ type: 'pong', t: 6999, server_ms: 1 });  // not ours: ignored
+    assert.equal(c.rttMs, undefined);
+    sockets[0].frame({ type: 'pong', t: 7000, server_ms: 123456 });
+    assert.equal(c.rttMs, 42);
+    clock = 8000;
+    sockets[0].frame({ type: 'pong', t: 7000, server_ms: 123456 });  // answered already
+    assert.equal(c.rttMs, 42);
+    assert.deepEqual(timers.pending.map((t) => t.ms).sort(), [1000, 3000], 'the next ping and the silence timeout');
+    sockets[0].drop(1006);
+    assert.deepEqual(timers.pending.map((t) => t.ms), [100], 'no ping while disconnected');
   });
 
   it('stops on a refused token: no reconnect', () => {
