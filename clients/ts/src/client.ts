@@ -299,7 +299,8 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     if (s) {
       this.detach(s);
       try {
-        s.close(code === 1000 ? 1000 : undefined, reason);
+        // Only 1000 and 3000–4999 may be sent by a client (the browser's WebSocket throws on others).
+        s.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000, reason.slice(0, 120));
       } catch {
         // already closing: nothing to do
       }
