@@ -47,6 +47,8 @@ address = "127.0.0.1:$6"
 name = "$2"
 tick_hz = 20
 spawn_radius = 0   # everyone starts at the origin: the test's positions are exact
+items = 3          # the same three items in both regions, 6..10 units from the origin
+item_area = [6, 2, 8, 4]
 [gateway]
 listen = "127.0.0.1:$4"
 token_secret = "$SECRET"
@@ -77,7 +79,7 @@ WL_TOKEN_1="$(token 1)" WL_TOKEN_2="$(token 2)" WL_TOKEN_3="$(token 3)" \
   WL_PORT_A=$((BASE + 3)) WL_PORT_B=$((BASE + 4)) WL_PID_A=$PID_A WL_PID_B=$PID_B \
   WL_BIN="$WL" WL_CONFIG_A="$DIR/a.toml" WL_LOG_A="$DIR/a.log" WL_PIDFILE_A2="$DIR/a2.pid" \
   node --test dist/e2e/*.test.js >"$DIR/e2e.log" 2>&1 || fail "end-to-end test failed"
-grep -E "^# (tests|pass|fail|acting)" "$DIR/e2e.log" | sed 's/^/e2e /'
+grep -E "^# (tests|pass|fail|\\\\# )" "$DIR/e2e.log" | sed 's/^/e2e /'
 kill -TERM "$PID_B"
 wait "$PID_B" || fail "region B did not stop cleanly on SIGTERM"
 echo "PASS: TypeScript SDK, unit and end-to-end"

@@ -4,7 +4,9 @@
 // 1. player 1 connects to A, acts, gets the ack and a state frame it reconciles to (exact
 //    positions: the nodes spawn everyone at the origin); a move further than the movement budget
 //    is clamped by the node, and the client counts the correction;
-// 2. player 2, on B, sees player 1 through replication (interpolated);
+// 2. player 2, on B, sees player 1 through replication (interpolated); both walk onto the same
+//    item and grab it at once: exactly one keeps it, the other hears `refused` (the winner's claim
+//    had arrived) or, once the regions' deltas met, `conflict_lost` (its own event);
 // 3. A is killed (SIGKILL); player 1's client resumes on B with its last ack, resends the action
 //    it made while cut off, and B acknowledges it with the predicted position;
 // 4. A is started again (it recovers from its journal and catches up from B), then B is paused
@@ -137,6 +139,43 @@ describe('the SDK against two real region nodes', () => {
     assert.deepEqual(xyz(p2.interpolated().find((e) => e.id === 1)), [10, 0, 2]);
   });
 
+  it('two players grab one item in two regions: one loses, told as the protocol says', async () => {
+    const item = p1.interpolated().filter((e) => e.item && !e.owner).sort((a, b) => a.id - b.id)[0];
+    assert.ok(item && item.id >= 1e12, `an unclaimed item in sight of player 1: ${JSON.stringify(item)}`);
+    assert.ok(p2.interpolated().some((e) => e.id === item.id), 'and of player 2');
+    const verdict = (c: WorldlineClient<EntityState>, seq: number, who: string) =>
+      new Promise<string>((resolve, reject) => {
+        const t0 = Date.now();
+        const timer = setTimeout(() => reject(new Error(`no verdict for ${who}`)), STEP_MS);
+        const done = (v: string) => { clearTimeout(timer); resolve(v); };
+        c.on('reject', (r) => { if (r.seq === seq) done(`reject:${r.reason}`); });
+        c.on('conflictLost', (r) => { if (r.seq === seq) done('conflictLost'); });
+        c.on('state', (s) => { if (s.frame.ack >= seq && Date.now() > t0 + 1500) done('kept'); });
+      });
+    const pickup = { kind: 'pickup', args: { target: item.id } };
+    p1.act(move(item.x, item.z));
+    const s1 = p1.act(pickup);
+    p2.act(move(item.x, item.z));
+    const s2 = p2.act(pickup);
+    assert.deepEqual([s1, s2], [7, 2]);
+    const [v1, v2] = await Promise.all([verdict(p1, s1, 'player 1'), verdict(p2, s2, 'player 2')]);
+    const outcomes = [v1, v2].sort();
+    assert.ok(outcomes[1] === 'kept' && ['conflictLost', 'reject:refused'].includes(outcomes[0]),
+      `exactly one grab lost: player 1 ${v1}, player 2 ${v2}`);
+    const winner = v1 === 'kept' ? 1 : 2;
+    for (const [c, name] of [[p1, 'A'], [p2, 'B']] as const) {
+      await waitFor(c, 'state', `region ${name} shows the item owned by player ${winner}`,
+        (st) => st.frame.entities.find((e) => e.id === item.id)?.owner === winner);
+    }
+    console.log(`# item ${item.id}: player ${winner} kept it; player 1 ${v1}, player 2 ${v2}`);
+    // Back to where the next steps expect player 1.
+    const back = waitFor(p1, 'state', 'player 1 back at (10, 0, 2)', (st) => st.frame.ack >= 8);
+    p1.act(move(10, 2));
+    await back;
+    assert.deepEqual(xyz(p1.predicted), [10, 0, 2]);
+    assert.equal(p1.corrections, 1);
+  });
+
   it('resumes on region B when A is killed, with its last ack, and B applies the resent action', async () => {
     const reconnecting = waitFor(p1, 'reconnecting', 'reconnecting after A died');
     const resumed = waitFor(p1, 'resumed', 'resumed on B');
@@ -146,11 +185,11 @@ describe('the SDK against two real region nodes', () => {
     assert.equal(r.url, urlB);
     assert.equal(r.attempt, 1);
     const seq = p1.act(move(12, 3));  // made while cut off: kept for the next session
-    assert.equal(seq, 6);
-    const acked = waitFor(p1, 'state', 'B acknowledging seq 6', (s) => s.frame.ack >= 6);
-    assert.deepEqual(await resumed, { url: urlB, region: 'region-b', lastAck: 5, resent: [6] });
+    assert.equal(seq, 9);
+    const acked = waitFor(p1, 'state', 'B acknowledging seq 9', (s) => s.frame.ack >= 9);
+    assert.deepEqual(await resumed, { url: urlB, region: 'region-b', lastAck: 8, resent: [9] });
     const { frame } = await acked;
-    assert.equal(frame.ack, 6);
+    assert.equal(frame.ack, 9);
     assert.deepEqual(xyz(frame.entities.find((e) => e.id === 1)), [12, 0, 3]);
     assert.deepEqual(xyz(p1.predicted), [12, 0, 3]);
     assert.deepEqual(p1.unacked, []);
@@ -167,7 +206,7 @@ describe('the SDK against two real region nodes', () => {
     pidA2 = a2.pid!;
     fs.writeFileSync(env('WL_PIDFILE_A2'), String(pidA2));
     await healthy(env('WL_PORT_A'));
-    // A catches up from B (the move of seq 6 was made in B only): a player on A sees it.
+    // A catches up from B (the move of seq 9 was made in B only): a player on A sees it.
     const p3 = client([urlA], env('WL_TOKEN_3'));
     p3.connect();
     await waitFor(p3, 'state', 'A, started again, shows player 1 at (12, 0, 3)',
@@ -179,11 +218,11 @@ describe('the SDK against two real region nodes', () => {
     const r = await reconnecting;
     assert.equal(r.url, urlA);
     assert.equal(r.closeCode, 1006);
-    assert.deepEqual(await resumed, { url: urlA, region: 'region-a', lastAck: 6, resent: [] });
-    const acked = waitFor(p1, 'state', 'A acknowledging seq 7', (s) => s.frame.ack >= 7);
-    assert.equal(p1.act(move(13, 3)), 7);
+    assert.deepEqual(await resumed, { url: urlA, region: 'region-a', lastAck: 9, resent: [] });
+    const acked = waitFor(p1, 'state', 'A acknowledging seq 10', (s) => s.frame.ack >= 10);
+    assert.equal(p1.act(move(13, 3)), 10);
     const { frame } = await acked;
-    assert.equal(frame.ack, 7);
+    assert.equal(frame.ack, 10);
     assert.deepEqual(xyz(frame.entities.find((e) => e.id === 1)), [13, 0, 3]);
     assert.deepEqual(xyz(p1.predicted), [13, 0, 3]);
     assert.equal(p1.corrections, 1);
