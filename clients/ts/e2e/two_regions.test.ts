@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { WorldlineClient, type ClientEvents, type EntityState, type SequencedAction } from '../src/index.js';
+import { WorldlineClient, type ClientEvents, type EntityState, type RejectFrame, type SequencedAction } from '../src/index.js';
 import { wsSocketFactory } from '../src/node.js';
 
 function env(name: string): string {
@@ -147,10 +147,15 @@ describe('the SDK against two real region nodes', () => {
       new Promise<string>((resolve, reject) => {
         const t0 = Date.now();
         const timer = setTimeout(() => reject(new Error(`no verdict for ${who}`)), STEP_MS);
-        const done = (v: string) => { clearTimeout(timer); resolve(v); };
-        c.on('reject', (r) => { if (r.seq === seq) done(`reject:${r.reason}`); });
-        c.on('conflictLost', (r) => { if (r.seq === seq) done('conflictLost'); });
-        c.on('state', (s) => { if (s.frame.ack >= seq && Date.now() > t0 + 1500) done('kept'); });
+        const onReject = (r: RejectFrame) => { if (r.seq === seq) done(`reject:${r.reason}`); };
+        const onLost = (r: RejectFrame) => { if (r.seq === seq) done('conflictLost'); };
+        const onState = (st: ClientEvents['state']) => { if (st.frame.ack >= seq && Date.now() > t0 + 1500) done('kept'); };
+        const done = (v: string) => {
+          clearTimeout(timer);
+          c.off('reject', onReject).off('conflictLost', onLost).off('state', onState);
+          resolve(v);
+        };
+        c.on('reject', onReject).on('conflictLost', onLost).on('state', onState);
       });
     const pickup = { kind: 'pickup', args: { target: item.id } };
     p1.act(move(item.x, item.z));
