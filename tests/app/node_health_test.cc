@@ -69,7 +69,8 @@ TEST_F(NodeHealth, ANodeRepairingLostStateIsUnhealthyAndSaysWhy) {
   ASSERT_FALSE(node.target.empty()) << "the node did not start";
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // ten tick periods
   const HttpResult r = http_call(node.target, "GET", "/healthz", "", "", std::chrono::seconds(5));
-  EXPECT_EQ(r.status, 503) << r.body << r.error;
+  EXPECT_EQ(r.status, 503) << r.body << r.error << "\n"
+                           << http_call(node.target, "GET", "/metrics").body;
   EXPECT_EQ(r.body, "repairing: lost state is being fetched back from the peers; actions wait\n");
 }
 

@@ -42,47 +42,6 @@ TEST(RegionApp, TheClockStartsPastEveryStampOfTheRecoveredState) {
   EXPECT_GT(app.clock().now(), ahead);
 }
 
-// The forecast acting ahead, on the node: players arriving at +4 a second in one square of the
-// forecast grid make the director expect that square to fill (10 s ahead, beyond the margin),
-// and the partition holds the expectation; with `proactive` off, nothing is expected.
-TEST(RegionApp, AFillingSquareIsExpectedAheadAndThePartitionHoldsItUnlessProactiveIsOff) {
-  for (const bool proactive : {true, false}) {
-    SCOPED_TRACE(proactive ? "proactive" : "reactive");
-    const replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
-    replica::MemoryJournal journal;
-    testing::QueueOutbox outbox;
-    replica::Replica world(replica::ReplicaOptions{1, {1}}, registry, journal, outbox);
-    crdt::ManualClock wall(1'765'000'000'000);
-    RegionAppOptions options = inline_detector();
-    options.host.region_name = "r1";
-    options.host.spawn_point = {100, 0, 100};  // inside one square of the 4 × 4 grid
-    options.host.spawn_radius = 0;
-    options.proactive = proactive;
-    RegionApp app(options, wall);
-    ASSERT_TRUE(app.start(world));
-    for (int second = 0; second < 20; ++second) {
-      for (int i = 0; i < 4; ++i)
-        (void)app.host().attach(static_cast<std::uint64_t>(1000 + second * 4 + i),
-                                std::make_shared<Silent>());
-      for (int t = 0; t < 20; ++t) {
-        wall.advance(50);
-        const std::uint64_t now = wall.now_ms();
-        app.tick(world, now);
-        ASSERT_TRUE(world.commit(now).ok());
-        app.after_commit(world, true, std::nullopt, now);
-      }
-    }
-    ASSERT_GE(app.director()->stats().samples, 19u);
-    if (proactive) {
-      EXPECT_GE(app.expectations_made(), 5u);  // one a step once the forecast is trusted
-      EXPECT_EQ(app.pipeline().stats().expectations_held, 1u);  // the same square, replaced
-    } else {
-      EXPECT_EQ(app.expectations_made(), 0u);
-      EXPECT_EQ(app.pipeline().stats().expectations_held, 0u);
-    }
-  }
-}
-
 }  // namespace
 }  // namespace worldline::app
 
@@ -321,6 +280,50 @@ duration_s = { base = 600, floor = 600, cap = 600 }
   run(40);  // 2 s: both gone
   EXPECT_EQ(app.director()->players_in_areas().at("camp"), 0);
   EXPECT_EQ(app.pipeline().within(0, 0, 50).size(), 2u);  // their entities still stand there
+}
+
+// The forecast acting ahead, on the node: players arriving at +4 a second make the director
+// expect their square to fill (10 s ahead, beyond the margin), and the partition holds the
+// expectation; with `proactive` off, nothing is expected.
+TEST(RegionApp, AFillingSquareIsExpectedAheadAndThePartitionHoldsItUnlessProactiveIsOff) {
+  for (const bool proactive : {true, false}) {
+    SCOPED_TRACE(proactive ? "proactive" : "reactive");
+    const replica::ComponentRegistry registry = replica::ComponentRegistry::game_defaults();
+    replica::MemoryJournal journal;
+    testing::QueueOutbox outbox;
+    replica::Replica world(replica::ReplicaOptions{1, {1}}, registry, journal, outbox);
+    crdt::ManualClock wall(1'765'000'000'000);
+    RegionAppOptions options = inline_detector();
+    options.host.region_name = "r1";
+    options.host.spawn_point = {100, 0, 100};
+    options.host.spawn_radius = 0;
+    // One square: a square counts its share (by area) of each leaf over it, and 80 players are
+    // one leaf over the whole world, so a finer grid would spread them over every square.
+    options.forecast_grid = 1;
+    options.proactive = proactive;
+    RegionApp app(options, wall);
+    ASSERT_TRUE(app.start(world));
+    for (int second = 0; second < 20; ++second) {
+      for (int i = 0; i < 4; ++i)
+        (void)app.host().attach(static_cast<std::uint64_t>(1000 + second * 4 + i),
+                                std::make_shared<Silent>());
+      for (int t = 0; t < 20; ++t) {
+        wall.advance(50);
+        const std::uint64_t now = wall.now_ms();
+        app.tick(world, now);
+        ASSERT_TRUE(world.commit(now).ok());
+        app.after_commit(world, true, std::nullopt, now);
+      }
+    }
+    ASSERT_GE(app.director()->stats().samples, 19u);
+    if (proactive) {
+      EXPECT_GE(app.expectations_made(), 5u);  // one a step once the forecast is trusted
+      EXPECT_EQ(app.pipeline().stats().expectations_held, 1u);  // the same square, replaced
+    } else {
+      EXPECT_EQ(app.expectations_made(), 0u);
+      EXPECT_EQ(app.pipeline().stats().expectations_held, 0u);
+    }
+  }
 }
 
 }  // namespace

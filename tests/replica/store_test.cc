@@ -17,7 +17,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::optional<ComponentValue> add_member(ComponentValue& v, ReplicaId r, std::uint64_t id) {
+std::optional<ComponentValue> add_member(ComponentValue& v, crdt::ReplicaId r, std::uint64_t id) {
   return value_as<crdt::GuildMembers>(v).add(r, id);
 }
 
