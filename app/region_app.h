@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "app/event_npcs.h"
 #include "crdt/hlc.h"
 #include "gateway/region_host.h"
 #include "region/anticheat/detector.h"
@@ -56,6 +57,8 @@ struct RegionAppOptions {
   bool director = true;
   int forecast_grid = 4;
   region::director::EventCatalog events;
+  // How the NPCs of the instances this region spawns behave (region/director/npc.h).
+  region::director::NpcBehaviour npcs;
 };
 
 class RegionApp final : public replica::NodeApp {
@@ -102,11 +105,15 @@ class RegionApp final : public replica::NodeApp {
                                                     region::director::InstanceId instance);
   // Instances that ended (completed or failed) whose spawner claim this region held then.
   std::uint64_t events_spawned() const { return events_spawned_; }
+  // The NPCs of the instances this region spawns; nullptr without a director or before start().
+  const EventNpcs* npcs() const { return npcs_.get(); }
 
  private:
   void record_flags(replica::Replica& world);
   void direct(replica::Replica& world);
   void claim_spawn(replica::Replica& world, region::director::InstanceId instance);
+  // Hooks the attack rule's target half: a player's hit on an NPC is recorded (EventNpcs).
+  void record_npc_hits();
 
   RegionAppOptions options_;
   crdt::PhysicalClock& wall_;
@@ -117,6 +124,7 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
   std::unique_ptr<region::director::Director> director_;
+  std::unique_ptr<EventNpcs> npcs_;                       // with director_
   std::vector<region::CellLoad> cell_loads_;              // reused every tick
   std::vector<region::director::CellCount> cell_counts_;  // reused every tick
   std::uint64_t director_ms_ = 0;     // the director's clock: wall ms, never decreasing
