@@ -17,6 +17,7 @@ std::uint32_t EventNpcs::spawn(replica::Replica& world, crdt::HlcClock& clock,
                                const director::EventInstance& instance, std::uint32_t count) {
   Instance& in = instances_[instance.id()];
   in.gold = instance.definition().rewards.gold;
+  in.damage_mult = instance.levers().npc_damage_mult;
   const director::LeverValues& levers = instance.levers();
   const director::EventArea& area = instance.definition().area;
   // The ring's slots are fixed by the NPC target at this call: a rescale's NPCs fill the slots
@@ -58,6 +59,20 @@ std::uint32_t EventNpcs::spawn(replica::Replica& world, crdt::HlcClock& clock,
     ++stats_.alive;
   }
   return made;
+}
+
+void EventNpcs::rescaled(const director::EventInstance& instance) {
+  if (const auto in = instances_.find(instance.id()); in != instances_.end()) {
+    in->second.damage_mult = instance.levers().npc_damage_mult;
+  }
+}
+
+std::int64_t EventNpcs::damage_of(crdt::EntityId npc, std::int64_t base) const {
+  const auto n = npcs_.find(npc);
+  if (n == npcs_.end()) return base;
+  const auto in = instances_.find(n->second.instance);
+  if (in == instances_.end()) return base;
+  return std::llround(static_cast<double>(base) * in->second.damage_mult);
 }
 
 void EventNpcs::act(const replica::Replica& world, region::RegionPipeline& pipeline,

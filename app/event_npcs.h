@@ -47,6 +47,15 @@ class EventNpcs {
   std::uint32_t spawn(replica::Replica& world, crdt::HlcClock& clock,
                       const region::director::EventInstance& instance, std::uint32_t count);
 
+  // The instance's levers changed (a rescale): its NPCs' damage follows npc_damage_mult from the
+  // next tick on (their health stays what it was at their spawn).
+  void rescaled(const region::director::EventInstance& instance);
+
+  // The health an NPC's hit takes: the rules' attack_damage × its instance's npc_damage_mult,
+  // rounded (`base` for an NPC not spawned here). Called by the attack rule on the workers;
+  // REQUIRES: no spawn(), end() or rescaled() meanwhile (they run between ticks).
+  std::int64_t damage_of(crdt::EntityId npc, std::int64_t base) const;
+
   // Before a tick: each live NPC's decision from the world as the last tick left it (its
   // position and health, the live players within aggro range); moves and attacks go to the
   // pipeline in one batch, with the NPC's id as actor and its own sequence numbers.
@@ -87,6 +96,7 @@ class EventNpcs {
   struct Instance {
     std::uint32_t spawned = 0, elites = 0;
     std::uint64_t gold = 0;
+    double damage_mult = 1;
     region::director::Contributions damage;
   };
   struct Hit {

@@ -8,6 +8,25 @@
 #include "region/anticheat/flag_record.h"
 
 namespace worldline::app {
+namespace {
+
+// An NPC's hit, in the target's cell: the built-in attack's target half with the NPC's damage.
+region::Outcome npc_hit(const region::Action& a, region::HandlerContext& ctx, std::int64_t damage) {
+  if (region::GameRules::health(ctx.world, a.target) <= 0) {
+    return region::Outcome{a.actor, a.client_seq, false, "target is dead"};
+  }
+  if (damage > 0) {
+    (void)ctx.world.write(
+        replica::Key{a.target, region::kHealthComponent},
+        [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
+          return std::get<crdt::Health>(v).decrement(ctx.world.region(),
+                                                     static_cast<std::uint64_t>(damage));
+        });
+  }
+  return region::Outcome{a.actor, a.client_seq, true};
+}
+
+}  // namespace
 
 RegionApp::RegionApp(RegionAppOptions options, crdt::PhysicalClock& wall)
     : options_(std::move(options)), wall_(wall), rules_(options_.game) {}
@@ -97,24 +116,25 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
 }
 
 // Wraps the target half of whatever attack rule is set (a studio's own included): a hit that
-// took health from an NPC is credited to its attacker, by the health it took. Runs on the
-// workers; EventNpcs::record_hit locks.
+// took health from an NPC is credited to its attacker, by the health it took; an NPC's own hit
+// takes the rules' attack_damage × its instance's damage lever. Runs on the workers:
+// EventNpcs::record_hit locks, damage_of only reads (nothing changes EventNpcs during a tick).
 void RegionApp::record_npc_hits() {
   const region::GameRules::Rule attack = rules_.rule(region::ActionKind::kAttack);
   if (!attack.on_target) return;
   EventNpcs* npcs = npcs_.get();
-  rules_.set(region::ActionKind::kAttack,
-             region::GameRules::Rule{
-                 attack.on_actor, [npcs, on_target = attack.on_target](
-                                      const region::Action& a, region::HandlerContext& ctx) {
-                   if (!region::director::is_npc(a.target) || region::director::is_npc(a.actor))
-                     return on_target(a, ctx);
-                   const std::int64_t before = region::GameRules::health(ctx.world, a.target);
-                   region::Outcome o = on_target(a, ctx);
-                   const std::int64_t after = region::GameRules::health(ctx.world, a.target);
-                   if (o.ok && after < before) npcs->record_hit(a.actor, a.target, before - after);
-                   return o;
-                 }});
+  const std::int64_t base = options_.game.attack_damage;
+  auto on_target = [npcs, base, inner = attack.on_target](const region::Action& a,
+                                                          region::HandlerContext& ctx) {
+    if (region::director::is_npc(a.actor)) return npc_hit(a, ctx, npcs->damage_of(a.actor, base));
+    if (!region::director::is_npc(a.target)) return inner(a, ctx);
+    const std::int64_t before = region::GameRules::health(ctx.world, a.target);
+    region::Outcome o = inner(a, ctx);
+    const std::int64_t after = region::GameRules::health(ctx.world, a.target);
+    if (o.ok && after < before) npcs->record_hit(a.actor, a.target, before - after);
+    return o;
+  };
+  rules_.set(region::ActionKind::kAttack, region::GameRules::Rule{attack.on_actor, on_target});
 }
 
 // Claims the instance for this region (the first claim by HLC wins everywhere once the claims
@@ -200,6 +220,11 @@ void RegionApp::direct(replica::Replica& world) {
                  e.spawn_more);
     // Only the spawner spawns, on the claim it holds now (not yet settled: docs/world-events.md,
     // One spawner); a rescale spawns more only where the start spawned.
+    if (e.kind == Kind::kRescaled) {
+      if (const region::director::EventInstance* i = director_->registry().find(e.instance)) {
+        npcs_->rescaled(*i);
+      }
+    }
     if ((e.kind == Kind::kStarted || (e.kind == Kind::kRescaled && npcs_->spawns(e.instance))) &&
         here && e.spawn_more > 0) {
       if (const region::director::EventInstance* i = director_->registry().find(e.instance)) {

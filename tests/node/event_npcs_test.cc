@@ -24,7 +24,7 @@ constexpr std::uint64_t kStartMs = 1'765'000'000'000;  // a whole number of 1000
 
 // One event "camp" at the origin (radius 40: its NPCs stand on a ring of radius 10), `npcs` of
 // them at twice the kind's health, objective: all of them, 400 gold. `schedule` is its trigger.
-std::string camp(int npcs, const std::string& schedule) {
+std::string camp(int npcs, const std::string& schedule, const std::string& more_levers = "") {
   const std::string n = std::to_string(npcs);
   return "[[event]]\nid = \"camp\"\ntrigger = { kind = \"schedule\", " + schedule +
          " }\narea = { x = 0, z = 0, radius = 40 }\nrewards = { gold = 400 }\ncooldown_s = "
@@ -32,7 +32,7 @@ std::string camp(int npcs, const std::string& schedule) {
          n + ", floor = " + n + ", cap = " + n +
          " }\nnpc_health_mult = { base = 2, floor = 2, cap = 2 }\nobjective = { base = " + n +
          ", floor = " + n + ", cap = " + n +
-         " }\nduration_s = { base = 600, floor = 600, cap = 600 }\n";
+         " }\nduration_s = { base = 600, floor = 600, cap = 600 }\n" + more_levers;
 }
 // At the first director step (a second in), then every second (cooling down meanwhile).
 const char* const kAtOnce = "every_s = 1";
@@ -158,6 +158,17 @@ TEST(EventNpcs, AnNpcChasesANearbyPlayerAndHitsItOncePerCooldown) {
   r.tick();
   EXPECT_EQ(r.health(7), 80);
   EXPECT_EQ(r.app->npcs()->stats().refused, 0u);
+}
+
+TEST(EventNpcs, AnNpcHitsWithTheRulesDamageTimesTheDamageLever) {
+  Region r(1, {1}, kStartMs,
+           camp(1, kAtOnce, "npc_damage_mult = { base = 2.5, floor = 2.5, cap = 2.5 }\n"));
+  r.join(7);
+  const director::InstanceId id = r.tick_until_running();
+  ASSERT_NE(id, 0u);
+  for (int i = 0; i < 3; ++i)
+    r.tick();                  // two steps, then a swing
+  EXPECT_EQ(r.health(7), 75);  // attack_damage 10 × 2.5
 }
 
 TEST(EventNpcs, PlayersKillTheNpcsTheEventCompletesAndTheGoldFollowsTheDamage) {
