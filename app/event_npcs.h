@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "crdt/hlc.h"
+#include "region/action_observer.h"
 #include "region/director/event_lifecycle.h"
 #include "region/director/npc.h"
 #include "region/director/rewards.h"
@@ -33,6 +34,20 @@ struct NpcStats {
   std::uint64_t actions = 0;   // submitted to the pipeline
   std::uint64_t refused = 0;   // of those, refused at submission (never expected)
   std::uint64_t gold_paid = 0;
+};
+
+// The anticheat's tap without the NPCs: their actions are the server's own, and a detector
+// watching them would keep statistics (and raise flags) on entities that are nobody's account.
+class PlayersOnlyObserver final : public region::ActionObserver {
+ public:
+  explicit PlayersOnlyObserver(region::ActionObserver& inner) : inner_(inner) {}
+  void observe(const region::Action& action, const region::Outcome& actor_half,
+               std::uint64_t tick) override {
+    if (!region::director::is_npc(action.actor)) inner_.observe(action, actor_half, tick);
+  }
+
+ private:
+  region::ActionObserver& inner_;
 };
 
 class EventNpcs {

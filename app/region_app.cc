@@ -87,7 +87,10 @@ bool RegionApp::start(replica::Replica& world) {
                                                        world, *clock_);
   tap_ = std::make_unique<region::anticheat::DetectorTap>(
       *detector_, options_.detector_thread && anticheat.enabled);
-  if (anticheat.enabled) pipeline_->set_observer(tap_.get());
+  if (anticheat.enabled) {
+    players_only_ = std::make_unique<PlayersOnlyObserver>(*tap_);
+    pipeline_->set_observer(players_only_.get());
+  }
   host_ = std::make_unique<gateway::RegionHost>(options_.host, *pipeline_, rules_, world, *clock_);
   if (options_.director) {
     region::director::DirectorOptions d;

@@ -121,6 +121,7 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<crdt::HlcClock> clock_;
   std::unique_ptr<region::anticheat::Detector> detector_;  // before the tap that feeds it
   std::unique_ptr<region::anticheat::DetectorTap> tap_;    // before the pipeline that calls it
+  std::unique_ptr<PlayersOnlyObserver> players_only_;      // tap_ without NPCs, the same
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
   std::unique_ptr<region::director::Director> director_;

@@ -136,6 +136,23 @@ TEST(EventNpcs, TheSpawnerSpawnsNpcCountNpcsWithTheHealthLeversHealth) {
   EXPECT_EQ(reading.objective_progress, 0);
 }
 
+TEST(EventNpcs, ElitesComeFirstWithTheEliteHealthMultiplier) {
+  Region r(1, {1}, kStartMs, camp(3, kAtOnce, "elites = { base = 1, floor = 1, cap = 1 }\n"));
+  const director::InstanceId id = r.tick_until_running();
+  ASSERT_NE(id, 0u);
+  auto kind = [&](std::uint32_t i) {
+    const replica::ComponentValue* v =
+        r.world.store().get({npc_entity_id(id, i), kNpcKindComponent});
+    return v ? replica::value_as<crdt::DisplayName>(*v).values() : std::vector<std::string>{};
+  };
+  EXPECT_EQ(r.health(npc_entity_id(id, 0)), 300);  // 50 × 2 × elite 3
+  EXPECT_EQ(kind(0), std::vector<std::string>{"elite"});
+  for (std::uint32_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(r.health(npc_entity_id(id, i)), 100) << i;
+    EXPECT_EQ(kind(i), std::vector<std::string>{"grunt"}) << i;
+  }
+}
+
 TEST(EventNpcs, AnNpcChasesANearbyPlayerAndHitsItOncePerCooldown) {
   Region r(1, {1}, kStartMs, camp(1, kAtOnce));
   r.join(7);  // spawns at the origin, 10 from the NPC's spot
