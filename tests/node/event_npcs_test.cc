@@ -153,6 +153,35 @@ TEST(EventNpcs, ElitesComeFirstWithTheEliteHealthMultiplier) {
   }
 }
 
+TEST(EventNpcs, ARescaleThatAsksForMoreSpawnsThemWithTheNextIndices) {
+  // One NPC plus one per participant, re-evaluated every second.
+  Region r(1, {1}, kStartMs, R"([[event]]
+id = "camp"
+trigger = { kind = "schedule", every_s = 1 }
+area = { x = 0, z = 0, radius = 40 }
+cooldown_s = 3600
+rescale_every_s = 1
+
+[[event.tiers]]
+npc_count = { base = 1, per_player = 1, floor = 1, cap = 5 }
+objective = { base = 5, floor = 5, cap = 5 }
+duration_s = { base = 600, floor = 600, cap = 600 }
+)");
+  const director::InstanceId id = r.tick_until_running();
+  ASSERT_NE(id, 0u);
+  EXPECT_EQ(r.app->npcs()->stats().spawned, 1u);
+  r.join(7);  // a participant: the target becomes 2
+  for (int i = 0; i < 60 && r.app->npcs()->stats().spawned < 2; ++i)
+    r.tick();
+  EXPECT_EQ(r.app->npcs()->stats().spawned, 2u);
+  EXPECT_EQ(r.app->director()->registry().find(id)->npcs_requested(), 2u);
+  EXPECT_EQ(r.health(npc_entity_id(id, 1)), 50);  // health lever 1 (its default)
+  EXPECT_FALSE(r.position(npc_entity_id(id, 2)));
+  for (int i = 0; i < 40; ++i)
+    r.tick();  // no further rescale asks for more
+  EXPECT_EQ(r.app->npcs()->stats().spawned, 2u);
+}
+
 TEST(EventNpcs, AnNpcChasesANearbyPlayerAndHitsItOncePerCooldown) {
   Region r(1, {1}, kStartMs, camp(1, kAtOnce));
   r.join(7);  // spawns at the origin, 10 from the NPC's spot
