@@ -102,14 +102,14 @@ bool RegionApp::start(replica::Replica& world) {
 }
 
 void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
+  // NPCs decide from the world the last tick left, and act in this one like players: their
+  // actions are stamped and queued before the tick, with the players' arriving through the host.
+  if (npcs_) npcs_->act(world, *pipeline_, tick_ + 1, wall_.now_ms());
   // Tick numbers count the ticks that ran. Per-tick limits (the movement budget, cooldowns)
   // follow them: a node that falls behind and skips ticks slows its players down rather than
   // letting them catch up in one jump. (Numbering ticks by elapsed periods instead broke the
   // scheduler, whose waits are counted in ticks run, and ran fast at tick rates whose period is
   // not a whole number of ms — review of 2026-12-07.)
-  // NPCs decide from the world the last tick left, and act in this one like players: their
-  // actions are stamped and queued before the tick, with the players' arriving through the host.
-  if (npcs_) npcs_->act(world, *pipeline_, tick_ + 1, wall_.now_ms());
   host_->tick(++tick_, now_ms);
   if (npcs_) npcs_->take_hits();
   tap_->end_tick();  // the detector observes this tick beside the next (or here, inline)

@@ -20,8 +20,8 @@ namespace worldline::region::director {
 
 // NPC entity ids: bit 63 set (kNpcIdMarker), then 43 bits of the instance id, then a 20-bit index
 // within the instance. Every region derives the same id for the same NPC, so they can read an
-// instance's NPCs from replicated state. Player ids are refused in this range where players
-// attach (gateway/region_host.cc), so an NPC never shares an id with a player; two instances
+// instance's NPCs from replicated state. Player ids are refused in this range where tokens
+// are verified (gateway/token.cc), so an NPC never shares an id with a player; two instances
 // share ids only if their ids agree on those 43 bits (docs/state-model.md).
 inline constexpr std::uint64_t kNpcIdMarker = std::uint64_t{1} << 63;
 inline constexpr int kNpcIndexBits = 20;
