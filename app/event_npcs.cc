@@ -189,6 +189,14 @@ director::InstanceReading EventNpcs::read(const replica::Replica& world,
   return r;
 }
 
+std::vector<director::InstanceId> EventNpcs::instances() const {
+  std::vector<director::InstanceId> out;
+  out.reserve(instances_.size());
+  for (const auto& [id, in] : instances_)
+    out.push_back(id);
+  return out;
+}
+
 const director::Contributions* EventNpcs::contributions(director::InstanceId instance) const {
   const auto in = instances_.find(instance);
   return in == instances_.end() ? nullptr : &in->second.damage;

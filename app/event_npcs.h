@@ -97,6 +97,8 @@ class EventNpcs {
                                                 region::director::InstanceId instance);
 
   bool spawns(region::director::InstanceId instance) const { return instances_.count(instance); }
+  // The instances whose NPCs this region runs.
+  std::vector<region::director::InstanceId> instances() const;
   const region::director::Contributions* contributions(region::director::InstanceId instance) const;
   const NpcStats& stats() const { return stats_; }
 

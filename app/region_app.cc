@@ -212,6 +212,18 @@ void RegionApp::direct(replica::Replica& world) {
   auto read_instance = [&](region::director::InstanceId id) { return EventNpcs::read(world, id); };
   const auto events = director_->after_tick(static_cast<std::int64_t>(director_ms_), cell_counts_,
                                             players_within, read_instance);
+  // A claim this region held when it spawned may lose once another region's earlier claim
+  // arrives (they started it while cut off): the winner runs the NPCs (it spawned the same ids),
+  // so this region stops running them, and pays nothing for them.
+  for (const region::director::InstanceId id : npcs_->instances()) {
+    if (event_spawner(world, id) != std::optional<std::uint64_t>(world.id())) {
+      spdlog::info(
+          "region {}: world event instance {:016x}: another region's claim won, its "
+          "NPCs are left to it",
+          options_.host.region_name, id);
+      (void)npcs_->end(world, id, /*completed=*/false);
+    }
+  }
   using Kind = region::director::DirectorEventKind;
   for (const region::director::DirectorEvent& e : events) {
     if (e.kind == Kind::kArmed) continue;

@@ -291,5 +291,36 @@ TEST(EventNpcs, ARegionWhoseClaimLostSpawnsNothingAndSeesTheSpawnersNpcs) {
   EXPECT_EQ(EventNpcs::read(b.world, id_a).npcs_alive, 2u);
 }
 
+// Two regions cut off from each other both start the instance, both claim it and both spawn its
+// NPCs (the same ids). When the link heals, the claims meet: the loser stops running them, and
+// exactly one region's brains act for them.
+TEST(EventNpcs, AfterAPartitionTheRegionWhoseClaimLostStopsRunningTheNpcs) {
+  Region a(1, {1, 2}, kStartMs, camp(2, kAtFiveSeconds));
+  Region b(2, {1, 2}, kStartMs, camp(2, kAtFiveSeconds));
+  director::InstanceId id = 0;
+  for (int i = 0;
+       i < 200 && (a.app->npcs()->stats().spawned == 0 || b.app->npcs()->stats().spawned == 0);
+       ++i) {
+    a.tick();
+    b.tick();
+  }
+  ASSERT_EQ(a.app->npcs()->stats().spawned, 2u);
+  ASSERT_EQ(b.app->npcs()->stats().spawned, 2u);  // both, while cut off (not settled yet)
+  id = a.app->director()->registry().running().front().id();
+  a.outbox.sent.clear();  // what was sent into the partition is lost; gossip resends it
+  b.outbox.sent.clear();
+  for (int i = 0; i < 3; ++i) {
+    testing::exchange(a.world, a.outbox, b.world, b.outbox, a.wall.now_ms());
+    a.tick();
+    b.tick();
+  }
+  const auto winner = RegionApp::event_spawner(a.world, id);
+  ASSERT_TRUE(winner);
+  EXPECT_EQ(RegionApp::event_spawner(b.world, id), winner);
+  EXPECT_EQ(a.app->npcs()->spawns(id), *winner == 1);
+  EXPECT_EQ(b.app->npcs()->spawns(id), *winner == 2);
+  EXPECT_EQ(a.app->npcs()->stats().alive + b.app->npcs()->stats().alive, 2u);
+}
+
 }  // namespace
 }  // namespace worldline::app
