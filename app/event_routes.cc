@@ -185,6 +185,19 @@ gateway::HttpReply event_routes(const gateway::HttpRequest& req, const std::stri
   return text(404, "not found: /admin/events, /admin/events/running, /admin/events/{id}\n");
 }
 
+void npc_metrics(PromText& p, const NpcStats& n) {
+  p.gauge("worldline_npcs_alive",
+          "NPCs this region spawned for running world events, not yet seen defeated.", n.alive);
+  p.counter("worldline_npcs_spawned_total", "NPCs this region spawned.", n.spawned);
+  p.counter("worldline_npcs_defeated_total", "NPCs this region spawned that were defeated.",
+            n.defeated);
+  p.counter("worldline_npc_actions_total",
+            "Actions this region's NPCs submitted to the pipeline (moves and attacks).", n.actions);
+  p.counter("worldline_event_gold_paid_total",
+            "Gold paid to players by contribution when an event this region spawned completed.",
+            n.gold_paid);
+}
+
 void director_metrics(PromText& p, const director::Director& d, const replica::Replica& world) {
   const director::DirectorStats& s = d.stats();
   p.counter("worldline_director_samples_total", "Density sample periods closed (director steps).",

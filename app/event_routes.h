@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "app/event_npcs.h"
 #include "app/prometheus.h"
 #include "gateway/server.h"
 #include "region/director/director.h"
@@ -37,5 +38,7 @@ std::string running_events_json(const region::director::Director& director,
 // worldline_director_* and worldline_forecast_* (the node's loop thread).
 void director_metrics(PromText& p, const region::director::Director& director,
                       const replica::Replica& world);
+// worldline_npcs_*: the NPCs this region spawns (EventNpcs), on the node's loop thread.
+void npc_metrics(PromText& p, const NpcStats& npcs);
 
 }  // namespace worldline::app

@@ -9,6 +9,25 @@
 #include "region/anticheat/flag_record.h"
 
 namespace worldline::app {
+namespace {
+
+// An NPC's hit, in the target's cell: the built-in attack's target half with the NPC's damage.
+region::Outcome npc_hit(const region::Action& a, region::HandlerContext& ctx, std::int64_t damage) {
+  if (region::GameRules::health(ctx.world, a.target) <= 0) {
+    return region::Outcome{a.actor, a.client_seq, false, "target is dead"};
+  }
+  if (damage > 0) {
+    (void)ctx.world.write(
+        replica::Key{a.target, region::kHealthComponent},
+        [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
+          return std::get<crdt::Health>(v).decrement(ctx.world.region(),
+                                                     static_cast<std::uint64_t>(damage));
+        });
+  }
+  return region::Outcome{a.actor, a.client_seq, true};
+}
+
+}  // namespace
 
 RegionApp::RegionApp(RegionAppOptions options, crdt::PhysicalClock& wall)
     : options_(std::move(options)), wall_(wall), rules_(options_.game) {}
@@ -61,11 +80,18 @@ bool RegionApp::start(replica::Replica& world) {
   anticheat.attack_cooldown_ticks = options_.game.attack_cooldown_ticks;
   anticheat.tick_ms = options_.pipeline.tick_period_ms;
   detector_ = std::make_unique<region::anticheat::Detector>(anticheat);
+  if (options_.director) {
+    npcs_ = std::make_unique<EventNpcs>(options_.npcs);
+    record_npc_hits();
+  }
   pipeline_ = std::make_unique<region::RegionPipeline>(options_.pipeline, options_.rules, rules_,
                                                        world, *clock_);
   tap_ = std::make_unique<region::anticheat::DetectorTap>(
       *detector_, options_.detector_thread && anticheat.enabled, 8, options_.detector_nice);
-  if (anticheat.enabled) pipeline_->set_observer(tap_.get());
+  if (anticheat.enabled) {
+    players_only_ = std::make_unique<PlayersOnlyObserver>(*tap_);
+    pipeline_->set_observer(players_only_.get());
+  }
   host_ = std::make_unique<gateway::RegionHost>(options_.host, *pipeline_, rules_, world, *clock_);
   if (options_.director) {
     region::director::DirectorOptions d;
@@ -77,12 +103,16 @@ bool RegionApp::start(replica::Replica& world) {
 }
 
 void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
+  // NPCs decide from the world the last tick left, and act in this one like players: their
+  // actions are stamped and queued before the tick, with the players' arriving through the host.
+  if (npcs_) npcs_->act(world, *pipeline_, tick_ + 1, wall_.now_ms());
   // Tick numbers count the ticks that ran. Per-tick limits (the movement budget, cooldowns)
   // follow them: a node that falls behind and skips ticks slows its players down rather than
   // letting them catch up in one jump. (Numbering ticks by elapsed periods instead broke the
   // scheduler, whose waits are counted in ticks run, and ran fast at tick rates whose period is
   // not a whole number of ms — review of 2026-12-07.)
   host_->tick(++tick_, now_ms);
+  if (npcs_) npcs_->take_hits();
   tap_->end_tick();  // the detector observes this tick beside the next (or here, inline)
   if (finishing_) tap_->drain();  // the last tick: every flag raised goes into its group
   record_flags(world);
@@ -116,6 +146,28 @@ void RegionApp::act_ahead() {
           e.area.max_z);
     }
   }
+}
+
+// Wraps the target half of whatever attack rule is set (a studio's own included): a hit that
+// took health from an NPC is credited to its attacker, by the health it took; an NPC's own hit
+// takes the rules' attack_damage × its instance's damage lever. Runs on the workers:
+// EventNpcs::record_hit locks, damage_of only reads (nothing changes EventNpcs during a tick).
+void RegionApp::record_npc_hits() {
+  const region::GameRules::Rule attack = rules_.rule(region::ActionKind::kAttack);
+  if (!attack.on_target) return;
+  EventNpcs* npcs = npcs_.get();
+  const std::int64_t base = options_.game.attack_damage;
+  auto on_target = [npcs, base, inner = attack.on_target](const region::Action& a,
+                                                          region::HandlerContext& ctx) {
+    if (region::director::is_npc(a.actor)) return npc_hit(a, ctx, npcs->damage_of(a.actor, base));
+    if (!region::director::is_npc(a.target)) return inner(a, ctx);
+    const std::int64_t before = region::GameRules::health(ctx.world, a.target);
+    region::Outcome o = inner(a, ctx);
+    const std::int64_t after = region::GameRules::health(ctx.world, a.target);
+    if (o.ok && after < before) npcs->record_hit(a.actor, a.target, before - after);
+    return o;
+  };
+  rules_.set(region::ActionKind::kAttack, region::GameRules::Rule{attack.on_actor, on_target});
 }
 
 // Claims the instance for this region (the first claim by HLC wins everywhere once the claims
@@ -185,19 +237,54 @@ void RegionApp::direct(replica::Replica& world) {
       players += (x - c.x) * (x - c.x) + (z - c.z) * (z - c.z) <= c.radius * c.radius ? 1 : 0;
     return players;
   };
-  const auto events =
-      director_->after_tick(static_cast<std::int64_t>(director_ms_), cell_counts_, players_within);
-  for (const region::director::DirectorEvent& e : events) {
-    if (e.kind == region::director::DirectorEventKind::kArmed) continue;
-    if (e.kind == region::director::DirectorEventKind::kStarted) claim_spawn(world, e.instance);
-    if ((e.kind == region::director::DirectorEventKind::kCompleted ||
-         e.kind == region::director::DirectorEventKind::kFailed) &&
-        event_spawner(world, e.instance) == std::optional<std::uint64_t>(world.id())) {
-      ++events_spawned_;
+  // Every region reads an instance's NPCs from replicated state (their ids are derived from the
+  // instance's), so a region that does not spawn it still sees them die.
+  auto read_instance = [&](region::director::InstanceId id) { return EventNpcs::read(world, id); };
+  const auto events = director_->after_tick(static_cast<std::int64_t>(director_ms_), cell_counts_,
+                                            players_within, read_instance);
+  // A claim this region held when it spawned may lose once another region's earlier claim
+  // arrives (they started it while cut off): the winner runs the NPCs (it spawned the same ids),
+  // so this region stops running them, and pays nothing for them.
+  for (const region::director::InstanceId id : npcs_->instances()) {
+    if (event_spawner(world, id) != std::optional<std::uint64_t>(world.id())) {
+      spdlog::info(
+          "region {}: world event instance {:016x}: another region's claim won, its "
+          "NPCs are left to it",
+          options_.host.region_name, id);
+      (void)npcs_->end(world, id, /*completed=*/false);
     }
+  }
+  using Kind = region::director::DirectorEventKind;
+  for (const region::director::DirectorEvent& e : events) {
+    if (e.kind == Kind::kArmed) continue;
+    if (e.kind == Kind::kStarted) claim_spawn(world, e.instance);
+    const bool here = event_spawner(world, e.instance) == std::optional<std::uint64_t>(world.id());
+    if ((e.kind == Kind::kCompleted || e.kind == Kind::kFailed) && here) ++events_spawned_;
     spdlog::info("region {}: world event '{}' {} (instance {:016x}, tier {}, {} NPCs asked for)",
                  options_.host.region_name, e.event_id, to_string(e.kind), e.instance, e.tier,
                  e.spawn_more);
+    // Only the spawner spawns, on the claim it holds now (not yet settled: docs/world-events.md,
+    // One spawner); a rescale spawns more only where the start spawned.
+    if (e.kind == Kind::kRescaled) {
+      if (const region::director::EventInstance* i = director_->registry().find(e.instance)) {
+        npcs_->rescaled(*i);
+      }
+    }
+    if ((e.kind == Kind::kStarted || (e.kind == Kind::kRescaled && npcs_->spawns(e.instance))) &&
+        here && e.spawn_more > 0) {
+      if (const region::director::EventInstance* i = director_->registry().find(e.instance)) {
+        const std::uint32_t n = npcs_->spawn(world, *clock_, *i, e.spawn_more);
+        spdlog::info("region {}: world event '{}': {} NPCs spawned (instance {:016x})",
+                     options_.host.region_name, e.event_id, n, e.instance);
+      }
+    }
+    if (e.kind == Kind::kCompleted || e.kind == Kind::kFailed) {
+      const auto paid = npcs_->end(world, e.instance, e.kind == Kind::kCompleted);
+      for (const auto& [player, gold] : paid) {
+        spdlog::info("region {}: world event '{}': player {} earns {} gold",
+                     options_.host.region_name, e.event_id, player, gold);
+      }
+    }
   }
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "app/event_npcs.h"
 #include "crdt/hlc.h"
 #include "gateway/region_host.h"
 #include "region/anticheat/detector.h"
@@ -65,6 +66,8 @@ struct RegionAppOptions {
   // horizon (RegionPipeline::expect_load); false: the partitioner reacts to measured load only.
   bool proactive = true;
   region::director::ProactiveOptions proactive_options;
+  // How the NPCs of the instances this region spawns behave (region/director/npc.h).
+  region::director::NpcBehaviour npcs;
 };
 
 class RegionApp final : public replica::NodeApp {
@@ -113,12 +116,16 @@ class RegionApp final : public replica::NodeApp {
   std::uint64_t events_spawned() const { return events_spawned_; }
   // Expected loads handed to the partitioner (and held by it) since start.
   std::uint64_t expectations_made() const { return expectations_made_; }
+  // The NPCs of the instances this region spawns; nullptr without a director or before start().
+  const EventNpcs* npcs() const { return npcs_.get(); }
 
  private:
   void record_flags(replica::Replica& world);
   void direct(replica::Replica& world);
   void act_ahead();
   void claim_spawn(replica::Replica& world, region::director::InstanceId instance);
+  // Hooks the attack rule's target half: a player's hit on an NPC is recorded (EventNpcs).
+  void record_npc_hits();
 
   RegionAppOptions options_;
   crdt::PhysicalClock& wall_;
@@ -126,9 +133,11 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<crdt::HlcClock> clock_;
   std::unique_ptr<region::anticheat::Detector> detector_;  // before the tap that feeds it
   std::unique_ptr<region::anticheat::DetectorTap> tap_;    // before the pipeline that calls it
+  std::unique_ptr<PlayersOnlyObserver> players_only_;      // tap_ without NPCs, the same
   std::unique_ptr<region::RegionPipeline> pipeline_;
   std::unique_ptr<gateway::RegionHost> host_;
   std::unique_ptr<region::director::Director> director_;
+  std::unique_ptr<EventNpcs> npcs_;                       // with director_
   std::vector<region::CellLoad> cell_loads_;              // reused every tick
   std::vector<region::director::CellCount> cell_counts_;  // reused every tick
   std::uint64_t director_ms_ = 0;       // the director's clock: wall ms, never decreasing

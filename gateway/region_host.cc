@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "region/director/npc.h"
+
 namespace worldline::gateway {
 
 using replica::ComponentValue;
@@ -397,6 +399,8 @@ void RegionHost::tick(std::uint64_t tick, std::uint64_t /*steady_ms*/) {
   check_claims(session_of);
   std::unordered_map<std::uint64_t, std::uint64_t> highest;
   for (const region::Outcome& o : pipeline_.tick(tick)) {
+    // NPCs' actions (app/event_npcs.h) are nobody's session's: no ack, no reject, no input_seq.
+    if (region::director::is_npc(o.actor)) continue;
     std::uint64_t& h = highest[o.actor];
     h = std::max(h, o.seq);
     if (auto p = progress_.find(o.actor); p != progress_.end()) p->second.admitted.erase(o.seq);

@@ -13,6 +13,8 @@
 #include <limits>
 #include <memory>
 
+#include "region/director/npc.h"
+
 namespace worldline::gateway {
 
 struct ParsedKey {
@@ -283,6 +285,12 @@ crdt::Result<TokenClaims> verify_token(const std::string& token, const TokenKey&
     return token_error("sub is not a player id");
   }
   if (claims.player == 0) return token_error("sub is not a player id");
+  // NPCs of world events take their ids from this range (region/director/npc.h): a player who
+  // had one would be an NPC's twin in the world.
+  if (region::director::is_npc(claims.player)) {
+    return token_error("sub " + std::to_string(claims.player) +
+                       " is in the range reserved for NPCs (2^63 and above)");
+  }
   const auto* exp = p.if_contains("exp");
   if (!exp || !(exp->is_int64() || exp->is_uint64())) return token_error("no exp claim");
   constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();

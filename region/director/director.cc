@@ -52,19 +52,20 @@ void Director::deploy(EventCatalog catalog) {
 
 std::vector<DirectorEvent> Director::after_tick(std::int64_t now_ms,
                                                 std::span<const CellCount> cells,
-                                                const PlayersWithin& players_within) {
+                                                const PlayersWithin& players_within,
+                                                const ReadInstance& read_instance) {
   std::vector<DirectorEvent> out;
   const auto before = density_.latest_period();
   density_.observe_tick(now_ms, cells);
   const auto latest = density_.latest_period();
   if (latest && latest != before) {
-    step((*latest + 1) * options_.density.sample_period_ms, players_within, out);
+    step((*latest + 1) * options_.density.sample_period_ms, players_within, read_instance, out);
   }
   return out;
 }
 
 void Director::step(std::int64_t period_end_ms, const PlayersWithin& players_within,
-                    std::vector<DirectorEvent>& out) {
+                    const ReadInstance& read_instance, std::vector<DirectorEvent>& out) {
   ++stats_.samples;
   // The forecasts observe the period that closed, stamped with its start (in seconds).
   const double t_s = static_cast<double>(*density_.latest_period()) * options_.holt.step_s;
@@ -83,7 +84,9 @@ void Director::step(std::int64_t period_end_ms, const PlayersWithin& players_wit
   }
   for (const EventInstance& i : registry_.running()) {
     const EventArea& a = i.definition().area;
-    inputs.instances[i.id()].participants = players_within(Circle{a.x, a.z, a.radius});
+    InstanceReading& r = inputs.instances[i.id()];
+    if (read_instance) r = read_instance(i.id());
+    r.participants = players_within(Circle{a.x, a.z, a.radius});
   }
   for (DirectorEvent& e : registry_.advance(period_end_ms, inputs)) {
     switch (e.kind) {

@@ -83,12 +83,18 @@ class Director {
   // The players standing within a circle (the caller counts them exactly; the density map only
   // knows cells).
   using PlayersWithin = std::function<double(const Circle&)>;
+  // A running instance's NPCs as the caller sees them (npcs_alive, objective_progress: NPCs
+  // defeated); its participants are counted by PlayersWithin.
+  using ReadInstance = std::function<InstanceReading(InstanceId)>;
 
   // After a tick at now_ms: its cells. When this tick closes a sample period, the forecasts
   // observe that period and the registry advances to the period's end; returns what the registry
-  // did then (empty otherwise). REQUIRES: now_ms does not decrease across calls.
+  // did then (empty otherwise). `read_instance` (empty: every instance reads zero NPCs, and
+  // completes only when its objective is met some other way). REQUIRES: now_ms does not
+  // decrease across calls.
   std::vector<DirectorEvent> after_tick(std::int64_t now_ms, std::span<const CellCount> cells,
-                                        const PlayersWithin& players_within);
+                                        const PlayersWithin& players_within,
+                                        const ReadInstance& read_instance = {});
 
   // Redeploys (EventRegistry::replace): new instances use the new definitions.
   void deploy(EventCatalog catalog);
@@ -109,7 +115,7 @@ class Director {
 
  private:
   void step(std::int64_t period_end_ms, const PlayersWithin& players_within,
-            std::vector<DirectorEvent>& out);
+            const ReadInstance& read_instance, std::vector<DirectorEvent>& out);
 
   DirectorOptions options_;
   EventCatalog catalog_;

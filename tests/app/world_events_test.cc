@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include "app/admin_http.h"
+#include "app/event_routes.h"
 #include "app/events_cli.h"
 #include "app/region_node.h"
 #include "gateway/token.h"
@@ -365,6 +366,34 @@ TEST(DirectorConfig, ErrorsNameTheFieldAndTheFile) {
                                "n.toml");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "n.toml: gateway.max_http_body: 1024..16777216 bytes");
+}
+
+}  // namespace
+}  // namespace worldline::app
+
+namespace worldline::app {
+namespace {
+
+// The NPC families of /metrics, from the region's NPC counts (EventNpcs::stats()).
+TEST(NpcMetrics, EachCountIsASampleOfItsFamily) {
+  NpcStats n;
+  n.spawned = 7;
+  n.defeated = 4;
+  n.alive = 3;
+  n.actions = 120;
+  n.gold_paid = 400;
+  PromText p(PromText::label("region", "r1"));
+  npc_metrics(p, n);
+  const std::string text = p.str();
+  for (const char* line :
+       {"worldline_npcs_alive{region=\"r1\"} 3\n",
+        "worldline_npcs_spawned_total{region=\"r1\"} 7\n",
+        "worldline_npcs_defeated_total{region=\"r1\"} 4\n",
+        "worldline_npc_actions_total{region=\"r1\"} 120\n",
+        "worldline_event_gold_paid_total{region=\"r1\"} 400\n",
+        "# TYPE worldline_npcs_alive gauge\n", "# TYPE worldline_npcs_defeated_total counter\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "not in:\n" << text;
+  }
 }
 
 }  // namespace

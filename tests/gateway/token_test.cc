@@ -202,9 +202,14 @@ TEST(Token, OutOfRangeSubAndExpAreRefusedOrClampedNeverThrownOrOverflowed) {
               "token: sub is not a player id")
         << sub;
   }
-  auto top = verify(R"({"sub":"18446744073709551615","exp":1900000000})");
+  // From 2^63 on, ids are NPCs' (region/director/npc.h): the largest player id is 2^63 - 1.
+  EXPECT_EQ(error_of(verify(R"({"sub":"18446744073709551615","exp":1900000000})")),
+            "token: sub 18446744073709551615 is in the range reserved for NPCs (2^63 and above)");
+  EXPECT_EQ(error_of(verify(R"({"sub":"9223372036854775808","exp":1900000000})")),
+            "token: sub 9223372036854775808 is in the range reserved for NPCs (2^63 and above)");
+  auto top = verify(R"({"sub":"9223372036854775807","exp":1900000000})");
   ASSERT_TRUE(top.ok()) << top.error().message;
-  EXPECT_EQ(top.value().player, 18446744073709551615u);
+  EXPECT_EQ(top.value().player, 9223372036854775807u);
   // exp at 2^63 - 1 with 30 s of leeway: far future, not an overflow (UBSan stops the old code).
   auto never = verify(R"({"sub":"5","exp":9223372036854775807})");
   ASSERT_TRUE(never.ok()) << never.error().message;
