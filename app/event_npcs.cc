@@ -25,7 +25,9 @@ std::uint32_t EventNpcs::spawn(replica::Replica& world, crdt::HlcClock& clock,
   const double ring = area.radius / 4;
   const std::uint32_t slots = std::max(levers.npc_count, in.spawned + count);
   std::uint32_t made = 0;
-  for (; made < count && in.spawned < director::kMaxNpcsPerInstance; ++made) {
+  for (; made < count && in.spawned < director::kMaxNpcsPerInstance &&
+         stats_.alive < behaviour_.max_alive;
+       ++made) {
     const std::uint32_t index = in.spawned++;
     const bool elite = in.elites < levers.elites;
     if (elite) ++in.elites;
@@ -57,6 +59,13 @@ std::uint32_t EventNpcs::spawn(replica::Replica& world, crdt::HlcClock& clock,
     npcs_[id] = npc;
     ++stats_.spawned;
     ++stats_.alive;
+  }
+  if (made < count) {
+    stats_.not_spawned += count - made;
+    spdlog::warn(
+        "world event instance {:016x}: {} of {} NPCs asked for not spawned (this region runs at "
+        "most {} at once, and an instance at most {})",
+        instance.id(), count - made, count, behaviour_.max_alive, director::kMaxNpcsPerInstance);
   }
   return made;
 }
@@ -111,6 +120,15 @@ void EventNpcs::act(const replica::Replica& world, region::RegionPipeline& pipel
     } else {
       a.kind = region::ActionKind::kAttack;
       a.target = d.action.target;
+      // Aimed at the target as the NPC sees it: an NPC's swing meets the aim rule like a
+      // player's, and `[region] require_aim` (which refuses aimless attacks) does not disarm it.
+      for (const director::SeenPlayer& p : near) {
+        if (p.id != a.target) continue;
+        const double dx = p.position.x - pos->x, dy = p.position.y - pos->y,
+                     dz = p.position.z - pos->z;
+        const double len = std::sqrt(dx * dx + dy * dy + dz * dz);
+        if (len > 1e-6) a.aim = crdt::Vec3{dx / len, dy / len, dz / len};
+      }
     }
     batch_.push_back(region::Submission{static_cast<int>(a.kind), std::move(a)});
     actors_.push_back(id);

@@ -34,6 +34,7 @@ struct NpcStats {
   std::uint64_t actions = 0;   // submitted to the pipeline
   std::uint64_t refused = 0;   // of those, refused at submission (never expected)
   std::uint64_t gold_paid = 0;
+  std::uint64_t not_spawned = 0;  // asked for beyond NpcBehaviour::max_alive, not spawned
 };
 
 // The anticheat's tap without the NPCs: their actions are the server's own, and a detector

@@ -196,6 +196,9 @@ void npc_metrics(PromText& p, const NpcStats& n) {
   p.counter("worldline_event_gold_paid_total",
             "Gold paid to players by contribution when an event this region spawned completed.",
             n.gold_paid);
+  p.counter("worldline_npcs_not_spawned_total",
+            "NPCs asked for beyond the region's limit (max_alive at once), not spawned.",
+            n.not_spawned);
 }
 
 void director_metrics(PromText& p, const director::Director& d, const replica::Replica& world) {

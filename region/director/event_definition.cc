@@ -14,6 +14,9 @@ namespace worldline::region::director {
 namespace {
 
 constexpr double kMaxCount = 1'000'000;  // count levers: beyond this is a typo, not a design
+// Multiplier levers (NPC health and damage): beyond this is a typo, and the products with a
+// health or a damage would leave the 64-bit counters' range.
+constexpr double kMaxMultiplier = 1000;
 // Times in seconds: about 31 years, so that every time in ms fits an int64 with room to add.
 constexpr double kMaxSeconds = 1e9;
 
@@ -263,6 +266,9 @@ bool read_lever(Reader& r, const toml::table& tier, const std::string& path, std
       if (std::floor(v) != v) return r.fail(p + "." + name, "must be a whole number (a count)");
       if (v > kMaxCount) return r.fail(p + "." + name, "must be at most " + number(kMaxCount));
     }
+  }
+  if (kind == LeverKind::kMultiplier && l.cap > kMaxMultiplier) {
+    return r.fail(p + ".cap", "must be at most " + number(kMaxMultiplier) + " (a multiplier)");
   }
   if (kind == LeverKind::kDuration && !(l.floor > 0)) {
     return r.fail(p + ".floor", "must be > 0 (an event needs time to be played)");

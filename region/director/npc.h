@@ -49,6 +49,9 @@ struct NpcBehaviour {
   double step = 5;
   std::int64_t health = 50;      // a regular NPC's health, before the health lever
   double elite_health_mult = 3;  // an elite's health is this many times a regular's
+  // NPCs one region runs at once, all instances together: a catalog asking for more (up to a
+  // million per event) would write them all in one group and run a brain each every tick.
+  std::uint32_t max_alive = 10'000;
 };
 
 struct NpcState {

@@ -382,6 +382,7 @@ TEST(NpcMetrics, EachCountIsASampleOfItsFamily) {
   n.alive = 3;
   n.actions = 120;
   n.gold_paid = 400;
+  n.not_spawned = 9;
   PromText p(PromText::label("region", "r1"));
   npc_metrics(p, n);
   const std::string text = p.str();
@@ -391,6 +392,7 @@ TEST(NpcMetrics, EachCountIsASampleOfItsFamily) {
         "worldline_npcs_defeated_total{region=\"r1\"} 4\n",
         "worldline_npc_actions_total{region=\"r1\"} 120\n",
         "worldline_event_gold_paid_total{region=\"r1\"} 400\n",
+        "worldline_npcs_not_spawned_total{region=\"r1\"} 9\n",
         "# TYPE worldline_npcs_alive gauge\n", "# TYPE worldline_npcs_defeated_total counter\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "not in:\n" << text;
   }

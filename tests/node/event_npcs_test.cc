@@ -4,6 +4,8 @@
 // them by damage dealt; a region whose claim lost spawns nothing but sees the spawner's NPCs.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,7 +51,8 @@ struct Quiet : gateway::SessionSink {
 class Region {
  public:
   Region(replica::ReplicaId id, std::vector<replica::ReplicaId> all, std::uint64_t start_ms,
-         const std::string& catalog, double flee_below = 0.25)
+         const std::string& catalog, double flee_below = 0.25,
+         const std::function<void(RegionAppOptions&)>& tweak = {})
       : wall(start_ms),
         world(replica::ReplicaOptions{id, std::move(all)}, registry_, journal_, outbox) {
     RegionAppOptions o;
@@ -59,6 +62,7 @@ class Region {
     EXPECT_TRUE(parsed.ok()) << parsed.error().message;
     if (parsed.ok()) o.events = parsed.value();
     o.npcs.flee_below = flee_below;
+    if (tweak) tweak(o);
     app = std::make_unique<RegionApp>(o, wall);
     EXPECT_TRUE(app->start(world));
   }
@@ -215,6 +219,34 @@ TEST(EventNpcs, AnNpcHitsWithTheRulesDamageTimesTheDamageLever) {
   for (int i = 0; i < 3; ++i)
     r.tick();                  // two steps, then a swing
   EXPECT_EQ(r.health(7), 75);  // attack_damage 10 × 2.5
+}
+
+// An NPC's swing carries an aim at its target, so a region that requires aim (refusing aimless
+// attacks) does not disarm its NPCs.
+TEST(EventNpcs, AnNpcAimsItsSwingsSoRequireAimDoesNotDisarmIt) {
+  Region r(1, {1}, kStartMs, camp(1, kAtOnce), 0.25,
+           [](RegionAppOptions& o) { o.game.require_aim = true; });
+  r.join(7);
+  const director::InstanceId id = r.tick_until_running();
+  ASSERT_NE(id, 0u);
+  for (int i = 0; i < 3; ++i)
+    r.tick();                  // two steps, then a swing
+  EXPECT_EQ(r.health(7), 90);  // attack_damage 10, aimed within aim_tolerance_deg
+  EXPECT_EQ(r.app->npcs()->stats().refused, 0u);
+}
+
+// A region runs at most max_alive NPCs at once: what an instance asks for beyond is not spawned,
+// and counted.
+TEST(EventNpcs, NpcsBeyondTheRegionsLimitAreNotSpawnedAndCounted) {
+  Region r(1, {1}, kStartMs, camp(5, kAtOnce), 0.25,
+           [](RegionAppOptions& o) { o.npcs.max_alive = 2; });
+  const director::InstanceId id = r.tick_until_running();
+  ASSERT_NE(id, 0u);
+  EXPECT_EQ(r.app->npcs()->stats().spawned, 2u);
+  EXPECT_EQ(r.app->npcs()->stats().alive, 2u);
+  EXPECT_EQ(r.app->npcs()->stats().not_spawned, 3u);
+  EXPECT_TRUE(r.position(npc_entity_id(id, 1)));
+  EXPECT_FALSE(r.position(npc_entity_id(id, 2)));
 }
 
 TEST(EventNpcs, PlayersKillTheNpcsTheEventCompletesAndTheGoldFollowsTheDamage) {

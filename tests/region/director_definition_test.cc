@@ -254,6 +254,10 @@ TEST(EventDefinition, InvalidFieldsAreRefusedWithTheFieldNamed) {
             "events.toml: event[0].trigger.offset_s: must be at most 1e+09 (seconds)");
   EXPECT_EQ(refusal(with("cooldown_s = \"long\"")),
             "events.toml: event[0].cooldown_s: must be a number");
+  EXPECT_EQ(
+      refusal(with("duration_s = { base = 60, floor = 60, cap = 60 }\n"
+                   "npc_health_mult = { base = 1, floor = 1, cap = 1e17 }")),
+      "events.toml: event[0].tiers[0].npc_health_mult.cap: must be at most 1000 (a multiplier)");
   EXPECT_EQ(refusal(with("npc_count = { base = 1, floor = 5, cap = 3 }")),
             "events.toml: event[0].tiers[0].npc_count.cap: is below floor (3 < 5)");
   EXPECT_EQ(refusal(with("npc_count = { base = 1, floor = 1 }")),
