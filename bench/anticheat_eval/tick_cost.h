@@ -25,9 +25,8 @@ struct TickCost {
   // thread working beside the next tick (what a node sees, contention for the cores included).
   double run_without_p50_us = 0, run_tap_p50_us = 0, run_pct_of_tick = 0;
   double run_inline_p50_us = 0;  // the same runs with the detector inline, for comparison
-  std::uint64_t tap_waits =
-      0;  // end_tick()s that waited for the detector thread in those runs  // Paced runs, as a node
-          // ticks: 40 ticks each at one per 50 ms period, alternated — no
+  std::uint64_t tap_waits = 0;   // end_tick()s that waited for the detector thread in those runs
+  // Paced runs, as a node ticks: 40 ticks each at one per 50 ms period, alternated — no
   // observer; the tap's thread at the loop's priority; the tap's thread at nice 19 (it works in
   // the period's idle time); the detector inline. Tick durations, p50 and p99.
   double paced_p50_us[4] = {0, 0, 0, 0}, paced_p99_us[4] = {0, 0, 0, 0};
