@@ -68,11 +68,19 @@ std::string running_events_json(const director::Director& d, const replica::Repl
   json::array running;
   for (const director::EventInstance& i : d.registry().running()) {
     const director::LeverValues& l = i.levers();
-    const auto spawner = RegionApp::event_spawner(world, i.id());
+    const director::SpawnClaims claims = RegionApp::event_claims(world, i.id());
+    const auto spawner = claims.settled_winner(RegionApp::regions(world));
+    json::array claimed, seen;
+    for (const director::SpawnClaim& c : claims.claims())
+      claimed.push_back(json::object{{"region", c.region}, {"hlc", c.stamp.to_string()}});
+    for (const std::uint64_t r : claims.seen())
+      seen.push_back(r);
     running.push_back(json::object{
         {"instance", hex(i.id())},
-        {"spawner", spawner ? json::value(*spawner) : json::value(nullptr)},
-        {"spawns_here", spawner == std::optional<std::uint64_t>(world.id())},
+        {"spawner", spawner ? json::value(spawner->region) : json::value(nullptr)},
+        {"spawns_here", spawner && spawner->region == world.id()},
+        {"claims", std::move(claimed)},
+        {"claims_seen_by", std::move(seen)},
         {"event", i.definition().id},
         {"phase", to_string(i.phase())},
         {"tier", i.tier()},
@@ -201,7 +209,8 @@ void npc_metrics(PromText& p, const NpcStats& n) {
             n.not_spawned);
 }
 
-void director_metrics(PromText& p, const director::Director& d, const replica::Replica& world) {
+void director_metrics(PromText& p, const RegionApp& app, const replica::Replica& world) {
+  const director::Director& d = *app.director();
   const director::DirectorStats& s = d.stats();
   p.counter("worldline_director_samples_total", "Density sample periods closed (director steps).",
             s.samples);
@@ -217,9 +226,13 @@ void director_metrics(PromText& p, const director::Director& d, const replica::R
   for (const director::EventInstance& i : d.registry().running())
     here += RegionApp::event_spawner(world, i.id()) == std::optional<std::uint64_t>(world.id());
   p.gauge("worldline_events_running_spawned_here",
-          "Running instances whose spawner claim this region won (the others are spawned by "
-          "another region, or their claims have not met yet).",
+          "Running instances whose settled spawn claims name this region (the others are spawned "
+          "by another region, or their claims have not settled yet).",
           here);
+  p.gauge("worldline_events_awaiting_settlement",
+          "Running instances started here whose spawn claims have not settled: no region spawns "
+          "their NPCs until every region has seen the claims (a partition holds them here).",
+          app.spawns_awaiting_settlement());
   p.gauge("worldline_events_deployed", "World-event definitions deployed.",
           d.catalog().events.size());
   // One family whose samples are (labels, value) pairs; a family with no sample is left out.

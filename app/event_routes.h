@@ -30,14 +30,13 @@ using OnLoop =
 gateway::HttpReply event_routes(const gateway::HttpRequest& req, const std::string& path,
                                 RegionApp& app, const OnLoop& on_loop);
 
-// The running instances (with the region whose spawner claim wins, as `world` holds it) and
-// slots, as GET /admin/events/running answers them.
+// The running instances (with their spawn claims as `world` holds them, who has seen them, and
+// the region they settled on) and slots, as GET /admin/events/running answers them.
 std::string running_events_json(const region::director::Director& director,
                                 const replica::Replica& world);
 
 // worldline_director_* and worldline_forecast_* (the node's loop thread).
-void director_metrics(PromText& p, const region::director::Director& director,
-                      const replica::Replica& world);
+void director_metrics(PromText& p, const RegionApp& app, const replica::Replica& world);
 // worldline_npcs_*: the NPCs this region spawns (EventNpcs), on the node's loop thread.
 void npc_metrics(PromText& p, const NpcStats& npcs);
 

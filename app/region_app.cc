@@ -170,31 +170,97 @@ void RegionApp::record_npc_hits() {
   rules_.set(region::ActionKind::kAttack, region::GameRules::Rule{attack.on_actor, on_target});
 }
 
-// Claims the instance for this region (the first claim by HLC wins everywhere once the claims
-// meet): the claim joins this tick's delta group, journaled and gossiped like any write. A claim
-// refused locally means another region's claim arrived first.
+// Claims the instance for this region, unless this region has seen another's claim already: the
+// claim and this region's "seen" go into this tick's delta group together, journaled and
+// gossiped like any write. Who spawns is decided once the claims settle (spawn_settled).
 void RegionApp::claim_spawn(replica::Replica& world, region::director::InstanceId instance) {
-  const replica::Key key{instance, region::director::kEventSpawnerComponent};
-  std::string refused;
-  (void)world.write(key, [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
-    auto d = std::get<crdt::UniqueItemOwner>(v).claim(world.id(), clock_->now());
-    if (!d) {
-      refused = d.error().message;
-      return std::nullopt;
-    }
-    return std::move(d).value();
-  });
-  if (!refused.empty()) {
-    spdlog::info("region {}: world event instance {:016x}: already claimed ({})",
-                 options_.host.region_name, instance, refused);
+  namespace director = region::director;
+  const replica::Key key{instance, director::kEventClaimsComponent};
+  std::optional<director::SpawnClaim> before;
+  const auto written =
+      world.write(key, [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
+        auto& set = replica::value_as<crdt::Buffs>(v);
+        const director::SpawnClaims held = director::SpawnClaims::read(set);
+        if (held.seen_by(world.id())) {
+          before = held.winner();
+          return std::nullopt;
+        }
+        return director::claim(set, world.id(), clock_->now());
+      });
+  if (!written.ok()) {
+    // Refused while repairing: the instance runs without NPCs from this region's claim; another
+    // region's claim (if any) still settles, and this region adds its "seen" once it can.
+    spdlog::warn("region {}: world event instance {:016x}: claim not written ({})",
+                 options_.host.region_name, instance, written.error().to_string());
+  } else if (before) {
+    spdlog::info(
+        "region {}: world event instance {:016x}: not claimed, region {} claimed it first (as "
+        "far as this region has seen)",
+        options_.host.region_name, instance, before->region);
   }
+  seen_claims_.insert(instance);
+}
+
+void RegionApp::see_claims(replica::Replica& world) {
+  namespace director = region::director;
+  const std::set<crdt::EntityId>* instances =
+      world.store().entities_with(director::kEventClaimsComponent);
+  if (!instances || instances->size() == seen_claims_.size()) return;
+  for (const crdt::EntityId id : *instances) {
+    if (seen_claims_.count(id)) continue;
+    const auto written =
+        world.write(replica::Key{id, director::kEventClaimsComponent},
+                    [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
+                      auto& set = replica::value_as<crdt::Buffs>(v);
+                      if (set.contains(director::seen_element(world.id()))) return std::nullopt;
+                      return director::see(set, world.id());
+                    });
+    if (written.ok()) seen_claims_.insert(id);  // refused while repairing: the next step retries
+  }
+}
+
+region::director::SpawnClaims RegionApp::event_claims(const replica::Replica& world,
+                                                      region::director::InstanceId instance) {
+  const replica::ComponentValue* v =
+      world.store().get(replica::Key{instance, region::director::kEventClaimsComponent});
+  return v ? region::director::SpawnClaims::read(replica::value_as<crdt::Buffs>(*v))
+           : region::director::SpawnClaims{};
+}
+
+std::vector<std::uint64_t> RegionApp::regions(const replica::Replica& world) {
+  std::vector<std::uint64_t> all(world.peers().begin(), world.peers().end());
+  all.push_back(world.id());
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
 }
 
 std::optional<std::uint64_t> RegionApp::event_spawner(const replica::Replica& world,
                                                       region::director::InstanceId instance) {
-  const replica::ComponentValue* v =
-      world.store().get(replica::Key{instance, region::director::kEventSpawnerComponent});
-  return v ? std::get<crdt::UniqueItemOwner>(*v).owner() : std::nullopt;
+  const auto w = event_claims(world, instance).settled_winner(regions(world));
+  return w ? std::optional<std::uint64_t>(w->region) : std::nullopt;
+}
+
+void RegionApp::spawn_settled(replica::Replica& world) {
+  const std::vector<std::uint64_t> all = regions(world);
+  for (auto it = awaiting_settlement_.begin(); it != awaiting_settlement_.end();) {
+    const auto [instance, count] = *it;
+    const auto w = event_claims(world, instance).settled_winner(all);
+    if (!w) {
+      ++it;
+      continue;
+    }
+    it = awaiting_settlement_.erase(it);
+    const region::director::EventInstance* i = director_->registry().find(instance);
+    if (w->region != world.id()) {
+      spdlog::info("region {}: world event instance {:016x}: settled, region {} spawns it",
+                   options_.host.region_name, instance, w->region);
+    } else if (i && count > 0) {
+      const std::uint32_t n = npcs_->spawn(world, *clock_, *i, count);
+      spdlog::info("region {}: world event '{}': settled here, {} NPCs spawned (instance {:016x})",
+                   options_.host.region_name, i->definition().id, n, instance);
+    }
+  }
 }
 
 // The director's tap: this tick's leaves, their entities (players, offline ones included, and
@@ -242,50 +308,59 @@ void RegionApp::direct(replica::Replica& world) {
   auto read_instance = [&](region::director::InstanceId id) { return EventNpcs::read(world, id); };
   const auto events = director_->after_tick(static_cast<std::int64_t>(director_ms_), cell_counts_,
                                             players_within, read_instance);
-  // A claim this region held when it spawned may lose once another region's earlier claim
-  // arrives (they started it while cut off): the winner runs the NPCs (it spawned the same ids),
-  // so this region stops running them, and pays nothing for them.
+  see_claims(world);
+  // A settled winner never changes (region/director/spawn_claims.h): a region running NPCs of an
+  // instance it did not win is a bug, and stops running them.
   for (const region::director::InstanceId id : npcs_->instances()) {
     if (event_spawner(world, id) != std::optional<std::uint64_t>(world.id())) {
-      spdlog::info(
-          "region {}: world event instance {:016x}: another region's claim won, its "
-          "NPCs are left to it",
-          options_.host.region_name, id);
+      spdlog::error(
+          "region {}: world event instance {:016x}: spawned here but the settled claims name "
+          "{} (a bug: settled claims never change); its NPCs are left alone",
+          options_.host.region_name, id, event_spawner(world, id).value_or(0));
       (void)npcs_->end(world, id, /*completed=*/false);
     }
   }
   using Kind = region::director::DirectorEventKind;
   for (const region::director::DirectorEvent& e : events) {
     if (e.kind == Kind::kArmed) continue;
-    if (e.kind == Kind::kStarted) claim_spawn(world, e.instance);
-    const bool here = event_spawner(world, e.instance) == std::optional<std::uint64_t>(world.id());
-    if ((e.kind == Kind::kCompleted || e.kind == Kind::kFailed) && here) ++events_spawned_;
     spdlog::info("region {}: world event '{}' {} (instance {:016x}, tier {}, {} NPCs asked for)",
                  options_.host.region_name, e.event_id, to_string(e.kind), e.instance, e.tier,
                  e.spawn_more);
-    // Only the spawner spawns, on the claim it holds now (not yet settled: docs/world-events.md,
-    // One spawner); a rescale spawns more only where the start spawned.
-    if (e.kind == Kind::kRescaled) {
-      if (const region::director::EventInstance* i = director_->registry().find(e.instance)) {
-        npcs_->rescaled(*i);
+    switch (e.kind) {
+      case Kind::kStarted:
+        claim_spawn(world, e.instance);
+        awaiting_settlement_[e.instance] += e.spawn_more;
+        break;
+      case Kind::kRescaled:
+        if (const region::director::EventInstance* i = director_->registry().find(e.instance)) {
+          npcs_->rescaled(*i);
+          // Spawned here: more now. Not settled yet: more once it is (if here).
+          if (npcs_->spawns(e.instance) && e.spawn_more > 0) {
+            const std::uint32_t n = npcs_->spawn(world, *clock_, *i, e.spawn_more);
+            spdlog::info("region {}: world event '{}': {} NPCs spawned (instance {:016x})",
+                         options_.host.region_name, e.event_id, n, e.instance);
+          } else if (const auto w = awaiting_settlement_.find(e.instance);
+                     w != awaiting_settlement_.end()) {
+            w->second += e.spawn_more;
+          }
+        }
+        break;
+      case Kind::kCompleted:
+      case Kind::kFailed: {
+        awaiting_settlement_.erase(e.instance);  // ended before its claims settled: no NPCs
+        if (npcs_->spawns(e.instance)) ++events_spawned_;
+        const auto paid = npcs_->end(world, e.instance, e.kind == Kind::kCompleted);
+        for (const auto& [player, gold] : paid) {
+          spdlog::info("region {}: world event '{}': player {} earns {} gold",
+                       options_.host.region_name, e.event_id, player, gold);
+        }
+        break;
       }
-    }
-    if ((e.kind == Kind::kStarted || (e.kind == Kind::kRescaled && npcs_->spawns(e.instance))) &&
-        here && e.spawn_more > 0) {
-      if (const region::director::EventInstance* i = director_->registry().find(e.instance)) {
-        const std::uint32_t n = npcs_->spawn(world, *clock_, *i, e.spawn_more);
-        spdlog::info("region {}: world event '{}': {} NPCs spawned (instance {:016x})",
-                     options_.host.region_name, e.event_id, n, e.instance);
-      }
-    }
-    if (e.kind == Kind::kCompleted || e.kind == Kind::kFailed) {
-      const auto paid = npcs_->end(world, e.instance, e.kind == Kind::kCompleted);
-      for (const auto& [player, gold] : paid) {
-        spdlog::info("region {}: world event '{}': player {} earns {} gold",
-                     options_.host.region_name, e.event_id, player, gold);
-      }
+      case Kind::kArmed:
+        break;
     }
   }
+  spawn_settled(world);
 }
 
 // The flags the tick raised go into the flagged player's `anticheat_flags` set, in this tick's

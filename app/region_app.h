@@ -8,8 +8,11 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string_view>
+#include <vector>
 
 #include <cstdint>
 #include <memory>
@@ -20,6 +23,7 @@
 #include "region/anticheat/detector.h"
 #include "region/anticheat/detector_tap.h"
 #include "region/director/director.h"
+#include "region/director/spawn_claims.h"
 #include "region/game_rules.h"
 #include "region/pipeline.h"
 #include "replica/node_loop.h"
@@ -108,12 +112,20 @@ class RegionApp final : public replica::NodeApp {
   // The world-event director; nullptr when options.director is false or before start().
   region::director::Director* director() { return director_.get(); }
   const region::director::Director* director() const { return director_.get(); }
-  // The region that spawns an event instance: the winning claim this replica holds (nullopt: no
-  // claim seen yet). Every region that starts the instance claims it; the earliest HLC wins.
+  // An event instance's spawn claims as this replica holds them (empty: none seen yet).
+  static region::director::SpawnClaims event_claims(const replica::Replica& world,
+                                                    region::director::InstanceId instance);
+  // Every region of the deployment: this one and its configured peers, ascending.
+  static std::vector<std::uint64_t> regions(const replica::Replica& world);
+  // The region that spawns an event instance: the settled winner of its claims (nullopt until
+  // every region has seen them: docs/world-events.md, One spawner).
   static std::optional<std::uint64_t> event_spawner(const replica::Replica& world,
                                                     region::director::InstanceId instance);
-  // Instances that ended (completed or failed) whose spawner claim this region held then.
+  // Ended instances (completed or failed) whose NPCs this region spawned.
   std::uint64_t events_spawned() const { return events_spawned_; }
+  // Running instances this region claimed or started, waiting for their claims to settle before
+  // the winner spawns their NPCs.
+  std::size_t spawns_awaiting_settlement() const { return awaiting_settlement_.size(); }
   // Expected loads handed to the partitioner (and held by it) since start.
   std::uint64_t expectations_made() const { return expectations_made_; }
   // The NPCs of the instances this region spawns; nullptr without a director or before start().
@@ -124,6 +136,10 @@ class RegionApp final : public replica::NodeApp {
   void direct(replica::Replica& world);
   void act_ahead();
   void claim_spawn(replica::Replica& world, region::director::InstanceId instance);
+  // Adds this region's "seen" to every instance's claims it holds and has not seen yet.
+  void see_claims(replica::Replica& world);
+  // Spawns the NPCs of the instances whose claims settled on this region; forgets the others'.
+  void spawn_settled(replica::Replica& world);
   // Hooks the attack rule's target half: a player's hit on an NPC is recorded (EventNpcs).
   void record_npc_hits();
 
@@ -140,9 +156,12 @@ class RegionApp final : public replica::NodeApp {
   std::unique_ptr<EventNpcs> npcs_;                       // with director_
   std::vector<region::CellLoad> cell_loads_;              // reused every tick
   std::vector<region::director::CellCount> cell_counts_;  // reused every tick
-  std::uint64_t director_ms_ = 0;       // the director's clock: wall ms, never decreasing
-  bool director_clock_held_ = false;    // the wall clock is over a second behind director_ms_
-  std::uint64_t events_spawned_ = 0;    // ended instances whose claim it held then
+  std::uint64_t director_ms_ = 0;     // the director's clock: wall ms, never decreasing
+  bool director_clock_held_ = false;  // the wall clock is over a second behind director_ms_
+  std::uint64_t events_spawned_ = 0;  // ended instances whose NPCs it spawned
+  // Running instances started here whose claims have not settled: the NPCs asked for so far.
+  std::map<region::director::InstanceId, std::uint32_t> awaiting_settlement_;
+  std::set<region::director::InstanceId> seen_claims_;  // instances whose claims it has seen
   std::uint64_t samples_acted_on_ = 0;  // the director step act_ahead() last acted on
   std::uint64_t expectations_made_ = 0;
   std::uint64_t tick_ = 0;  // the last tick's number: ticks run

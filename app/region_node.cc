@@ -889,7 +889,7 @@ struct RegionNode final : replica::NodeApp {
             calibration.calibration_a, PromText::label("param", "a"));
     p.more("worldline_anticheat_calibration", calibration.calibration_b,
            PromText::label("param", "b"));
-    if (const auto* d = region.director()) director_metrics(p, *d, world);
+    if (region.director()) director_metrics(p, region, world);
     if (const auto* n = region.npcs()) npc_metrics(p, n->stats());
     const auto rs = world.stats(now);
     p.gauge("worldline_replica_next_seq", "Next delta group sequence number.", rs.next_seq);

@@ -191,6 +191,8 @@ class Replica {
   std::vector<Key> take_changes();
   std::uint64_t next_seq() const { return next_seq_; }
   ReplicaId id() const { return options_.id; }
+  // The configured peers (every other region of the deployment).
+  const std::vector<ReplicaId>& peers() const { return options_.peers; }
   ReplicaStats stats(std::uint64_t now_ms) const;
   // How long nothing has been heard from `peer` (ms); max() for a peer never heard from or not
   // configured.

@@ -25,11 +25,6 @@
 
 namespace worldline::region::director {
 
-// Component of an event instance's id (entity = the InstanceId) holding the region that spawns
-// it: every region that starts the instance claims it (a first-claim register, earliest HLC
-// wins), so after the claims meet exactly one region spawns its NPCs — the same on every replica.
-inline constexpr std::uint16_t kEventSpawnerComponent = 18;  // a replica::ComponentId
-
 struct DirectorOptions {
   Rect world;             // the region's play area, which the forecast grid covers
   int forecast_grid = 4;  // forecast areas: grid × grid squares over `world`, 1..16

@@ -1,7 +1,8 @@
 // World-event NPCs on a whole region (RegionApp in-process, memory journal, manual clock): the
 // spawner region spawns the instance's NPCs with the lever's health; they chase and hit a player
 // through the tick like any actor; players kill them, the event completes and its gold goes to
-// them by damage dealt; a region whose claim lost spawns nothing but sees the spawner's NPCs.
+// them by damage dealt; between regions, only the settled winner of the spawn claims spawns the
+// NPCs and pays (a region whose claim lost, or a partitioned one, spawns nothing).
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -323,35 +324,109 @@ TEST(EventNpcs, ARegionWhoseClaimLostSpawnsNothingAndSeesTheSpawnersNpcs) {
   EXPECT_EQ(EventNpcs::read(b.world, id_a).npcs_alive, 2u);
 }
 
-// Two regions cut off from each other both start the instance, both claim it and both spawn its
-// NPCs (the same ids). When the link heals, the claims meet: the loser stops running them, and
-// exactly one region's brains act for them.
-TEST(EventNpcs, AfterAPartitionTheRegionWhoseClaimLostStopsRunningTheNpcs) {
+// Ticks both regions `rounds` times, exchanging their gossip after each round if `linked`.
+void run(Region& a, Region& b, int rounds, bool linked) {
+  for (int i = 0; i < rounds; ++i) {
+    a.tick();
+    b.tick();
+    if (linked) testing::exchange(a.world, a.outbox, b.world, b.outbox, a.wall.now_ms());
+  }
+}
+
+// Both regions start a scheduled instance in the same second, their claims crossing on the
+// link: exactly one spawns its NPCs, once — each NPC has one spawn's health on both replicas.
+// (Before claims had to settle, both spawned, and every NPC had both spawns' health.)
+TEST(EventNpcs, TwoLinkedRegionsStartAnInstanceInTheSameSecondAndExactlyOneSpawnsIt) {
   Region a(1, {1, 2}, kStartMs, camp(2, kAtFiveSeconds));
   Region b(2, {1, 2}, kStartMs, camp(2, kAtFiveSeconds));
-  director::InstanceId id = 0;
-  for (int i = 0;
-       i < 200 && (a.app->npcs()->stats().spawned == 0 || b.app->npcs()->stats().spawned == 0);
-       ++i) {
-    a.tick();
-    b.tick();
+  for (int i = 0; i < 200 && a.app->npcs()->stats().spawned + b.app->npcs()->stats().spawned == 0;
+       ++i)
+    run(a, b, 1, true);
+  run(a, b, 10, true);
+  ASSERT_EQ(a.app->director()->registry().running().size(), 1u);
+  const director::InstanceId id = a.app->director()->registry().running().front().id();
+  // Both claimed (neither had seen the other's claim when it started), both have seen both.
+  EXPECT_EQ(RegionApp::event_claims(a.world, id).claims().size(), 2u);
+  EXPECT_EQ(RegionApp::event_claims(a.world, id).seen(), (std::vector<std::uint64_t>{1, 2}));
+  const auto winner = RegionApp::event_spawner(a.world, id);
+  ASSERT_TRUE(winner);
+  EXPECT_EQ(RegionApp::event_spawner(b.world, id), winner);
+  EXPECT_EQ(a.app->npcs()->stats().spawned, *winner == 1 ? 2u : 0u);
+  EXPECT_EQ(b.app->npcs()->stats().spawned, *winner == 2 ? 2u : 0u);
+  EXPECT_EQ(a.app->spawns_awaiting_settlement() + b.app->spawns_awaiting_settlement(), 0u);
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(a.health(npc_entity_id(id, i)), 100) << i;
+    EXPECT_EQ(b.health(npc_entity_id(id, i)), 100) << i;
   }
-  ASSERT_EQ(a.app->npcs()->stats().spawned, 2u);
-  ASSERT_EQ(b.app->npcs()->stats().spawned, 2u);  // both, while cut off (not settled yet)
-  id = a.app->director()->registry().running().front().id();
+}
+
+// Two regions cut off from each other both start the instance and both claim it; neither can
+// know whether the other claimed earlier, so neither spawns. When the link heals, the claims
+// settle and exactly one region spawns the NPCs — once.
+TEST(EventNpcs, InAPartitionNeitherRegionSpawnsThenAfterTheHealExactlyOneDoes) {
+  Region a(1, {1, 2}, kStartMs, camp(2, kAtFiveSeconds));
+  Region b(2, {1, 2}, kStartMs, camp(2, kAtFiveSeconds));
+  for (int i = 0; i < 200 && (a.app->director()->registry().running().empty() ||
+                              b.app->director()->registry().running().empty());
+       ++i)
+    run(a, b, 1, false);
+  run(a, b, 40, false);  // two more director steps
+  const director::InstanceId id = a.app->director()->registry().running().front().id();
+  for (Region* r : {&a, &b}) {
+    EXPECT_EQ(r->app->npcs()->stats().spawned, 0u);
+    EXPECT_EQ(r->app->spawns_awaiting_settlement(), 1u);
+    EXPECT_EQ(RegionApp::event_spawner(r->world, id), std::nullopt);
+    EXPECT_EQ(RegionApp::event_claims(r->world, id).claims().size(), 1u);  // its own
+    EXPECT_FALSE(r->position(npc_entity_id(id, 0)));
+  }
   a.outbox.sent.clear();  // what was sent into the partition is lost; gossip resends it
   b.outbox.sent.clear();
-  for (int i = 0; i < 3; ++i) {
-    testing::exchange(a.world, a.outbox, b.world, b.outbox, a.wall.now_ms());
-    a.tick();
-    b.tick();
-  }
+  run(a, b, 40, true);
   const auto winner = RegionApp::event_spawner(a.world, id);
   ASSERT_TRUE(winner);
   EXPECT_EQ(RegionApp::event_spawner(b.world, id), winner);
   EXPECT_EQ(a.app->npcs()->spawns(id), *winner == 1);
   EXPECT_EQ(b.app->npcs()->spawns(id), *winner == 2);
-  EXPECT_EQ(a.app->npcs()->stats().alive + b.app->npcs()->stats().alive, 2u);
+  EXPECT_EQ(a.app->npcs()->stats().spawned + b.app->npcs()->stats().spawned, 2u);
+  EXPECT_EQ(a.app->spawns_awaiting_settlement() + b.app->spawns_awaiting_settlement(), 0u);
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(a.health(npc_entity_id(id, i)), 100) << i;
+    EXPECT_EQ(b.health(npc_entity_id(id, i)), 100) << i;
+  }
+}
+
+// The event's gold is paid once, by the spawner: both regions see the NPCs die and complete the
+// instance, and the players' gold adds up to the reward on both replicas.
+TEST(EventNpcs, OnlyTheSpawnerPaysTheGoldThoughBothRegionsCompleteTheInstance) {
+  Region a(1, {1, 2}, kStartMs, camp(2, kAtFiveSeconds), /*flee_below=*/0);
+  Region b(2, {1, 2}, kStartMs, camp(2, kAtFiveSeconds), /*flee_below=*/0);
+  for (int i = 0; i < 200 && a.app->npcs()->stats().spawned + b.app->npcs()->stats().spawned == 0;
+       ++i)
+    run(a, b, 1, true);
+  const director::InstanceId id = a.app->director()->registry().running().front().id();
+  const auto winner = RegionApp::event_spawner(a.world, id);
+  ASSERT_TRUE(winner);
+  Region& w = *winner == 1 ? a : b;
+  const auto alice = w.join(7);
+  run(a, b, 3, true);  // the NPCs come to her (at the origin)
+  std::uint64_t seq = 0;
+  for (int swing = 0; swing < 20; ++swing) {
+    w.attack(alice, npc_entity_id(id, swing < 10 ? 0 : 1), ++seq);
+    run(a, b, 2, true);  // the rules' attack cooldown is 2 ticks
+  }
+  for (int i = 0; i < 60 && (!a.app->director()->registry().running().empty() ||
+                             !b.app->director()->registry().running().empty());
+       ++i)
+    run(a, b, 1, true);
+  run(a, b, 3, true);
+  EXPECT_EQ(a.app->director()->stats().completed, 1u);
+  EXPECT_EQ(b.app->director()->stats().completed, 1u);
+  EXPECT_EQ(a.gold(7), 400);
+  EXPECT_EQ(b.gold(7), 400);
+  EXPECT_EQ(w.app->npcs()->stats().gold_paid, 400u);
+  EXPECT_EQ(a.app->npcs()->stats().gold_paid + b.app->npcs()->stats().gold_paid, 400u);
+  EXPECT_EQ(w.app->events_spawned(), 1u);
+  EXPECT_EQ(a.app->events_spawned() + b.app->events_spawned(), 1u);
 }
 
 }  // namespace
