@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The TypeScript SDK's whole test, as ctest runs it (label `e2e`): installs the pinned packages
 # (npm ci) into a copy of the package outside the source tree, builds with tsc, runs the unit
-# tests (node --test), then, for each wire form, starts two real `worldline node` processes
+# tests (node --test), then, for each wire form (JSON, then Cap'n Proto), starts two real `worldline node` processes
 # (regions A and B replicating to each other, as tests/e2e/two_regions_ws.sh does) and runs the
 # end-to-end test (e2e/two_regions.test.ts) against them: act, ack, reconcile; an item contest;
 # kill -9 A; resume on B; A started again and B paused (SIGSTOP): resume on A.
@@ -90,4 +90,5 @@ e2e() {  # wire form, first port: the end-to-end test against two fresh nodes
   wait "$pid_b" || fail "region B ($wire) did not stop cleanly on SIGTERM"
 }
 e2e json $((BASE + 1))
+e2e capnp $((BASE + 5))
 echo "PASS: TypeScript SDK, unit and end-to-end"

@@ -4,7 +4,7 @@
 // silence between two frames) so that the test can check the wire form it asked for is the one
 // spoken. No wait here sleeps for a fixed time: each resolves as soon as its condition holds.
 import net from 'node:net';
-import { WorldlineClient, type ClientEvents, type ClientOptions, type EntityState, type RejectFrame, type SocketFactory, type SocketLike } from '../src/index.js';
+import { WorldlineClient, type ClientEvents, type ClientOptions, type WireForm, type EntityState, type RejectFrame, type SocketFactory, type SocketLike } from '../src/index.js';
 import { wsSocketFactory } from '../src/node.js';
 
 export function env(name: string): string {
@@ -54,6 +54,8 @@ function tapped(w: () => Watch): SocketFactory {
     const outer: SocketLike = {
       send: (data) => inner.send(data),
       close: (code, reason) => inner.close(code, reason),
+      get binaryType() { return inner.binaryType; },
+      set binaryType(t) { inner.binaryType = t; },
       onopen: null, onmessage: null, onclose: null, onerror: null,
     };
     inner.onopen = (ev) => {
@@ -74,11 +76,11 @@ function tapped(w: () => Watch): SocketFactory {
   };
 }
 
-/** A client, watched. */
-export function watchedClient(name: string, urls: string[], token: string,
+/** A client of the wire form `wire`, watched. */
+export function watchedClient(name: string, wire: WireForm, urls: string[], token: string,
   options: Partial<ClientOptions<EntityState>>): Watch {
   let watch: Watch | undefined;
-  const client = new WorldlineClient<EntityState>({ urls, token, socket: tapped(() => watch!), ...options });
+  const client = new WorldlineClient<EntityState>({ urls, token, wire, socket: tapped(() => watch!), ...options });
   const w: Watch = {
     name, client, protocols: [], frameKinds: new Set(), maxGapMs: 0,
     rejects: [], conflictsLost: [], errors: [], reconnects: [],

@@ -13,18 +13,23 @@
 // 4. A is started again (it recovers from its journal and catches up from B), then B is paused
 //    (SIGSTOP: its TCP connections stay open): the client hears nothing for silenceTimeoutMs,
 //    leaves, and resumes on A, which applies its next action.
-// Also: WL_BIN, WL_CONFIG_A, WL_LOG_A (to start A again), WL_PID_B, WL_PIDFILE_A2.
+// Also: WL_BIN, WL_CONFIG_A, WL_LOG_A (to start A again), WL_PID_B, WL_PIDFILE_A2, and WL_WIRE:
+// the wire form every client speaks, `json` or `capnp` (test.sh runs the test once with each,
+// against fresh nodes); the last step checks every session spoke it.
 // Every wait is for a condition (an event, a frame showing something), bounded by DEADLINE_MS; a
 // step after a failed one is skipped, naming the failed step, so the first failure is the one to read.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { after, describe, it } from 'node:test';
-import type { EntityState, SequencedAction } from '../src/index.js';
+import type { EntityState, SequencedAction, WireForm } from '../src/index.js';
 import { DEADLINE_MS, env, healthy, until, waitFor, watchedClient, type Watch } from './harness.js';
 
 const urlA = `ws://127.0.0.1:${env('WL_PORT_A')}/`;
 const urlB = `ws://127.0.0.1:${env('WL_PORT_B')}/`;
+const WIRE = env('WL_WIRE') as WireForm;
+const SUBPROTOCOL = { json: 'worldline.json', capnp: 'worldline.capnp' }[WIRE];
+if (!SUBPROTOCOL) throw new Error(`WL_WIRE=${WIRE}: json or capnp`);
 const FIRST_ITEM = 1_000_000_000_000;  // items are numbered from 10^12 (gateway: region items)
 // A live node sends a frame every tick (50 ms at 20 Hz); 1.5 s of nothing is a paused node, with
 // a margin for an ASan node's commit on a busy disk (test.sh prints the longest gap seen).
@@ -40,7 +45,7 @@ const own = (w: Watch, f = w.last) => f?.entities.find((e) => e.id === w.client.
 
 const watches: Watch[] = [];
 function player(name: string, urls: string[], token: string): Watch {
-  const w = watchedClient(name, urls, token, {
+  const w = watchedClient(name, WIRE, urls, token, {
     prediction: { step }, silenceTimeoutMs: SILENCE_MS, pingIntervalMs: 200, reconnect: RECONNECT,
   });
   watches.push(w);
@@ -69,7 +74,7 @@ function step_(name: string, fn: () => Promise<void>): void {
   });
 }
 
-describe('the SDK against two real region nodes', () => {
+describe(`the SDK against two real region nodes, wire form ${WIRE}`, () => {
   const p1 = player('player 1', [urlA, urlB], env('WL_TOKEN_1'));
   const p2 = player('player 2', [urlB], env('WL_TOKEN_2'));
   const c1 = p1.client;
@@ -241,5 +246,15 @@ describe('the SDK against two real region nodes', () => {
     assert.deepEqual(p3.errors, []);
     assert.equal(p1.reconnects.length, 2, 'player 1 left a region twice: A killed, B paused');
     assert.deepEqual(p3.reconnects, []);
+  });
+
+  step_(`every session spoke ${SUBPROTOCOL}: the subprotocol the node agreed to, and only ${WIRE === 'json' ? 'text' : 'binary'} frames`, async () => {
+    const kind = WIRE === 'json' ? 'text' : 'binary';
+    const spoken = watches.map((w) => [w.name, w.protocols, [...w.frameKinds]]);
+    assert.deepEqual(spoken, [
+      ['player 1', [SUBPROTOCOL, SUBPROTOCOL, SUBPROTOCOL], [kind]],  // A, B after A was killed, A again
+      ['player 2', [SUBPROTOCOL], [kind]],
+      ['player 3', [SUBPROTOCOL], [kind]],
+    ]);
   });
 });
