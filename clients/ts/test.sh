@@ -29,6 +29,18 @@ mkdir "$DIR/pkg"
 cp -r "$HERE/package.json" "$HERE/package-lock.json" "$HERE/tsconfig.json" "$HERE/src" "$HERE/test" \
   "$HERE/e2e" "$HERE/examples" "$DIR/pkg/"
 cd "$DIR/pkg"
+# The binary form's layouts (src/protocol_capnp.ts) are checked by the unit tests against
+# test/fixtures/client_layout.txt; this checks that file is what the schema gives today.
+if command -v capnp >/dev/null; then
+  (cd "$HERE/../.." && capnp compile -ocapnp schemas/client.capnp) > "$DIR/layout.txt" 2>&1 \
+    || fail "capnp compile -ocapnp schemas/client.capnp failed: $(cat "$DIR/layout.txt")"
+  diff -u "$HERE/test/fixtures/client_layout.txt" "$DIR/layout.txt" >"$DIR/layout.diff" || fail "schemas/client.capnp changed:
+$(cat "$DIR/layout.diff")
+update src/protocol_capnp.ts's LAYOUT, then from the repository's top:
+capnp compile -ocapnp schemas/client.capnp > clients/ts/test/fixtures/client_layout.txt"
+else
+  echo "note: capnp is not installed: test/fixtures/client_layout.txt not compared with schemas/client.capnp"
+fi
 timeout 180 npm ci --no-audit --no-fund >"$DIR/npm.log" 2>&1 || fail "npm ci failed"
 npx tsc -p . >"$DIR/tsc.log" 2>&1 || fail "tsc failed: $(cat "$DIR/tsc.log")"
 node --test dist/test/*.test.js >"$DIR/unit.log" 2>&1 || fail "unit tests failed"

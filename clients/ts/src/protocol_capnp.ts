@@ -18,8 +18,14 @@ import type { EntityState, MalformedFrame, SequencedAction, ServerFrame } from '
 /** The WebSocket subprotocol of the binary wire form. */
 export const CAPNP_SUBPROTOCOL = 'worldline.capnp';
 
-// struct (data words, pointers); fields: byte offset of a data field, or pointer index.
-const L = {
+/**
+ * The schema's layouts: each struct's data words and pointers; a data field's byte offset (a
+ * Bool's bit), a pointer field's index; a union's tag offset (`which`), its members' pointer
+ * (`member`) and tag values (in capitals). test/protocol_capnp.test.ts checks every entry, and
+ * that no schema field is missing, against `capnp compile -ocapnp` (test/fixtures/client_layout.txt,
+ * which test.sh compares with the schema).
+ */
+export const LAYOUT = {
   ClientMessage: { data: 1, ptrs: 1, which: 0, member: 0, HELLO: 0, ACTION: 1, PING: 2 },
   Hello: { data: 0, ptrs: 2, token: 0, resume: 1 },
   Resume: { data: 1, ptrs: 0, lastAck: 0 },
@@ -37,6 +43,7 @@ const L = {
   Error: { data: 2, ptrs: 2, code: 0, name: 0, message: 1, seq: 8 },
   Pong: { data: 2, ptrs: 0, t: 0, serverMs: 8 },
 } as const;
+const L = LAYOUT;
 
 // The first segment's size, in words, of gateway/protocol_capnp.cc's builders: a message larger
 // than that continues in a second segment there, and here alike.

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageBuilder, pack, unpack } from '../src/capnp.js';
 import { encodeAction, encodeHello, encodePing, type SequencedAction, type ServerFrame } from '../src/protocol.js';
+import { readFileSync } from 'node:fs';
 import {
-  decodeClientCapnp, encodeActionCapnp, encodeHelloCapnp, encodePingCapnp, encodeServerCapnp, parseServerCapnp,
+  LAYOUT, decodeClientCapnp, encodeActionCapnp, encodeHelloCapnp, encodePingCapnp, encodeServerCapnp, parseServerCapnp,
 } from '../src/protocol_capnp.js';
 import { clientFrames } from './fixtures/client_frames.js';
 import { nodeFrames } from './fixtures/node_frames.js';
@@ -42,6 +43,34 @@ const why = (b: Uint8Array): string => {
   assert.equal(f.type, 'malformed', `expected malformed: ${hex(b)} read as ${JSON.stringify(f)}`);
   return (f as { why: string }).why;
 };
+
+describe('the layouts', () => {
+  it('are those capnp compile -ocapnp gives for schemas/client.capnp, every field of it', () => {
+    // test.sh checks that this file is what capnp compile prints for the schema today.
+    const text = readFileSync(new URL('../../test/fixtures/client_layout.txt', import.meta.url), 'utf8');
+    const schema = new Map<string, Map<string, number>>();
+    let current: Map<string, number> | undefined;
+    for (const line of text.split('\n')) {
+      let m = /^struct (\w+) @\w+ \{ {2}# (\d+) bytes, (\d+) ptrs/.exec(line);
+      if (m) {
+        current = new Map([['data', Number(m[2]) / 8], ['ptrs', Number(m[3])]]);
+        schema.set(m[1], current);
+        continue;
+      }
+      assert.ok(current || !line.startsWith('  '), `a field outside a struct: ${line}`);
+      if ((m = /^ {2}union \{ {2}# tag bits \[(\d+), /.exec(line))) current!.set('which', Number(m[1]) / 8);
+      else if ((m = /^ {4}(\w+) @\d+ :\w+; {2}# ptr\[(\d+)\], union tag = (\d+)$/.exec(line))) {
+        current!.set('member', Number(m[2]));
+        current!.set(m[1].toUpperCase(), Number(m[3]));
+      } else if ((m = /^ {2}(\w+) @\d+ :Bool; {2}# bits\[(\d+), /.exec(line))) current!.set(`${m[1]}Bit`, Number(m[2]));
+      else if ((m = /^ {2}(\w+) @\d+ :[\w()]+; {2}# bits\[(\d+), /.exec(line))) current!.set(m[1], Number(m[2]) / 8);
+      else if ((m = /^ {2}(\w+) @\d+ :[\w()]+; {2}# ptr\[(\d+)\]$/.exec(line))) current!.set(m[1], Number(m[2]));
+      else assert.ok(!/@\d+ :/.test(line), `a field this test cannot read: ${line}`);
+    }
+    const ours = new Map(Object.entries(LAYOUT).map(([name, fields]) => [name, new Map(Object.entries(fields))]));
+    assert.deepEqual(ours, schema);
+  });
+});
 
 describe('the client\'s messages in the binary form', () => {
   for (const f of clientFrames) {
