@@ -62,7 +62,7 @@ after(() => {
 
 // Steps run in order and build on each other: after a failure the rest are skipped, saying why.
 let failed: string | undefined;
-function step_(name: string, fn: () => Promise<void>): void {
+function scenarioStep(name: string, fn: () => Promise<void>): void {
   it(name, { timeout: 3 * DEADLINE_MS }, async (t) => {
     if (failed) return t.skip(`skipped: the step "${failed}" failed`);
     try {
@@ -80,7 +80,7 @@ describe(`the SDK against two real region nodes, wire form ${WIRE}`, () => {
   const c1 = p1.client;
   const c2 = p2.client;
 
-  step_('connects, acts, gets the ack and reconciles to the authoritative state', async () => {
+  scenarioStep('connects, acts, gets the ack and reconciles to the authoritative state', async () => {
     const ready = waitFor(p1, 'ready', 'the ready event of player 1 (welcome and a first state frame from A)');
     c1.connect();
     assert.deepEqual(await ready, { ack: 0 }, 'a new player: nothing processed yet');
@@ -102,7 +102,7 @@ describe(`the SDK against two real region nodes, wire form ${WIRE}`, () => {
     assert.equal(c1.corrections, 0, 'every move within the budget: nothing to correct');
   });
 
-  step_('counts a correction when the node clamps a move the client predicted in full', async () => {
+  scenarioStep('counts a correction when the node clamps a move the client predicted in full', async () => {
     // One move goes at most move_max_step_ticks (3) × max_speed_per_tick (10) = 30 units while the
     // credit is >= 0 (region/move_budget.h): the three moves above spent 3.83 of the 10 a first
     // move starts with, so this 200-unit move stops at exactly x = 3 + 30.
@@ -124,7 +124,7 @@ describe(`the SDK against two real region nodes, wire form ${WIRE}`, () => {
     assert.equal(c1.corrections, 1, 'the walk back needed no correction');
   });
 
-  step_('a player in region B sees player 1 through replication', async () => {
+  scenarioStep('a player in region B sees player 1 through replication', async () => {
     const ready = waitFor(p2, 'ready', 'the ready event of player 2 (welcome and a first state frame from B)');
     c2.connect();
     assert.deepEqual(await ready, { ack: 0 });
@@ -138,7 +138,7 @@ describe(`the SDK against two real region nodes, wire form ${WIRE}`, () => {
     assert.deepEqual(xyz(c2.interpolated().find((e) => e.id === 1)), [10, 0, 2]);
   });
 
-  step_('two players grab one item in two regions: one loses, told as the protocol says', async () => {
+  scenarioStep('two players grab one item in two regions: one loses, told as the protocol says', async () => {
     const item = c1.interpolated().filter((e) => e.item && !e.owner).sort((a, b) => a.id - b.id)[0];
     assert.equal(item?.id, FIRST_ITEM, `the first item, unclaimed, in sight of player 1: ${JSON.stringify(item)}`);
     assert.deepEqual(c2.interpolated().find((e) => e.id === item.id), item, 'and of player 2, at the same place');
@@ -189,7 +189,7 @@ describe(`the SDK against two real region nodes, wire form ${WIRE}`, () => {
     assert.equal(c1.corrections, 1);
   });
 
-  step_('resumes on region B when A is killed, with its last ack, and B applies the resent action', async () => {
+  scenarioStep('resumes on region B when A is killed, with its last ack, and B applies the resent action', async () => {
     const reconnecting = waitFor(p1, 'reconnecting', 'player 1 reconnecting after A was killed');
     const resumed = waitFor(p1, 'resumed', 'player 1 resumed on B');
     process.kill(Number(env('WL_PID_A')), 'SIGKILL');
@@ -213,7 +213,7 @@ describe(`the SDK against two real region nodes, wire form ${WIRE}`, () => {
     assert.deepEqual(p2.reconnects, [], 'player 2 stayed on B');
   });
 
-  step_('leaves a paused region B when it goes silent and resumes on A, started again', async () => {
+  scenarioStep('leaves a paused region B when it goes silent and resumes on A, started again', async () => {
     const log = fs.openSync(env('WL_LOG_A'), 'a');
     const a2 = spawn(env('WL_BIN'), ['node', '--config', env('WL_CONFIG_A')], { stdio: ['ignore', log, log] });
     pidA2 = a2.pid!;
@@ -248,7 +248,7 @@ describe(`the SDK against two real region nodes, wire form ${WIRE}`, () => {
     assert.deepEqual(p3.reconnects, []);
   });
 
-  step_(`every session spoke ${SUBPROTOCOL}: the subprotocol the node agreed to, and only ${WIRE === 'json' ? 'text' : 'binary'} frames`, async () => {
+  scenarioStep(`every session spoke ${SUBPROTOCOL}: the subprotocol the node agreed to, and only ${WIRE === 'json' ? 'text' : 'binary'} frames`, async () => {
     const kind = WIRE === 'json' ? 'text' : 'binary';
     const spoken = watches.map((w) => [w.name, w.protocols, [...w.frameKinds]]);
     assert.deepEqual(spoken, [

@@ -15,6 +15,8 @@ export class CapnpError extends Error {}
 
 const WORD = 8;
 const TWO_32 = 2 ** 32;
+const utf8Decoder = new TextDecoder();  // invalid UTF-8 becomes U+FFFD (Cap'n Proto does not check it)
+const utf8Encoder = new TextEncoder();
 
 /** Cap'n Proto's packing of whole words (the encoding's "packed" form), byte-exact with C++'s. */
 export function pack(words: Uint8Array): Uint8Array {
@@ -300,7 +302,7 @@ export class MessageReader {
     const v = this.segments[l.r.seg].view;
     const start = v.byteOffset + l.r.at * WORD;
     if (l.count === 0 || v.getUint8(l.r.at * WORD + l.count - 1) !== 0) throw new CapnpError('a text without its NUL terminator');
-    return new TextDecoder().decode(new Uint8Array(v.buffer, start, l.count - 1));
+    return utf8Decoder.decode(new Uint8Array(v.buffer, start, l.count - 1));
   }
 
   readStructList(seg: number, word: number): StructReader[] {
@@ -401,7 +403,7 @@ export class StructBuilder {
   }
   /** Allocates a text (UTF-8 and a NUL) and points pointer `i` at it. */
   setText(i: number, s: string): this {
-    const bytes = new TextEncoder().encode(s);
+    const bytes = utf8Encoder.encode(s);
     const { seg, at } = this.msg.place(this.seg, this.ptrs + i, Math.ceil((bytes.length + 1) / WORD), 1, listHi(2, bytes.length + 1));
     new Uint8Array(this.msg.segmentView(seg).buffer).set(bytes, at * WORD);
     return this;
