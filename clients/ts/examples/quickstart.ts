@@ -7,11 +7,11 @@ function step(me: EntityState, input: SequencedAction): EntityState {
   if (input.kind !== 'move' || !input.args) return me;
   return { ...me, x: input.args.x ?? me.x, y: input.args.y ?? me.y, z: input.args.z ?? me.z };
 }
-
 const client = new WorldlineClient<EntityState>({
   urls: ['ws://127.0.0.1:8101/', 'ws://127.0.0.1:8102/'],  // resumes on the next one if a region dies
   token: process.env.WORLDLINE_TOKEN ?? '',                // `worldline token --player 42 --secret …`
   socket: wsSocketFactory,                                 // in a browser: leave out (global WebSocket)
+  wire: 'capnp',                                           // binary frames; 'json' (the default): text
   prediction: { step, epsilon: 0.01 },
 });
 

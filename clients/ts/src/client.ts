@@ -1,4 +1,4 @@
-// The client: one session at a time with one of a list of region nodes over the JSON wire form,
+// The client: one session at a time with one of a list of region nodes over either wire form,
 // automatic reconnect with backoff to the next region and resume with the last ack, prediction
 // and reconciliation of the local player, interpolation of the others. Single-threaded: every
 // method and event runs on the caller's event loop; the socket and the timers are injected.
@@ -8,11 +8,6 @@ import { SnapshotBuffer } from './interpolation.js';
 import { Predictor, type PredictionOptions, type Reconciliation } from './prediction.js';
 import {
   ErrorCode,
-  JSON_SUBPROTOCOL,
-  encodeAction,
-  encodeHello,
-  encodePing,
-  parseServerFrame,
   type ActionInput,
   type EntityState,
   type ErrorFrame,
@@ -21,10 +16,14 @@ import {
   type StateFrame,
   type WelcomeFrame,
 } from './protocol.js';
+import { wireCodec, type WireCodec, type WireForm } from './wire.js';
 
 /** The part of a WebSocket the client uses: the browser's `WebSocket` and npm `ws` both fit. */
 export interface SocketLike {
-  send(data: string): void;
+  /** A string goes as a text frame, bytes as a binary frame. */
+  send(data: string | Uint8Array): void;
+  /** Set to 'arraybuffer' under the binary wire form (a browser's default, 'blob', cannot be read at once). */
+  binaryType?: string;
   close(code?: number, reason?: string): void;
   onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
@@ -58,6 +57,10 @@ export interface ClientOptions<S> {
   urls: string[];
   /** The player's token (a JWT; `worldline token` mints one), or a function returning a fresh one. */
   token: string | (() => string);
+  /** The wire form: `json` (`worldline.json`, text frames; the default) or `capnp`
+   *  (`worldline.capnp`, packed Cap'n Proto in binary frames, schemas/client.capnp). Only that
+   *  subprotocol is offered; both carry the same messages, and the events are the same. */
+  wire?: WireForm;
   /** Opens sockets. Default: the global `WebSocket` (browsers, Node ≥ 22); on Node 18/20 pass
    *  `wsSocketFactory` from `@worldline/client/node`. */
   socket?: SocketFactory;
@@ -87,7 +90,8 @@ export interface ClientOptions<S> {
 
 /** Why the client reports an error. */
 export type ClientErrorKind =
-  /** a frame from the node that is not what docs/protocol.md says (the session goes on) */
+  /** a frame from the node that is not what docs/protocol.md says, or of the other wire form's
+   *  kind (text under `capnp`) (the session goes on) */
   | 'malformed_frame'
   /** an `error` frame from the node (`frame` holds it) */
   | 'server_error'
@@ -101,6 +105,7 @@ export interface ClientError {
   kind: ClientErrorKind;
   message: string;
   frame?: ErrorFrame;
+  /** The frame as received: its text, or a binary frame's bytes in hex (the first 512). */
   raw?: string;
 }
 
@@ -140,18 +145,8 @@ function defaultSocketFactory(): SocketFactory {
   return (url, protocols) => new G(url, protocols);
 }
 
-function textOf(data: unknown): string | null {
-  if (typeof data === 'string') return data;
-  // `ws` may hand over a Buffer (a Uint8Array); a browser with binaryType 'arraybuffer' an ArrayBuffer.
-  if (data instanceof ArrayBuffer) return new TextDecoder().decode(new Uint8Array(data));
-  if (ArrayBuffer.isView(data)) {
-    return new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  }
-  return null;
-}
-
 /**
- * A game client of worldline over the JSON wire form (`worldline.json`).
+ * A game client of worldline over the JSON (`worldline.json`) or the binary (`worldline.capnp`) wire form.
  *
  * ```ts
  * const client = new WorldlineClient({ urls, token, socket: wsSocketFactory, prediction: { step } });
@@ -170,6 +165,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   private readonly urls: string[];
   private readonly token: () => string;
   private readonly socketFactory: SocketFactory;
+  private readonly wire: WireCodec;
   private readonly predictor: Predictor<S>;
   private readonly timers: Timers;
   private readonly now: () => number;
@@ -206,6 +202,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     const token = options.token;
     this.token = typeof token === 'string' ? () => token : token;
     this.socketFactory = options.socket ?? defaultSocketFactory();
+    this.wire = wireCodec(options.wire ?? 'json');
     this.predictor = new Predictor<S>(options.prediction ?? { step: (s) => s });
     this.timers = options.timers ?? defaultTimers;
     this.now = options.now ?? Date.now;
@@ -255,6 +252,10 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   get url(): string {
     return this.urls[this.urlIndex];
   }
+  /** The wire form the client speaks. */
+  get wireForm(): WireForm {
+    return this.wire.form;
+  }
   /** Whether a session is up (hello answered, socket open). */
   get inSession(): boolean {
     return this.phase === 'session';
@@ -279,9 +280,10 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   act(input: ActionInput): number {
     if (!this.synced) throw new Error('act() before the first state frame: wait for the ready event');
     if (this.phase === 'closed') throw new Error('act() on a closed client');
-    const action: SequencedAction = { ...input, seq: this.nextSeq++, t: this.now() };
+    // `t`: whole milliseconds, as the protocol has it (an injected clock may have fractions).
+    const action: SequencedAction = { ...input, seq: this.nextSeq++, t: Math.max(0, Math.floor(this.now())) };
     this.predictor.apply(action);
-    if (this.phase === 'session') this.send(encodeAction(action, this.lastTick));
+    if (this.phase === 'session') this.send(this.wire.action(action, this.lastTick));
     return action.seq;
   }
 
@@ -313,19 +315,20 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     const url = this.urls[this.urlIndex];
     let s: SocketLike;
     try {
-      s = this.socketFactory(url, [JSON_SUBPROTOCOL]);
+      s = this.socketFactory(url, [this.wire.subprotocol]);
     } catch (e) {
       // e.g. a malformed URL: counts as a failed attempt
       this.timer = this.timers.setTimeout(() => this.lost(1006, String(e)), 0);
       return;
     }
     this.socket = s;
+    if (this.wire.form === 'capnp') s.binaryType = 'arraybuffer';
     s.onopen = () => {
       if (this.socket !== s) return;
       this.phase = 'hello_sent';
       this.lastTick = undefined;
       // A client that had a session resumes with its last ack, wherever it reconnects to.
-      s.send(encodeHello(this.token(), this.sessions > 0 ? this.predictor.ack : undefined));
+      s.send(this.wire.hello(this.token(), this.sessions > 0 ? this.predictor.ack : undefined));
     };
     s.onmessage = (ev) => {
       if (this.socket === s) this.onFrame(ev.data);
@@ -375,7 +378,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
       while (this.pingsOut.has(t)) ++t;
       if (this.pingsOut.size >= 16) this.pingsOut.clear();  // a node that never answers
       this.pingsOut.add(t);
-      this.send(encodePing(t));
+      this.send(this.wire.ping(t));
       this.schedulePing();
     }, this.pingIntervalMs);
   }
@@ -393,9 +396,9 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     }, this.silenceTimeoutMs);
   }
 
-  private send(text: string): void {
+  private send(frame: string | Uint8Array): void {
     try {
-      this.socket?.send(text);
+      this.socket?.send(frame);
     } catch {
       // the socket is closing; its close event starts the reconnect and the resend
     }
@@ -438,16 +441,11 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
   }
 
   private onFrame(data: unknown): void {
-    const raw = textOf(data);
-    if (raw === null) {
-      this.emit('error', { kind: 'malformed_frame', message: 'a binary frame under worldline.json' });
-      return;
-    }
     if (this.phase === 'session') this.armWatchdog();
-    const f = parseServerFrame(raw);
+    const f = this.wire.decode(data);
     switch (f.type) {
       case 'malformed':
-        this.emit('error', { kind: 'malformed_frame', message: f.why, raw });
+        this.emit('error', { kind: 'malformed_frame', message: f.why, raw: f.raw });
         return;
       case 'welcome':
         return this.onWelcome(f);
@@ -494,7 +492,7 @@ export class WorldlineClient<S = EntityState> extends TypedEmitter<ClientEvents>
     this.predictor.resetRefusals();
     const resent: number[] = [];
     for (const a of this.predictor.unacked) {
-      this.send(encodeAction(a, undefined));
+      this.send(this.wire.action(a, undefined));
       resent.push(a.seq);
     }
     if (resumed) {

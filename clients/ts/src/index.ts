@@ -1,4 +1,4 @@
-// @worldline/client — the TypeScript client SDK of worldline (docs/protocol.md, JSON wire form).
+// @worldline/client — the TypeScript client SDK of worldline (docs/protocol.md, both wire forms).
 export { WorldlineClient } from './client.js';
 export type {
   ClientError,
@@ -32,3 +32,14 @@ export type {
   StateFrame,
   WelcomeFrame,
 } from './protocol.js';
+export {
+  CAPNP_SUBPROTOCOL,
+  decodeClientCapnp,
+  encodeActionCapnp,
+  encodeHelloCapnp,
+  encodePingCapnp,
+  encodeServerCapnp,
+  parseServerCapnp,
+} from './protocol_capnp.js';
+export type { ClientFrameValue } from './protocol_capnp.js';
+export type { WireForm } from './wire.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { WorldlineClient, type ClientEvents, type SocketLike, type Timers } from '../src/client.js';
-import type { EntityState, SequencedAction } from '../src/protocol.js';
+import type { EntityState, SequencedAction, ServerFrame } from '../src/protocol.js';
+import { decodeClientCapnp, encodeServerCapnp } from '../src/protocol_capnp.js';
 
 // A socket the test plays the node with: it records what the client sends.
 class FakeSocket implements SocketLike {
@@ -11,11 +12,18 @@ class FakeSocket implements SocketLike {
   onmessage: ((event: { data: unknown }) => void) | null = null;
   onclose: ((event: { code: number; reason?: unknown }) => void) | null = null;
   onerror: ((event: unknown) => void) | null = null;
+  binaryType = 'blob';  // a browser socket's default
   constructor(readonly url: string, readonly protocols: string[]) {}
-  send(data: string): void { this.sent.push(JSON.parse(data)); }
+  /** What the client sent: a JSON frame parsed, a binary one decoded as the node would. */
+  send(data: string | Uint8Array): void { this.sent.push(typeof data === 'string' ? JSON.parse(data) : decodeClientCapnp(data)); }
   close(): void { this.closedByClient = true; }
   open(): void { this.onopen?.({}); }
   frame(f: unknown): void { this.onmessage?.({ data: typeof f === 'string' || f instanceof Uint8Array ? f : JSON.stringify(f) }); }
+  /** A binary frame, as a socket with binaryType 'arraybuffer' hands it over. */
+  binFrame(f: ServerFrame): void {
+    const b = encodeServerCapnp(f);
+    this.onmessage?.({ data: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) });
+  }
   drop(code = 1006, reason = ''): void { this.onerror?.({}); this.onclose?.({ code, reason }); }
 }
 
@@ -51,8 +59,9 @@ let timers: FakeTimers;
 let log: Log;
 let clock: number;
 
-function makeClient(maxAttempts = 3, pingIntervalMs = 0): WorldlineClient<P> {
+function makeClient(maxAttempts = 3, pingIntervalMs = 0, wire: 'json' | 'capnp' = 'json'): WorldlineClient<P> {
   const c = new WorldlineClient<P>({
+    wire,
     urls: ['ws://a/', 'ws://b/', 'ws://c/'],
     token: 'tok',
     socket: (url, protocols) => {
@@ -321,5 +330,58 @@ describe('WorldlineClient', () => {
     assert.deepEqual(c.interpolated(6125), [{ id: 2, x: 12.5, y: 0, z: 1, health: 1 }]);
     clock = 6150;
     assert.deepEqual(c.interpolated(), [{ id: 2, x: 15, y: 0, z: 2, health: 1 }]);
+  });
+
+  it('speaks the binary form when asked: offers only worldline.capnp, sends ClientMessages, reads ServerMessages', () => {
+    const c = makeClient(3, 1000, 'capnp');
+    assert.equal(c.wireForm, 'capnp');
+    c.connect();
+    assert.deepEqual(sockets[0].protocols, ['worldline.capnp']);
+    assert.equal(sockets[0].binaryType, 'arraybuffer', 'binary frames readable at once');
+    sockets[0].open();
+    assert.deepEqual(sockets[0].sent, [{ type: 'hello', token: 'tok' }]);
+    sockets[0].binFrame({ type: 'welcome', player: 1, region: 'a', tick_hz: 20, ack: 0 });
+    sockets[0].binFrame({ type: 'state', tick: 10, ack: 41, entities: [me(0)], removed: [] });
+    assert.deepEqual(events('ready'), [{ ack: 41 }]);
+    assert.equal(c.act(move(1)), 42);
+    assert.deepEqual(sockets[0].sent[1], { type: 'action', seq: 42, kind: 'move', t: 5000, seen: 10,
+      args: { x: 1, y: 0, z: 0, target: 0 } });
+    clock = 7000;
+    timers.fire(1000);
+    assert.deepEqual(sockets[0].sent[2], { type: 'ping', t: 7000 });
+    clock = 7030;
+    sockets[0].binFrame({ type: 'pong', t: 7000, server_ms: 99 });
+    assert.equal(c.rttMs, 30);
+    sockets[0].binFrame({ type: 'reject', seq: 42, reason: 'too_fast', detail: 'movement budget spent: wait for the next tick' });
+    assert.deepEqual(events('reject'), [{ type: 'reject', seq: 42, reason: 'too_fast', detail: 'movement budget spent: wait for the next tick' }]);
+    sockets[0].binFrame({ type: 'state', tick: 11, ack: 42, entities: [me(0)], removed: [] });
+    assert.deepEqual(events('ack'), [{ ack: 41 }, { ack: 42 }]);
+    assert.deepEqual(c.predicted, { x: 0 }, 'the refused move is not replayed');
+
+    // A text frame, and bytes that are no ServerMessage: reported, and the session goes on.
+    sockets[0].frame(state(12, 42, [me(0)]));
+    sockets[0].frame(new Uint8Array([0x10, 0x01]));
+    assert.deepEqual((events('error') as Array<{ kind: string; message: string; raw?: string }>).map((e) => [e.kind, e.message, e.raw]), [
+      ['malformed_frame', 'a text frame under worldline.capnp', JSON.stringify(state(12, 42, [me(0)]))],
+      ['malformed_frame', 'not a packed ServerMessage: segment 0 (1 words) is cut short', '1001'],
+    ]);
+    assert.equal(c.inSession, true);
+
+    // Resume: the hello with the last ack, and the unacknowledged actions, in the binary form too.
+    assert.equal(c.act(move(2)), 43);
+    sockets[0].drop(1006);
+    timers.fire(100);
+    sockets[1].open();
+    sockets[1].binFrame({ type: 'welcome', player: 1, region: 'b', tick_hz: 20, ack: 42 });
+    assert.deepEqual(sockets[1].sent, [
+      { type: 'hello', token: 'tok', resume: { last_ack: 42 } },
+      { type: 'action', seq: 43, kind: 'move', t: 7030, seen: 0, args: { x: 2, y: 0, z: 0, target: 0 } },
+    ]);
+    assert.deepEqual(events('resumed'), [{ url: 'ws://b/', region: 'b', lastAck: 42, resent: [43] }]);
+  });
+
+  it('refuses an unknown wire form when constructed', () => {
+    assert.throws(() => new WorldlineClient({ urls: ['ws://a/'], token: 't', wire: 'xml' as 'json', socket: () => new FakeSocket('', []) }),
+      /unknown wire form "xml": 'json' or 'capnp'/);
   });
 });

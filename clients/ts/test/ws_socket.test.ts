@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { WorldlineClient, type ClientEvents } from '../src/index.js';
 import { wsSocketFactory } from '../src/node.js';
+import { decodeClientCapnp, encodeServerCapnp } from '../src/protocol_capnp.js';
 
 function listen(server: net.Server | WebSocketServer): Promise<number> {
   return new Promise((resolve) => {
@@ -66,6 +67,43 @@ describe('WorldlineClient over ws sockets', () => {
     assert.deepEqual(await resumed, { url: `ws://127.0.0.1:${port}/`, region: 'r2', lastAck: 12, resent: [] });
     assert.deepEqual(hellos, [{ type: 'hello', token: 'tok' }, { type: 'hello', token: 'tok', resume: { last_ack: 12 } }]);
     assert.deepEqual(c.predicted, { id: 9, x: 1, y: 2, z: 3, health: 100 });
+    c.close();
+    wss.close();
+  });
+
+  it('speaks the binary form over a real socket: binary frames both ways, the subprotocol agreed', async () => {
+    let offered: string[] = [];
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (p) => {
+      offered = [...p];
+      return p.has('worldline.capnp') ? 'worldline.capnp' : false;
+    } });
+    const port = await listen(wss);
+    const got: Array<{ binary: boolean; frame: unknown }> = [];
+    wss.on('connection', (ws) => {
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        const f = decodeClientCapnp(new Uint8Array(data));
+        got.push({ binary: isBinary, frame: f });
+        if (f.type === 'hello') {
+          ws.send(encodeServerCapnp({ type: 'welcome', player: 9, region: 'r', tick_hz: 20, ack: 0 }));
+          ws.send(encodeServerCapnp({ type: 'state', tick: 5, ack: 12, entities: [{ id: 9, x: 1, y: 2, z: 3, health: 100 }], removed: [] }));
+        } else if (f.type === 'action') {
+          ws.send(encodeServerCapnp({ type: 'state', tick: 6, ack: f.seq, entities: [{ id: 9, x: 4, y: 2, z: 3, health: 100 }], removed: [] }));
+        }
+      });
+    });
+    const c = new WorldlineClient({ urls: [`ws://127.0.0.1:${port}/`], token: 'tok', socket: wsSocketFactory, wire: 'capnp', pingIntervalMs: 0 });
+    const ready = c.next('ready');
+    c.connect();
+    assert.deepEqual(await ready, { ack: 12 });
+    const acked = c.next('ack');
+    assert.equal(c.act({ kind: 'move', args: { x: 4, y: 2, z: 3 } }), 13);
+    assert.deepEqual(await acked, { ack: 13 });
+    assert.deepEqual(offered, ['worldline.capnp']);
+    assert.deepEqual(got.map((g) => [g.binary, g.frame]), [
+      [true, { type: 'hello', token: 'tok' }],
+      [true, { type: 'action', seq: 13, kind: 'move', t: (got[1].frame as { t: number }).t, seen: 5, args: { x: 4, y: 2, z: 3, target: 0 } }],
+    ]);
+    assert.deepEqual(c.predicted, { id: 9, x: 4, y: 2, z: 3, health: 100 });
     c.close();
     wss.close();
   });
