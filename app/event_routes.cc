@@ -69,11 +69,11 @@ std::string running_events_json(const director::Director& d, const replica::Repl
   for (const director::EventInstance& i : d.registry().running()) {
     const director::LeverValues& l = i.levers();
     const director::SpawnClaims claims = RegionApp::event_claims(world, i.id());
-    const auto spawner = claims.settled_winner(RegionApp::regions(world));
+    const auto spawner = claims.settled_winner(RegionApp::membership(world));
     json::array claimed, seen;
     for (const director::SpawnClaim& c : claims.claims())
       claimed.push_back(json::object{{"region", c.region}, {"hlc", c.stamp.to_string()}});
-    for (const std::uint64_t r : claims.seen())
+    for (const auto& [r, members] : claims.seen())
       seen.push_back(r);
     running.push_back(json::object{
         {"instance", hex(i.id())},
@@ -81,6 +81,7 @@ std::string running_events_json(const director::Director& d, const replica::Repl
         {"spawns_here", spawner && spawner->region == world.id()},
         {"claims", std::move(claimed)},
         {"claims_seen_by", std::move(seen)},
+        {"ended_before", claims.ended()},
         {"event", i.definition().id},
         {"phase", to_string(i.phase())},
         {"tier", i.tier()},
@@ -253,6 +254,41 @@ void director_metrics(PromText& p, const RegionApp& app, const replica::Replica&
   auto horizon = [](double h) {
     return PromText::label("horizon_s", std::to_string(static_cast<int>(h)));
   };
+  // How players experienced each event (region/director/experience.h), per event id.
+  Samples lived, ended, completion_sum, completion_count, participant_s, peak;
+  for (const auto& [event, q] : d.experience().by_event()) {
+    const std::string e = PromText::label("event", event);
+    for (std::size_t k = 0; k < director::kExperiences; ++k) {
+      lived.emplace_back(
+          e + "," + PromText::label("experience", to_string(static_cast<director::Experience>(k))),
+          q.seconds[k]);
+    }
+    ended.emplace_back(e + "," + PromText::label("outcome", "completed"),
+                       static_cast<double>(q.completed));
+    ended.emplace_back(e + "," + PromText::label("outcome", "failed"),
+                       static_cast<double>(q.failed));
+    completion_sum.emplace_back(e, q.completion_seconds_sum);
+    completion_count.emplace_back(e, static_cast<double>(q.completed));
+    participant_s.emplace_back(e, q.participant_seconds);
+    peak.emplace_back(e, q.peak_participants);
+  }
+  family("worldline_event_experience_seconds_total",
+         "Seconds of running instances by how their players lived them: engaged (players and "
+         "NPCs to fight), crowded (more players per live NPC than crowded_players_per_npc), "
+         "waiting (players, no live NPC), unattended (nobody in the area).",
+         true, lived);
+  family("worldline_event_instances_ended_total", "Instances ended, by outcome.", true, ended);
+  family("worldline_event_completion_seconds_sum",
+         "Seconds from start to completion, summed over the completed instances.", true,
+         completion_sum);
+  family("worldline_event_completion_seconds_count", "Completed instances (the sum's count).", true,
+         completion_count);
+  family("worldline_event_participant_seconds_total",
+         "Participants × seconds over the running instances (÷ the experience seconds: the mean "
+         "participants).",
+         true, participant_s);
+  family("worldline_event_participants_peak", "The most participants any instance had.", false,
+         peak);
   // Per square of the forecast grid: the newest sample and the forecasts at the tracked
   // horizons.
   Samples entities, actions, forecast;

@@ -116,6 +116,9 @@ void RegionApp::tick(replica::Replica& world, std::uint64_t now_ms) {
   tap_->end_tick();  // the detector observes this tick beside the next (or here, inline)
   if (finishing_) tap_->drain();  // the last tick: every flag raised goes into its group
   record_flags(world);
+  // Every region says "seen" to the spawn claims it holds, director or not: settling waits for
+  // every region of the deployment (docs/world-events.md, One spawner).
+  see_claims(world);
   if (director_) {
     direct(world);
     act_ahead();
@@ -176,23 +179,28 @@ void RegionApp::record_npc_hits() {
 void RegionApp::claim_spawn(replica::Replica& world, region::director::InstanceId instance) {
   namespace director = region::director;
   const replica::Key key{instance, director::kEventClaimsComponent};
+  const director::Membership members = membership(world);
   std::optional<director::SpawnClaim> before;
   const auto written =
       world.write(key, [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
         auto& set = replica::value_as<crdt::Buffs>(v);
         const director::SpawnClaims held = director::SpawnClaims::read(set);
         if (held.seen_by(world.id())) {
-          before = held.winner();
-          return std::nullopt;
+          before = held.winner(members);
+          // Said under another membership (the peers changed since): say it under this one.
+          if (set.contains(director::seen_element(world.id(), members.hash))) return std::nullopt;
+          return director::see(set, world.id(), members);
         }
-        return director::claim(set, world.id(), clock_->now());
+        return director::claim(set, world.id(), clock_->now(), members);
       });
   if (!written.ok()) {
     // Refused while repairing: the instance runs without NPCs from this region's claim; another
     // region's claim (if any) still settles, and this region adds its "seen" once it can.
     spdlog::warn("region {}: world event instance {:016x}: claim not written ({})",
                  options_.host.region_name, instance, written.error().to_string());
-  } else if (before) {
+    return;
+  }
+  if (before) {
     spdlog::info(
         "region {}: world event instance {:016x}: not claimed, region {} claimed it first (as "
         "far as this region has seen)",
@@ -206,16 +214,33 @@ void RegionApp::see_claims(replica::Replica& world) {
   const std::set<crdt::EntityId>* instances =
       world.store().entities_with(director::kEventClaimsComponent);
   if (!instances || instances->size() == seen_claims_.size()) return;
+  const director::Membership members = membership(world);
   for (const crdt::EntityId id : *instances) {
     if (seen_claims_.count(id)) continue;
     const auto written =
         world.write(replica::Key{id, director::kEventClaimsComponent},
                     [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
                       auto& set = replica::value_as<crdt::Buffs>(v);
-                      if (set.contains(director::seen_element(world.id()))) return std::nullopt;
-                      return director::see(set, world.id());
+                      if (set.contains(director::seen_element(world.id(), members.hash)))
+                        return std::nullopt;
+                      return director::see(set, world.id(), members);
                     });
     if (written.ok()) seen_claims_.insert(id);  // refused while repairing: the next step retries
+  }
+}
+
+void RegionApp::mark_ended(replica::Replica& world, region::director::InstanceId instance) {
+  const auto written =
+      world.write(replica::Key{instance, region::director::kEventClaimsComponent},
+                  [&](replica::ComponentValue& v) -> std::optional<replica::ComponentValue> {
+                    auto& set = replica::value_as<crdt::Buffs>(v);
+                    if (set.contains(region::director::ended_element(world.id())))
+                      return std::nullopt;
+                    return region::director::end(set, world.id());
+                  });
+  if (!written.ok()) {
+    spdlog::warn("region {}: world event instance {:016x}: its end not recorded ({})",
+                 options_.host.region_name, instance, written.error().to_string());
   }
 }
 
@@ -227,25 +252,24 @@ region::director::SpawnClaims RegionApp::event_claims(const replica::Replica& wo
            : region::director::SpawnClaims{};
 }
 
-std::vector<std::uint64_t> RegionApp::regions(const replica::Replica& world) {
+region::director::Membership RegionApp::membership(const replica::Replica& world) {
   std::vector<std::uint64_t> all(world.peers().begin(), world.peers().end());
   all.push_back(world.id());
-  std::sort(all.begin(), all.end());
-  all.erase(std::unique(all.begin(), all.end()), all.end());
-  return all;
+  return region::director::Membership(std::move(all));
 }
 
 std::optional<std::uint64_t> RegionApp::event_spawner(const replica::Replica& world,
                                                       region::director::InstanceId instance) {
-  const auto w = event_claims(world, instance).settled_winner(regions(world));
+  const auto w = event_claims(world, instance).settled_winner(membership(world));
   return w ? std::optional<std::uint64_t>(w->region) : std::nullopt;
 }
 
 void RegionApp::spawn_settled(replica::Replica& world) {
-  const std::vector<std::uint64_t> all = regions(world);
+  const region::director::Membership members = membership(world);
   for (auto it = awaiting_settlement_.begin(); it != awaiting_settlement_.end();) {
     const auto [instance, count] = *it;
-    const auto w = event_claims(world, instance).settled_winner(all);
+    const region::director::SpawnClaims claims = event_claims(world, instance);
+    const auto w = claims.settled_winner(members);
     if (!w) {
       ++it;
       continue;
@@ -255,7 +279,14 @@ void RegionApp::spawn_settled(replica::Replica& world) {
     if (w->region != world.id()) {
       spdlog::info("region {}: world event instance {:016x}: settled, region {} spawns it",
                    options_.host.region_name, instance, w->region);
-    } else if (i && count > 0) {
+    } else if (claims.ended()) {
+      // The id came back (a density trigger firing again in its bucket, a restart): its NPCs'
+      // ids are the earlier run's, some dead, and its gold was paid. Not spawned again.
+      spdlog::warn(
+          "region {}: world event instance {:016x}: settled here, but an instance with this id "
+          "already ran and ended; no NPCs spawned for it",
+          options_.host.region_name, instance);
+    } else if (i) {
       const std::uint32_t n = npcs_->spawn(world, *clock_, *i, count);
       spdlog::info("region {}: world event '{}': settled here, {} NPCs spawned (instance {:016x})",
                    options_.host.region_name, i->definition().id, n, instance);
@@ -348,7 +379,10 @@ void RegionApp::direct(replica::Replica& world) {
       case Kind::kCompleted:
       case Kind::kFailed: {
         awaiting_settlement_.erase(e.instance);  // ended before its claims settled: no NPCs
-        if (npcs_->spawns(e.instance)) ++events_spawned_;
+        if (npcs_->spawns(e.instance)) {
+          ++events_spawned_;
+          mark_ended(world, e.instance);
+        }
         const auto paid = npcs_->end(world, e.instance, e.kind == Kind::kCompleted);
         for (const auto& [player, gold] : paid) {
           spdlog::info("region {}: world event '{}': player {} earns {} gold",

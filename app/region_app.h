@@ -115,8 +115,8 @@ class RegionApp final : public replica::NodeApp {
   // An event instance's spawn claims as this replica holds them (empty: none seen yet).
   static region::director::SpawnClaims event_claims(const replica::Replica& world,
                                                     region::director::InstanceId instance);
-  // Every region of the deployment: this one and its configured peers, ascending.
-  static std::vector<std::uint64_t> regions(const replica::Replica& world);
+  // Every region of the deployment: this one and its configured peers.
+  static region::director::Membership membership(const replica::Replica& world);
   // The region that spawns an event instance: the settled winner of its claims (nullopt until
   // every region has seen them: docs/world-events.md, One spawner).
   static std::optional<std::uint64_t> event_spawner(const replica::Replica& world,
@@ -140,6 +140,8 @@ class RegionApp final : public replica::NodeApp {
   void see_claims(replica::Replica& world);
   // Spawns the NPCs of the instances whose claims settled on this region; forgets the others'.
   void spawn_settled(replica::Replica& world);
+  // The spawner ended the instance: its id spawns nothing again ("ended" in its claims).
+  void mark_ended(replica::Replica& world, region::director::InstanceId instance);
   // Hooks the attack rule's target half: a player's hit on an NPC is recorded (EventNpcs).
   void record_npc_hits();
 

@@ -39,9 +39,12 @@ ComponentRegistry ComponentRegistry::game_defaults() {
   (void)r.add(16, {.name = "anticheat_flags", .kind = ComponentKind::kTextSet, .indexed = true});
   // Reviewers' verdicts on a player's flags, one line each (region/anticheat/verdict_record.h).
   (void)r.add(17, {.name = "anticheat_verdicts", .kind = ComponentKind::kTextSet, .indexed = true});
+  // Retired (the first-claim register of world-event spawners, before event_claims): registered
+  // so that values written by older nodes still decode; nothing reads or writes it.
+  (void)r.add(18, {"event_spawner", ComponentKind::kFirstClaim});
   // On a world-event instance's id: the regions' claims to spawn it and who has seen them
   // (region/director/spawn_claims.h, docs/world-events.md#one-spawner).
-  (void)r.add(18, {.name = "event_claims", .kind = ComponentKind::kTextSet, .indexed = true});
+  (void)r.add(19, {.name = "event_claims", .kind = ComponentKind::kTextSet, .indexed = true});
   return r;
 }
 

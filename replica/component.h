@@ -151,7 +151,7 @@ struct ComponentSpec {
 // read-only, so every thread may read it.
 class ComponentRegistry {
  public:
-  // The game components of docs/state-model.md (ids 1..18 today; the table there is the list).
+  // The game components of docs/state-model.md (ids 1..19 today; the table there is the list).
   static ComponentRegistry game_defaults();
 
   // Fails with kInvalidArgument on a duplicate id or name.

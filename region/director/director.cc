@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -30,7 +31,8 @@ Director::Director(DirectorOptions options, EventCatalog catalog)
     : options_(checked(std::move(options))),
       catalog_(catalog),
       registry_(std::move(catalog), options_.registry),
-      density_(options_.density) {
+      density_(options_.density),
+      experience_(options_.experience) {
   const int n = options_.forecast_grid;
   const Rect& w = options_.world;
   const double dx = (w.max_x - w.min_x) / n, dz = (w.max_z - w.min_z) / n;
@@ -88,17 +90,25 @@ void Director::step(std::int64_t period_end_ms, const PlayersWithin& players_wit
     if (read_instance) r = read_instance(i.id());
     r.participants = players_within(Circle{a.x, a.z, a.radius});
   }
+  // Each running instance's step as its players lived it; their starts, for the ends below.
+  std::map<InstanceId, std::int64_t> started_ms;
+  for (const EventInstance& i : registry_.running()) {
+    experience_.observe(i.definition().id, inputs.instances[i.id()], options_.holt.step_s);
+    started_ms.emplace(i.id(), i.started_ms());
+  }
   for (DirectorEvent& e : registry_.advance(period_end_ms, inputs)) {
     switch (e.kind) {
       case DirectorEventKind::kStarted:
         ++stats_.started;
         break;
       case DirectorEventKind::kCompleted:
-        ++stats_.completed;
+      case DirectorEventKind::kFailed: {
+        const bool completed = e.kind == DirectorEventKind::kCompleted;
+        ++(completed ? stats_.completed : stats_.failed);
+        if (const auto s = started_ms.find(e.instance); s != started_ms.end())
+          experience_.ended(e.event_id, completed, s->second, period_end_ms);
         break;
-      case DirectorEventKind::kFailed:
-        ++stats_.failed;
-        break;
+      }
       case DirectorEventKind::kRescaled:
         ++stats_.rescaled;
         break;

@@ -20,6 +20,7 @@
 #include "region/director/density_map.h"
 #include "region/director/event_definition.h"
 #include "region/director/event_lifecycle.h"
+#include "region/director/experience.h"
 #include "region/director/forecast.h"
 #include "region/partitioner.h"
 
@@ -31,6 +32,7 @@ struct DirectorOptions {
   DensityOptions density;
   HoltOptions holt;  // its step_s is taken from density.sample_period_ms
   RegistryOptions registry;
+  ExperienceOptions experience;
 };
 
 // One square of the forecast grid, with its forecasts. "players" is what the cells' CellCount
@@ -99,6 +101,8 @@ class Director {
   const DensityMap& density() const { return density_; }
   const std::vector<ForecastArea>& forecasts() const { return forecasts_; }
   const DirectorStats& stats() const { return stats_; }
+  // How players experienced the events so far, per event id (region/director/experience.h).
+  const EventExperience& experience() const { return experience_; }
   const DirectorOptions& options() const { return options_; }
   // The squares whose forecast says they are about to fill (ProactiveOptions), in grid order,
   // as of the last step. tick_period_s: the region's tick period.
@@ -119,6 +123,7 @@ class Director {
   std::vector<ForecastArea> forecasts_;
   DirectorInputs last_inputs_;
   DirectorStats stats_;
+  EventExperience experience_;
 };
 
 }  // namespace worldline::region::director

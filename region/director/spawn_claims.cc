@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <string_view>
 #include <tuple>
 
@@ -22,54 +23,83 @@ bool field(std::string_view& s, std::uint64_t& out, bool last) {
 
 }  // namespace
 
+Membership::Membership(std::vector<std::uint64_t> ids) : regions(std::move(ids)) {
+  std::sort(regions.begin(), regions.end());
+  regions.erase(std::unique(regions.begin(), regions.end()), regions.end());
+  std::erase(regions, std::uint64_t{0});
+  hash = 1469598103934665603ULL;
+  for (std::uint64_t r : regions) {
+    for (int i = 0; i < 8; ++i) {
+      hash ^= (r >> (8 * i)) & 0xff;
+      hash *= 1099511628211ULL;
+    }
+  }
+}
+
+bool Membership::contains(std::uint64_t region) const {
+  return std::binary_search(regions.begin(), regions.end(), region);
+}
+
 SpawnClaims SpawnClaims::read(const crdt::Buffs& set) {
   SpawnClaims out;
   for (const std::string& e : set.elements()) {
     std::string_view s = e;
-    std::uint64_t region = 0, physical = 0, logical = 0;
+    std::uint64_t region = 0, a = 0, b = 0;
+    bool ok = false;
     if (s.starts_with("claim ")) {
       s.remove_prefix(6);
-      if (field(s, region, false) && field(s, physical, false) && field(s, logical, true) &&
-          logical <= UINT32_MAX && region <= UINT32_MAX) {
-        out.claims_.push_back(
-            SpawnClaim{region, crdt::Hlc{physical, static_cast<std::uint32_t>(logical),
-                                         static_cast<crdt::NodeId>(region)}});
+      ok = field(s, region, false) && field(s, a, false) && field(s, b, true) && b <= UINT32_MAX &&
+           region != 0 && region <= UINT32_MAX;
+      const SpawnClaim c{
+          region, crdt::Hlc{a, static_cast<std::uint32_t>(b), static_cast<crdt::NodeId>(region)}};
+      // Only the canonical spelling: "claim 01 …" would otherwise be a second name for region 1.
+      if (ok && claim_element(c) == e) {
+        out.claims_.push_back(c);
         continue;
       }
     } else if (s.starts_with("seen ")) {
       s.remove_prefix(5);
-      if (field(s, region, true)) {
-        out.seen_.push_back(region);
+      ok = field(s, region, false) && field(s, a, true) && region != 0 && region <= UINT32_MAX;
+      if (ok && seen_element(region, a) == e) {
+        out.seen_.emplace_back(region, a);
+        continue;
+      }
+    } else if (s.starts_with("ended ")) {
+      s.remove_prefix(6);
+      ok = field(s, region, true) && region != 0 && region <= UINT32_MAX;
+      if (ok && ended_element(region) == e) {
+        out.ended_.push_back(region);
         continue;
       }
     }
     ++out.unreadable_;
   }
   std::sort(out.seen_.begin(), out.seen_.end());
-  out.seen_.erase(std::unique(out.seen_.begin(), out.seen_.end()), out.seen_.end());
   return out;
 }
 
-std::optional<SpawnClaim> SpawnClaims::winner() const {
-  if (claims_.empty()) return std::nullopt;
-  return *std::min_element(claims_.begin(), claims_.end(),
-                           [](const SpawnClaim& a, const SpawnClaim& b) {
-                             return std::tie(a.stamp, a.region) < std::tie(b.stamp, b.region);
-                           });
+std::optional<SpawnClaim> SpawnClaims::winner(const Membership& members) const {
+  std::optional<SpawnClaim> best;
+  for (const SpawnClaim& c : claims_) {
+    if (!members.contains(c.region)) continue;
+    if (!best || std::tie(c.stamp, c.region) < std::tie(best->stamp, best->region)) best = c;
+  }
+  return best;
 }
 
 bool SpawnClaims::seen_by(std::uint64_t region) const {
-  return std::binary_search(seen_.begin(), seen_.end(), region);
+  return std::any_of(seen_.begin(), seen_.end(), [&](const auto& s) { return s.first == region; });
 }
 
-bool SpawnClaims::settled(const std::vector<std::uint64_t>& regions) const {
-  return std::all_of(regions.begin(), regions.end(),
-                     [this](std::uint64_t r) { return seen_by(r); });
+bool SpawnClaims::settled(const Membership& members) const {
+  return !members.regions.empty() &&
+         std::all_of(members.regions.begin(), members.regions.end(), [&](std::uint64_t r) {
+           return std::binary_search(seen_.begin(), seen_.end(), std::pair(r, members.hash));
+         });
 }
 
-std::optional<SpawnClaim> SpawnClaims::settled_winner(
-    const std::vector<std::uint64_t>& regions) const {
-  return settled(regions) ? winner() : std::nullopt;
+std::optional<SpawnClaim> SpawnClaims::settled_winner(const Membership& members) const {
+  return settled(members) ? winner(members) : std::nullopt;
 }
 
 std::string claim_element(const SpawnClaim& claim) {
@@ -77,21 +107,33 @@ std::string claim_element(const SpawnClaim& claim) {
          " " + std::to_string(claim.stamp.logical);
 }
 
-std::string seen_element(std::uint64_t region) {
-  return "seen " + std::to_string(region);
+std::string seen_element(std::uint64_t region, std::uint64_t membership_hash) {
+  return "seen " + std::to_string(region) + " " + std::to_string(membership_hash);
 }
 
-crdt::Buffs claim(crdt::Buffs& set, std::uint64_t region, crdt::Hlc stamp) {
-  if (set.contains(seen_element(region))) return crdt::Buffs{};
+std::string ended_element(std::uint64_t region) {
+  return "ended " + std::to_string(region);
+}
+
+crdt::Buffs claim(crdt::Buffs& set, std::uint64_t region, crdt::Hlc stamp,
+                  const Membership& members) {
+  if (SpawnClaims::read(set).seen_by(region)) return crdt::Buffs{};
   const auto r = static_cast<crdt::ReplicaId>(region);
   crdt::Buffs delta = set.add(r, claim_element(SpawnClaim{region, stamp}));
-  delta.join(set.add(r, seen_element(region)));
+  delta.join(set.add(r, seen_element(region, members.hash)));
   return delta;
 }
 
-crdt::Buffs see(crdt::Buffs& set, std::uint64_t region) {
-  if (set.contains(seen_element(region))) return crdt::Buffs{};
-  return set.add(static_cast<crdt::ReplicaId>(region), seen_element(region));
+crdt::Buffs see(crdt::Buffs& set, std::uint64_t region, const Membership& members) {
+  const std::string e = seen_element(region, members.hash);
+  if (set.contains(e)) return crdt::Buffs{};
+  return set.add(static_cast<crdt::ReplicaId>(region), e);
+}
+
+crdt::Buffs end(crdt::Buffs& set, std::uint64_t region) {
+  const std::string e = ended_element(region);
+  if (set.contains(e)) return crdt::Buffs{};
+  return set.add(static_cast<crdt::ReplicaId>(region), e);
 }
 
 }  // namespace worldline::region::director

@@ -237,6 +237,26 @@ TEST_F(WorldEventsNode, AScheduledEventStartsAndIsListedRunningWithItsLevers) {
       metrics.find("worldline_forecast_entities{region=\"r1\",area=\"0,0\",horizon_s=\"30\"} "),
       std::string::npos)
       << metrics;
+  // A lone region settles its own claims at once: nothing waits for settlement.
+  EXPECT_NE(metrics.find("worldline_events_awaiting_settlement{region=\"r1\"} 0\n"),
+            std::string::npos)
+      << metrics;
+  // Nobody stands in the market's area: every second it ran was unattended, none engaged,
+  // crowded or waiting (the experience family appears once an instance has run a step).
+  const std::string x = "worldline_event_experience_seconds_total{region=\"r1\",event=\"market\",";
+  for (int i = 0; i < 50 && metrics.find(x) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    metrics = http_call(target_, "GET", "/metrics").body;
+  }
+  for (const char* lived : {"engaged", "crowded", "waiting"}) {
+    EXPECT_NE(metrics.find(x + "experience=\"" + lived + "\"} 0\n"), std::string::npos)
+        << lived << "\n"
+        << metrics;
+  }
+  const auto unattended = metrics.find(x + "experience=\"unattended\"} ");
+  ASSERT_NE(unattended, std::string::npos) << metrics;
+  const std::size_t value = metrics.find("} ", unattended) + 2;
+  EXPECT_GT(std::stod(metrics.substr(value, metrics.find('\n', value) - value)), 0) << metrics;
   // The table `worldline events running` prints from it.
   const std::string table = format_running_events(body);
   EXPECT_NE(table.find("market"), std::string::npos) << table;

@@ -311,6 +311,8 @@ TEST(EventNpcs, ARegionWhoseClaimLostSpawnsNothingAndSeesTheSpawnersNpcs) {
   }
   EXPECT_EQ(RegionApp::event_spawner(a.world, id_a), std::optional<std::uint64_t>(1));
   EXPECT_EQ(RegionApp::event_spawner(b.world, id_a), std::optional<std::uint64_t>(1));
+  // B had seen A's claim when it started the instance: it said "seen" and claimed nothing.
+  EXPECT_EQ(RegionApp::event_claims(b.world, id_a).claims().size(), 1u);
   EXPECT_EQ(a.app->npcs()->stats().spawned, 2u);
   EXPECT_EQ(b.app->npcs()->stats().spawned, 0u);
   EXPECT_FALSE(b.app->npcs()->spawns(id_a));
@@ -347,7 +349,10 @@ TEST(EventNpcs, TwoLinkedRegionsStartAnInstanceInTheSameSecondAndExactlyOneSpawn
   const director::InstanceId id = a.app->director()->registry().running().front().id();
   // Both claimed (neither had seen the other's claim when it started), both have seen both.
   EXPECT_EQ(RegionApp::event_claims(a.world, id).claims().size(), 2u);
-  EXPECT_EQ(RegionApp::event_claims(a.world, id).seen(), (std::vector<std::uint64_t>{1, 2}));
+  const auto seen = RegionApp::event_claims(a.world, id).seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, 1u);
+  EXPECT_EQ(seen[1].first, 2u);
   const auto winner = RegionApp::event_spawner(a.world, id);
   ASSERT_TRUE(winner);
   EXPECT_EQ(RegionApp::event_spawner(b.world, id), winner);
@@ -358,6 +363,23 @@ TEST(EventNpcs, TwoLinkedRegionsStartAnInstanceInTheSameSecondAndExactlyOneSpawn
     EXPECT_EQ(a.health(npc_entity_id(id, i)), 100) << i;
     EXPECT_EQ(b.health(npc_entity_id(id, i)), 100) << i;
   }
+}
+
+// A region without a director still says "seen" to the claims it holds, so the regions that run
+// events settle (every region of the deployment must say it).
+TEST(EventNpcs, ARegionWithoutADirectorStillLetsTheClaimsSettle) {
+  Region a(1, {1, 2}, kStartMs, camp(2, kAtFiveSeconds));
+  Region b(2, {1, 2}, kStartMs, camp(2, kAtFiveSeconds), 0.25,
+           [](RegionAppOptions& o) { o.director = false; });
+  ASSERT_EQ(b.app->director(), nullptr);
+  for (int i = 0; i < 200 && a.app->npcs()->stats().spawned == 0; ++i)
+    run(a, b, 1, true);
+  ASSERT_EQ(a.app->director()->registry().running().size(), 1u);
+  const director::InstanceId id = a.app->director()->registry().running().front().id();
+  EXPECT_EQ(a.app->npcs()->stats().spawned, 2u);
+  EXPECT_EQ(RegionApp::event_spawner(a.world, id), std::optional<std::uint64_t>(1));
+  EXPECT_EQ(RegionApp::event_claims(a.world, id).claims().size(), 1u);
+  EXPECT_TRUE(RegionApp::event_claims(a.world, id).seen_by(2));
 }
 
 // Two regions cut off from each other both start the instance and both claim it; neither can
