@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "crdt/hlc.h"
 #include "crdt/result.h"
@@ -75,9 +76,16 @@ class FirstClaimWins {
   // concurrently elsewhere: check owner() after joins.
   Result<FirstClaimWins> claim(T who, Hlc at) {
     if (claim_) {
-      return make_error(ErrorCode::kAlreadyClaimed, "already claimed by " +
-                                                        scalar_to_string(claim_->claimant) +
-                                                        " at " + claim_->at.to_string());
+      // A player or region id reads as the number it is (docs/protocol.md: `already claimed by
+      // <player> at <hlc>`), not in the scalar's debug form ("7u").
+      std::string who;
+      if constexpr (std::is_integral_v<T>) {
+        who = std::to_string(claim_->claimant);
+      } else {
+        who = scalar_to_string(claim_->claimant);
+      }
+      return make_error(ErrorCode::kAlreadyClaimed,
+                        "already claimed by " + who + " at " + claim_->at.to_string());
     }
     claim_ = Claim{at, std::move(who)};
     return FirstClaimWins(*claim_);

@@ -47,7 +47,7 @@ TEST(FirstClaimWins, ALocalClaimOnAClaimedItemIsRefused) {
   auto second = sword.claim(8, Hlc{99, 0, 2});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, ErrorCode::kAlreadyClaimed);
-  EXPECT_EQ(second.error().message, "already claimed by 7u at 100.0@1");
+  EXPECT_EQ(second.error().message, "already claimed by 7 at 100.0@1");
   EXPECT_EQ(*sword.owner(), 7u);
 }
 

@@ -156,7 +156,7 @@ TEST(GameRules, ManyPlayersGrabbingOneItemInOneTickGiveOneOwner) {
   }
   ASSERT_EQ(winners, 1);
   const auto& claim = std::get<crdt::UniqueItemOwner>(*r.world.store().get({sword, 5}));
-  const std::string expected = "already claimed by " + std::to_string(winner) + "u at " +
+  const std::string expected = "already claimed by " + std::to_string(winner) + " at " +
                                claim.winning_claim()->at.to_string();
   for (const auto& o : out) {
     if (!o.ok) {
@@ -195,7 +195,7 @@ TEST(GameRules, AnItemGrabbedInTwoRegionsAtOnceEndsWithOneOwnerEverywhere) {
   us.queue.push(us.action(23, ActionKind::kPickup, relic), 2);
   const auto late = us.tick(2);
   EXPECT_FALSE(late[0].ok);
-  EXPECT_EQ(late[0].reason.rfind("already claimed by 11u", 0), 0u);
+  EXPECT_EQ(late[0].reason.rfind("already claimed by 11 ", 0), 0u);
 }
 
 // A pickup names an item that exists and lies within pickup_range of the picker — where it stands

@@ -164,11 +164,10 @@ describe(`the SDK against two real region nodes, wire form ${WIRE}`, () => {
     assert.deepEqual(toldL(), [told], `${l.name} told once`);
     if (told.reason === 'refused') {
       // The winner's claim, stamped by the HLC of its region: player 1 claimed in A (replica 1),
-      // player 2 in B (replica 2). The node writes the player as `1u` (crdt/scalar.cc renders a
-      // uint64 with a suffix; docs/protocol.md says `already claimed by <player> at <hlc>`):
-      // both spellings pass, nothing else.
+      // player 2 in B (replica 2), as docs/protocol.md writes it: `already claimed by <player>
+      // at <hlc>`.
       const replica = winner === 1 ? 1 : 2;
-      assert.match(told.detail, new RegExp(`^already claimed by ${winner}u? at \\d+\\.\\d+@${replica}$`),
+      assert.match(told.detail, new RegExp(`^already claimed by ${winner} at \\d+\\.\\d+@${replica}$`),
         'refused because the winner\'s claim had arrived');
       assert.deepEqual(l.conflictsLost, []);
     } else {
