@@ -166,7 +166,10 @@ void RegionApp::record_npc_hits() {
     if (!region::director::is_npc(a.target)) return inner(a, ctx);
     const std::int64_t before = region::GameRules::health(ctx.world, a.target);
     region::Outcome o = inner(a, ctx);
-    const std::int64_t after = region::GameRules::health(ctx.world, a.target);
+    // Credited with the health it took, not its damage: a killing blow of 30 on 10 health left
+    // counts 10, so the shares of the gold follow what each player really did.
+    const std::int64_t after =
+        std::max<std::int64_t>(0, region::GameRules::health(ctx.world, a.target));
     if (o.ok && after < before) npcs->record_hit(a.actor, a.target, before - after);
     return o;
   };

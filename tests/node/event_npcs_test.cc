@@ -211,6 +211,53 @@ TEST(EventNpcs, AnNpcChasesANearbyPlayerAndHitsItOncePerCooldown) {
   EXPECT_EQ(r.app->npcs()->stats().refused, 0u);
 }
 
+// An NPC's actions are the server's own: the anticheat never watches them (PlayersOnlyObserver)
+// and the host answers them to nobody (no input_seq is written for an NPC).
+TEST(EventNpcs, TheAnticheatAndTheHostLeaveTheNpcsActionsAlone) {
+  Region r(1, {1}, kStartMs, camp(1, kAtOnce));
+  const auto alice = r.join(7);
+  const director::InstanceId id = r.tick_until_running();
+  ASSERT_NE(id, 0u);
+  const crdt::EntityId npc = npc_entity_id(id, 0);
+  region::Action step;
+  step.kind = region::ActionKind::kMove;
+  step.client_seq = 1;
+  step.client_time_ms = r.wall.now_ms();
+  step.position = crdt::Vec3{0, 0, 1};
+  r.app->host().submit(alice, static_cast<int>(step.kind), step, r.wall.now_ms());
+  for (int i = 0; i < 5; ++i)
+    r.tick();  // the NPC walks up and swings
+  ASSERT_GE(r.app->npcs()->stats().actions, 3u);
+  ASSERT_LT(r.health(7), 100);
+  EXPECT_FALSE(r.app->detector().report(npc).has_value());
+  EXPECT_TRUE(r.app->detector().report(7).has_value());
+  EXPECT_EQ(r.app->detector().stats().players, 1u);
+  EXPECT_EQ(r.world.store().get(replica::Key{npc, gateway::kInputSeqComponent}), nullptr);
+  EXPECT_NE(r.world.store().get(replica::Key{7, gateway::kInputSeqComponent}), nullptr);
+}
+
+// A killing blow is credited with the health it took, not the damage it would have done.
+TEST(EventNpcs, AKillingBlowIsCreditedWithTheHealthItTook) {
+  Region r(1, {1}, kStartMs, camp(1, kAtOnce), /*flee_below=*/0,
+           [](RegionAppOptions& o) { o.game.attack_damage = 30; });
+  const auto alice = r.join(7);
+  const director::InstanceId id = r.tick_until_running();
+  ASSERT_NE(id, 0u);
+  const crdt::EntityId npc = npc_entity_id(id, 0);
+  for (int i = 0; i < 3; ++i)
+    r.tick();  // it comes within 2 of her
+  std::uint64_t seq = 0;
+  for (int swing = 0; swing < 4; ++swing) {  // 100 health: 30, 30, 30, then 10 left
+    r.attack(alice, npc, ++seq);
+    r.tick();
+    r.tick();
+  }
+  EXPECT_EQ(r.health(npc), -20);
+  const director::Contributions* damage = r.app->npcs()->contributions(id);
+  ASSERT_NE(damage, nullptr) << "the instance ended before the last hit";
+  EXPECT_EQ(*damage, (director::Contributions{{7, 100}}));
+}
+
 TEST(EventNpcs, AnNpcHitsWithTheRulesDamageTimesTheDamageLever) {
   Region r(1, {1}, kStartMs,
            camp(1, kAtOnce, "npc_damage_mult = { base = 2.5, floor = 2.5, cap = 2.5 }\n"));
