@@ -26,11 +26,15 @@ Experience classify(const InstanceReading& reading, const ExperienceOptions& opt
              : Experience::kEngaged;
 }
 
-void EventExperience::observe(std::string_view event_id, const InstanceReading& reading,
-                              double step_s) {
+EventQuality& EventExperience::quality(std::string_view event_id) {
   auto it = by_event_.find(event_id);
   if (it == by_event_.end()) it = by_event_.emplace(std::string(event_id), EventQuality{}).first;
-  EventQuality& q = it->second;
+  return it->second;
+}
+
+void EventExperience::observe(std::string_view event_id, const InstanceReading& reading,
+                              double step_s) {
+  EventQuality& q = quality(event_id);
   q.seconds[static_cast<std::size_t>(classify(reading, options_))] += step_s;
   const double participants = std::max(0.0, reading.participants);
   q.participant_seconds += participants * step_s;
@@ -39,9 +43,7 @@ void EventExperience::observe(std::string_view event_id, const InstanceReading& 
 
 void EventExperience::ended(std::string_view event_id, bool completed, std::int64_t started_ms,
                             std::int64_t ended_ms) {
-  auto it = by_event_.find(event_id);
-  if (it == by_event_.end()) it = by_event_.emplace(std::string(event_id), EventQuality{}).first;
-  EventQuality& q = it->second;
+  EventQuality& q = quality(event_id);
   if (completed) {
     ++q.completed;
     q.completion_seconds_sum +=

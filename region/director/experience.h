@@ -53,6 +53,8 @@ class EventExperience {
   const ExperienceOptions& options() const { return options_; }
 
  private:
+  EventQuality& quality(std::string_view event_id);  // created on first use
+
   ExperienceOptions options_;
   std::map<std::string, EventQuality, std::less<>> by_event_;
 };
