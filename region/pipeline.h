@@ -35,25 +35,34 @@
 // replica (remote deltas join between ticks, never during one). Handlers run on the workers and
 // touch the world only through their cell's CellWorld (and read the interest grids, through
 // their HandlerContext).
+//
+// The parts, one file each: Cell and CellTable (region/cell.h), ActionRouter (admitted actions
+// into their actor's cell: region/action_router.h), PlacementTable (who stands where:
+// region/placement.h), HandOvers (actors between cells: region/handover.h), Ghosts
+// (region/ghost_view.h) and PairwiseMailbox (what a phase hands the next across workers).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "region/action_observer.h"
 #include "region/action_queue.h"
+#include "region/action_router.h"
+#include "region/cell.h"
 #include "region/cell_world.h"
 #include "region/game_rules.h"
+#include "region/ghost_view.h"
+#include "region/handover.h"
 #include "region/ingress.h"
 #include "region/interest_grid.h"
+#include "region/pairwise_mailbox.h"
 #include "region/partitioner.h"
+#include "region/placement.h"
 #include "region/tick_workers.h"
 #include "replica/histogram.h"
 
@@ -163,7 +172,7 @@ class RegionPipeline {
   void set_observer(ActionObserver* observer) { observer_ = observer; }
   // Replaces the priority rules of every cell from the next tick on. REQUIRES: between ticks.
   void set_rules(PriorityRules rules);
-  const PriorityRules& rules() const { return priority_; }
+  const PriorityRules& rules() const { return cells_.rules(); }
 
   // Expects `load` (entities + actions per tick, the partition's unit) over `area` through the
   // rebalance ending tick `until_tick`: from the end of the next tick on, the partition splits
@@ -195,81 +204,44 @@ class RegionPipeline {
   int workers() const { return workers_.size(); }
 
  private:
-  struct Cell;
-  struct Placement {
-    crdt::Vec3 pos;
-    CellId home = 0;
-    InterestGrid::Slot slot = 0;  // in home's `own` grid
-  };
+  // Each worker's cells, as phases 1 and 2 share them out ([worker]: the cells it owns).
+  using CellsByWorker = std::vector<std::vector<Cell*>>;
 
-  Cell& cell(CellId id);
-  // submit()'s second half, once the action is admitted and stamped: into its actor's cell, or,
-  // for a resend or an action out of order, through the queue that knows what it holds.
-  std::optional<Reject> route(Action&& action);
-  // The cell that resolves writes to `entity`: where it stands, else the cell of the origin.
-  CellId owner_cell(crdt::EntityId entity) const;
-  // Moves the cell's arrivals into its queue, as submitted for `for_tick` (the tick they wait
-  // for: their waiting, hence aging and the max-wait bound, counts from it). Every arrival is
-  // newer than anything its actor sent before (submit() checked), so none can be a duplicate.
-  void queue_arrivals(Cell& c, std::uint64_t for_tick);
-  // Runs job(cell, worker) once for every cell of `mine` ([worker]: its cells) on the workers:
-  // each worker its own cells, then, with none left, those of the others not yet started — how
-  // phases 1 and 2 stay balanced when the cells' costs differ from their loads. Only for work
-  // that touches nothing but the cell and the running worker's own state (clock, histogram,
-  // forwards_[worker]); the interest grids stay with the worker owning the cell (phases 3, 4).
-  void run_cells(const std::vector<std::vector<Cell*>>& mine,
-                 const std::function<void(Cell&, int)>& job);
-  // Phase 1, on `worker`: an interaction on an entity of another cell runs its actor half here
-  // and goes to forwards_[worker][the target cell's worker].
-  void run_own_actions(Cell& c, int worker, std::uint64_t tick, replica::Histogram& latency_ms);
-  // An insertion into a cell's interest grid requested of the worker owning the cell (phase 4);
-  // it writes the slot it got into the entity's Placement through `slot_out` (placed_ is not
-  // resized while insertions are pending, so the pointer holds).
-  struct GridInsert {
-    CellId cell;
-    crdt::EntityId entity;
-    double x, z;
-    InterestGrid::Slot* slot_out;
-  };
-  static constexpr int kCoordinator = -1;
-  // The one placement rule: the entity of `p` stands at `pos`, in the leaf containing it, and in
-  // that leaf's interest grid; `fresh`: it is in no grid yet. Updates `p`, and returns whether
-  // its home changed (a hand-over to look at). Its old home's grid is changed at once —
-  // REQUIRES: the caller owns that cell (its worker, or the coordinator) — and so is its new
-  // home's if `worker` owns that cell or is kCoordinator; otherwise the insertion is requested of
-  // the owning worker (grid_inserts_[worker], made in phase 4). `home`: the cell it stands in, if
-  // the caller has it at hand (else looked up). Reads only the partition and cells_: safe on the
-  // workers for distinct entities.
-  bool place_entity(crdt::EntityId id, Placement& p, const crdt::Vec3& pos, bool fresh, int worker,
-                    Cell* home = nullptr);
-  // Phase 3, on `worker`: re-places the entities standing in `c` that it wrote a position of;
-  // those it does not own (new ones, or moved by another cell's interaction) are left in c.moved
-  // for the coordinator. An actor queued in `c` that moved to another cell is released from c's
-  // queue into handovers_ (adopted in phase 4).
-  void place_own_steps(Cell& c, int worker);
-  // Phase 4 (and the second step of a regrid): makes the grid insertions requested of `worker`,
-  // and adopts the actors handed over to its cells.
-  void apply_grid_ops(int worker);
-  void run_forwarded(Cell& c, std::uint64_t tick);
-  // Places an entity from its position in the store (removes it if it has none).
-  void place(crdt::EntityId id);
-  void place_at(crdt::EntityId id, const crdt::Vec3& pos);
-  void unplace(crdt::EntityId id, const Placement& p);
+  // Runs job(cell, worker) once for every cell of `mine` on the workers: each worker its own
+  // cells, then, with none left, those of the others not yet started — how phases 1 and 2 stay
+  // balanced when the cells' costs differ from their loads. Only for work that touches nothing
+  // but the cell and the running worker's own state (clock, histogram, forwards_ from it); the
+  // interest grids stay with the worker owning the cell (phases 3, 4).
+  void run_cells(const CellsByWorker& mine, const std::function<void(Cell&, int)>& job);
   // Re-places entities whose position was written outside the tick (peers' deltas, spawns).
   void absorb_changes();
-  static void add_queue_stats(QueueStats& into, const QueueStats& s);
-  // After splits and merges: re-places the entities of the cells that changed (`before`: the
-  // leaves and their rectangles before the rebalance).
-  void regrid(const std::map<CellId, Rect>& before);
-  void rehome_queues();
-  // Calls f(id) for each entity standing in another cell within the ghost margin of `cell` and
-  // within r of (x, z): its ghosts there, read from the neighbours' grids.
-  template <typename F>
-  void for_each_ghost(CellId cell, double x, double z, double r, F&& f) const;
+  // The cells by worker, ready for a new tick: counters reset, clocks after the region's.
+  CellsByWorker start_cells();
+  // Phase 1, on `worker`: an interaction on an entity of another cell runs its actor half here
+  // and is posted to the worker owning the target's cell (forwards_).
+  void run_own_actions(Cell& c, int worker, std::uint64_t tick, replica::Histogram& latency_ms);
+  // Phase 2: the interactions forwarded to `c`, in stamp order.
+  void run_forwarded(Cell& c, std::uint64_t tick);
+  // Phases 3 and 4: re-places what the cells moved and hands over the actors that crossed into
+  // another cell; returns the tick's outcomes (phase 1's by cell, then phase 2's by cell), moved
+  // into place by the cells' workers.
+  std::vector<Outcome> place_steps(const CellsByWorker& mine);
+  // Phase 3, on `worker`: re-places the entities standing in `c` that it wrote a position of;
+  // those it does not own (new ones, or moved by another cell's interaction) are left in c.moved
+  // for the coordinator. An actor queued in `c` that moved to another cell leaves c's queue
+  // (HandOvers::crossed, adopted in phase 4).
+  void place_own_steps(Cell& c, int worker);
+  // On the coordinator after phase 4: every cell's deltas into the replica. Returns the actions
+  // the cells processed.
+  std::uint64_t flush(const CellsByWorker& mine);
+  // The region's clock and every cell's brought into step; the workers' latencies merged.
+  void step_clocks();
+  // Loads reported, the partition rebalanced (cells regridded after a split or merge), actors
+  // whose cell changed handed over, cells no longer leaves dropped.
+  void rebalance(std::uint64_t tick);
 
   PipelineOptions options_;
   SpatialPartitioner partition_;
-  PriorityRules priority_;
   GameRules& rules_;
   ActionObserver* observer_ = nullptr;
   replica::Replica& world_;
@@ -278,36 +250,15 @@ class RegionPipeline {
   TickWorkers workers_;
   std::shared_ptr<TickWorkers*> lent_workers_;  // the replica's weak handle on workers_
   std::vector<replica::Histogram> worker_latency_;
+  CellTable cells_;
+  PlacementTable placements_;
+  Ghosts ghosts_;
+  ActionRouter router_;
+  HandOvers handovers_;
   // [from worker][to worker]: phase 1's interactions on other cells' entities, with the target's
   // cell, taken into its inbox by the worker owning it in phase 2.
-  std::vector<std::vector<std::vector<std::pair<CellId, Action>>>> forwards_;
-  // [from worker][to worker]: phase 3's grid insertions, made in phase 4 by the receiving worker;
-  // and per worker, the actors phase 3 moved to another cell whose queue state it could not hand
-  // over itself (left to rehome_queues()).
-  std::vector<std::vector<std::vector<GridInsert>>> grid_inserts_;
-  std::vector<std::vector<crdt::EntityId>> rehomed_by_worker_;
-  // [from worker][to worker]: actors that moved to another cell in phase 3 with their queue state,
-  // adopted in phase 4 by the receiving worker.
-  struct HandOver {
-    CellId to;
-    ActionQueue::ActorState state;
-  };
-  std::vector<std::vector<std::vector<HandOver>>> handovers_;
-  std::map<CellId, std::unique_ptr<Cell>> cells_;  // one per leaf; stable addresses for workers
-  struct Home {
-    CellId cell = 0;               // whose queue holds the actor (or will, for its arrivals)
-    std::uint64_t newest_seq = 0;  // the highest client_seq submitted or marked processed
-  };
-  boost::unordered_flat_map<ActorId, Home> home_;
-  // Values move when it grows: nothing holds a Placement across an insertion (phases 3 and 4,
-  // which point into them, run while nothing is inserted).
-  boost::unordered_flat_map<crdt::EntityId, Placement> placed_;
-  // Entities whose owning cell changed since the last hand-over (moved across a boundary,
-  // removed), or all of them after a regrid: the only actors rehome_queues() has to look at.
-  std::vector<crdt::EntityId> rehomed_;
-  bool rehome_all_ = false;
+  PairwiseMailbox<std::pair<CellId, Action>> forwards_;
   PipelineStats stats_;
-  QueueStats retired_;  // of cells dropped by merges and splits
 };
 
 }  // namespace worldline::region
