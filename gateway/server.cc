@@ -421,6 +421,107 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
 };
 
 // One HTTP connection: requests answered by the node's handler, or an upgrade to a WsSession.
+// A server-sent-events stream (HttpReply::stream): takes the socket over from its HttpSession,
+// writes the response head, then the feed's newest message each time it changes (one write in
+// flight; what was published meanwhile is skipped), and a comment line after 15 s of silence so
+// that a vanished client is found by a failed write. It reads the socket only to see the client
+// go; what a client sends on an event stream is ignored.
+class GatewayServer::Impl::EventStream : public std::enable_shared_from_this<EventStream> {
+ public:
+  EventStream(tcp::socket&& socket, Impl* server, std::shared_ptr<const EventFeed> feed)
+      : stream_(std::move(socket)),
+        server_(server),
+        feed_(std::move(feed)),
+        timer_(stream_.get_executor()) {
+    ++server_->event_streams;
+  }
+  ~EventStream() { --server_->event_streams; }
+
+  void run(unsigned version) {
+    // No length and no chunking: the body is everything until the connection closes.
+    write(std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
+          " 200 OK\r\nServer: worldline\r\nContent-Type: text/event-stream\r\n"
+          "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n");
+    watch_for_close();
+    poll();
+  }
+
+ private:
+  static constexpr std::uint64_t kKeepAliveMs = 15'000;
+
+  // `id: n` and one `data:` line per line of the message, then the blank line ending the event.
+  static std::string event(std::uint64_t seq, const std::string& data) {
+    std::string out = "id: " + std::to_string(seq) + "\n";
+    std::size_t from = 0;
+    while (from <= data.size()) {
+      std::size_t end = data.find('\n', from);
+      if (end == std::string::npos) end = data.size();
+      out += "data: ";
+      out.append(data, from, end - from);
+      out += '\n';
+      from = end + 1;
+    }
+    out += '\n';
+    return out;
+  }
+
+  void watch_for_close() {
+    stream_.socket().async_read_some(
+        net::buffer(ignored_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          self->watch_for_close();
+        });
+  }
+
+  void poll() {
+    if (closed_) return;
+    if (server_->stopping) return close();
+    if (!writing_) {
+      auto [seq, data] = feed_->latest();
+      if (data && seq != sent_) {
+        sent_ = seq;
+        write(event(seq, *data));
+      } else if (steady_now_ms() - last_write_ms_ >= kKeepAliveMs) {
+        write(": keep-alive\n\n");
+      }
+    }
+    timer_.expires_after(std::chrono::milliseconds(server_->options.event_stream_poll_ms));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->poll();
+    });
+  }
+
+  void write(std::string bytes) {
+    out_ = std::move(bytes);
+    writing_ = true;
+    last_write_ms_ = steady_now_ms();
+    stream_.expires_after(std::chrono::seconds(30));  // a client that stops reading lets go
+    net::async_write(stream_, net::buffer(out_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->writing_ = false;
+                       if (ec) self->close();
+                     });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  Impl* server_;
+  std::shared_ptr<const EventFeed> feed_;
+  net::steady_timer timer_;
+  std::string out_;  // the write in flight
+  std::array<char, 256> ignored_{};
+  std::uint64_t sent_ = 0, last_write_ms_ = 0;
+  bool writing_ = false, closed_ = false;
+};
+
 class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket&& socket, Impl* server, bool admin)
@@ -610,107 +711,6 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
   unsigned version_ = 11;
   bool keep_alive_ = false, waiting_ = false;
   std::string target_;
-};
-
-// A server-sent-events stream (HttpReply::stream): takes the socket over from its HttpSession,
-// writes the response head, then the feed's newest message each time it changes (one write in
-// flight; what was published meanwhile is skipped), and a comment line after 15 s of silence so
-// that a vanished client is found by a failed write. It reads the socket only to see the client
-// go; what a client sends on an event stream is ignored.
-class GatewayServer::Impl::EventStream : public std::enable_shared_from_this<EventStream> {
- public:
-  EventStream(tcp::socket&& socket, Impl* server, std::shared_ptr<const EventFeed> feed)
-      : stream_(std::move(socket)),
-        server_(server),
-        feed_(std::move(feed)),
-        timer_(stream_.get_executor()) {
-    ++server_->event_streams;
-  }
-  ~EventStream() { --server_->event_streams; }
-
-  void run(unsigned version) {
-    // No length and no chunking: the body is everything until the connection closes.
-    write(std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
-          " 200 OK\r\nServer: worldline\r\nContent-Type: text/event-stream\r\n"
-          "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n");
-    watch_for_close();
-    poll();
-  }
-
- private:
-  static constexpr std::uint64_t kKeepAliveMs = 15'000;
-
-  // `id: n` and one `data:` line per line of the message, then the blank line ending the event.
-  static std::string event(std::uint64_t seq, const std::string& data) {
-    std::string out = "id: " + std::to_string(seq) + "\n";
-    std::size_t from = 0;
-    while (from <= data.size()) {
-      std::size_t end = data.find('\n', from);
-      if (end == std::string::npos) end = data.size();
-      out += "data: ";
-      out.append(data, from, end - from);
-      out += '\n';
-      from = end + 1;
-    }
-    out += '\n';
-    return out;
-  }
-
-  void watch_for_close() {
-    stream_.socket().async_read_some(
-        net::buffer(ignored_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-          if (ec) return self->close();
-          self->watch_for_close();
-        });
-  }
-
-  void poll() {
-    if (closed_) return;
-    if (server_->stopping) return close();
-    if (!writing_) {
-      auto [seq, data] = feed_->latest();
-      if (data && seq != sent_) {
-        sent_ = seq;
-        write(event(seq, *data));
-      } else if (steady_now_ms() - last_write_ms_ >= kKeepAliveMs) {
-        write(": keep-alive\n\n");
-      }
-    }
-    timer_.expires_after(std::chrono::milliseconds(server_->options.event_stream_poll_ms));
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec) self->poll();
-    });
-  }
-
-  void write(std::string bytes) {
-    out_ = std::move(bytes);
-    writing_ = true;
-    last_write_ms_ = steady_now_ms();
-    stream_.expires_after(std::chrono::seconds(30));  // a client that stops reading lets go
-    net::async_write(stream_, net::buffer(out_),
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->writing_ = false;
-                       if (ec) self->close();
-                     });
-  }
-
-  void close() {
-    if (closed_) return;
-    closed_ = true;
-    timer_.cancel();
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
-  }
-
-  beast::tcp_stream stream_;
-  Impl* server_;
-  std::shared_ptr<const EventFeed> feed_;
-  net::steady_timer timer_;
-  std::string out_;  // the write in flight
-  std::array<char, 256> ignored_{};
-  std::uint64_t sent_ = 0, last_write_ms_ = 0;
-  bool writing_ = false, closed_ = false;
 };
 
 void GatewayServer::Impl::do_accept(tcp::acceptor& on, bool admin) {

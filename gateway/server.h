@@ -58,8 +58,8 @@ struct HttpReply {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
-  bool deferred = false;                  // see later()
-  std::shared_ptr<const EventFeed> feed;  // see stream()
+  bool deferred = false;                            // see later()
+  std::shared_ptr<const EventFeed> feed = nullptr;  // see stream()
 
   // What a handler returns when it keeps the request's HttpResponder and answers through it.
   static HttpReply later() {
