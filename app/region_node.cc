@@ -380,6 +380,8 @@ struct RegionNode final : replica::NodeApp {
   std::shared_ptr<gateway::EventFeed> dashboard_feed =
       config.dashboard.enabled ? std::make_shared<gateway::EventFeed>() : nullptr;
   std::uint64_t last_dashboard_ms = 0;
+  // Time to build one frame, on the loop (worldline_dashboard_frame_ms).
+  replica::Histogram dashboard_frame_ms{{0.5, 1, 2, 5, 10, 20, 50, 100}};
   std::atomic<std::uint64_t> last_tick_ms{0};
   // The replica awaits its peers' states after a quarantine (its write fence): no tick runs, so
   // the node takes no action in. /healthz says so, so a load balancer sends players elsewhere.
@@ -751,7 +753,12 @@ struct RegionNode final : replica::NodeApp {
       last_dashboard_ms = now;
       const DashboardContext ctx{config.region_name, config.tick_hz, &node_stats.loop,
                                  server->stats()};
-      dashboard_feed->publish(dashboard_frames.frame(world, region, ctx, now));
+      const auto started = std::chrono::steady_clock::now();
+      std::string frame = dashboard_frames.frame(world, region, ctx, now);
+      dashboard_frame_ms.record(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count());
+      dashboard_feed->publish(std::move(frame));
     }
     if (run.status_interval_ms && now - last_status_ms >= run.status_interval_ms) status(now);
     if (run.figures) figures(world, now, *run.figures);
@@ -879,6 +886,10 @@ struct RegionNode final : replica::NodeApp {
         "Players whose sessions here were closed because another region took their authority.",
         hs.authority_lost);
     p.histogram("worldline_gateway_ack_ms", "Action received to its ack published.", hs.ack_ms);
+    if (dashboard_feed) {
+      p.histogram("worldline_dashboard_frame_ms",
+                  "Time to build one dashboard frame, on the node's loop.", dashboard_frame_ms);
+    }
     const auto ss = server->stats();
     p.counter("worldline_gateway_connections_total", "WebSocket connections accepted.",
               ss.connections);

@@ -41,7 +41,7 @@ function setFeed(up) {
 }
 
 function headline(f) {
-  $('region').textContent = `${f.region} (replica ${f.replica}, ${f.workers} workers, ${f.tick_hz} Hz)`;
+  $('region').textContent = `${f.region} (replica ${f.replica}, ${f.workers} ${f.workers === 1 ? "worker" : "workers"}, ${f.tick_hz} Hz)`;
   $('tick').textContent = f.tick;
   $('sessions').textContent = f.figures.sessions;
   $('players-total').textContent = f.players_total;
@@ -69,9 +69,13 @@ function viewBox(f) {
   if (x0 === Infinity) return { x0: w.min_x, z0: w.min_z, x1: w.max_x, z1: w.max_z };
   const pad = Math.max(20, 0.08 * Math.max(x1 - x0, z1 - z0));
   x0 -= pad; z0 -= pad; x1 += pad; z1 += pad;
-  const side = Math.max(100, x1 - x0, z1 - z0);
+  // The canvas's proportions, so the box fills it: wider or taller around the same centre.
+  const canvas = $('map');
+  const aspect = canvas.width / canvas.height;
+  let width = Math.max(100, x1 - x0); let height = Math.max(100 / aspect, z1 - z0);
+  if (width / height < aspect) width = height * aspect; else height = width / aspect;
   const cx = (x0 + x1) / 2; const cz = (z0 + z1) / 2;
-  return { x0: cx - side / 2, z0: cz - side / 2, x1: cx + side / 2, z1: cz + side / 2 };
+  return { x0: cx - width / 2, z0: cz - height / 2, x1: cx + width / 2, z1: cz + height / 2 };
 }
 
 function drawMap(f) {
@@ -230,7 +234,7 @@ async function loadFlags() {
       body.appendChild(tr);
     }
     status.className = '';
-    status.textContent = `${list.total} flags`;
+    status.textContent = list.total === 1 ? '1 flag' : `${list.total} flags`;
   } catch (err) {
     status.className = 'error';
     status.textContent = err.message;
@@ -307,8 +311,9 @@ async function sendVerdict(verdict) {
   try {
     const note = $('verdict-note').value;
     const f = await api('POST', `/admin/flags/${id}/verdict`, note ? { verdict, note } : { verdict });
-    status.textContent = `stored: ${verdictText(f.verdict)}`;
     await loadFlags();
+    await showFlag(id); // the detail as stored now
+    $('verdict-status').textContent = `stored: ${verdictText(f.verdict)}`;
   } catch (err) {
     status.className = 'error';
     status.textContent = err.message;
