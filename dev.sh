@@ -22,13 +22,16 @@ PACKAGES=(
   libcli11-dev libmimalloc-dev iproute2
   clang libclang-rt-14-dev clang-format gcovr
 )
+# Only for the test command: the dashboard's browser test (web/test/) drives Debian's Chromium.
+TEST_PACKAGES=(chromium)
 JOBS="${JOBS:-$(nproc)}"
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }
 
+# install_deps [extra packages...]
 install_deps() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   # Node.js and npm run the independent WebSocket client test (tests/e2e, the npm `ws` package);
@@ -67,7 +70,7 @@ case "$cmd" in
     build release -DCMAKE_BUILD_TYPE=Release -DWORLDLINE_TESTS=OFF -DWORLDLINE_BENCH=OFF
     exec build/release/app/worldline demo "$@" ;;
   test)
-    install_deps
+    install_deps "${TEST_PACKAGES[@]}"
     log "checking formatting (clang-format)"
     sources | xargs -r clang-format --dry-run --Werror
     log "building fuzz targets (clang, libFuzzer)"

@@ -146,7 +146,8 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
     targets.push_back("127.0.0.1:" + std::to_string(port));
     out << "region " << kRegions[i] << ": clients on ws://" << targets.back()
         << "/, replica RPC on 127.0.0.1:" << base + i + 1 << ", data in " << dir << "/"
-        << kRegions[i] << "\n";
+        << kRegions[i] << "\n"
+        << "  live dashboard: http://" << targets.back() << "/dashboard/\n";
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // peers log in to each other
 

@@ -25,18 +25,6 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
-const char* to_string(director::InstancePhase p) {
-  switch (p) {
-    case director::InstancePhase::kActive:
-      return "active";
-    case director::InstancePhase::kCompleted:
-      return "completed";
-    case director::InstancePhase::kFailed:
-      return "failed";
-  }
-  return "unknown";
-}
-
 const char* to_string(director::SlotPhase p) {
   switch (p) {
     case director::SlotPhase::kArmed:
@@ -63,6 +51,18 @@ gateway::HttpReply director_off() {
 }
 
 }  // namespace
+
+const char* to_string(director::InstancePhase p) {
+  switch (p) {
+    case director::InstancePhase::kActive:
+      return "active";
+    case director::InstancePhase::kCompleted:
+      return "completed";
+    case director::InstancePhase::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
 
 std::string running_events_json(const director::Director& d, const replica::Replica& world) {
   json::array running;

@@ -30,6 +30,9 @@ using OnLoop =
 gateway::HttpReply event_routes(const gateway::HttpRequest& req, const std::string& path,
                                 RegionApp& app, const OnLoop& on_loop);
 
+// "active", "completed", "failed".
+const char* to_string(region::director::InstancePhase phase);
+
 // The running instances (with their spawn claims as `world` holds them, who has seen them, and
 // the region they settled on) and slots, as GET /admin/events/running answers them.
 std::string running_events_json(const region::director::Director& director,

@@ -335,6 +335,23 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
       c.events = std::move(catalog).value();
     }
   }
+  // [dashboard] (docs/dashboard.md): on by default.
+  if (const toml::table* d = root["dashboard"].as_table()) {
+    if (const toml::node* n = d->get("enabled"); n && !n->is_boolean()) {
+      return config_error(source, "dashboard.enabled: true or false");
+    }
+    c.dashboard.enabled = (*d)["enabled"].value_or(true);
+    const std::int64_t interval = (*d)["interval_ms"].value_or<std::int64_t>(500);
+    if (interval < 100 || interval > 10'000) {
+      return config_error(source, "dashboard.interval_ms: 100..10000");
+    }
+    c.dashboard.interval_ms = static_cast<std::uint64_t>(interval);
+    const std::int64_t points = (*d)["max_points"].value_or<std::int64_t>(20'000);
+    if (points < 1 || points > 1'000'000) {
+      return config_error(source, "dashboard.max_points: 1..1000000");
+    }
+    c.dashboard.max_points = static_cast<std::size_t>(points);
+  }
   return c;
 }
 
@@ -357,6 +374,14 @@ struct RegionNode final : replica::NodeApp {
   gateway::RegionHost* host = nullptr;         // region's, once started
   std::unique_ptr<gateway::GatewayServer> server;
   std::uint64_t last_status_ms = 0, last_status_processed = 0, last_metrics_ms = 0;
+  // The dashboard's frames (the node's thread) and the feed the gateway serves them from; no feed
+  // when [dashboard] enabled = false.
+  DashboardFrames dashboard_frames{config.dashboard};
+  std::shared_ptr<gateway::EventFeed> dashboard_feed =
+      config.dashboard.enabled ? std::make_shared<gateway::EventFeed>() : nullptr;
+  std::uint64_t last_dashboard_ms = 0;
+  // Time to build one frame, on the loop (worldline_dashboard_frame_ms).
+  replica::Histogram dashboard_frame_ms{{0.5, 1, 2, 5, 10, 20, 50, 100}};
   std::atomic<std::uint64_t> last_tick_ms{0};
   // The replica awaits its peers' states after a quarantine (its write fence): no tick runs, so
   // the node takes no action in. /healthz says so, so a load balancer sends players elsewhere.
@@ -439,6 +464,7 @@ struct RegionNode final : replica::NodeApp {
       std::lock_guard<std::mutex> lock(mutex);
       return {200, "text/plain; version=0.0.4", metrics_text};
     }
+    if (auto reply = dashboard_route(req, path, dashboard_feed)) return std::move(*reply);
     if (path.rfind("/admin/flags", 0) == 0 || path == "/admin/anticheat/recalibrate") {
       gateway::TokenClaims claims;
       if (auto refused = refuse_non_admin(req, claims)) return *refused;
@@ -469,7 +495,7 @@ struct RegionNode final : replica::NodeApp {
       return {405, "text/plain; charset=utf-8", "GET or PUT\n"};
     }
     return {404, "text/plain; charset=utf-8",
-            "not found: /healthz, /metrics, /admin/rules, /admin/flags, "
+            "not found: /healthz, /metrics, /dashboard/, /admin/rules, /admin/flags, "
             "/admin/anticheat/recalibrate, /admin/events\n"};
   }
 
@@ -676,6 +702,13 @@ struct RegionNode final : replica::NodeApp {
         : config.detector_thread.value_or(detector_thread_by_default(config))
             ? "on its own thread (nice " + std::to_string(config.detector_nice) + ")"
             : std::string("inline (anticheat.detector_thread: no core to spare)"));
+    if (dashboard_feed) {
+      const bool own_port = server->admin_port() != 0;
+      const std::string& address = own_port ? config.gateway.admin_listen : config.gateway.listen;
+      spdlog::info("region {}: live dashboard on http://{}:{}/dashboard/", config.region_name,
+                   address.substr(0, address.rfind(':')),
+                   own_port ? server->admin_port() : server->port());
+    }
     if (run.on_listening) run.on_listening(server->port());
     return true;
   }
@@ -715,6 +748,17 @@ struct RegionNode final : replica::NodeApp {
       std::string text = metrics(world, now);
       std::lock_guard<std::mutex> lock(mutex);
       metrics_text = std::move(text);
+    }
+    if (dashboard_feed && now - last_dashboard_ms >= config.dashboard.interval_ms) {
+      last_dashboard_ms = now;
+      const DashboardContext ctx{config.region_name, config.tick_hz, &node_stats.loop,
+                                 server->stats()};
+      const auto started = std::chrono::steady_clock::now();
+      std::string frame = dashboard_frames.frame(world, region, ctx, now);
+      dashboard_frame_ms.record(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count());
+      dashboard_feed->publish(std::move(frame));
     }
     if (run.status_interval_ms && now - last_status_ms >= run.status_interval_ms) status(now);
     if (run.figures) figures(world, now, *run.figures);
@@ -842,6 +886,10 @@ struct RegionNode final : replica::NodeApp {
         "Players whose sessions here were closed because another region took their authority.",
         hs.authority_lost);
     p.histogram("worldline_gateway_ack_ms", "Action received to its ack published.", hs.ack_ms);
+    if (dashboard_feed) {
+      p.histogram("worldline_dashboard_frame_ms",
+                  "Time to build one dashboard frame, on the node's loop.", dashboard_frame_ms);
+    }
     const auto ss = server->stats();
     p.counter("worldline_gateway_connections_total", "WebSocket connections accepted.",
               ss.connections);

@@ -3,8 +3,9 @@
 // and publishes state frames to the clients after it; the gateway's I/O threads hand actions to
 // the region through RegionHost's inbox. HTTP on the gateway's port: /healthz, /metrics
 // (Prometheus text), /admin/rules (GET the priority rules, PUT new ones; role admin), the review
-// routes /admin/flags… and the world events' /admin/events… (app/event_routes.h) — or, with
-// `[gateway] admin_listen`, /metrics and /admin/ on that port only (/healthz on both).
+// routes /admin/flags…, the world events' /admin/events… (app/event_routes.h) and the live
+// dashboard /dashboard/… (app/dashboard.h) — or, with `[gateway] admin_listen`, /metrics,
+// /admin/ and /dashboard/ on that port only (/healthz on both).
 // The configuration format is documented in docs/node.md.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "app/dashboard.h"
 #include "app/region_app.h"
 #include "gateway/server.h"
 #include "region/anticheat/detector.h"
@@ -52,11 +54,12 @@ struct RegionNodeConfig {
   bool director = true;
   int forecast_grid = 4;
   region::director::EventCatalog events;
-  bool proactive = true;  // [director] proactive: the forecast splits cells ahead of a crowd
+  bool proactive = true;      // [director] proactive: the forecast splits cells ahead of a crowd
+  DashboardConfig dashboard;  // [dashboard] (docs/dashboard.md)
 };
 
-// Reads [replica], [region], [gateway], [anticheat] and [director]; every error names the file and
-// the field.
+// Reads [replica], [region], [gateway], [anticheat], [director] and [dashboard]; every error names
+// the file and the field.
 crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& toml_text,
                                                         const std::string& source_name);
 crdt::Result<RegionNodeConfig> load_region_node_config(const std::string& path);

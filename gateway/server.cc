@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -51,7 +52,8 @@ std::optional<WireFormat> choose_subprotocol(std::string_view offered) {
 // An HTTP path that belongs to the operators: with an admin listener, served only there.
 bool is_admin_path(std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
-  return path == "/metrics" || path == "/admin" || path.rfind("/admin/", 0) == 0;
+  return path == "/metrics" || path == "/admin" || path.rfind("/admin/", 0) == 0 ||
+         path == "/dashboard" || path.rfind("/dashboard/", 0) == 0;
 }
 
 struct ListenAddress {
@@ -136,6 +138,7 @@ bool HttpResponder::answer(HttpReply reply) const {
 struct GatewayServer::Impl {
   class WsSession;
   class HttpSession;
+  class EventStream;
 
   Impl(ServerOptions o, RegionPort& r, HttpHandler h)
       : options(std::move(o)),
@@ -148,6 +151,7 @@ struct GatewayServer::Impl {
   ServerOptions options;
   RegionPort& region;
   PlayerBudgets budgets;  // before ioc: the sessions it destroys leave their budgets
+  std::atomic<std::uint64_t> event_streams{0};  // before ioc: the streams it destroys count down
   HttpHandler http_handler;
   net::io_context ioc;
   tcp::acceptor acceptor;        // players: WebSocket upgrades and HTTP
@@ -417,6 +421,107 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
 };
 
 // One HTTP connection: requests answered by the node's handler, or an upgrade to a WsSession.
+// A server-sent-events stream (HttpReply::stream): takes the socket over from its HttpSession,
+// writes the response head, then the feed's newest message each time it changes (one write in
+// flight; what was published meanwhile is skipped), and a comment line after 15 s of silence so
+// that a vanished client is found by a failed write. It reads the socket only to see the client
+// go; what a client sends on an event stream is ignored.
+class GatewayServer::Impl::EventStream : public std::enable_shared_from_this<EventStream> {
+ public:
+  EventStream(tcp::socket&& socket, Impl* server, std::shared_ptr<const EventFeed> feed)
+      : stream_(std::move(socket)),
+        server_(server),
+        feed_(std::move(feed)),
+        timer_(stream_.get_executor()) {
+    ++server_->event_streams;
+  }
+  ~EventStream() { --server_->event_streams; }
+
+  void run(unsigned version) {
+    // No length and no chunking: the body is everything until the connection closes.
+    write(std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
+          " 200 OK\r\nServer: worldline\r\nContent-Type: text/event-stream\r\n"
+          "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n");
+    watch_for_close();
+    poll();
+  }
+
+ private:
+  static constexpr std::uint64_t kKeepAliveMs = 15'000;
+
+  // `id: n` and one `data:` line per line of the message, then the blank line ending the event.
+  static std::string event(std::uint64_t seq, const std::string& data) {
+    std::string out = "id: " + std::to_string(seq) + "\n";
+    std::size_t from = 0;
+    while (from <= data.size()) {
+      std::size_t end = data.find('\n', from);
+      if (end == std::string::npos) end = data.size();
+      out += "data: ";
+      out.append(data, from, end - from);
+      out += '\n';
+      from = end + 1;
+    }
+    out += '\n';
+    return out;
+  }
+
+  void watch_for_close() {
+    stream_.socket().async_read_some(
+        net::buffer(ignored_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          self->watch_for_close();
+        });
+  }
+
+  void poll() {
+    if (closed_) return;
+    if (server_->stopping) return close();
+    if (!writing_) {
+      auto [seq, data] = feed_->latest();
+      if (data && seq != sent_) {
+        sent_ = seq;
+        write(event(seq, *data));
+      } else if (steady_now_ms() - last_write_ms_ >= kKeepAliveMs) {
+        write(": keep-alive\n\n");
+      }
+    }
+    timer_.expires_after(std::chrono::milliseconds(server_->options.event_stream_poll_ms));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->poll();
+    });
+  }
+
+  void write(std::string bytes) {
+    out_ = std::move(bytes);
+    writing_ = true;
+    last_write_ms_ = steady_now_ms();
+    stream_.expires_after(std::chrono::seconds(30));  // a client that stops reading lets go
+    net::async_write(stream_, net::buffer(out_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->writing_ = false;
+                       if (ec) self->close();
+                     });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  Impl* server_;
+  std::shared_ptr<const EventFeed> feed_;
+  net::steady_timer timer_;
+  std::string out_;  // the write in flight
+  std::array<char, 256> ignored_{};
+  std::uint64_t sent_ = 0, last_write_ms_ = 0;
+  bool writing_ = false, closed_ = false;
+};
+
 class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket&& socket, Impl* server, bool admin)
@@ -472,7 +577,8 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
     ++server_->http_requests;
     if (!admin_ && !server_->admin_where.empty() && is_admin_path(req.target())) {
       respond(req, HttpReply{404, "text/plain; charset=utf-8",
-                             "not here: /metrics and /admin/... moved to the admin listener "
+                             "not here: /metrics, /admin/... and /dashboard moved to the admin "
+                             "listener "
                              "(gateway.admin_listen, " +
                                  server_->admin_where + ")\n"});
       return;
@@ -488,6 +594,20 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
     } catch (const std::exception& e) {
       spdlog::error("http {} {}: handler failed: {}", r.method, r.target, e.what());
       reply = HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};
+    }
+    if (reply.feed && reply.status == 200) {  // server-sent events: the socket is the stream's
+      state->answered = true;
+      if (server_->event_streams.load() >= server_->options.max_event_streams) {
+        respond(req, HttpReply{503, "text/plain; charset=utf-8",
+                               "too many event streams open (" +
+                                   std::to_string(server_->options.max_event_streams) +
+                                   "): close one, or poll the JSON route instead\n"});
+        return;
+      }
+      stream_.expires_never();
+      std::make_shared<EventStream>(stream_.release_socket(), server_, std::move(reply.feed))
+          ->run(req.version());
+      return;
     }
     if (!reply.deferred) {
       state->answered = true;  // a copy the handler kept can no longer answer
@@ -717,10 +837,12 @@ void GatewayServer::stop() {
       if (auto s = w.lock()) s->post_close(1001, "node shutting down");
     }
   }
-  // Give the sessions a moment to send their close frames and the requests answered later their
-  // answers, then stop the loop; an answer after this goes nowhere.
+  // Give the sessions a moment to send their close frames, the requests answered later their
+  // answers and the event streams their close (each sees `stopping` at its next poll), then stop
+  // the loop; an answer after this goes nowhere.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while ((impl_->open.load() > 0 || impl_->http_pending.load() > 0) &&
+  while ((impl_->open.load() > 0 || impl_->http_pending.load() > 0 ||
+          impl_->event_streams.load() > 0) &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   {
@@ -746,6 +868,7 @@ ServerStats GatewayServer::stats() const {
   s.http_requests = impl_->http_requests.load();
   s.http_pending = impl_->http_pending.load();
   s.http_timeouts = impl_->http_timeouts.load();
+  s.event_streams = impl_->event_streams.load();
   s.frames_in = impl_->frames_in.load();
   s.frames_out = impl_->frames_out.load();
   return s;

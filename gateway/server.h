@@ -11,33 +11,71 @@
 //     returns HttpReply::later() and answers through the request's HttpResponder, so an I/O
 //     thread — and every player session pinned to it — never waits for the loop.
 // With an admin listener (ServerOptions::admin_listen), a second port serves the operators' HTTP:
-// /metrics and /admin/... are answered there only (the players' port says 404 and where they
-// went), /healthz on both, and WebSocket upgrades on the players' port only.
-// Beast and Asio stay inside server.cc: this header is cheap to include.
-// Thread safety: start/stop from one thread; the handler and the RegionPort are called from the
-// I/O threads.
+// /metrics, /admin/... and /dashboard/... are answered there only (the players' port says 404 and
+// where they went), /healthz on both, and WebSocket upgrades on the players' port only. Beast and
+// Asio stay inside server.cc: this header is cheap to include. Thread safety: start/stop from one
+// thread; the handler and the RegionPort are called from the I/O threads.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 
 #include "gateway/client_session.h"
 
 namespace worldline::gateway {
 
+// EventFeed: the newest message of a server-sent-events stream (text/event-stream), published by
+// any thread and written by the server to every request answered with HttpReply::stream(feed).
+// Only the newest message is kept: a reader that falls behind skips to it (a live view wants now,
+// not history), so a slow reader costs the server one message, never a queue. Thread-safe.
+class EventFeed {
+ public:
+  // One event's data (one line, or several: each becomes a `data:` line). Numbered 1, 2, ...
+  void publish(std::string data) {
+    auto shared = std::make_shared<const std::string>(std::move(data));
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++seq_;
+    data_ = std::move(shared);
+  }
+  // The newest message and its number; (0, nullptr) before the first.
+  std::pair<std::uint64_t, std::shared_ptr<const std::string>> latest() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {seq_, data_};
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::uint64_t seq_ = 0;                    // GUARDED_BY(mutex_)
+  std::shared_ptr<const std::string> data_;  // GUARDED_BY(mutex_)
+};
+
 struct HttpReply {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
-  bool deferred = false;  // see later()
+  bool deferred = false;                            // see later()
+  std::shared_ptr<const EventFeed> feed = nullptr;  // see stream()
 
   // What a handler returns when it keeps the request's HttpResponder and answers through it.
   static HttpReply later() {
     HttpReply r;
     r.deferred = true;
+    return r;
+  }
+  // What a handler returns to answer with a server-sent-events stream of `feed`: the server
+  // writes `200 text/event-stream`, then each message the feed publishes (checked every
+  // ServerOptions::event_stream_poll_ms; messages published in between are skipped) as
+  // `id: <n>` and `data: ...` lines, and a comment line after 15 s of silence, until the client
+  // goes or the server stops. Beyond ServerOptions::max_event_streams open streams: 503.
+  static HttpReply stream(std::shared_ptr<const EventFeed> feed) {
+    HttpReply r;
+    r.content_type = "text/event-stream";
+    r.feed = std::move(feed);
     return r;
   }
 };
@@ -104,6 +142,10 @@ struct ServerOptions {
   // A request whose handler answers later (HttpReply::later()) gets 503 from the server
   // if no answer came within this many ms.
   std::uint64_t http_answer_timeout_ms = 5000;
+  // Server-sent-events streams (HttpReply::stream) open at once, and how often each looks for a
+  // newer message.
+  std::size_t max_event_streams = 16;
+  std::uint64_t event_stream_poll_ms = 100;
 };
 
 struct ServerStats {
@@ -113,6 +155,7 @@ struct ServerStats {
   std::uint64_t http_requests = 0;
   std::uint64_t http_pending = 0;   // answered later, not yet answered
   std::uint64_t http_timeouts = 0;  // answered 503 by http_answer_timeout_ms
+  std::uint64_t event_streams = 0;  // server-sent-events streams open now
   std::uint64_t frames_in = 0, frames_out = 0;
 };
 

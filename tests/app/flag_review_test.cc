@@ -6,9 +6,6 @@
 // flags and verdicts and gives new flags ids never given before.
 #include <gtest/gtest.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
@@ -24,15 +21,12 @@
 #include "app/flags_cli.h"
 #include "app/region_node.h"
 #include "gateway/token.h"
+#include "tests/support/ws_player.h"
 
 namespace worldline::app {
 namespace {
 
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
-namespace net = boost::asio;
 namespace json = boost::json;
-using tcp = net::ip::tcp;
 
 const char* const kSecret = "flag review test secret";
 
@@ -93,43 +87,10 @@ class LiveNode {
   int code_ = 0;
 };
 
-// A game client over the node's WebSocket (worldline.json): hello, then actions. Reads are
-// bounded (run_for): a node that does not answer fails the test instead of hanging it.
-class Player {
+// A game client over the node's WebSocket, with a player token of this test's key.
+class Player : public testing::WsPlayer {
  public:
-  Player(std::uint16_t port, std::uint64_t id) : ws_(ioc_), id_(id) {
-    beast::get_lowest_layer(ws_).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    ws_.handshake("127.0.0.1", "/");
-    ws_.text(true);
-    send("{\"type\":\"hello\",\"token\":\"" + token(id, "player") + "\"}");
-    welcome = read();
-  }
-  void send(const std::string& frame) { ws_.write(net::buffer(frame)); }
-  json::value read() {
-    beast::flat_buffer buffer;
-    json::value out;
-    ws_.async_read(buffer, [&](beast::error_code ec, std::size_t) {
-      if (!ec) out = json::parse(beast::buffers_to_string(buffer.data()));
-    });
-    ioc_.restart();
-    ioc_.run_for(std::chrono::seconds(5));
-    return out;
-  }
-  void move(double x, std::uint64_t t) {
-    send("{\"type\":\"action\",\"seq\":" + std::to_string(++seq_) + ",\"kind\":\"move\",\"t\":" +
-         std::to_string(t) + ",\"args\":{\"x\":" + std::to_string(x) + ",\"y\":0,\"z\":0}}");
-  }
-  void attack(std::uint64_t target, std::uint64_t t) {
-    send("{\"type\":\"action\",\"seq\":" + std::to_string(++seq_) + ",\"kind\":\"attack\",\"t\":" +
-         std::to_string(t) + ",\"args\":{\"target\":" + std::to_string(target) + "}}");
-  }
-  json::value welcome;
-
- private:
-  net::io_context ioc_;
-  websocket::stream<beast::tcp_stream> ws_;
-  std::uint64_t id_;
-  std::uint64_t seq_ = 0;
+  Player(std::uint16_t port, std::uint64_t id) : WsPlayer(port, token(id, "player")) {}
 };
 
 std::string admin() {

@@ -21,6 +21,7 @@
 
 #include "gateway/region_host.h"
 #include "replica/rpc_node.h"
+#include "tests/support/event_stream_reader.h"
 #include "tests/support/outboxes.h"
 
 namespace worldline::gateway {
@@ -597,8 +598,8 @@ TEST(Gateway, HttpOnTheSamePortAndAnUnsupportedSubprotocolIsRefused) {
   EXPECT_EQ(Client(node.port(), "").agreed, "");  // none named: JSON, no header
 }
 
-// gateway.admin_listen: /metrics and /admin/... are served on the operators' port only; the
-// players' port answers 404 saying where they went; /healthz on both; players connect only to
+// gateway.admin_listen: /metrics, /admin/... and /dashboard are served on the operators' port only;
+// the players' port answers 404 saying where they went; /healthz on both; players connect only to
 // theirs.
 TEST(Gateway, AnAdminListenerServesMetricsAndAdminAndThePlayersPortSaysWhereTheyWent) {
   Node node({}, [](ServerOptions& o) { o.admin_listen = "127.0.0.1:0"; });
@@ -611,10 +612,11 @@ TEST(Gateway, AnAdminListenerServesMetricsAndAdminAndThePlayersPortSaysWhereThey
   EXPECT_EQ(http_get(admin, "/healthz"), Reply(200, "ok\n"));
   EXPECT_EQ(http_get(node.port(), "/healthz"), Reply(200, "ok\n"));
   const std::string moved =
-      "not here: /metrics and /admin/... moved to the admin listener "
+      "not here: /metrics, /admin/... and /dashboard moved to the admin listener "
       "(gateway.admin_listen, 127.0.0.1:" +
       std::to_string(admin) + ")\n";
-  for (const char* target : {"/metrics", "/metrics?x=1", "/admin/rules", "/admin"}) {
+  for (const char* target :
+       {"/metrics", "/metrics?x=1", "/admin/rules", "/admin", "/dashboard", "/dashboard/feed"}) {
     EXPECT_EQ(http_get(node.port(), target), Reply(404, moved)) << target;
   }
   EXPECT_EQ(http_get(node.port(), "/nothing").first, 404u);
@@ -625,6 +627,49 @@ TEST(Gateway, AnAdminListenerServesMetricsAndAdminAndThePlayersPortSaysWhereThey
 }
 
 // An address that is not ip:port, or one already taken, stops the start with the field named.
+using testing::EventStreamReader;
+
+// HttpReply::stream: the head says text/event-stream; the feed's message at connection and every
+// newer one arrive as numbered events, a message of several lines as several data lines; a
+// second stream over max_event_streams gets 503; a closed stream is counted down and its place
+// serves the next; stop() ends the streams still open.
+TEST(Gateway, AnEventStreamSendsTheFeedsNewestMessagesAndIsBounded) {
+  auto feed = std::make_shared<EventFeed>();
+  Node node(
+      {},
+      [](ServerOptions& o) {
+        o.max_event_streams = 1;
+        o.event_stream_poll_ms = 20;
+      },
+      [feed](const HttpRequest& r) {
+        if (r.target == "/feed") return HttpReply::stream(feed);
+        return HttpReply{404, "text/plain", "not found\n"};
+      });
+  feed->publish("{\"n\":1}");
+  EventStreamReader reader(node.port(), "/feed");
+  EXPECT_EQ(reader.head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << reader.head;
+  EXPECT_NE(reader.head.find("Content-Type: text/event-stream\r\n"), std::string::npos);
+  EXPECT_EQ(reader.next(), "id: 1\ndata: {\"n\":1}\n\n");
+  feed->publish("two\nlines");
+  EXPECT_EQ(reader.next(), "id: 2\ndata: two\ndata: lines\n\n");
+  EXPECT_EQ(node.server->stats().event_streams, 1u);
+
+  using Reply = std::pair<unsigned, std::string>;
+  EXPECT_EQ(http_get(node.port(), "/feed"),
+            Reply(503,
+                  "too many event streams open (1): close one, or poll the JSON route "
+                  "instead\n"));
+  reader.close();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (node.server->stats().event_streams != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(node.server->stats().event_streams, 0u);
+  EventStreamReader again(node.port(), "/feed");
+  EXPECT_EQ(again.next(), "id: 2\ndata: two\ndata: lines\n\n");
+  node.server->stop();  // with the stream open: returns, and the stream is closed
+  EXPECT_EQ(node.server->stats().event_streams, 0u);
+}
+
 TEST(Gateway, ABadOrTakenAdminAddressFailsTheStartNamingTheField) {
   EXPECT_TRUE(check_listen_address("127.0.0.1:9100").ok());
   EXPECT_TRUE(check_listen_address("[::1]:0").ok());
