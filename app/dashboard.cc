@@ -22,11 +22,14 @@ std::vector<double> interval_quantiles(const replica::Histogram& now,
                                        const std::vector<double>& qs) {
   const auto buckets = now.buckets();
   std::vector<std::uint64_t> counts(buckets.size()), delta(buckets.size());
-  std::uint64_t total = 0;
+  bool reset = before.size() > buckets.size();
   for (std::size_t i = 0; i < buckets.size(); ++i) {
     counts[i] = buckets[i].second;
-    const std::uint64_t was = i < before.size() ? before[i] : 0;
-    delta[i] = counts[i] >= was ? counts[i] - was : counts[i];  // a reset histogram starts over
+    if (i < before.size() && counts[i] < before[i]) reset = true;
+  }
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    delta[i] = counts[i] - (reset || i >= before.size() ? 0 : before[i]);
     total += delta[i];
   }
   before = std::move(counts);
@@ -49,8 +52,17 @@ std::vector<double> interval_quantiles(const replica::Histogram& now,
 
 namespace {
 
-double round1(double v) {
-  return std::round(v * 10) / 10;
+// A coordinate to one decimal, as JSON: null if it is not finite (boost::json would write a bare
+// NaN or Infinity, which no JSON parser takes, and the whole frame would be lost to the page).
+json::value coordinate(double v) {
+  const double r = std::round(v * 10) / 10;
+  return std::isfinite(r) ? json::value(r) : json::value(nullptr);
+}
+
+// Entity ids as strings: NPC ids (at 2^63 and up) and large player ids lose digits as JavaScript
+// numbers.
+json::value id_json(std::uint64_t id) {
+  return json::value(std::to_string(id));
 }
 
 json::object rect_json(const region::Rect& r) {
@@ -90,8 +102,9 @@ std::string DashboardFrames::frame(const replica::Replica& world, RegionApp& reg
   for (const auto& [key, value] : world.store().entries()) {
     if (key.component == region::anticheat::kFlagsComponent) ++flagged;
     if (key.component != region::kPositionComponent) continue;
-    const auto at = region::GameRules::position(world, key.entity);
-    if (!at) continue;
+    const auto& position = std::get<crdt::Position>(value);
+    if (!position.has_value()) continue;
+    const crdt::Vec3* at = &position.value();
     if (director::is_npc(key.entity)) {
       npcs.push_back({key.entity, *at});
     } else if (region::GameRules::is_item(world, key.entity)) {
@@ -112,13 +125,16 @@ std::string DashboardFrames::frame(const replica::Replica& world, RegionApp& reg
       out.push_back(row(all[n <= cap ? k : k * n / cap]));
     return out;
   };
+  // A ghost: seen read-only by this many cells besides its own (it stands near a border).
+  const auto ghosted = [&](crdt::EntityId id) { return pipeline.ghost_cells_of(id).size(); };
   json::array player_rows = listed(players, [&](const Point& p) {
     const bool here = std::binary_search(online.begin(), online.end(), p.id);
-    return json::array{p.id, round1(p.at.x), round1(p.at.z), here ? 1 : 0};
+    return json::array{id_json(p.id), coordinate(p.at.x), coordinate(p.at.z), here ? 1 : 0,
+                       ghosted(p.id)};
   });
   json::array npc_rows = listed(npcs, [&](const Point& p) {
-    return json::array{p.id, round1(p.at.x), round1(p.at.z),
-                       region::GameRules::health(world, p.id)};
+    return json::array{id_json(p.id), coordinate(p.at.x), coordinate(p.at.z),
+                       region::GameRules::health(world, p.id), ghosted(p.id)};
   });
   json::array events;
   if (const director::Director* d = region.director()) {
@@ -202,12 +218,11 @@ std::optional<gateway::HttpReply> dashboard_route(const gateway::HttpRequest& re
                                                   const std::string& path,
                                                   const std::shared_ptr<gateway::EventFeed>& feed) {
   if (path != "/dashboard" && path.rfind("/dashboard/", 0) != 0) return std::nullopt;
-  if (req.method != "GET" && req.method != "HEAD") {
-    return gateway::HttpReply{405, "text/plain; charset=utf-8", "GET\n"};
-  }
+  if (req.method != "GET") return gateway::HttpReply{405, "text/plain; charset=utf-8", "GET\n"};
   if (!feed) {
     return gateway::HttpReply{404, "text/plain; charset=utf-8",
-                              "the dashboard is off on this node ([dashboard] enabled = false)\n"};
+                              "the dashboard is off on this node: it is on by default with "
+                              "[gateway] admin_listen, or with [dashboard] enabled = true\n"};
   }
   if (path == "/dashboard/feed") return gateway::HttpReply::stream(feed);
   if (path == "/dashboard/state") {

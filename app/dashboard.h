@@ -24,6 +24,9 @@ class RegionApp;
 
 // [dashboard] in a node's config.
 struct DashboardConfig {
+  // Absent from the config: on when the node has an admin listener ([gateway] admin_listen), off
+  // otherwise — the map shows every player's position, which players must not read from their
+  // own port. `enabled = true` serves it on the players' port too (a warning at start says so).
   bool enabled = true;
   std::uint64_t interval_ms = 500;  // a frame this often (100..10000)
   // Players and NPCs listed in a frame at most (the totals are always exact): beyond it the map
@@ -45,8 +48,9 @@ class DashboardFrames {
  public:
   explicit DashboardFrames(DashboardConfig config) : config_(config) {}
 
-  // The frame for `now_ms` (steady clock) as one line of JSON. The first frame's rates and
-  // percentiles cover the node's whole life so far.
+  // The frame for `now_ms` (steady clock) as one line of JSON. The figures cover the interval
+  // since the previous frame; in the first, the rates are 0 and the percentiles cover the node's
+  // life so far.
   std::string frame(const replica::Replica& world, RegionApp& region, const DashboardContext& ctx,
                     std::uint64_t now_ms);
 
@@ -59,7 +63,8 @@ class DashboardFrames {
 
 // The bucket bounds (as Histogram::quantile_bound) of the quantiles `qs` of the values recorded
 // since `before` (the counts per bucket when last seen; empty: since the start), 0 for each when
-// none was; then sets `before` to the counts now.
+// none was and -1 for a quantile past the last bound; then sets `before` to the counts now. A
+// histogram with any bucket below `before` was reset: all of it counts.
 std::vector<double> interval_quantiles(const replica::Histogram& now,
                                        std::vector<std::uint64_t>& before,
                                        const std::vector<double>& qs);

@@ -40,6 +40,8 @@ std::string node_toml(int id, int base, const std::string& dir) {
        "items = 400\nitem_area = [-400, -400, 400, 400]\npickup_range = 5\n"
        "[gateway]\nlisten = \"127.0.0.1:" +
        std::to_string(base + 10 + id) + "\"\ntoken_secret = \"" + kTokenSecret + "\"\n" +
+       // The operators' port: /metrics, /admin/… and the live dashboard.
+       "admin_listen = \"127.0.0.1:" + std::to_string(base + 20 + id) + "\"\n" +
        "[director]\nevents = \"" + dir + "/events.toml\"\n";
   return t;
 }
@@ -147,7 +149,7 @@ int run_demo(std::ostream& out, const DemoOptions& o) {
     out << "region " << kRegions[i] << ": clients on ws://" << targets.back()
         << "/, replica RPC on 127.0.0.1:" << base + i + 1 << ", data in " << dir << "/"
         << kRegions[i] << "\n"
-        << "  live dashboard: http://" << targets.back() << "/dashboard/\n";
+        << "  live dashboard: http://127.0.0.1:" << base + 20 + i + 1 << "/dashboard/\n";
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // peers log in to each other
 

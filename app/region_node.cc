@@ -335,12 +335,13 @@ crdt::Result<RegionNodeConfig> parse_region_node_config(const std::string& text,
       c.events = std::move(catalog).value();
     }
   }
-  // [dashboard] (docs/dashboard.md): on by default.
+  // [dashboard] (docs/dashboard.md): on by default where an admin listener keeps it from players.
+  c.dashboard.enabled = !c.gateway.admin_listen.empty();
   if (const toml::table* d = root["dashboard"].as_table()) {
     if (const toml::node* n = d->get("enabled"); n && !n->is_boolean()) {
       return config_error(source, "dashboard.enabled: true or false");
     }
-    c.dashboard.enabled = (*d)["enabled"].value_or(true);
+    c.dashboard.enabled = (*d)["enabled"].value_or(c.dashboard.enabled);
     const std::int64_t interval = (*d)["interval_ms"].value_or<std::int64_t>(500);
     if (interval < 100 || interval > 10'000) {
       return config_error(source, "dashboard.interval_ms: 100..10000");
@@ -380,6 +381,10 @@ struct RegionNode final : replica::NodeApp {
   std::shared_ptr<gateway::EventFeed> dashboard_feed =
       config.dashboard.enabled ? std::make_shared<gateway::EventFeed>() : nullptr;
   std::uint64_t last_dashboard_ms = 0;
+  // When GET /dashboard/state was last asked (steady ms): frames are built only while someone
+  // looks — a stream open, or a /state within kDashboardWantedMs — and once at the start.
+  std::atomic<std::uint64_t> dashboard_wanted_ms{0};
+  static constexpr std::uint64_t kDashboardWantedMs = 10'000;
   // Time to build one frame, on the loop (worldline_dashboard_frame_ms).
   replica::Histogram dashboard_frame_ms{{0.5, 1, 2, 5, 10, 20, 50, 100}};
   std::atomic<std::uint64_t> last_tick_ms{0};
@@ -464,6 +469,7 @@ struct RegionNode final : replica::NodeApp {
       std::lock_guard<std::mutex> lock(mutex);
       return {200, "text/plain; version=0.0.4", metrics_text};
     }
+    if (path == "/dashboard/state") dashboard_wanted_ms = replica::steady_ms();
     if (auto reply = dashboard_route(req, path, dashboard_feed)) return std::move(*reply);
     if (path.rfind("/admin/flags", 0) == 0 || path == "/admin/anticheat/recalibrate") {
       gateway::TokenClaims claims;
@@ -708,6 +714,13 @@ struct RegionNode final : replica::NodeApp {
       spdlog::info("region {}: live dashboard on http://{}:{}/dashboard/", config.region_name,
                    address.substr(0, address.rfind(':')),
                    own_port ? server->admin_port() : server->port());
+      if (!own_port) {
+        spdlog::warn(
+            "region {}: the dashboard is served on the players' port ([dashboard] enabled = true "
+            "without [gateway] admin_listen): anyone who can reach {} can read every player's "
+            "position from /dashboard/state",
+            config.region_name, config.gateway.listen);
+      }
     }
     if (run.on_listening) run.on_listening(server->port());
     return true;
@@ -749,7 +762,9 @@ struct RegionNode final : replica::NodeApp {
       std::lock_guard<std::mutex> lock(mutex);
       metrics_text = std::move(text);
     }
-    if (dashboard_feed && now - last_dashboard_ms >= config.dashboard.interval_ms) {
+    if (dashboard_feed && now - last_dashboard_ms >= config.dashboard.interval_ms &&
+        (last_dashboard_ms == 0 || server->stats().event_streams > 0 ||
+         now - dashboard_wanted_ms.load() < kDashboardWantedMs)) {
       last_dashboard_ms = now;
       const DashboardContext ctx{config.region_name, config.tick_hz, &node_stats.loop,
                                  server->stats()};

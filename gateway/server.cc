@@ -163,7 +163,15 @@ struct GatewayServer::Impl {
       http_pending{0}, http_timeouts{0}, frames_in{0}, frames_out{0};
   std::shared_ptr<HttpGate> http_gate = std::make_shared<HttpGate>();
   std::mutex sessions_mutex;
-  std::vector<std::weak_ptr<WsSession>> sessions;  // GUARDED_BY(sessions_mutex)
+  std::vector<std::weak_ptr<WsSession>> sessions;   // GUARDED_BY(sessions_mutex)
+  std::vector<std::weak_ptr<EventStream>> streams;  // GUARDED_BY(sessions_mutex)
+
+  // Takes a place for an event stream: false when max_event_streams are open.
+  bool reserve_event_stream() {
+    if (event_streams.fetch_add(1) < options.max_event_streams) return true;
+    --event_streams;
+    return false;
+  }
 
   // Accepts on `on` for ever (until stop); `admin`: the operators' listener.
   void do_accept(tcp::acceptor& on, bool admin);
@@ -420,50 +428,46 @@ class GatewayServer::Impl::WsSession : public std::enable_shared_from_this<WsSes
   std::string close_reason_;
 };
 
-// One HTTP connection: requests answered by the node's handler, or an upgrade to a WsSession.
 // A server-sent-events stream (HttpReply::stream): takes the socket over from its HttpSession,
 // writes the response head, then the feed's newest message each time it changes (one write in
-// flight; what was published meanwhile is skipped), and a comment line after 15 s of silence so
-// that a vanished client is found by a failed write. It reads the socket only to see the client
-// go; what a client sends on an event stream is ignored.
+// flight; what was published meanwhile is skipped), and a comment line after 15 s with nothing
+// new. It reads the socket only to see the client go (a close or a reset ends the read); what a
+// client sends on an event stream, pipelined requests included, is read and dropped. A client
+// that vanishes without a close is found when a write fails or times out (30 s).
 class GatewayServer::Impl::EventStream : public std::enable_shared_from_this<EventStream> {
  public:
+  // REQUIRES: the caller reserved this stream's place (Impl::reserve_event_stream); it is given
+  // back at destruction.
   EventStream(tcp::socket&& socket, Impl* server, std::shared_ptr<const EventFeed> feed)
       : stream_(std::move(socket)),
         server_(server),
         feed_(std::move(feed)),
-        timer_(stream_.get_executor()) {
-    ++server_->event_streams;
-  }
+        timer_(stream_.get_executor()) {}
   ~EventStream() { --server_->event_streams; }
 
   void run(unsigned version) {
+    {
+      std::lock_guard<std::mutex> lock(server_->sessions_mutex);
+      auto& all = server_->streams;  // at most max_event_streams live ones, and the expired
+      all.erase(std::remove_if(all.begin(), all.end(), [](const auto& w) { return w.expired(); }),
+                all.end());
+      all.push_back(weak_from_this());
+    }
     // No length and no chunking: the body is everything until the connection closes.
-    write(std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
-          " 200 OK\r\nServer: worldline\r\nContent-Type: text/event-stream\r\n"
-          "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n");
+    head_ = std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
+            " 200 OK\r\nServer: worldline\r\nContent-Type: text/event-stream\r\n"
+            "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n";
     watch_for_close();
-    poll();
+    poll();  // the head, with the first event when there is one
+  }
+
+  // From any thread (stop()): closes the stream on its strand.
+  void post_close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
   }
 
  private:
   static constexpr std::uint64_t kKeepAliveMs = 15'000;
-
-  // `id: n` and one `data:` line per line of the message, then the blank line ending the event.
-  static std::string event(std::uint64_t seq, const std::string& data) {
-    std::string out = "id: " + std::to_string(seq) + "\n";
-    std::size_t from = 0;
-    while (from <= data.size()) {
-      std::size_t end = data.find('\n', from);
-      if (end == std::string::npos) end = data.size();
-      out += "data: ";
-      out.append(data, from, end - from);
-      out += '\n';
-      from = end + 1;
-    }
-    out += '\n';
-    return out;
-  }
 
   void watch_for_close() {
     stream_.socket().async_read_some(
@@ -476,31 +480,49 @@ class GatewayServer::Impl::EventStream : public std::enable_shared_from_this<Eve
   void poll() {
     if (closed_) return;
     if (server_->stopping) return close();
-    if (!writing_) {
-      auto [seq, data] = feed_->latest();
-      if (data && seq != sent_) {
-        sent_ = seq;
-        write(event(seq, *data));
-      } else if (steady_now_ms() - last_write_ms_ >= kKeepAliveMs) {
-        write(": keep-alive\n\n");
-      }
-    }
+    if (!writing_) write_next();
     timer_.expires_after(std::chrono::milliseconds(server_->options.event_stream_poll_ms));
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->poll();
     });
   }
 
-  void write(std::string bytes) {
-    out_ = std::move(bytes);
+  // What is due, if anything: the head (once), then the feed's newest message if this stream has
+  // not written it — `id: n`, the message as `data:` lines, the blank line that ends the event; a
+  // one-line message (a JSON frame) is written from the feed's own copy, shared by every stream —
+  // or a keep-alive comment after kKeepAliveMs of silence. After a write, the next is looked for at
+  // once (a message published meanwhile goes without waiting for the poll).
+  void write_next() {
+    std::vector<net::const_buffer> out;
+    if (!head_sent_) {
+      head_sent_ = true;
+      out.push_back(net::buffer(head_));
+    }
+    auto [seq, data] = feed_->latest();
+    if (data && seq != sent_) {
+      sent_ = seq;
+      message_ = std::move(data);
+      prefix_ = "id: " + std::to_string(seq) + "\ndata: ";
+      if (message_->find('\n') != std::string::npos) {
+        std::string lines;
+        for (char c : *message_)
+          lines += c == '\n' ? std::string("\ndata: ") : std::string(1, c);
+        message_ = std::make_shared<const std::string>(std::move(lines));
+      }
+      out.insert(out.end(), {net::buffer(prefix_), net::buffer(*message_), net::buffer(kEnd)});
+    } else if (out.empty() && steady_now_ms() - last_write_ms_ >= kKeepAliveMs) {
+      out.push_back(net::buffer(kKeepAlive));
+    }
+    if (out.empty()) return;
     writing_ = true;
     last_write_ms_ = steady_now_ms();
+    out_ = std::move(out);  // its buffers point into members and message_, kept until done
     stream_.expires_after(std::chrono::seconds(30));  // a client that stops reading lets go
-    net::async_write(stream_, net::buffer(out_),
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->writing_ = false;
-                       if (ec) self->close();
-                     });
+    net::async_write(stream_, out_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) return self->close();
+      if (!self->closed_) self->write_next();
+    });
   }
 
   void close() {
@@ -512,16 +534,21 @@ class GatewayServer::Impl::EventStream : public std::enable_shared_from_this<Eve
     stream_.socket().close(ignored);
   }
 
+  static constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
+  static constexpr std::string_view kEnd = "\n\n";
   beast::tcp_stream stream_;
   Impl* server_;
   std::shared_ptr<const EventFeed> feed_;
   net::steady_timer timer_;
-  std::string out_;  // the write in flight
+  std::string head_, prefix_;
+  std::shared_ptr<const std::string> message_;  // the event being written
+  std::vector<net::const_buffer> out_;
   std::array<char, 256> ignored_{};
   std::uint64_t sent_ = 0, last_write_ms_ = 0;
-  bool writing_ = false, closed_ = false;
+  bool head_sent_ = false, writing_ = false, closed_ = false;
 };
 
+// One HTTP connection: requests answered by the node's handler, or an upgrade to a WsSession.
 class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket&& socket, Impl* server, bool admin)
@@ -597,16 +624,7 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
     }
     if (reply.feed && reply.status == 200) {  // server-sent events: the socket is the stream's
       state->answered = true;
-      if (server_->event_streams.load() >= server_->options.max_event_streams) {
-        respond(req, HttpReply{503, "text/plain; charset=utf-8",
-                               "too many event streams open (" +
-                                   std::to_string(server_->options.max_event_streams) +
-                                   "): close one, or poll the JSON route instead\n"});
-        return;
-      }
-      stream_.expires_never();
-      std::make_shared<EventStream>(stream_.release_socket(), server_, std::move(reply.feed))
-          ->run(req.version());
+      start_stream(req.version(), req.keep_alive(), std::move(reply.feed));
       return;
     }
     if (!reply.deferred) {
@@ -670,8 +688,28 @@ class GatewayServer::Impl::HttpSession : public std::enable_shared_from_this<Htt
       stream_.socket().close(ignored);
       return;
     }
+    if (reply->feed && reply->status == 200) {
+      --server_->http_pending;
+      start_stream(version_, keep_alive_, std::move(reply->feed));
+      return;
+    }
     stream_.expires_after(std::chrono::seconds(30));  // a client that stops reading lets go
     respond(version_, keep_alive_, *reply, /*pending=*/true);
+  }
+
+  // Hands the connection to an EventStream of `feed`, or answers 503 when max_event_streams are
+  // open (then the connection lives on as any other).
+  void start_stream(unsigned version, bool keep_alive, std::shared_ptr<const EventFeed> feed) {
+    if (!server_->reserve_event_stream()) {
+      respond(version, keep_alive,
+              HttpReply{503, "text/plain; charset=utf-8",
+                        "too many event streams open (" +
+                            std::to_string(server_->options.max_event_streams) +
+                            "): close one, or poll the JSON route instead\n"});
+      return;
+    }
+    stream_.expires_never();
+    std::make_shared<EventStream>(stream_.release_socket(), server_, std::move(feed))->run(version);
   }
 
   void respond(const http::request<http::string_body>& req, const HttpReply& reply) {
@@ -836,10 +874,13 @@ void GatewayServer::stop() {
     for (auto& w : impl_->sessions) {
       if (auto s = w.lock()) s->post_close(1001, "node shutting down");
     }
+    for (auto& w : impl_->streams) {
+      if (auto s = w.lock()) s->post_close();
+    }
   }
   // Give the sessions a moment to send their close frames, the requests answered later their
-  // answers and the event streams their close (each sees `stopping` at its next poll), then stop
-  // the loop; an answer after this goes nowhere.
+  // answers and the event streams their close, then stop the loop; an answer after this goes
+  // nowhere.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while ((impl_->open.load() > 0 || impl_->http_pending.load() > 0 ||
           impl_->event_streams.load() > 0) &&

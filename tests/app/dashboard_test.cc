@@ -2,8 +2,9 @@
 // director, replica with LMDB), over real HTTP and WebSockets: a frame lists every player where it
 // stands and whether its session is here, the cells tile what stands in them, a world event is
 // drawn with its NPCs; the feed streams frames whose tick advances; the page is served as the
-// files in web/dashboard/ are; [dashboard] enabled = false turns it off; bad [dashboard] values
-// are refused naming the field. And the interval percentiles the frames' figures use.
+// files in web/dashboard/ are; it is off by default without an admin listener, and with
+// enabled = false; bad [dashboard] values are refused naming the field. And the interval
+// percentiles the frames' figures use.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -80,13 +81,18 @@ json::object wait_for_frame(const std::string& target, Done&& done) {
   return frame;
 }
 
-// player id → (x, z, here) from a frame's rows.
-std::map<std::uint64_t, std::tuple<double, double, bool>> players_of(const json::object& frame) {
-  std::map<std::uint64_t, std::tuple<double, double, bool>> out;
+std::uint64_t id_of(const json::value& row) {
+  return std::stoull(std::string(row.as_array().at(0).as_string()));
+}
+
+// player id → (x, z, here, cells it is a ghost in) from a frame's rows.
+using Row = std::tuple<double, double, bool, int>;
+std::map<std::uint64_t, Row> players_of(const json::object& frame) {
+  std::map<std::uint64_t, Row> out;
   for (const json::value& row : frame.at("players").as_array()) {
     const json::array& r = row.as_array();
-    out[r[0].to_number<std::uint64_t>()] = {r[1].to_number<double>(), r[2].to_number<double>(),
-                                            r[3].to_number<int>() == 1};
+    out[id_of(row)] = {r[1].to_number<double>(), r[2].to_number<double>(),
+                       r[3].to_number<int>() == 1, r[4].to_number<int>()};
   }
   return out;
 }
@@ -113,7 +119,7 @@ class Dashboard : public ::testing::Test {
 };
 
 TEST_F(Dashboard, AFrameListsEveryPlayerWhereItStandsAndWhetherItsSessionIsHere) {
-  ASSERT_NO_FATAL_FAILURE(start("[director]\nenabled = false\n"));
+  ASSERT_NO_FATAL_FAILURE(start("[director]\nenabled = false\n[dashboard]\nenabled = true\n"));
   const std::uint16_t port = port_of(target_);
   WsPlayer a(port, player_token(11)), b(port, player_token(12));
   auto c = std::make_unique<WsPlayer>(port, player_token(13));
@@ -126,9 +132,9 @@ TEST_F(Dashboard, AFrameListsEveryPlayerWhereItStandsAndWhetherItsSessionIsHere)
     return f.at("players_total").to_number<int>() == 3 && players.count(11) &&
            std::get<0>(players.at(11)) == 1;
   });
-  using Row = std::tuple<double, double, bool>;
+  // One cell (one worker, a light load): nobody is a ghost anywhere.
   const std::map<std::uint64_t, Row> expected{
-      {11, Row{1, 0, true}}, {12, Row{0, 0, true}}, {13, Row{0, 0, true}}};
+      {11, Row{1, 0, true, 0}}, {12, Row{0, 0, true, 0}}, {13, Row{0, 0, true, 0}}};
   EXPECT_EQ(players_of(frame), expected);
   EXPECT_EQ(frame.at("region").as_string(), "r1");
   EXPECT_EQ(frame.at("figures").at("sessions").to_number<int>(), 3);
@@ -152,7 +158,7 @@ TEST_F(Dashboard, AFrameListsEveryPlayerWhereItStandsAndWhetherItsSessionIsHere)
     return f.at("figures").at("sessions").to_number<int>() == 2;
   });
   const std::map<std::uint64_t, Row> after{
-      {11, Row{1, 0, true}}, {12, Row{0, 0, true}}, {13, Row{0, 0, false}}};
+      {11, Row{1, 0, true, 0}}, {12, Row{0, 0, true, 0}}, {13, Row{0, 0, false, 0}}};
   EXPECT_EQ(players_of(frame), after);
   EXPECT_EQ(frame.at("players_total").to_number<int>(), 3);
 }
@@ -173,7 +179,8 @@ duration_s = { base = 600, floor = 600, cap = 600 }
   const auto file = std::filesystem::temp_directory_path() /
                     ("worldline_dashboard_events_" + std::to_string(::getpid()) + ".toml");
   std::ofstream(file) << events;
-  ASSERT_NO_FATAL_FAILURE(start("[director]\nevents = \"" + file.string() + "\"\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      start("[director]\nevents = \"" + file.string() + "\"\n[dashboard]\nenabled = true\n"));
   WsPlayer p(port_of(target_), player_token(21));
   ASSERT_EQ(p.welcome.at("type").as_string(), "welcome");
   const json::object frame = wait_for_frame(target_, [](const json::object& f) {
@@ -189,7 +196,7 @@ duration_s = { base = 600, floor = 600, cap = 600 }
   ASSERT_EQ(frame.at("npcs").as_array().size(), 4u);
   for (const json::value& row : frame.at("npcs").as_array()) {
     const json::array& npc = row.as_array();
-    EXPECT_TRUE(region::director::is_npc(npc[0].to_number<std::uint64_t>()));
+    EXPECT_TRUE(region::director::is_npc(id_of(row)));
     EXPECT_GT(npc[3].to_number<std::int64_t>(), 0);       // health
     EXPECT_LE(std::abs(npc[1].to_number<double>()), 50);  // spawned in the event's area
   }
@@ -199,13 +206,21 @@ duration_s = { base = 600, floor = 600, cap = 600 }
 // The feed: `id:` numbers and the frames' ticks advance; each frame is the JSON /state serves.
 // The page's files are served exactly as they are in web/dashboard/.
 TEST_F(Dashboard, TheFeedStreamsFramesAndThePageIsServedAsWritten) {
-  ASSERT_NO_FATAL_FAILURE(start("[dashboard]\ninterval_ms = 100\n"));
+  ASSERT_NO_FATAL_FAILURE(start("[dashboard]\nenabled = true\ninterval_ms = 100\n"));
   EventStreamReader feed(port_of(target_), "/dashboard/feed");
   EXPECT_EQ(feed.head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << feed.head;
   EXPECT_NE(feed.head.find("Content-Type: text/event-stream"), std::string::npos);
-  std::uint64_t last_tick = 0;
+  std::uint64_t last_tick = 0, last_id = 0;
   for (int i = 0; i < 3; ++i) {
-    const json::object frame = json::parse(feed.next_data()).as_object();
+    const std::string event = feed.next();
+    ASSERT_EQ(event.rfind("id: ", 0), 0u) << event;
+    const std::uint64_t id = std::stoull(event.substr(4, event.find('\n') - 4));
+    EXPECT_GT(id, last_id);
+    last_id = id;
+    const std::size_t data = event.find("\ndata: ");
+    ASSERT_NE(data, std::string::npos) << event;
+    const json::object frame =
+        json::parse(event.substr(data + 7, event.size() - data - 9)).as_object();
     const auto tick = frame.at("tick").to_number<std::uint64_t>();
     EXPECT_GT(tick, last_tick);
     last_tick = tick;
@@ -224,15 +239,36 @@ TEST_F(Dashboard, TheFeedStreamsFramesAndThePageIsServedAsWritten) {
             http_call(target_, "GET", "/dashboard/index.html").body);
   EXPECT_EQ(http_call(target_, "GET", "/dashboard/nothing.js").status, 404);
   EXPECT_EQ(http_call(target_, "POST", "/dashboard/state", {}, "{}").status, 405);
+  EXPECT_EQ(http_call(target_, "HEAD", "/dashboard/feed").status, 405);
 }
 
-TEST_F(Dashboard, IsOffWhenDisabled) {
-  ASSERT_NO_FATAL_FAILURE(start("[dashboard]\nenabled = false\n"));
+// Without an admin listener the players' port would serve every position: off unless asked for.
+TEST_F(Dashboard, IsOffByDefaultWithoutAnAdminListener) {
+  ASSERT_NO_FATAL_FAILURE(start(""));
   for (const char* path : {"/dashboard/", "/dashboard/state", "/dashboard/feed"}) {
     const HttpResult r = http_call(target_, "GET", path);
     EXPECT_EQ(r.status, 404) << path;
-    EXPECT_EQ(r.body, "the dashboard is off on this node ([dashboard] enabled = false)\n");
+    EXPECT_EQ(r.body,
+              "the dashboard is off on this node: it is on by default with [gateway] "
+              "admin_listen, or with [dashboard] enabled = true\n");
   }
+}
+
+// Four players, max_points 2: every other one by id is listed, the total stays exact.
+TEST_F(Dashboard, BeyondMaxPointsAFrameListsAnEvenSampleAndTheExactTotal) {
+  ASSERT_NO_FATAL_FAILURE(
+      start("[director]\nenabled = false\n[dashboard]\nenabled = true\nmax_points = 2\n"));
+  std::vector<std::unique_ptr<WsPlayer>> players;
+  for (std::uint64_t id : {31, 32, 33, 34}) {
+    players.push_back(std::make_unique<WsPlayer>(port_of(target_), player_token(id)));
+    ASSERT_EQ(players.back()->welcome.at("type").as_string(), "welcome");
+  }
+  const json::object frame = wait_for_frame(
+      target_, [](const json::object& f) { return f.at("players_total").to_number<int>() == 4; });
+  std::vector<std::uint64_t> listed;
+  for (const json::value& row : frame.at("players").as_array())
+    listed.push_back(id_of(row));
+  EXPECT_EQ(listed, (std::vector<std::uint64_t>{31, 33}));
 }
 
 TEST(DashboardConfig, BadValuesAreRefusedNamingTheField) {
@@ -249,8 +285,12 @@ TEST(DashboardConfig, BadValuesAreRefusedNamingTheField) {
   }
   auto defaults = parse_region_node_config(node_toml(dir, ""), "dashboard_test");
   ASSERT_TRUE(defaults.ok());
-  EXPECT_TRUE(defaults.value().dashboard.enabled);
+  EXPECT_FALSE(defaults.value().dashboard.enabled);  // no admin listener
   EXPECT_EQ(defaults.value().dashboard.interval_ms, 500u);
+  auto with_admin = parse_region_node_config(
+      node_toml(dir, "") + "admin_listen = \"127.0.0.1:0\"\n", "dashboard_test");
+  ASSERT_TRUE(with_admin.ok()) << with_admin.error().message;
+  EXPECT_TRUE(with_admin.value().dashboard.enabled);
 }
 
 // A frame's percentiles cover the values since the previous frame only.

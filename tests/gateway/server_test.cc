@@ -626,7 +626,6 @@ TEST(Gateway, AnAdminListenerServesMetricsAndAdminAndThePlayersPortSaysWhereThey
   EXPECT_THROW(Client(admin, "worldline.json"), beast::system_error);
 }
 
-// An address that is not ip:port, or one already taken, stops the start with the field named.
 using testing::EventStreamReader;
 
 // HttpReply::stream: the head says text/event-stream; the feed's message at connection and every
@@ -670,6 +669,42 @@ TEST(Gateway, AnEventStreamSendsTheFeedsNewestMessagesAndIsBounded) {
   EXPECT_EQ(node.server->stats().event_streams, 0u);
 }
 
+// A handler that answers later may answer with a stream too; the first event goes with the head
+// (not at the next poll, a minute away here); stop() closes a stream without waiting for its poll.
+TEST(Gateway, AnEventStreamAnsweredLaterStreamsAndStopClosesItAtOnce) {
+  auto feed = std::make_shared<EventFeed>();
+  std::mutex m;
+  std::vector<HttpResponder> held;
+  Node node(
+      {}, [](ServerOptions& o) { o.event_stream_poll_ms = 60'000; },
+      [&](const HttpRequest& r) {
+        std::lock_guard<std::mutex> lock(m);
+        held.push_back(r.responder);
+        return HttpReply::later();
+      });
+  feed->publish("{\"n\":7}");
+  std::thread answer([&] {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(m);
+        if (!held.empty()) {
+          EXPECT_TRUE(held.front().answer(HttpReply::stream(feed)));
+          return;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  EventStreamReader reader(node.port(), "/feed");
+  answer.join();
+  EXPECT_EQ(reader.head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << reader.head;
+  EXPECT_EQ(reader.next(), "id: 1\ndata: {\"n\":7}\n\n");
+  EXPECT_EQ(node.server->stats().event_streams, 1u);
+  node.server->stop();  // the stream is closed, not left to the io_context's destruction
+  EXPECT_EQ(node.server->stats().event_streams, 0u);
+}
+
+// An address that is not ip:port, or one already taken, stops the start with the field named.
 TEST(Gateway, ABadOrTakenAdminAddressFailsTheStartNamingTheField) {
   EXPECT_TRUE(check_listen_address("127.0.0.1:9100").ok());
   EXPECT_TRUE(check_listen_address("[::1]:0").ok());

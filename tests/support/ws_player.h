@@ -26,15 +26,23 @@ class WsPlayer {
     welcome = read();
   }
   void send(const std::string& frame) { ws_.write(boost::asio::buffer(frame)); }
-  // The next frame, parsed; null after 5 s without one.
+  // The next frame, parsed; null after 5 s without one (the read is then cancelled, and the
+  // connection is not read from again: a frame may have been half read).
   boost::json::value read() {
     boost::beast::flat_buffer buffer;
     boost::json::value out;
+    bool done = false;
     ws_.async_read(buffer, [&](boost::beast::error_code ec, std::size_t) {
+      done = true;
       if (!ec) out = boost::json::parse(boost::beast::buffers_to_string(buffer.data()));
     });
     ioc_.restart();
     ioc_.run_for(std::chrono::seconds(5));
+    if (!done) {  // the handler refers to this frame's locals: let it run before they go
+      boost::beast::get_lowest_layer(ws_).cancel();
+      ioc_.restart();
+      ioc_.run();
+    }
     return out;
   }
   void move(double x, std::uint64_t t, double z = 0) {

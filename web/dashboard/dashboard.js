@@ -16,7 +16,16 @@ const state = { frames: 0, last: null, series: {} };
 function connect() {
   const source = new EventSource('/dashboard/feed');
   source.onopen = () => setFeed(true);
-  source.onerror = () => setFeed(false); // EventSource reconnects by itself
+  source.onerror = () => {
+    // EventSource reconnects by itself after a dropped connection, but not after an HTTP error
+    // (503: too many streams; 404: the dashboard is off or moved): then try again in 5 s.
+    if (source.readyState === EventSource.CLOSED) {
+      setFeed(false, 'closed: retrying');
+      setTimeout(connect, 5000);
+    } else {
+      setFeed(false);
+    }
+  };
   source.onmessage = (e) => {
     let frame;
     try {
@@ -34,9 +43,9 @@ function connect() {
   };
 }
 
-function setFeed(up) {
+function setFeed(up, why = 'reconnecting') {
   const el = $('feed-status');
-  el.textContent = up ? 'live' : 'reconnecting';
+  el.textContent = up ? 'live' : why;
   el.className = up ? 'up' : 'down';
 }
 
@@ -112,16 +121,21 @@ function drawMap(f) {
     g.fillStyle = '#ffb020';
     g.fillText(`${e.event} (${e.phase}, tier ${e.tier}, ${e.npcs_alive} NPCs)`, X(e.x) + 6, Z(e.z) - 6);
   }
-  let players = 0;
+  let players = 0; let here = 0;
   for (const p of f.players) {
-    if (!inside(p[1], p[2])) continue;
+    if (p[1] === null || p[2] === null || !inside(p[1], p[2])) continue;
     g.fillStyle = p[3] ? '#4fb3ff' : '#9aa5b1';
     g.fillRect(X(p[1]) - 1.5, Z(p[2]) - 1.5, 3, 3);
+    if (p[4] > 0) { // a ghost in a neighbouring cell: it stands within the margin of a border
+      g.strokeStyle = '#e0e0e0';
+      g.strokeRect(X(p[1]) - 3.5, Z(p[2]) - 3.5, 7, 7);
+    }
     players += 1;
+    if (p[3]) here += 1;
   }
   let npcs = 0;
   for (const n of f.npcs) {
-    if (!inside(n[1], n[2]) || n[3] <= 0) continue; // a defeated NPC stays in the world, not here
+    if (n[1] === null || n[2] === null || !inside(n[1], n[2]) || n[3] <= 0) continue; // defeated: not drawn
     g.fillStyle = '#ff5050';
     g.beginPath();
     g.arc(X(n[1]), Z(n[2]), 3.5, 0, 2 * Math.PI);
@@ -129,6 +143,7 @@ function drawMap(f) {
     npcs += 1;
   }
   $('players-drawn').textContent = players;
+  $('players-here').textContent = here;
   $('npcs-drawn').textContent = npcs;
   $('sampled').textContent = f.players.length < f.players_total
     ? `a sample of ${f.players.length} of ${f.players_total} players` : 'every player';
@@ -173,17 +188,21 @@ function plot(canvasId, names) {
     g.strokeStyle = LINE_COLOURS[i % LINE_COLOURS.length];
     g.beginPath();
     let drawing = false;
+    const beyond = []; // -1: past the histogram's last bound, drawn at the top with a mark
     s.forEach((v, k) => {
       if (v === null) { drawing = false; return; }
       const x = w - (s.length - 1 - k) * (w / HISTORY);
-      const y = top + h - (Math.max(0, v) / max) * h;
+      const y = v < 0 ? top : top + h - (v / max) * h;
+      if (v < 0) beyond.push(x);
       if (drawing) g.lineTo(x, y); else g.moveTo(x, y);
       drawing = true;
     });
     g.stroke();
+    g.fillStyle = LINE_COLOURS[i % LINE_COLOURS.length];
+    for (const x of beyond) g.fillRect(x - 2, top - 4, 4, 4);
     const last = s.length ? s[s.length - 1] : null;
     g.fillStyle = LINE_COLOURS[i % LINE_COLOURS.length];
-    g.fillText(`${n} ${last === null ? '–' : last}`, 70 + i * 80, 10);
+    g.fillText(`${n} ${last === null ? '–' : last < 0 ? 'past the last bound' : last}`, 70 + i * 80, 10);
   });
 }
 

@@ -2,15 +2,17 @@
 // node while the load generator plays on it (web/test/run.sh starts them):
 //   - the page loads and runs with no console error and no uncaught exception;
 //   - the feed is live and the map draws as many players as the node's /metrics says are
-//     connected, which is as many as the load generator created;
-//   - the plots update (more samples, different pixels a moment later);
+//     connected, which is as many as the load generator created, every one with its session here;
+//     the other region's dashboard holds the same players, replicated, none with a session there;
+//   - the plots update (more samples, actions processed, different pixels a moment later);
 //   - a flagged player's evidence opens, a verdict click is stored (read back through the API).
 // Screenshots go to the artifacts folder. Prints "PASS: dashboard in Chromium" when all held.
 // Usage: node dashboard.browser.mjs <admin host:port> <players> <admin token> <artifacts dir>
+//                                   <the other region's admin host:port>
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
-const [admin, playersArg, token, artifacts] = process.argv.slice(2);
+const [admin, playersArg, token, artifacts, otherAdmin] = process.argv.slice(2);
 const players = Number(playersArg);
 const base = `http://${admin}`;
 
@@ -66,6 +68,14 @@ try {
   });
   assert.equal(drawn, players);
   assert.equal(Number(await page.textContent('#players-total')), players);
+  assert.equal(Number(await page.textContent('#players-here')), players);
+  // The other region holds them too, by replication, with no session there.
+  await until('the other region holds every player', 30000, async () => {
+    const res = await fetch(`http://${otherAdmin}/dashboard/state`);
+    if (res.status !== 200) return false;
+    const frame = await res.json();
+    return frame.players_total === players && frame.players.every((p) => p[3] === 0);
+  });
 
   // The plots move on.
   const plot = () => page.$eval('#plot-actions', (c) => c.toDataURL());
@@ -73,6 +83,8 @@ try {
   const before = { pixels: await plot(), samples: await samples() };
   await new Promise((r) => setTimeout(r, 2000));
   assert.ok(await samples() >= before.samples + 2, 'the plots took no new samples in 2 s');
+  assert.ok(await page.evaluate(() => state.series.processed.some((v) => v > 0)),
+    'the actions plot saw no action processed');
   assert.notEqual(await plot(), before.pixels, 'the actions plot did not change in 2 s');
   await page.screenshot({ path: `${artifacts}/dashboard.png`, fullPage: true });
 

@@ -22,7 +22,7 @@ command -v node >/dev/null || fail "node (Node.js) is not installed: bash dev.sh
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 [[ -x "$CHROMIUM" ]] || fail "no Chromium at $CHROMIUM: bash dev.sh install (Debian's chromium)"
 cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/dashboard.browser.mjs" "$DIR/"
-(cd "$DIR" && timeout 180 npm ci --silent --no-audit --no-fund >"$DIR/npm.log" 2>&1) ||
+(cd "$DIR" && timeout -k 10 120 npm ci --silent --no-audit --no-fund >"$DIR/npm.log" 2>&1) ||
   fail "npm ci (playwright-core) failed"
 
 BASE=$(( 20000 + (RANDOM % 400) * 10 ))  # below the ephemeral ports: README, "Developing"
@@ -55,13 +55,8 @@ config 2 region-b $((BASE + 2)) $((BASE + 4)) 1 $((BASE + 1)) $((BASE + 6)) > "$
 "$WL" node --config "$DIR/a.toml" > "$DIR/a.log" 2>&1 & PIDS+=($!)
 "$WL" node --config "$DIR/b.toml" > "$DIR/b.log" 2>&1 & PIDS+=($!)
 
-healthy() {  # port: GET /healthz over bash's /dev/tcp
-  exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
-  printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
-  grep -q "200 OK" <&3
-  local ok=$?
-  exec 3<&-
-  return $ok
+healthy() {  # port: GET /healthz over bash's /dev/tcp, bounded
+  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 && grep -q '200 OK' <&3" 2>/dev/null
 }
 for i in $(seq 150); do
   healthy $((BASE + 5)) && healthy $((BASE + 6)) && break
@@ -74,6 +69,7 @@ done
   --secret "$SECRET" --cheaters teleport=2 > "$DIR/loadgen.log" 2>&1 & PIDS+=($!)
 TOKEN="$("$WL" token --player 900000 --role admin --secret "$SECRET")"
 
-(cd "$DIR" && timeout 150 node dashboard.browser.mjs "127.0.0.1:$((BASE + 5))" $PLAYERS "$TOKEN" \
-  "$ARTIFACTS") > "$DIR/browser.log" 2>&1 || fail "the browser test: $(cat "$DIR/browser.log")"
+(cd "$DIR" && timeout -k 10 200 node dashboard.browser.mjs "127.0.0.1:$((BASE + 5))" $PLAYERS \
+  "$TOKEN" "$ARTIFACTS" "127.0.0.1:$((BASE + 6))") > "$DIR/browser.log" 2>&1 ||
+  fail "the browser test: $(cat "$DIR/browser.log")"
 cat "$DIR/browser.log"
