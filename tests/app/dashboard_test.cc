@@ -24,6 +24,7 @@
 #include "region/director/npc.h"
 #include "tests/support/event_stream_reader.h"
 #include "tests/support/live_node.h"
+#include "tests/support/unix_time.h"
 #include "tests/support/ws_player.h"
 
 namespace worldline::app {
@@ -36,16 +37,8 @@ using testing::WsPlayer;
 
 const char* const kSecret = "dashboard test secret";
 
-std::int64_t unix_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-std::uint64_t unix_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
+using testing::unix_ms;
+using testing::unix_s;
 
 std::string player_token(std::uint64_t player) {
   return gateway::mint_token({player, "player", unix_s() + 600, unix_s()},

@@ -21,6 +21,7 @@
 #include "app/flags_cli.h"
 #include "app/region_node.h"
 #include "gateway/token.h"
+#include "tests/support/unix_time.h"
 #include "tests/support/ws_player.h"
 
 namespace worldline::app {
@@ -30,16 +31,8 @@ namespace json = boost::json;
 
 const char* const kSecret = "flag review test secret";
 
-std::int64_t unix_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-std::uint64_t unix_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
+using testing::unix_ms;
+using testing::unix_s;
 
 std::string token(std::uint64_t player, const std::string& role) {
   return gateway::mint_token({player, role, unix_s() + 600, unix_s()},

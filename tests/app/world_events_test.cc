@@ -25,6 +25,7 @@
 #include "gateway/token.h"
 #include "region/director/event_definition.h"
 #include "tests/support/live_node.h"
+#include "tests/support/unix_time.h"
 
 namespace worldline::app {
 namespace {
@@ -33,11 +34,7 @@ namespace director = region::director;
 
 const char* const kSecret = "world events test secret";
 
-std::int64_t unix_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using testing::unix_s;
 
 std::string token(std::uint64_t player, const std::string& role) {
   return gateway::mint_token({player, role, unix_s() + 600, unix_s()},
