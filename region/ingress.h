@@ -2,7 +2,8 @@
 // inside the world, a sane target, text within limits, a client sequence number — stamped with
 // the region's HLC, and handed to the queue of its cell. A refused action gets a Reject with a
 // reason the gateway sends back to the client; every refusal is counted by reason, none is silent.
-// Thread safety: one Ingress per producing thread (it owns an HlcClock).
+// Thread safety: not thread-safe: one Ingress per producing thread. It stamps with the clock it is
+// given (a reference the caller keeps alive), so that clock must not be shared with another thread.
 #pragma once
 
 #include <array>
