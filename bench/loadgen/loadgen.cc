@@ -366,10 +366,12 @@ class Bot : public std::enable_shared_from_this<Bot> {
       lost_at_.reset();
     }
     acked_ = std::max(acked_, ack);
-    while (!pending_.empty() && pending_.front().first <= ack) {
-      if (shared_.measuring()) {
+    while (!pending_.empty() && pending_.front().seq <= ack) {
+      // Counted only for an action sent in the window (counted in actions_sent then): an action
+      // sent during the ramp-up and acked in the window is neither, so acked never exceeds sent.
+      if (pending_.front().in_window && shared_.measuring()) {
         ++shared_.report.acked;
-        shared_.report.ack_ms.record(ms_since(pending_.front().second));
+        shared_.report.ack_ms.record(ms_since(pending_.front().at));
       }
       pending_.pop_front();
     }
@@ -504,7 +506,7 @@ class Bot : public std::enable_shared_from_this<Bot> {
       a.action.position = {x_, 0, z_};
     }
     std::string frame = encode_client(a);
-    pending_.emplace_back(seq, Clock::now());
+    pending_.push_back(Sent{seq, Clock::now(), shared_.measuring()});
     unacked_frames_.emplace_back(seq, frame);
     while (!unacked_frames_.empty() && unacked_frames_.front().first <= acked_)
       unacked_frames_.pop_front();
@@ -572,7 +574,12 @@ class Bot : public std::enable_shared_from_this<Bot> {
   bool writing_ = false, stopped_ = false, counted_ = false, started_ = false;
   Phase phase_ = Phase::kConnecting;
   std::uint64_t seq_ = 0, acked_ = 0;
-  std::deque<std::pair<std::uint64_t, Clock::time_point>> pending_;   // sent, not yet acked
+  struct Sent {
+    std::uint64_t seq;
+    Clock::time_point at;
+    bool in_window;  // sent while measuring: counted in actions_sent
+  };
+  std::deque<Sent> pending_;                                          // sent, not yet acked
   std::deque<std::pair<std::uint64_t, std::string>> unacked_frames_;  // to resend after a hop
   double home_x_ = 0, home_z_ = 0;
   double x_ = 0, z_ = 0;  // last seen
@@ -621,7 +628,7 @@ std::string Report::summary() const {
   o.precision(1);
   o << "players " << connected << "/" << players << " connected (" << connect_failures
     << " failed, " << disconnected << " dropped), " << seconds << " s measured\n"
-    << "actions: " << actions_sent << " sent, " << acked << " acked = " << actions_per_s()
+    << "actions: " << actions_sent << " sent, " << acked << " of them acked = " << actions_per_s()
     << " /s, " << rejects << " rejects, " << errors << " errors, " << hops << " region hops\n"
     << "action -> ack (client-measured): " << quantiles(ack_ms) << "\n"
     << "state frames: " << state_frames_per_client_s() << " per client per second";

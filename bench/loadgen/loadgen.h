@@ -62,6 +62,9 @@ struct Options {
 
 struct Report {
   std::uint64_t players = 0, connected = 0, connect_failures = 0, disconnected = 0;
+  // Over the measured window: actions sent in it, and of those the ones acked in it (an action
+  // sent during the ramp-up counts in neither), so acked <= actions_sent; the rest were in flight
+  // at the window's end, or lost.
   std::uint64_t actions_sent = 0, acked = 0, rejects = 0, errors = 0;
   std::uint64_t state_frames = 0, hops = 0;
   // Pickups sent (of items seen in the state frames), and those refused: the item was claimed
