@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "app/region_node.h"
-#include "bench/loadgen/loadgen.h"
+#include "loadgen/loadgen.h"
 
 namespace worldline::app {
 namespace {

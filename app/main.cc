@@ -13,8 +13,8 @@
 #include "app/events_cli.h"
 #include "app/flags_cli.h"
 #include "app/region_node.h"
-#include "bench/loadgen/loadgen.h"
 #include "gateway/token.h"
+#include "loadgen/loadgen.h"
 #include "replica/node_config.h"
 #include "replica/rpc_node.h"
 

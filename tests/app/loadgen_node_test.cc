@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "bench/loadgen/loadgen.h"
+#include "loadgen/loadgen.h"
 #include "tests/support/live_node.h"
 
 namespace worldline::loadgen {

@@ -27,9 +27,9 @@
 #include <string>
 #include <vector>
 
-#include "bench/loadgen/cheats.h"
 #include "gateway/protocol.h"
 #include "gateway/token.h"
+#include "loadgen/cheats.h"
 #include "replica/histogram.h"
 
 namespace worldline::loadgen {

@@ -1,4 +1,4 @@
-#include "bench/loadgen/loadgen.h"
+#include "loadgen/loadgen.h"
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>

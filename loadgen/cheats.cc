@@ -1,4 +1,4 @@
-#include "bench/loadgen/cheats.h"
+#include "loadgen/cheats.h"
 
 #include <algorithm>
 #include <charconv>
