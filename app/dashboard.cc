@@ -104,13 +104,12 @@ std::string DashboardFrames::frame(const replica::Replica& world, RegionApp& reg
     if (key.component != region::kPositionComponent) continue;
     const auto& position = std::get<crdt::Position>(value);
     if (!position.has_value()) continue;
-    const crdt::Vec3* at = &position.value();
     if (director::is_npc(key.entity)) {
-      npcs.push_back({key.entity, *at});
+      npcs.push_back({key.entity, position.value()});
     } else if (region::GameRules::is_item(world, key.entity)) {
       ++items;
     } else {
-      players.push_back({key.entity, *at});
+      players.push_back({key.entity, position.value()});
     }
   }
   const auto by_id = [](const Point& a, const Point& b) { return a.id < b.id; };
@@ -156,8 +155,11 @@ std::string DashboardFrames::frame(const replica::Replica& world, RegionApp& reg
   // The figures over the interval since the previous frame.
   const region::PipelineStats& ps = pipeline.stats();
   const gateway::HostStats hs = host.stats();
+  // After a spell with nobody watching (no frame for over two intervals), this frame starts over:
+  // figures spanning the unwatched gap would be plotted as one sample of now.
+  const bool resumed = last_ms_ && now_ms - last_ms_ > 2 * config_.interval_ms;
   const double secs =
-      last_ms_ && now_ms > last_ms_ ? static_cast<double>(now_ms - last_ms_) / 1000 : 0;
+      last_ms_ && !resumed && now_ms > last_ms_ ? static_cast<double>(now_ms - last_ms_) / 1000 : 0;
   const auto rate = [&](std::uint64_t now, std::uint64_t& before) {
     const double r = secs > 0 && now >= before ? static_cast<double>(now - before) / secs : 0;
     before = now;
@@ -168,10 +170,11 @@ std::string DashboardFrames::frame(const replica::Replica& world, RegionApp& reg
   const double rejected_per_s = rate(hs.rejected, last_rejected_);
   last_ms_ = now_ms;
   const std::vector<double> qs{0.5, 0.95, 0.99};
-  const auto ack = interval_quantiles(hs.ack_ms, last_ack_, qs);
-  const auto tick = interval_quantiles(ps.tick_ms, last_tick_, qs);
+  auto ack = interval_quantiles(hs.ack_ms, last_ack_, qs);
+  auto tick = interval_quantiles(ps.tick_ms, last_tick_, qs);
   std::vector<double> turn(qs.size(), 0);
   if (ctx.loop) turn = interval_quantiles(ctx.loop->turn_ms, last_turn_, qs);
+  if (resumed) ack = tick = turn = std::vector<double>(qs.size(), 0);  // re-baselined above
   const auto percentiles = [](const std::vector<double>& v) {
     return json::object{{"p50", v[0]}, {"p95", v[1]}, {"p99", v[2]}};
   };

@@ -50,7 +50,8 @@ class DashboardFrames {
 
   // The frame for `now_ms` (steady clock) as one line of JSON. The figures cover the interval
   // since the previous frame; in the first, the rates are 0 and the percentiles cover the node's
-  // life so far.
+  // life so far; in one after more than two intervals without a frame (nobody watched), rates
+  // and percentiles are 0 and the next frame's cover the interval since it.
   std::string frame(const replica::Replica& world, RegionApp& region, const DashboardContext& ctx,
                     std::uint64_t now_ms);
 

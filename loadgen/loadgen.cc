@@ -506,11 +506,12 @@ class Bot : public std::enable_shared_from_this<Bot> {
       a.action.position = {x_, 0, z_};
     }
     std::string frame = encode_client(a);
-    pending_.push_back(Sent{seq, Clock::now(), shared_.measuring()});
+    const bool in_window = shared_.measuring();  // read once: sent and acked count alike
+    pending_.push_back(Sent{seq, Clock::now(), in_window});
     unacked_frames_.emplace_back(seq, frame);
     while (!unacked_frames_.empty() && unacked_frames_.front().first <= acked_)
       unacked_frames_.pop_front();
-    if (shared_.measuring()) ++shared_.report.actions_sent;
+    if (in_window) ++shared_.report.actions_sent;
     send(std::move(frame));
     return seq;
   }

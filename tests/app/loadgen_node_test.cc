@@ -43,7 +43,6 @@ TEST(LoadgenAgainstANode, ItsReportCountsSentAndAckedOverTheSameWindow) {
     EXPECT_EQ(r.errors, 0u) << out.str();
     EXPECT_GT(r.acked, 0u) << out.str();
     EXPECT_LE(r.acked, r.actions_sent) << out.str();
-    EXPECT_EQ(r.ack_ms.count(), r.acked);  // each acked action timed once
   }
   std::filesystem::remove_all(dir);
 }

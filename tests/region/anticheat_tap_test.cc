@@ -206,19 +206,23 @@ TEST(DetectorTap, ALaggingDetectorMakesTheTickWaitAndLosesNothing) {
   EXPECT_EQ(detector.report(7)->observed, 3u);
 }
 
-// A tick without actions hands nothing over; destroying the tap observes what was handed over.
-// How many of this process's threads run at niceness `nice` (/proc/self/task/*/stat, field 19).
-int threads_at_nice(int nice) {
-  int n = 0;
+// The process's threads at niceness `nice` (/proc/self/task/*/stat, field 19), and all its
+// threads, counted in one pass.
+struct NiceCount {
+  int at = 0, all = 0;
+};
+NiceCount threads_at_nice(int nice) {
+  NiceCount n;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream in(task.path() / "stat");
     std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const std::size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
+    ++n.all;
     std::istringstream fields(stat.substr(close + 2));  // from field 3, the state
     std::string field;
     for (int i = 3; i <= 19 && fields >> field; ++i) {
-      if (i == 19 && std::stoi(field) == nice) ++n;
+      if (i == 19 && std::stoi(field) == nice) ++n.at;
     }
   }
   return n;
@@ -241,15 +245,15 @@ TEST(DetectorTap, NiceLowersTheDetectorThreadAloneAndOnlyWhenThereIsOne) {
   // What the kernel says, not what the tap reports: the detector's thread runs at nice 19 (the
   // niceness is absolute), the others stay at this one's. Under a test runner that is itself
   // niced to 19 every thread already is.
-  const int threads =
-      static_cast<int>(std::distance(std::filesystem::directory_iterator("/proc/self/task"), {}));
-  EXPECT_EQ(threads_at_nice(19), mine == 19 ? threads : 1);
+  const NiceCount at19 = threads_at_nice(19);
+  EXPECT_EQ(at19.at, mine == 19 ? at19.all : 1);
   EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);
   EXPECT_EQ(detector.stats().observed, 1u);
   DetectorTap inline_tap(detector, false, 8, 19);
   EXPECT_EQ(inline_tap.stats().nice, 0);
 }
 
+// A tick without actions hands nothing over; destroying the tap observes what was handed over.
 TEST(DetectorTap, AnEmptyTickHandsNothingOverAndTheDestructorObservesTheRest) {
   Detector detector{AnticheatConfig{}};
   {
